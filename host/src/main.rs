@@ -1,0 +1,263 @@
+//! `bbcu-host`: the command-line front door.
+
+use anyhow::{bail, Context, Result};
+use bbcu_host::model::{Model, Precision};
+use bbcu_host::{bench, eval, imageio, info};
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(
+    name = "bbcu-host",
+    version,
+    about = "Run binarized image-restoration networks (BBCU) on the CPU, a simulator or an FPGA"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Board {
+    /// The bit-packed CPU engine (this machine).
+    Cpu,
+    /// The simulated accelerator.
+    Sim,
+    /// iCEBreaker (iCE40 UP5K) over UART.
+    Ice40,
+    /// iCE40-HX8K breakout over UART.
+    Ice40Hx8k,
+    /// ULX3S (ECP5-85F) over UART.
+    Ecp5,
+}
+
+#[derive(clap::Args)]
+struct ModelArgs {
+    /// Checkpoint (.pth, official BBCU format). Default: the bundled ×2 SR model.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Residual-alignment factor k (not stored in checkpoints).
+    #[arg(long)]
+    k: Option<f32>,
+    /// Fraction bits of the fixed-point feature words (default: chosen from k).
+    #[arg(long)]
+    frac: Option<u32>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Restore one or more images.
+    Run {
+        #[arg(long, value_enum, default_value = "cpu")]
+        board: Board,
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Input image(s), PNG or JPEG. Default: the bundled sample.
+        #[arg(long)]
+        image: Vec<PathBuf>,
+        /// Output PNG (one input).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Output folder (several inputs); files keep their names with a .png extension.
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "fixed")]
+        precision: Precision,
+    },
+    /// PSNR/SSIM of a model on a folder of images, beside the bicubic or degraded baseline.
+    Eval {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Folder of HR images (BasicSR `HR/` + `LR_bicubic/X{s}/` layout used when present).
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, value_enum)]
+        task: Option<eval::Task>,
+        #[arg(long)]
+        scale: Option<usize>,
+        /// Noise levels (denoise), on the 0–255 scale.
+        #[arg(long, value_delimiter = ',')]
+        sigma: Vec<f64>,
+        /// JPEG qualities (deblock).
+        #[arg(long, value_delimiter = ',')]
+        quality: Vec<u8>,
+        #[arg(long, value_enum, default_value = "fixed")]
+        precision: Precision,
+        /// Only the first N images.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Print the report as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Topology, parameter counts and operations of a model.
+    Info {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Time the CPU engine (and PyTorch float, when installed) on the same model and input.
+    Bench {
+        /// BBCU-M channels and blocks of the synthetic benchmark model.
+        #[arg(long, default_value_t = 64)]
+        feat: usize,
+        #[arg(long, default_value_t = 16)]
+        blocks: usize,
+        #[arg(long, default_value_t = 4)]
+        scale: usize,
+        /// LR input size WxH.
+        #[arg(long, default_value = "320x180")]
+        size: String,
+        /// Repetitions (the best time is reported).
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+        /// Skip the PyTorch comparison.
+        #[arg(long)]
+        no_torch: bool,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = dispatch(cli) {
+        // One line: the chain of causes joined, never a backtrace.
+        let msg = e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ");
+        eprintln!("error: {msg}");
+        std::process::exit(1);
+    }
+}
+
+/// Finds a bundled file (model or sample image): beside the current directory, or in the
+/// source tree this binary was built from.
+fn bundled(rel: &str) -> Result<PathBuf> {
+    let here = PathBuf::from(rel);
+    if here.exists() {
+        return Ok(here);
+    }
+    let tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel);
+    if tree.exists() {
+        return Ok(tree);
+    }
+    bail!("{rel}: bundled file not found (run from the repository root or pass the path)")
+}
+
+fn load_model(m: &ModelArgs) -> Result<(PathBuf, Model)> {
+    let path = match &m.model {
+        Some(p) => p.clone(),
+        None => bundled(bbcu_host::DEFAULT_MODEL)?,
+    };
+    let k = match m.k {
+        Some(k) => k,
+        None => bbcu_host::default_k(&path)?,
+    };
+    let model = Model::load(&path, k, m.frac)?;
+    Ok((path, model))
+}
+
+fn dispatch(cli: Cli) -> Result<()> {
+    match cli.cmd {
+        Cmd::Run { board, model, image, out, out_dir, precision } => {
+            if board != Board::Cpu {
+                bail!(
+                    "--board {}: not available in this build yet; use --board cpu",
+                    board.to_possible_value().unwrap().get_name()
+                );
+            }
+            let (_, model) = load_model(&model)?;
+            let images = if image.is_empty() { vec![bundled(bbcu_host::DEFAULT_IMAGE)?] } else { image };
+            let targets: Vec<PathBuf> = match (&out, &out_dir, images.len()) {
+                (Some(_), Some(_), _) => bail!("give either --out or --out-dir, not both"),
+                (Some(o), None, 1) => vec![o.clone()],
+                (Some(_), None, n) => bail!("--out names one file but {n} images were given; use --out-dir"),
+                (None, Some(d), _) => {
+                    if !d.is_dir() {
+                        bail!("{}: the output folder does not exist", d.display());
+                    }
+                    images
+                        .iter()
+                        .map(|i| d.join(Path::new(i.file_name().unwrap_or_default()).with_extension("png")))
+                        .collect()
+                }
+                (None, None, 1) => vec![PathBuf::from("out.png")],
+                (None, None, _) => bail!("several images need --out-dir"),
+            };
+            // Read and check every input before computing anything.
+            let mut inputs = Vec::new();
+            for p in &images {
+                let img = imageio::read(p)?;
+                model.check_input(&img, &p.display().to_string())?;
+                inputs.push(img);
+            }
+            let runner = model.runner(precision);
+            let bar = if images.len() > 1 { ProgressBar::new(images.len() as u64) } else { ProgressBar::hidden() };
+            bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").unwrap());
+            for ((img, src), dst) in inputs.iter().zip(&images).zip(&targets) {
+                let t = Instant::now();
+                let out = runner.run(img);
+                imageio::write_png(dst, &out)?;
+                bar.inc(1);
+                bar.suspend(|| {
+                    println!(
+                        "{} ({}x{}) -> {} ({}x{}) in {:.3} s [{:?}]",
+                        src.display(),
+                        img.width,
+                        img.height,
+                        dst.display(),
+                        out.width,
+                        out.height,
+                        t.elapsed().as_secs_f64(),
+                        precision
+                    )
+                });
+            }
+            bar.finish_and_clear();
+            Ok(())
+        }
+        Cmd::Eval { model, data, task, scale, sigma, quality, precision, limit, json } => {
+            let (path, m) = load_model(&model)?;
+            let args = eval::EvalArgs {
+                model: path,
+                data,
+                task,
+                scale,
+                sigma,
+                quality,
+                precision,
+                k: m.net.k,
+                frac: Some(m.fixed.frac),
+                limit,
+            };
+            let report = eval::eval_model(&m, &args)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                eval::print_table(&report);
+            }
+            Ok(())
+        }
+        Cmd::Info { model, json } => {
+            let (path, m) = load_model(&model)?;
+            let info = info::Info::of(&path, &m);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&info)?);
+            } else {
+                print!("{info}");
+            }
+            Ok(())
+        }
+        Cmd::Bench { feat, blocks, scale, size, reps, no_torch } => {
+            let (w, h) = size
+                .split_once('x')
+                .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+                .with_context(|| format!("--size {size}: expected WxH, e.g. 320x180"))?;
+            let report =
+                bench::run(&bench::BenchArgs { feat, blocks, scale, width: w, height: h, reps, torch: !no_torch })?;
+            print!("{report}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The project's test command (README, .ci/run). Installs what the tests need on a fresh
+# Debian machine, then runs the whole default suite. Slow checks are #[ignore]d; see README.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v cc >/dev/null || need_apt+=(gcc)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+  else
+    echo "missing system packages: ${need_apt[*]} (run as root to install them)" >&2
+    exit 1
+  fi
+fi
+
+cargo test --workspace --locked "$@"
