@@ -125,6 +125,11 @@ pub fn run(a: &BenchArgs) -> Result<BenchReport> {
     let xe = FixedEngine::new(&q);
     let float_s = best(a.reps, || fe.run(&img));
     let fixed_s = best(a.reps, || xe.run(&img));
+    if std::env::var_os("BBCU_PROFILE").is_some() {
+        for (name, secs) in xe.run_timed(&img).1 {
+            eprintln!("{name:<20} {secs:.3} s");
+        }
+    }
     let threads = rayon::current_num_threads();
     let body_macs_per_s_1core = body_rate(&q, a.height, a.width, a.reps, 1)?;
     let body_macs_per_s_all = body_rate(&q, a.height, a.width, a.reps, threads)?;

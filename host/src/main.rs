@@ -145,6 +145,13 @@ fn bundled(rel: &str) -> Result<PathBuf> {
     bail!("{rel}: bundled file not found (run from the repository root or pass the path)")
 }
 
+/// Writes a result to stdout; a reader that went away (`| head`) is not an error.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", text.trim_end()).and_then(|_| out.flush());
+}
+
 fn load_model(m: &ModelArgs) -> Result<(PathBuf, Model)> {
     let path = match &m.model {
         Some(p) => p.clone(),
@@ -201,7 +208,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 imageio::write_png(dst, &out)?;
                 bar.inc(1);
                 bar.suspend(|| {
-                    println!(
+                    emit(&format!(
                         "{} ({}x{}) -> {} ({}x{}) in {:.3} s [{:?}]",
                         src.display(),
                         img.width,
@@ -211,7 +218,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                         out.height,
                         t.elapsed().as_secs_f64(),
                         precision
-                    )
+                    ))
                 });
             }
             bar.finish_and_clear();
@@ -233,7 +240,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             };
             let report = eval::eval_model(&m, &args)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                emit(&serde_json::to_string_pretty(&report)?);
             } else {
                 eval::print_table(&report);
             }
@@ -243,9 +250,9 @@ fn dispatch(cli: Cli) -> Result<()> {
             let (path, m) = load_model(&model)?;
             let info = info::Info::of(&path, &m);
             if json {
-                println!("{}", serde_json::to_string_pretty(&info)?);
+                emit(&serde_json::to_string_pretty(&info)?);
             } else {
-                print!("{info}");
+                emit(&info.to_string());
             }
             Ok(())
         }
@@ -256,7 +263,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 .with_context(|| format!("--size {size}: expected WxH, e.g. 320x180"))?;
             let report =
                 bench::run(&bench::BenchArgs { feat, blocks, scale, width: w, height: h, reps, torch: !no_torch })?;
-            print!("{report}");
+            emit(&report.to_string());
             Ok(())
         }
     }

@@ -84,39 +84,43 @@ impl PackedWeights {
 }
 
 impl PackedActs {
+    /// `value(c, pixel)` returns -1, 0 or +1. Rows are packed in parallel, channel by
+    /// channel, so each task reads contiguous plane rows.
     fn pack(cin: usize, h: usize, w: usize, value: impl Fn(usize, usize) -> i32 + Sync) -> Self {
-        // `value(c, pixel)` returns -1, 0 or +1.
         let nw = words(cin);
-        let n = h * w;
-        let per_pixel: Vec<(Vec<u64>, bool)> = (0..n)
+        let rows: Vec<(Vec<u64>, Vec<u64>, bool)> = (0..h)
             .into_par_iter()
-            .map(|p| {
-                let mut s = vec![0u64; 2 * nw];
+            .map(|y| {
+                let mut sign = vec![0u64; w * nw];
+                let mut nz = vec![0u64; w * nw];
                 let mut any_zero = false;
                 for c in 0..cin {
-                    let v = value(c, p);
-                    if v > 0 {
-                        s[c / 64] |= 1 << (c % 64);
-                    }
-                    if v != 0 {
-                        s[nw + c / 64] |= 1 << (c % 64);
-                    } else {
-                        any_zero = true;
+                    let (word, bit) = (c / 64, 1u64 << (c % 64));
+                    for x in 0..w {
+                        let v = value(c, y * w + x);
+                        if v > 0 {
+                            sign[x * nw + word] |= bit;
+                        }
+                        if v != 0 {
+                            nz[x * nw + word] |= bit;
+                        } else {
+                            any_zero = true;
+                        }
                     }
                 }
-                (s, any_zero)
+                (sign, nz, any_zero)
             })
             .collect();
-        let any_zero = per_pixel.iter().any(|(_, z)| *z);
-        let mut sign = Vec::with_capacity(n * nw);
-        let mut nz = Vec::with_capacity(if any_zero { n * nw } else { 0 });
-        for (s, _) in &per_pixel {
-            sign.extend_from_slice(&s[..nw]);
+        let any_zero = rows.iter().any(|r| r.2);
+        let mut sign = Vec::with_capacity(h * w * nw);
+        let mut nonzero = Vec::with_capacity(if any_zero { h * w * nw } else { 0 });
+        for (s, z, _) in rows {
+            sign.extend_from_slice(&s);
             if any_zero {
-                nz.extend_from_slice(&s[nw..]);
+                nonzero.extend_from_slice(&z);
             }
         }
-        PackedActs { h, w, nw, sign, nonzero: any_zero.then_some(nz) }
+        PackedActs { h, w, nw, sign, nonzero: any_zero.then_some(nonzero) }
     }
 
     pub fn from_fixed(x: &Fmap, threshold: &[i32]) -> Self {
@@ -158,6 +162,19 @@ pub fn dot_row(a: &PackedActs, wt: &PackedWeights, y: usize, out: &mut [i32]) {
             // The common case: only padded taps are masked, and they are skipped whole.
             let n_valid = valid.iter().filter(|v| **v).count() as i32 * wt.cin as i32;
             let all = valid.iter().all(|v| *v);
+            if all && nw == 1 {
+                // Interior pixels with ≤ 64 channels: nine XOR + popcount per output channel,
+                // fully unrolled on fixed-size arrays.
+                let t: [u64; 9] = taps[..9].try_into().expect("nine taps");
+                for (p, ws) in row.iter_mut().zip(wt.sign.chunks_exact(9)) {
+                    let mut diff = 0u32;
+                    for k in 0..9 {
+                        diff += (t[k] ^ ws[k]).count_ones();
+                    }
+                    *p = n_valid - 2 * diff as i32;
+                }
+                continue;
+            }
             for (o, p) in row.iter_mut().enumerate() {
                 let ws = &wt.sign[o * 9 * nw..(o + 1) * 9 * nw];
                 let mut diff = 0u32;
@@ -203,72 +220,85 @@ fn channel_mask(word: usize, cin: usize) -> u64 {
     }
 }
 
-/// Runs `row(y, P)` for every output row in parallel and scatters each row's per-channel
-/// values into a CHW map of `cout/r²` channels, pixel-shuffled.
-fn binary_rows<T: Copy + Default + Send>(
+/// The XNOR-popcount layer driver: computes `P` for every output row in parallel, applies
+/// `post(o, P, residual)` per output channel, and lays the results out pixel-shuffled
+/// (identity for `r = 1`) in a CHW map of `cout/r²` channels. `residual` is the layer's
+/// input map (`cout/r²` channels, `h × w`), read at the nearest-neighbour position.
+fn binary_rows<T: Copy + Default + Send + Sync>(
     a: &PackedActs,
     wt: &PackedWeights,
     r: usize,
-    post: impl Fn(usize, usize, usize, i32) -> T + Sync,
+    residual: &[T],
+    post: impl Fn(usize, i32, T) -> T + Sync,
 ) -> (usize, usize, usize, Vec<T>) {
     let (h, w, cout) = (a.h, a.w, wt.cout);
+    let (co, ho, wo) = (cout / (r * r), h * r, w * r);
+    // Where output channel o lands: row offset inside a (c2, i) band, column phase, and the
+    // residual plane — precomputed so the inner loop has no divisions.
+    let band: Vec<usize> = (0..cout).map(|o| (o / (r * r)) * r + (o % (r * r)) / r).collect();
+    let phase: Vec<usize> = (0..cout).map(|o| o % r).collect();
+    let res_plane: Vec<usize> = (0..cout).map(|o| (o / (r * r)) * h * w).collect();
     let rows: Vec<Vec<T>> = (0..h)
         .into_par_iter()
         .map(|y| {
             let mut p = vec![0i32; w * cout];
             dot_row(a, wt, y, &mut p);
-            p.iter().enumerate().map(|(j, v)| post(j % cout, y, j / cout, *v)).collect()
+            let mut local = vec![T::default(); co * r * wo];
+            for x in 0..w {
+                let px = &p[x * cout..(x + 1) * cout];
+                for o in 0..cout {
+                    let res = residual[res_plane[o] + y * w + x];
+                    local[band[o] * wo + x * r + phase[o]] = post(o, px[o], res);
+                }
+            }
+            local
         })
         .collect();
-    let (co, ho, wo) = (cout / (r * r), h * r, w * r);
     let mut out = vec![T::default(); co * ho * wo];
-    for (y, row) in rows.iter().enumerate() {
-        for x in 0..w {
-            for o in 0..cout {
-                let (c2, y2, x2) = (o / (r * r), y * r + (o % (r * r)) / r, x * r + o % r);
-                out[(c2 * ho + y2) * wo + x2] = row[x * cout + o];
-            }
+    for (y, local) in rows.iter().enumerate() {
+        for (b, seg) in local.chunks_exact(wo).enumerate() {
+            let (c2, i) = (b / r, b % r);
+            let dst = (c2 * ho + y * r + i) * wo;
+            out[dst..dst + wo].copy_from_slice(seg);
         }
     }
     (co, ho, wo, out)
 }
 
-/// Accumulates a 3×3 conv over CHW planes, one output plane per task, in the reference
-/// order (input channel, kernel row, kernel column) so float results match bit for bit.
-fn conv_planes<X, W, A>(
-    x: &[X],
-    cin: usize,
-    h: usize,
-    w: usize,
-    cout: usize,
-    weight: &[W],
-    init: impl Fn(usize) -> A + Sync,
-    mul: impl Fn(W, X) -> A + Sync,
-) -> Vec<Vec<A>>
+/// Rows per task of a full-precision conv: enough work per task, enough tasks per core.
+const BAND: usize = 8;
+
+/// Accumulates a 3×3 conv over CHW planes in bands of rows, in the reference order (input
+/// channel, kernel row, kernel column) so float results match the reference bit for bit; the
+/// innermost loop runs along a row and vectorises. Returns one accumulator plane per output.
+fn conv_planes<X, W, A>(x: &[X], cin: usize, h: usize, w: usize, cout: usize, weight: &[W], mul: impl Fn(W, X) -> A + Sync) -> Vec<Vec<A>>
 where
     X: Copy + Sync,
     W: Copy + Sync,
-    A: Copy + Send + AddAssign,
+    A: Copy + Send + Default + AddAssign,
 {
-    (0..cout)
+    let bands = h.div_ceil(BAND);
+    let parts: Vec<Vec<A>> = (0..cout * bands)
         .into_par_iter()
-        .map(|o| {
-            let mut acc = vec![init(o); h * w];
+        .map(|task| {
+            let (o, y0) = (task / bands, (task % bands) * BAND);
+            let y1 = (y0 + BAND).min(h);
+            let mut acc = vec![A::default(); (y1 - y0) * w];
             for i in 0..cin {
                 let plane = &x[i * h * w..(i + 1) * h * w];
                 for ky in 0..3 {
                     for kx in 0..3 {
                         let wv = weight[((o * cin + i) * 3 + ky) * 3 + kx];
                         let (x0, x1) = (if kx == 0 { 1 } else { 0 }, if kx == 2 { w - 1 } else { w });
-                        for y in 0..h {
+                        for y in y0..y1 {
                             let sy = y as isize + ky as isize - 1;
-                            if sy < 0 || sy >= h as isize {
+                            if sy < 0 || sy >= h as isize || x0 >= x1 {
                                 continue;
                             }
-                            let src = &plane[sy as usize * w..(sy as usize + 1) * w];
-                            let dst = &mut acc[y * w..(y + 1) * w];
-                            for xx in x0..x1 {
-                                dst[xx] += mul(wv, src[xx + kx - 1]);
+                            let src = &plane[sy as usize * w + x0 + kx - 1..sy as usize * w + x1 + kx - 1];
+                            let dst = &mut acc[(y - y0) * w + x0..(y - y0) * w + x1];
+                            for (d, s) in dst.iter_mut().zip(src) {
+                                *d += mul(wv, *s);
                             }
                         }
                     }
@@ -276,15 +306,22 @@ where
             }
             acc
         })
-        .collect()
+        .collect();
+    parts.chunks(bands).map(|ch| ch.concat()).collect()
 }
 
 // ------------------------------------------------------------------------------------------
 // Fixed point
 // ------------------------------------------------------------------------------------------
 
+/// The integer conv sums, computed in f64: every product is below 2^30 and every sum below
+/// 2^41, so f64 holds them exactly (integers up to 2^53) and the loops vectorise.
 fn fixed_conv_acc(c: &QConv, x: &Fmap) -> Vec<Vec<i64>> {
-    conv_planes(&x.data, c.cin, x.h, x.w, c.cout, &c.weight, |_| 0i64, |w, v| w as i64 * v as i64)
+    let wf: Vec<f64> = c.weight.iter().map(|v| *v as f64).collect();
+    conv_planes(&x.data, c.cin, x.h, x.w, c.cout, &wf, |w, v| w * v as f64)
+        .into_iter()
+        .map(|p| p.into_iter().map(|a| a as i64).collect())
+        .collect()
 }
 
 fn fixed_conv(c: &QConv, x: &Fmap) -> Fmap {
@@ -305,10 +342,7 @@ fn fixed_conv(c: &QConv, x: &Fmap) -> Fmap {
 fn fixed_binary(b: &QBinary, wt: &PackedWeights, x: &Fmap) -> Fmap {
     let a = PackedActs::from_fixed(x, &b.threshold);
     let r = b.upscale;
-    let (c, h, w, data) = binary_rows(&a, wt, r, |o, y, xx, p| {
-        let res = x.at(o / (r * r), y, xx) as i64;
-        sat16(b.post(o, p) + res)
-    });
+    let (c, h, w, data) = binary_rows(&a, wt, r, &x.data, |o, p, res| sat16(b.post(o, p) + res as i64));
     Fmap { c, h, w, data }
 }
 
@@ -332,7 +366,18 @@ impl<'a> FixedEngine<'a> {
     }
 
     pub fn run(&self, input: &Planes) -> Planes {
+        self.run_timed(input).0
+    }
+
+    /// Runs and reports the wall time of each step (layer names, then `tail` and `output`).
+    pub fn run_timed(&self, input: &Planes) -> (Planes, Vec<(String, f64)>) {
         let q = self.net;
+        let mut times = Vec::new();
+        let mut clock = std::time::Instant::now();
+        let mut lap = |name: &str, times: &mut Vec<(String, f64)>| {
+            times.push((name.to_owned(), clock.elapsed().as_secs_f64()));
+            clock = std::time::Instant::now();
+        };
         let xk = fixed::input_map(q, input);
         let mut feat = xk.clone();
         for (l, pw) in q.layers.iter().zip(&self.packed) {
@@ -341,13 +386,26 @@ impl<'a> FixedEngine<'a> {
                 (QLayer::Binary(b), Some(wt)) => fixed_binary(b, wt, &feat),
                 (other, _) => fixed::apply_layer(other, &feat),
             };
+            lap(&layer_name(l), &mut times);
         }
         let tail: Vec<i64> = fixed_conv_acc(&q.tail, &feat)
             .into_iter()
             .enumerate()
             .flat_map(|(o, p)| p.into_iter().map(move |acc| rshift_round(acc + q.tail.bias[o], q.tail.shift)))
             .collect();
-        fixed::finish(q, &xk, &tail, feat.h, feat.w)
+        lap(&q.tail.name, &mut times);
+        let out = fixed::finish(q, &xk, &tail, feat.h, feat.w);
+        lap("output", &mut times);
+        (out, times)
+    }
+}
+
+fn layer_name(l: &QLayer) -> String {
+    match l {
+        QLayer::Conv(c) => c.name.clone(),
+        QLayer::Binary(b) => b.name.clone(),
+        QLayer::PixelShuffle(r) => format!("pixel shuffle x{r}"),
+        QLayer::Leaky(_) => "leaky relu".into(),
     }
 }
 
@@ -359,7 +417,7 @@ fn float_conv(c: &Conv, x: &Array3<f32>, act: Act) -> Array3<f32> {
     let (ci, h, w) = x.dim();
     let xs = x.as_slice().expect("contiguous");
     let weight = c.weight.as_slice().expect("contiguous");
-    let planes = conv_planes(xs, ci, h, w, c.cout(), weight, |_| 0f32, |w, v| w * v);
+    let planes = conv_planes(xs, ci, h, w, c.cout(), weight, |w, v| w * v);
     let data: Vec<f32> = planes
         .into_iter()
         .enumerate()
@@ -383,12 +441,13 @@ fn float_binary(b: &BinaryConv, alpha: &[f32], wt: &PackedWeights, x: &Array3<f3
     let move0 = b.move0.as_slice().expect("contiguous");
     let a = PackedActs::from_float(x, move0);
     let r = b.upscale;
-    let (c, h, w, data) = binary_rows(&a, wt, r, |o, y, xx, p| {
+    let xs = x.as_slice().expect("contiguous");
+    let (c, h, w, data) = binary_rows(&a, wt, r, xs, |o, p, res| {
         let mut v = alpha[o] * p as f32;
         if let Some(bias) = &b.bias {
             v += bias[o];
         }
-        float::rprelu(v, b.pr_bias0[o], b.pr_prelu[o], b.pr_bias1[o]) + x[[o / (r * r), y, xx]]
+        float::rprelu(v, b.pr_bias0[o], b.pr_prelu[o], b.pr_bias1[o]) + res
     });
     Array3::from_shape_vec((c, h, w), data).expect("shape")
 }

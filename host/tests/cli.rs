@@ -1,0 +1,95 @@
+//! The command-line program as a user meets it: outputs, and one-line errors with a non-zero
+//! exit for every kind of bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_bbcu-host"))
+}
+
+fn vec_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/vectors").join(name)
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("bbcu-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn fails_with(out: Output, needle: &str) {
+    assert!(!out.status.success(), "expected failure");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "error must be one line: {err}");
+    assert!(err.starts_with("error: ") && err.contains(needle), "unexpected error: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn run_writes_the_golden_fixed_output() {
+    let d = tmp("run");
+    let model = vec_dir("bbcum_x3").join("model.pth");
+    let input = vec_dir("bbcum_x3").join("input.png");
+    let out = d.join("o.png");
+    let o = bin().args(["run", "--board", "cpu", "--precision", "fixed", "--model"]).arg(&model).arg("--image").arg(&input).arg("--out").arg(&out).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let got = bbcu_host::imageio::read(&out).unwrap();
+    let m = bbcu_host::model::Model::load(&model, 130.0, None).unwrap();
+    let img = bbcu_host::imageio::read(&input).unwrap();
+    assert_eq!(got, bbcu_sim::fixed::forward(&m.fixed, &img));
+    // No temporary files are left beside the output.
+    assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1);
+}
+
+#[test]
+fn several_images_go_to_an_output_folder() {
+    let d = tmp("many");
+    let model = vec_dir("denoise").join("model.pth");
+    let a = vec_dir("denoise").join("input.png");
+    let b = vec_dir("bbcum_x2").join("input.png");
+    let o = bin().args(["run", "--precision", "float", "--model"]).arg(&model).arg("--image").arg(&a).arg("--image").arg(&b).arg("--out-dir").arg(&d).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(d.join("input.png").exists());
+    let o = bin().args(["run", "--model"]).arg(&model).arg("--image").arg(&a).arg("--image").arg(&b).arg("--out").arg(d.join("x.png")).output().unwrap();
+    fails_with(o, "--out-dir");
+}
+
+#[test]
+fn bad_inputs_get_one_line_errors() {
+    let d = tmp("bad");
+    let model = vec_dir("bbcum_x2").join("model.pth");
+    let input = vec_dir("bbcum_x2").join("input.png");
+
+    fails_with(bin().args(["run", "--model", "/nonexistent/m.pth", "--image"]).arg(&input).output().unwrap(), "no such file");
+
+    let trunc = d.join("trunc.pth");
+    std::fs::write(&trunc, &std::fs::read(&model).unwrap()[..4000]).unwrap();
+    fails_with(bin().arg("info").arg("--model").arg(&trunc).output().unwrap(), "trunc.pth");
+
+    let not_zip = d.join("text.pth");
+    std::fs::write(&not_zip, "hello").unwrap();
+    fails_with(bin().arg("info").arg("--model").arg(&not_zip).output().unwrap(), "not a PyTorch zip checkpoint");
+
+    let empty = d.join("empty.png");
+    std::fs::write(&empty, "").unwrap();
+    fails_with(bin().arg("run").arg("--model").arg(&model).arg("--image").arg(&empty).arg("--out").arg(d.join("o.png")).output().unwrap(), "empty.png");
+
+    let grey = vec_dir("deblock").join("input.png");
+    fails_with(bin().arg("run").arg("--model").arg(&model).arg("--image").arg(&grey).arg("--out").arg(d.join("o.png")).output().unwrap(), "channel");
+
+    fails_with(bin().arg("run").arg("--model").arg(&model).arg("--image").arg(&input).arg("--out").arg("/nonexistent/dir/o.png").output().unwrap(), "does not exist");
+    assert!(!d.join("o.png").exists(), "no output may be written after an error");
+}
+
+#[test]
+fn info_reports_topology_and_counts() {
+    let o = bin().arg("info").arg("--model").arg(vec_dir("deblock").join("model.pth")).output().unwrap();
+    assert!(o.status.success());
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.contains("binary DnCNN (jpeg), 1 input channel(s), 16 features, 4 binary units"), "{s}");
+    let o = bin().args(["info", "--json", "--model"]).arg(vec_dir("bbcul_x4").join("model.pth")).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["arch"], "BBCU-L");
+    assert_eq!(v["scale"], 4);
+}
