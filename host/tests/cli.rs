@@ -32,7 +32,15 @@ fn run_writes_the_golden_fixed_output() {
     let model = vec_dir("bbcum_x3").join("model.pth");
     let input = vec_dir("bbcum_x3").join("input.png");
     let out = d.join("o.png");
-    let o = bin().args(["run", "--board", "cpu", "--precision", "fixed", "--model"]).arg(&model).arg("--image").arg(&input).arg("--out").arg(&out).output().unwrap();
+    let o = bin()
+        .args(["run", "--board", "cpu", "--precision", "fixed", "--model"])
+        .arg(&model)
+        .arg("--image")
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let got = bbcu_host::imageio::read(&out).unwrap();
     let m = bbcu_host::model::Model::load(&model, 130.0, None).unwrap();
@@ -48,10 +56,30 @@ fn several_images_go_to_an_output_folder() {
     let model = vec_dir("denoise").join("model.pth");
     let a = vec_dir("denoise").join("input.png");
     let b = vec_dir("bbcum_x2").join("input.png");
-    let o = bin().args(["run", "--precision", "float", "--model"]).arg(&model).arg("--image").arg(&a).arg("--image").arg(&b).arg("--out-dir").arg(&d).output().unwrap();
+    let o = bin()
+        .args(["run", "--precision", "float", "--model"])
+        .arg(&model)
+        .arg("--image")
+        .arg(&a)
+        .arg("--image")
+        .arg(&b)
+        .arg("--out-dir")
+        .arg(&d)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(d.join("input.png").exists());
-    let o = bin().args(["run", "--model"]).arg(&model).arg("--image").arg(&a).arg("--image").arg(&b).arg("--out").arg(d.join("x.png")).output().unwrap();
+    let o = bin()
+        .args(["run", "--model"])
+        .arg(&model)
+        .arg("--image")
+        .arg(&a)
+        .arg("--image")
+        .arg(&b)
+        .arg("--out")
+        .arg(d.join("x.png"))
+        .output()
+        .unwrap();
     fails_with(o, "--out-dir");
 }
 
@@ -61,7 +89,10 @@ fn bad_inputs_get_one_line_errors() {
     let model = vec_dir("bbcum_x2").join("model.pth");
     let input = vec_dir("bbcum_x2").join("input.png");
 
-    fails_with(bin().args(["run", "--model", "/nonexistent/m.pth", "--image"]).arg(&input).output().unwrap(), "no such file");
+    fails_with(
+        bin().args(["run", "--model", "/nonexistent/m.pth", "--image"]).arg(&input).output().unwrap(),
+        "no such file",
+    );
 
     let trunc = d.join("trunc.pth");
     std::fs::write(&trunc, &std::fs::read(&model).unwrap()[..4000]).unwrap();
@@ -73,12 +104,48 @@ fn bad_inputs_get_one_line_errors() {
 
     let empty = d.join("empty.png");
     std::fs::write(&empty, "").unwrap();
-    fails_with(bin().arg("run").arg("--model").arg(&model).arg("--image").arg(&empty).arg("--out").arg(d.join("o.png")).output().unwrap(), "empty.png");
+    fails_with(
+        bin()
+            .arg("run")
+            .arg("--model")
+            .arg(&model)
+            .arg("--image")
+            .arg(&empty)
+            .arg("--out")
+            .arg(d.join("o.png"))
+            .output()
+            .unwrap(),
+        "empty.png",
+    );
 
     let grey = vec_dir("deblock").join("input.png");
-    fails_with(bin().arg("run").arg("--model").arg(&model).arg("--image").arg(&grey).arg("--out").arg(d.join("o.png")).output().unwrap(), "channel");
+    fails_with(
+        bin()
+            .arg("run")
+            .arg("--model")
+            .arg(&model)
+            .arg("--image")
+            .arg(&grey)
+            .arg("--out")
+            .arg(d.join("o.png"))
+            .output()
+            .unwrap(),
+        "channel",
+    );
 
-    fails_with(bin().arg("run").arg("--model").arg(&model).arg("--image").arg(&input).arg("--out").arg("/nonexistent/dir/o.png").output().unwrap(), "does not exist");
+    fails_with(
+        bin()
+            .arg("run")
+            .arg("--model")
+            .arg(&model)
+            .arg("--image")
+            .arg(&input)
+            .arg("--out")
+            .arg("/nonexistent/dir/o.png")
+            .output()
+            .unwrap(),
+        "does not exist",
+    );
     assert!(!d.join("o.png").exists(), "no output may be written after an error");
 }
 

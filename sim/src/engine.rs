@@ -271,7 +271,15 @@ const BAND: usize = 8;
 /// Accumulates a 3×3 conv over CHW planes in bands of rows, in the reference order (input
 /// channel, kernel row, kernel column) so float results match the reference bit for bit; the
 /// innermost loop runs along a row and vectorises. Returns one accumulator plane per output.
-fn conv_planes<X, W, A>(x: &[X], cin: usize, h: usize, w: usize, cout: usize, weight: &[W], mul: impl Fn(W, X) -> A + Sync) -> Vec<Vec<A>>
+fn conv_planes<X, W, A>(
+    x: &[X],
+    cin: usize,
+    h: usize,
+    w: usize,
+    cout: usize,
+    weight: &[W],
+    mul: impl Fn(W, X) -> A + Sync,
+) -> Vec<Vec<A>>
 where
     X: Copy + Sync,
     W: Copy + Sync,

@@ -263,7 +263,7 @@ impl Network {
                     c = conv.cout();
                 }
                 Layer::PixelShuffle(r) => {
-                    if *r == 0 || c % (r * r) != 0 {
+                    if *r == 0 || !c.is_multiple_of(r * r) {
                         return Err(format!("pixel shuffle ×{r} of {c} channels"));
                     }
                     c /= r * r;
