@@ -5,7 +5,7 @@
 //! ([`rshift_round`]); every store to a feature map saturates to `i16` ([`sat16`]).
 
 use crate::float::bilinear_taps;
-use crate::network::{Act, BinaryConv, Conv, Global, Layer, Network};
+use crate::network::{valid_taps, Act, BinaryConv, Conv, Global, Layer, Network};
 use crate::planes::Planes;
 use serde::Serialize;
 use thiserror::Error;
@@ -376,18 +376,8 @@ pub fn finish(q: &FixedNetwork, xk: &Fmap, tail: &[i64], h: usize, w: usize) -> 
 fn conv_acc(c: &QConv, x: &Fmap, o: usize, y: usize, xx: usize) -> i64 {
     let mut acc = c.bias[o];
     for i in 0..c.cin {
-        for ky in 0..3 {
-            let sy = y as isize + ky as isize - 1;
-            if sy < 0 || sy >= x.h as isize {
-                continue;
-            }
-            for kx in 0..3 {
-                let sx = xx as isize + kx as isize - 1;
-                if sx < 0 || sx >= x.w as isize {
-                    continue;
-                }
-                acc += c.w(o, i, ky, kx) as i64 * x.at(i, sy as usize, sx as usize) as i64;
-            }
+        for (ky, kx, sy, sx) in valid_taps(y, xx, x.h, x.w) {
+            acc += c.w(o, i, ky, kx) as i64 * x.at(i, sy, sx) as i64;
         }
     }
     acc
@@ -436,20 +426,10 @@ pub fn pixel_shuffle(x: &Fmap, r: usize) -> Fmap {
 #[inline]
 pub fn popcount_dot(b: &QBinary, bits: &[bool], h: usize, w: usize, o: usize, y: usize, x: usize) -> i32 {
     let mut p = 0;
-    for ky in 0..3 {
-        let sy = y as isize + ky as isize - 1;
-        if sy < 0 || sy >= h as isize {
-            continue;
-        }
-        for kx in 0..3 {
-            let sx = x as isize + kx as isize - 1;
-            if sx < 0 || sx >= w as isize {
-                continue;
-            }
-            for i in 0..b.cin {
-                let a = bits[(i * h + sy as usize) * w + sx as usize];
-                p += if a == b.w(o, i, ky, kx) { 1 } else { -1 };
-            }
+    for (ky, kx, sy, sx) in valid_taps(y, x, h, w) {
+        for i in 0..b.cin {
+            let a = bits[(i * h + sy) * w + sx];
+            p += if a == b.w(o, i, ky, kx) { 1 } else { -1 };
         }
     }
     p

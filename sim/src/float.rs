@@ -6,7 +6,7 @@
 //! (input channel, kernel row, kernel column) and adds the bias last. The fast engine follows
 //! the same order, so the two agree exactly.
 
-use crate::network::{Act, BinaryConv, Conv, Global, Layer, Network};
+use crate::network::{valid_taps, Act, BinaryConv, Conv, Global, Layer, Network};
 use crate::planes::Planes;
 use ndarray::Array3;
 
@@ -84,18 +84,8 @@ pub fn conv(c: &Conv, x: &Array3<f32>, act: Act) -> Array3<f32> {
             for xx in 0..w {
                 let mut acc = 0f32;
                 for i in 0..ci {
-                    for ky in 0..3 {
-                        let sy = y as isize + ky as isize - 1;
-                        if sy < 0 || sy >= h as isize {
-                            continue;
-                        }
-                        for kx in 0..3 {
-                            let sx = xx as isize + kx as isize - 1;
-                            if sx < 0 || sx >= w as isize {
-                                continue;
-                            }
-                            acc += c.weight[[o, i, ky, kx]] * x[[i, sy as usize, sx as usize]];
-                        }
+                    for (ky, kx, sy, sx) in valid_taps(y, xx, h, w) {
+                        acc += c.weight[[o, i, ky, kx]] * x[[i, sy, sx]];
                     }
                 }
                 if let Some(b) = &c.bias {
@@ -161,19 +151,9 @@ pub fn rprelu(v: f32, b0: f32, a: f32, b1: f32) -> f32 {
 pub fn ternary_dot(act: &Array3<i32>, wsign: &ndarray::Array4<i32>, o: usize, y: usize, x: usize) -> i32 {
     let (ci, h, w) = act.dim();
     let mut p = 0;
-    for ky in 0..3 {
-        let sy = y as isize + ky as isize - 1;
-        if sy < 0 || sy >= h as isize {
-            continue;
-        }
-        for kx in 0..3 {
-            let sx = x as isize + kx as isize - 1;
-            if sx < 0 || sx >= w as isize {
-                continue;
-            }
-            for i in 0..ci {
-                p += act[[i, sy as usize, sx as usize]] * wsign[[o, i, ky, kx]];
-            }
+    for (ky, kx, sy, sx) in valid_taps(y, x, h, w) {
+        for i in 0..ci {
+            p += act[[i, sy, sx]] * wsign[[o, i, ky, kx]];
         }
     }
     p

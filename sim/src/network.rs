@@ -7,6 +7,18 @@
 use ndarray::{Array1, Array4};
 use serde::Serialize;
 
+/// The in-bounds taps of the 3×3 window centred on `(y, x)` in an `h × w` map, as
+/// `(ky, kx, sy, sx)` in row-major kernel order. Zero padding is applied after the sign in the
+/// released code, so padded taps contribute nothing and are simply absent here.
+pub fn valid_taps(y: usize, x: usize, h: usize, w: usize) -> impl Iterator<Item = (usize, usize, usize, usize)> {
+    (0..9).filter_map(move |t| {
+        let (ky, kx) = (t / 3, t % 3);
+        let sy = (y + ky).checked_sub(1)?;
+        let sx = (x + kx).checked_sub(1)?;
+        (sy < h && sx < w).then_some((ky, kx, sy, sx))
+    })
+}
+
 /// Which released architecture a network follows (`bbcu-reference.md` §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Arch {
