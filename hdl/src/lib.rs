@@ -1,0 +1,22 @@
+//! Rust-HDL blocks of the BBCU accelerator (`docs/arithmetic.md` §4 is the contract).
+//!
+//! - [`popcount`]: pipelined adder trees that count XNOR matches over 32 or 64 lanes;
+//! - [`pe`]: an XNOR-popcount processing element with a lane-valid mask and an accumulator
+//!   over successive input words ([`Pe32`], [`Pe64`]);
+//! - [`array`]: P such elements sharing one activation word ([`PeArray32`], [`PeArray64`]);
+//! - [`sim`]: a thread-free driver for rust-hdl's simulator.
+//!
+//! rust-hdl 0.46 cannot translate `let`, const generics inside index expressions, or loop
+//! variables inside `bit_cast` (the cast width is evaluated outside the unrolled loop), so the
+//! trees are written as arrays of registers with literal-indexed levels, and widening inside
+//! loops goes through `.index().to_bits::<W>()`, which the Verilog generator passes through
+//! untouched (Verilog widens by context).
+
+pub mod array;
+pub mod pe;
+pub mod popcount;
+pub mod sim;
+
+pub use array::{PeArray32, PeArray64};
+pub use pe::{Pe32, Pe64};
+pub use popcount::{Popcount32, Popcount64};

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Reproduces the quality table (README, models/README.md): every shipped model on its test
+# sets, in float and in fixed point. Writes models/eval/*.json and prints the Markdown table.
+#   scripts/quality.sh [DATA_DIR]      (default ../shared/data)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data=${1:-../shared/data}
+cargo build --release -q -p bbcu-host
+B=target/release/bbcu-host
+mkdir -p models/eval
+run() { # model set extra-args...
+  local m=$1 set=$2; shift 2
+  for p in float fixed; do
+    echo "eval $m on $set ($p)" >&2
+    $B eval --model "models/$m.pth" --data "$data/$set" --precision $p --json "$@" > "models/eval/${m}_${set}_$p.json"
+  done
+}
+run sr_x2 Set5;   run sr_x2 Set14
+run sr_x4 Set5;   run sr_x4 Set14
+run denoise Kodak24 --sigma 15,25,50
+run deblock LIVE1 --quality 10,20,30,40
+run deblock classic5 --quality 10,20,30,40
+python3 scripts/quality_table.py models/eval
