@@ -162,7 +162,29 @@ fn dot_row_body(a: &PackedActs, wt: &PackedWeights, y: usize, out: &mut [i32]) {
     let mut taps = vec![0u64; 9 * nw];
     let mut tmask = vec![0u64; 9 * nw];
     let mut valid = [false; 9];
-    for x in 0..w {
+    let plain = a.nonzero.is_none() && wt.nonzero.is_none();
+    let interior_row = y > 0 && y + 1 < h;
+    let mut x = 0;
+    while x < w {
+        if plain && nw == 1 && interior_row && x >= 1 && x + 2 < w {
+            // Two interior pixels at once with ≤ 64 channels: each weight word is loaded once
+            // for both, and the nine XOR + popcounts per pixel unroll on fixed-size arrays.
+            let tap = |px: usize| -> [u64; 9] { std::array::from_fn(|t| a.sign[(y + t / 3 - 1) * w + px + t % 3 - 1]) };
+            let (t0, t1) = (tap(x), tap(x + 1));
+            let n_valid = 9 * wt.cin as i32;
+            let (r0, r1) = out[x * cout..(x + 2) * cout].split_at_mut(cout);
+            for ((p0, p1), ws) in r0.iter_mut().zip(r1.iter_mut()).zip(wt.sign.chunks_exact(9)) {
+                let (mut d0, mut d1) = (0u32, 0u32);
+                for k in 0..9 {
+                    d0 += (t0[k] ^ ws[k]).count_ones();
+                    d1 += (t1[k] ^ ws[k]).count_ones();
+                }
+                *p0 = n_valid - 2 * d0 as i32;
+                *p1 = n_valid - 2 * d1 as i32;
+            }
+            x += 2;
+            continue;
+        }
         for t in 0..9 {
             let sy = y as isize + (t / 3) as isize - 1;
             let sx = x as isize + (t % 3) as isize - 1;
@@ -193,6 +215,7 @@ fn dot_row_body(a: &PackedActs, wt: &PackedWeights, y: usize, out: &mut [i32]) {
                     }
                     *p = n_valid - 2 * diff as i32;
                 }
+                x += 1;
                 continue;
             }
             for (o, p) in row.iter_mut().enumerate() {
@@ -227,6 +250,7 @@ fn dot_row_body(a: &PackedActs, wt: &PackedWeights, y: usize, out: &mut [i32]) {
                 *p = acc;
             }
         }
+        x += 1;
     }
 }
 
