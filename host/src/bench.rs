@@ -127,7 +127,10 @@ pub fn run(a: &BenchArgs) -> Result<BenchReport> {
     let fixed_s = best(a.reps, || xe.run(&img));
     if std::env::var_os("BBCU_PROFILE").is_some() {
         for (name, secs) in xe.run_timed(&img).1 {
-            eprintln!("{name:<20} {secs:.3} s");
+            eprintln!("fixed {name:<20} {secs:.3} s");
+        }
+        for (name, secs) in fe.run_timed(&img).1 {
+            eprintln!("float {name:<20} {secs:.3} s");
         }
     }
     let threads = rayon::current_num_threads();

@@ -21,6 +21,8 @@ pub struct PackedActs {
     pub sign: Vec<u64>,
     /// Non-zero mask, only when some activation is exactly 0 (float mode's `sign(0) = 0`).
     pub nonzero: Option<Vec<u64>>,
+    /// Rows holding such a zero: only output rows next to them take the masked path.
+    pub zero_rows: Vec<bool>,
 }
 
 /// Weight bits `[o][tap][word]`, tap = `ky·3 + kx`.
@@ -111,7 +113,8 @@ impl PackedActs {
                 (sign, nz, any_zero)
             })
             .collect();
-        let any_zero = rows.iter().any(|r| r.2);
+        let zero_rows: Vec<bool> = rows.iter().map(|r| r.2).collect();
+        let any_zero = zero_rows.iter().any(|z| *z);
         let mut sign = Vec::with_capacity(h * w * nw);
         let mut nonzero = Vec::with_capacity(if any_zero { h * w * nw } else { 0 });
         for (s, z, _) in rows {
@@ -120,7 +123,7 @@ impl PackedActs {
                 nonzero.extend_from_slice(&z);
             }
         }
-        PackedActs { h, w, nw, sign, nonzero: any_zero.then_some(nonzero) }
+        PackedActs { h, w, nw, sign, nonzero: any_zero.then_some(nonzero), zero_rows }
     }
 
     pub fn from_fixed(x: &Fmap, threshold: &[i32]) -> Self {
@@ -162,7 +165,7 @@ fn dot_row_body(a: &PackedActs, wt: &PackedWeights, y: usize, out: &mut [i32]) {
     let mut taps = vec![0u64; 9 * nw];
     let mut tmask = vec![0u64; 9 * nw];
     let mut valid = [false; 9];
-    let plain = a.nonzero.is_none() && wt.nonzero.is_none();
+    let plain = wt.nonzero.is_none() && !(y.saturating_sub(1)..(y + 2).min(h)).any(|r| a.zero_rows[r]);
     let interior_row = y > 0 && y + 1 < h;
     let mut x = 0;
     while x < w {
@@ -200,7 +203,7 @@ fn dot_row_body(a: &PackedActs, wt: &PackedWeights, y: usize, out: &mut [i32]) {
             }
         }
         let row = &mut out[x * cout..(x + 1) * cout];
-        if a.nonzero.is_none() && wt.nonzero.is_none() {
+        if plain {
             // The common case: only padded taps are masked, and they are skipped whole.
             let n_valid = valid.iter().filter(|v| **v).count() as i32 * wt.cin as i32;
             let all = valid.iter().all(|v| *v);
@@ -421,15 +424,10 @@ impl<'a> FixedEngine<'a> {
         self.run_timed(input).0
     }
 
-    /// Runs and reports the wall time of each step (layer names, then `tail` and `output`).
+    /// Runs and reports the wall time of each step (layer names, then the tail and `output`).
     pub fn run_timed(&self, input: &Planes) -> (Planes, Vec<(String, f64)>) {
         let q = self.net;
-        let mut times = Vec::new();
-        let mut clock = std::time::Instant::now();
-        let mut lap = |name: &str, times: &mut Vec<(String, f64)>| {
-            times.push((name.to_owned(), clock.elapsed().as_secs_f64()));
-            clock = std::time::Instant::now();
-        };
+        let mut laps = Laps::new();
         let xk = fixed::input_map(q, input);
         let mut feat = xk.clone();
         for (l, pw) in q.layers.iter().zip(&self.packed) {
@@ -438,17 +436,30 @@ impl<'a> FixedEngine<'a> {
                 (QLayer::Binary(b), Some(wt)) => fixed_binary(b, wt, &feat),
                 (other, _) => fixed::apply_layer(other, &feat),
             };
-            lap(&layer_name(l), &mut times);
+            laps.lap(layer_name(l));
         }
         let tail: Vec<i64> = fixed_conv_acc(&q.tail, &feat)
             .into_iter()
             .enumerate()
             .flat_map(|(o, p)| p.into_iter().map(move |acc| rshift_round(acc + q.tail.bias[o], q.tail.shift)))
             .collect();
-        lap(&q.tail.name, &mut times);
+        laps.lap(q.tail.name.clone());
         let out = fixed::finish(q, &xk, &tail, feat.h, feat.w);
-        lap("output", &mut times);
-        (out, times)
+        laps.lap("output".into());
+        (out, laps.0)
+    }
+}
+
+/// Wall time per step of a run, for `bbcu-host bench` with `BBCU_PROFILE` set.
+struct Laps(Vec<(String, f64)>, std::time::Instant);
+
+impl Laps {
+    fn new() -> Self {
+        Laps(Vec::new(), std::time::Instant::now())
+    }
+    fn lap(&mut self, name: String) {
+        self.0.push((name, self.1.elapsed().as_secs_f64()));
+        self.1 = std::time::Instant::now();
     }
 }
 
@@ -525,21 +536,31 @@ impl<'a> FloatEngine<'a> {
 
     /// Output in image units, before clamping (as [`float::forward`]).
     pub fn run(&self, input: &Planes) -> Array3<f32> {
+        self.run_timed(input).0
+    }
+
+    /// Runs and reports the wall time of each step, as [`FixedEngine::run_timed`].
+    pub fn run_timed(&self, input: &Planes) -> (Array3<f32>, Vec<(String, f64)>) {
         let net = self.net;
+        let mut laps = Laps::new();
         let xk = float::scaled_input(input, net.k);
         let mut feat = xk.clone();
-        for (l, pw) in net.layers.iter().zip(&self.packed) {
+        for (i, (l, pw)) in net.layers.iter().zip(&self.packed).enumerate() {
             feat = match (l, pw) {
                 (Layer::Conv { conv, act }, _) => float_conv(conv, &feat, *act),
                 (Layer::Binary(b), Some((alpha, wt))) => float_binary(b, alpha, wt, &feat),
                 (other, _) => float::apply_layer(other, &feat),
             };
+            laps.lap(format!("layer {i}"));
         }
         let tail = float_conv(&net.tail, &feat, Act::None);
+        laps.lap(net.tail.name.clone());
         let k = net.k;
-        match net.global {
+        let out = match net.global {
             Global::Bilinear(r) => (&tail + &float::bilinear(&xk, r)).mapv(|v| v / k),
             Global::SubtractInput => (&tail - &xk).mapv(|v| -v / k),
-        }
+        };
+        laps.lap("output".into());
+        (out, laps.0)
     }
 }

@@ -274,3 +274,19 @@ fn zero_latent_weights_are_ternary_in_float_and_plus_one_in_fixed() {
     assert_eq!(q.zero_weights, b.zero_weights());
     assert!(q.zero_weights > 0);
 }
+
+#[test]
+fn engine_handles_exact_zero_activations_in_float() {
+    // After the DnCNN head's ReLU many features are exactly 0; with move0 = 0 their sign is 0,
+    // so the engine must take its masked (ternary) path on those rows and only there.
+    let mut net = Topology::denoise(16, 4).build(4);
+    if let Layer::Binary(b) = &mut net.layers[1] {
+        b.move0.fill(0.0);
+    }
+    let img = image(3, 9, 11, 3);
+    let a = float::forward(&net, &img);
+    let b = FloatEngine::new(&net).run(&img);
+    assert!(a.iter().zip(b.iter()).all(|(x, y)| x.to_bits() == y.to_bits()));
+    let feat = float::apply_layer(&net.layers[0], &float::scaled_input(&img, net.k));
+    assert!(feat.iter().any(|v| *v == 0.0), "the test needs exact zeros");
+}
