@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v cc >/dev/null || need_apt+=(gcc)
+# bbcu-hdl lints and cross-simulates its emitted Verilog (Verilator builds C++ with make and g++).
+command -v verilator >/dev/null || need_apt+=(verilator)
+command -v make >/dev/null || need_apt+=(make)
+command -v g++ >/dev/null || need_apt+=(g++)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"

@@ -3,22 +3,14 @@
 
 use bbcu_hdl::sim::{start, tick, Clocked};
 use bbcu_hdl::{Pe32, Pe64, PeArray32, PeArray64};
+mod common;
+
 use bbcu_sim::fixed::{binarize, popcount_dot, Fmap, QBinary};
+use common::{random_groups, Cycle};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_hdl::prelude::*;
 use std::time::Instant;
-
-/// One cycle at the inputs of a PE array.
-#[derive(Clone, Debug, Default)]
-struct Cycle {
-    act: u64,
-    lane: u64,
-    wgt: Vec<u64>,
-    valid: bool,
-    clear: bool,
-    last: bool,
-}
 
 /// What the tests need of a PE or PE array.
 trait Dut: Clocked + Default {
@@ -108,59 +100,6 @@ fn run<D: Dut>(schedule: &[Cycle]) -> (Vec<Vec<i32>>, f64) {
     (got, n as f64 / t.elapsed().as_secs_f64())
 }
 
-fn lanes_mask(s: usize) -> u64 {
-    if s == 64 {
-        u64::MAX
-    } else {
-        (1u64 << s) - 1
-    }
-}
-
-/// The contract's per-word sum (`docs/arithmetic.md` §4): valid lanes count ±1, others 0.
-fn word_sum(act: u64, wgt: u64, lane: u64, s: usize) -> i32 {
-    (0..s).filter(|l| lane >> l & 1 == 1).map(|l| if (act ^ wgt) >> l & 1 == 0 { 1 } else { -1 }).sum()
-}
-
-/// Random groups of words with every kind of lane mask, gaps and clear-only starts; returns
-/// the schedule and the expected sum of each group.
-fn random_groups(rng: &mut ChaCha8Rng, s: usize, p: usize, groups: usize) -> (Vec<Cycle>, Vec<Vec<i32>>) {
-    let full = lanes_mask(s);
-    let mut sched = Vec::new();
-    let mut want = Vec::new();
-    for g in 0..groups {
-        // Group 0 has all lanes valid, group 1 none, then a mix, up to 18 words (Cin = 64·9/S·2).
-        let words = if g < 2 { 9 } else { rng.random_range(1..=18) };
-        let clear_first = rng.random_bool(0.2);
-        if clear_first {
-            sched.push(Cycle { wgt: vec![0; p], clear: true, ..Default::default() });
-        }
-        let mut sums = vec![0i32; p];
-        for k in 0..words {
-            let lane = match (g, rng.random_range(0..4)) {
-                (0, _) => full,
-                (1, _) => 0,
-                (_, 0) => full,
-                (_, 1) => 0,
-                (_, 2) => lanes_mask(rng.random_range(0..=s)),
-                _ => rng.random::<u64>() & full,
-            };
-            let act = rng.random::<u64>() & full;
-            let wgt: Vec<u64> = (0..p).map(|_| rng.random::<u64>() & full).collect();
-            for (sum, w) in sums.iter_mut().zip(&wgt) {
-                *sum += word_sum(act, *w, lane, s);
-            }
-            sched.push(Cycle { act, lane, wgt, valid: true, clear: k == 0 && !clear_first, last: k == words - 1 });
-            if rng.random_bool(0.1) {
-                // A bubble: garbage on the data inputs must not count.
-                let junk = Cycle { act: rng.random::<u64>() & full, lane: full, wgt: vec![full; p], ..Default::default() };
-                sched.push(junk);
-            }
-        }
-        want.push(sums);
-    }
-    (sched, want)
-}
-
 fn check_random<D: Dut>(seed: u64, p: usize, groups: usize) -> f64 {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (sched, want) = random_groups(&mut rng, D::LANES, p, groups);
@@ -205,17 +144,10 @@ fn saturating_patterns() {
     let words = 36; // 9·Cin with Cin = 256 on 64 lanes
     for (act, wgt, want) in [(0u64, 0u64, 64 * words), (0, u64::MAX, -64 * words)] {
         let sched: Vec<Cycle> = (0..words)
-            .map(|k| Cycle {
-                act,
-                lane: u64::MAX,
-                wgt: vec![wgt; 4],
-                valid: true,
-                clear: k == 0,
-                last: k == words - 1,
-            })
+            .map(|k| Cycle { act, lane: u64::MAX, wgt: vec![wgt; 4], valid: true, clear: k == 0, last: k == words - 1 })
             .collect();
         let (got, _) = run::<PeArray64<4>>(&sched);
-        assert_eq!(got, vec![vec![want as i32; 4]]);
+        assert_eq!(got, vec![vec![want; 4]]);
     }
 }
 
@@ -250,7 +182,8 @@ fn conv_layer<D: Dut>(seed: u64, cin: usize, cout: usize, h: usize, w: usize) {
                 let n = 9 * chunks;
                 for t in 0..9 {
                     let (ky, kx) = (t / 3, t % 3);
-                    let src = (y + ky).checked_sub(1).zip((xx + kx).checked_sub(1)).filter(|(sy, sx)| *sy < h && *sx < w);
+                    let src =
+                        (y + ky).checked_sub(1).zip((xx + kx).checked_sub(1)).filter(|(sy, sx)| *sy < h && *sx < w);
                     for c in 0..chunks {
                         let mut cyc = Cycle { wgt: vec![0; P], valid: true, ..Default::default() };
                         let k = t * chunks + c;
@@ -275,7 +208,9 @@ fn conv_layer<D: Dut>(seed: u64, cin: usize, cout: usize, h: usize, w: usize) {
                     }
                 }
                 want.push(
-                    (0..P).map(|p| if o0 + p < cout { popcount_dot(&b, &bits, h, w, o0 + p, y, xx) } else { 0 }).collect(),
+                    (0..P)
+                        .map(|p| if o0 + p < cout { popcount_dot(&b, &bits, h, w, o0 + p, y, xx) } else { 0 })
+                        .collect(),
                 );
             }
         }

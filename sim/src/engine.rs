@@ -126,9 +126,20 @@ impl PackedActs {
         PackedActs { h, w, nw, sign, nonzero: any_zero.then_some(nonzero), zero_rows }
     }
 
+    /// Fixed point has no zero activations, so packing is a branch-free compare per word.
     pub fn from_fixed(x: &Fmap, threshold: &[i32]) -> Self {
-        let n = x.h * x.w;
-        Self::pack(x.c, x.h, x.w, |c, p| if x.data[c * n + p] as i32 > threshold[c] { 1 } else { -1 })
+        let (h, w, nw) = (x.h, x.w, words(x.c));
+        let mut sign = vec![0u64; h * w * nw];
+        sign.par_chunks_mut(w * nw).enumerate().for_each(|(y, row)| {
+            for (c, t) in threshold.iter().enumerate() {
+                let src = &x.data[(c * h + y) * w..(c * h + y + 1) * w];
+                let (word, bit) = (c / 64, c % 64);
+                for (xx, v) in src.iter().enumerate() {
+                    row[xx * nw + word] |= ((*v as i32 > *t) as u64) << bit;
+                }
+            }
+        });
+        PackedActs { h, w, nw, sign, nonzero: None, zero_rows: vec![false; h] }
     }
 
     pub fn from_float(x: &Array3<f32>, move0: &[f32]) -> Self {
@@ -138,7 +149,7 @@ impl PackedActs {
     }
 }
 
-/// The ternary dot product `P[x·cout + o]` for every pixel of output row `y`.
+/// The ternary dot product `P[o·w + x]` for every pixel of output row `y`.
 ///
 /// The portable build targets baseline x86-64, where `count_ones` is a dozen instructions;
 /// on CPUs with POPCNT (all current ones) the same code is compiled with it enabled.
@@ -175,15 +186,14 @@ fn dot_row_body(a: &PackedActs, wt: &PackedWeights, y: usize, out: &mut [i32]) {
             let tap = |px: usize| -> [u64; 9] { std::array::from_fn(|t| a.sign[(y + t / 3 - 1) * w + px + t % 3 - 1]) };
             let (t0, t1) = (tap(x), tap(x + 1));
             let n_valid = 9 * wt.cin as i32;
-            let (r0, r1) = out[x * cout..(x + 2) * cout].split_at_mut(cout);
-            for ((p0, p1), ws) in r0.iter_mut().zip(r1.iter_mut()).zip(wt.sign.chunks_exact(9)) {
+            for (o, ws) in wt.sign.chunks_exact(9).enumerate() {
                 let (mut d0, mut d1) = (0u32, 0u32);
                 for k in 0..9 {
                     d0 += (t0[k] ^ ws[k]).count_ones();
                     d1 += (t1[k] ^ ws[k]).count_ones();
                 }
-                *p0 = n_valid - 2 * d0 as i32;
-                *p1 = n_valid - 2 * d1 as i32;
+                out[o * w + x] = n_valid - 2 * d0 as i32;
+                out[o * w + x + 1] = n_valid - 2 * d1 as i32;
             }
             x += 2;
             continue;
@@ -202,7 +212,6 @@ fn dot_row_body(a: &PackedActs, wt: &PackedWeights, y: usize, out: &mut [i32]) {
                 };
             }
         }
-        let row = &mut out[x * cout..(x + 1) * cout];
         if plain {
             // The common case: only padded taps are masked, and they are skipped whole.
             let n_valid = valid.iter().filter(|v| **v).count() as i32 * wt.cin as i32;
@@ -211,17 +220,17 @@ fn dot_row_body(a: &PackedActs, wt: &PackedWeights, y: usize, out: &mut [i32]) {
                 // Interior pixels with ≤ 64 channels: nine XOR + popcount per output channel,
                 // fully unrolled on fixed-size arrays.
                 let t: [u64; 9] = taps[..9].try_into().expect("nine taps");
-                for (p, ws) in row.iter_mut().zip(wt.sign.chunks_exact(9)) {
+                for (o, ws) in wt.sign.chunks_exact(9).enumerate() {
                     let mut diff = 0u32;
                     for k in 0..9 {
                         diff += (t[k] ^ ws[k]).count_ones();
                     }
-                    *p = n_valid - 2 * diff as i32;
+                    out[o * w + x] = n_valid - 2 * diff as i32;
                 }
                 x += 1;
                 continue;
             }
-            for (o, p) in row.iter_mut().enumerate() {
+            for o in 0..cout {
                 let ws = &wt.sign[o * 9 * nw..(o + 1) * 9 * nw];
                 let mut diff = 0u32;
                 if all {
@@ -237,10 +246,10 @@ fn dot_row_body(a: &PackedActs, wt: &PackedWeights, y: usize, out: &mut [i32]) {
                         }
                     }
                 }
-                *p = n_valid - 2 * diff as i32;
+                out[o * w + x] = n_valid - 2 * diff as i32;
             }
         } else {
-            for (o, p) in row.iter_mut().enumerate() {
+            for o in 0..cout {
                 let ws = &wt.sign[o * 9 * nw..(o + 1) * 9 * nw];
                 let mut acc = 0i32;
                 for j in 0..9 * nw {
@@ -250,7 +259,7 @@ fn dot_row_body(a: &PackedActs, wt: &PackedWeights, y: usize, out: &mut [i32]) {
                     }
                     acc += m.count_ones() as i32 - 2 * ((taps[j] ^ ws[j]) & m).count_ones() as i32;
                 }
-                *p = acc;
+                out[o * w + x] = acc;
             }
         }
         x += 1;
@@ -291,11 +300,13 @@ fn binary_rows<T: Copy + Default + Send + Sync>(
             let mut p = vec![0i32; w * cout];
             dot_row(a, wt, y, &mut p);
             let mut local = vec![T::default(); co * r * wo];
-            for x in 0..w {
-                let px = &p[x * cout..(x + 1) * cout];
-                for o in 0..cout {
-                    let res = residual[res_plane[o] + y * w + x];
-                    local[band[o] * wo + x * r + phase[o]] = post(o, px[o], res);
+            // Channel by channel, so that P, the residual and the output are all read and
+            // written along contiguous rows.
+            for o in 0..cout {
+                let (pr, res) = (&p[o * w..(o + 1) * w], &residual[res_plane[o] + y * w..res_plane[o] + (y + 1) * w]);
+                let dst = &mut local[band[o] * wo..(band[o] + 1) * wo];
+                for x in 0..w {
+                    dst[x * r + phase[o]] = post(o, pr[x], res[x]);
                 }
             }
             local
