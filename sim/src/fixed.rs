@@ -16,6 +16,8 @@ pub const SLOPE_FRAC: u32 = 12;
 pub const BILINEAR_FRAC: u32 = 8;
 /// Fractional bits of the input (`k/255`) and output (`255/k`) scale constants.
 pub const SCALE_FRAC: u32 = 16;
+/// Largest magnitude of a binary unit's offset constant `O` (see `docs/arithmetic.md` §4).
+pub const OFFSET_LIMIT: f64 = (1u64 << 30) as f64;
 /// Largest shift a per-layer scale may use (keeps every product inside i64 with margin).
 pub const MAX_SHIFT: u32 = 24;
 
@@ -196,16 +198,18 @@ fn quant_binary(b: &BinaryConv, frac: u32) -> Result<QBinary, FixedError> {
     let weight = b.weight.iter().map(|w| *w >= 0.0).collect();
     let alpha_f = b.alpha();
     let max_alpha = alpha_f.iter().fold(0f64, |m, a| m.max(*a as f64));
+    let offset_f: Vec<f64> =
+        (0..b.cout()).map(|o| b.bias.as_ref().map_or(0.0, |v| v[o] as f64) + b.pr_bias0[o] as f64).collect();
+    let max_offset = offset_f.iter().fold(0f64, |m, v| m.max(v.abs()));
+    let range = || FixedError::OutOfRange { layer: b.name.clone(), what: "α or the offset", frac };
+    let shift = pick_shift(max_alpha, frac).ok_or_else(range)?;
+    // The offset must also stay within ±2^30, so that A·P + O fits a 32-bit adder in hardware
+    // (|A·P| < 2^25 for Cin ≤ 64, < 2^28 for Cin ≤ 512).
     let shift =
-        pick_shift(max_alpha, frac).ok_or(FixedError::OutOfRange { layer: b.name.clone(), what: "α", frac })?;
+        (0..=shift).rev().find(|s| max_offset * 2f64.powi((frac + s) as i32) <= OFFSET_LIMIT).ok_or_else(range)?;
     let ascale = 2f64.powi((frac + shift) as i32);
     let alpha = alpha_f.iter().map(|a| round_i64(*a as f64 * ascale) as i32).collect();
-    let offset = (0..b.cout())
-        .map(|o| {
-            let bias = b.bias.as_ref().map_or(0.0, |v| v[o] as f64);
-            round_i64((bias + b.pr_bias0[o] as f64) * ascale)
-        })
-        .collect();
+    let offset = offset_f.iter().map(|v| round_i64(v * ascale)).collect();
     let slope = b.pr_prelu.iter().map(|s| quant_slope(*s)).collect();
     let bias1 = b
         .pr_bias1

@@ -290,3 +290,19 @@ fn engine_handles_exact_zero_activations_in_float() {
     let feat = float::apply_layer(&net.layers[0], &float::scaled_input(&img, net.k));
     assert!(feat.iter().any(|v| *v == 0.0), "the test needs exact zeros");
 }
+
+#[test]
+fn compiled_constants_fit_the_hardware_words() {
+    for (name, t) in topologies() {
+        let q = FixedNetwork::compile(&t.build(13), None).unwrap();
+        for l in &q.layers {
+            if let fixed::QLayer::Binary(b) = l {
+                assert!(b.alpha.iter().all(|a| (0..=32767).contains(a)), "{name}: α word");
+                assert!(b.offset.iter().all(|o| o.abs() <= 1 << 30), "{name}: offset word");
+                // The worst-case A·P + O stays inside a signed 32-bit adder.
+                let worst = 32767i64 * 9 * b.cin as i64 + (1 << 30);
+                assert!(worst < i32::MAX as i64, "{name}");
+            }
+        }
+    }
+}
