@@ -12,7 +12,9 @@ run() { # model set extra-args...
   local m=$1 set=$2; shift 2
   for p in float fixed; do
     echo "eval $m on $set ($p)" >&2
-    $B eval --model "models/$m.pth" --data "$data/$set" --precision $p --json "$@" > "models/eval/${m}_${set}_$p.json"
+    out="models/eval/${m}_${set}_$p.json"
+    $B eval --model "models/$m.pth" --data "$data/$set" --precision $p --json "$@" > "$out.tmp"
+    mv "$out.tmp" "$out"
   done
 }
 run sr_x2 Set5;   run sr_x2 Set14

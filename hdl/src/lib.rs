@@ -15,6 +15,7 @@
 pub mod array;
 pub mod pe;
 pub mod popcount;
+pub mod post;
 pub mod sim;
 
 pub use array::{PeArray32, PeArray64};

@@ -1,0 +1,331 @@
+//! The post-popcount datapath of one output channel (`docs/arithmetic.md` §4), pipelined:
+//!
+//! ```text
+//! y   = sat16(rnd(A·P + O, s))          rnd(v, s) = (v + 2^(s−1)) >> s,  rnd(v, 0) = v
+//! z   = y ≥ 0 ? y : sat16(rnd(y·S, 12))
+//! out = sat16(z + B1 + R)
+//! ```
+//!
+//! bit-exact with `bbcu_sim::fixed::QBinary::post` followed by `sat16(· + residual)`.
+//!
+//! Every input, the per-channel constants included, is sampled on the same rising edge as the
+//! popcount sum and travels down the pipeline beside it, so one block may serve a different
+//! output channel (or layer) every cycle: one result per cycle, [`Post::LATENCY`] rising edges
+//! after its inputs. `result` is meaningful while `valid_out` is high; with `valid_in` low the
+//! data inputs are don't-care.
+//!
+//! Ports (all signed values two's complement):
+//!
+//! | port        | type         | meaning                                                    |
+//! |-------------|--------------|------------------------------------------------------------|
+//! | `valid_in`  | `Bit`        | the inputs of this cycle form one result                   |
+//! | `pop`       | `Signed<16>` | P, the popcount sum                                        |
+//! | `resid`     | `Signed<16>` | R, the residual feature word                               |
+//! | `alpha`     | `Signed<16>` | A, 0..=32767                                               |
+//! | `offset`    | `Signed<32>` | O, \|O\| ≤ 2^30                                            |
+//! | `slope`     | `Signed<16>` | S, Q12 PReLU slope (any i16: > 1 and < 0 allowed)          |
+//! | `bias1`     | `Signed<32>` | B1, exact over all of i32 (see stage 1)                    |
+//! | `shift`     | `Bits<5>`    | s, 0..=24 (any 0..=31 works as long as A·P + O fits)       |
+//! | `result`    | `Signed<16>` | out                                                        |
+//! | `valid_out` | `Bit`        | `result` holds the result of inputs `LATENCY` edges back    |
+//!
+//! Stages (one register each):
+//!
+//! 1. `A·P` on a 16×16 signed multiplier (one SB_MAC16); `c = clamp(B1, −2^17, 2^17 − 1) + R`
+//!    in 19 bits. The clamp changes no result: with \|z\| ≤ 2^15 and \|R\| ≤ 2^15, any
+//!    B1 ≥ 2^17 makes `z + B1 + R ≥ 2^16` and any B1 < −2^17 makes it < −2^16, so `out`
+//!    saturates the same way before and after; only these 19 bits travel down the pipeline;
+//! 2. `v = A·P + O` (32 bits: the contract bounds \|A·P + O\| < 2^31);
+//! 3. `t = v >> (s − 1)` (arithmetic; `t = v` for s = 0);
+//! 4. `y = sat16(floor((t + 1) / 2))` computed as `(t >> 1) + (t & 1)`, which equals
+//!    `rnd(v, s)` and cannot overflow even when `v` is within 2^(s−1) of 2^31;
+//! 5. `y·S` on a second 16×16 signed multiplier;
+//! 6. `z = y ≥ 0 ? y : sat16((y·S + 2048) >> 12)` (\|y·S\| ≤ 2^30, so no overflow);
+//! 7. `out = sat16(z + c)` (19 bits: \|z + c\| < 2^18).
+//!
+//! Signed arithmetic other than the two multiplies is done on `Bits` patterns, because
+//! rust-hdl's `Signed` has no shifts and its Verilog mixes `signed` wires with unsigned 32-bit
+//! literals: an arithmetic right shift by a run-time amount is `((v ^ 2^31) >> k) − (2^31 >> k)`,
+//! a signed compare is an unsigned compare with the sign bits flipped, and sign extension
+//! ORs in the high bits. All constants are [`Constant`] fields (fpga-notes §3.2).
+
+use rust_hdl::prelude::*;
+
+/// The post-popcount datapath of one output channel; latency [`Post::LATENCY`] = 7.
+#[derive(LogicBlock)]
+pub struct Post {
+    pub clock: Signal<In, Clock>,
+    pub valid_in: Signal<In, Bit>,
+    pub pop: Signal<In, Signed<16>>,
+    pub resid: Signal<In, Signed<16>>,
+    pub alpha: Signal<In, Signed<16>>,
+    pub offset: Signal<In, Signed<32>>,
+    pub slope: Signal<In, Signed<16>>,
+    pub bias1: Signal<In, Signed<32>>,
+    pub shift: Signal<In, Bits<5>>,
+    pub result: Signal<Out, Signed<16>>,
+    pub valid_out: Signal<Out, Bit>,
+    // Stage 1.
+    prod1: DFF<Signed<32>>,
+    off1: DFF<Bits<32>>,
+    sh1: DFF<Bits<5>>,
+    slp1: DFF<Signed<16>>,
+    br1: DFF<Bits<19>>,
+    v1: DFF<Bit>,
+    // Stage 2.
+    acc2: DFF<Bits<32>>,
+    sh2: DFF<Bits<5>>,
+    slp2: DFF<Signed<16>>,
+    br2: DFF<Bits<19>>,
+    v2: DFF<Bit>,
+    // Stage 3.
+    t3: DFF<Bits<32>>,
+    nz3: DFF<Bit>,
+    slp3: DFF<Signed<16>>,
+    br3: DFF<Bits<19>>,
+    v3: DFF<Bit>,
+    // Stage 4.
+    y4: DFF<Bits<16>>,
+    slp4: DFF<Signed<16>>,
+    br4: DFF<Bits<19>>,
+    v4: DFF<Bit>,
+    // Stage 5.
+    ys5: DFF<Signed<32>>,
+    y5: DFF<Bits<16>>,
+    br5: DFF<Bits<19>>,
+    v5: DFF<Bit>,
+    // Stage 6.
+    z6: DFF<Bits<16>>,
+    br6: DFF<Bits<19>>,
+    v6: DFF<Bit>,
+    // Stage 7.
+    o7: DFF<Bits<16>>,
+    v7: DFF<Bit>,
+    // Constants.
+    msb: Constant<Bits<32>>,
+    one32: Constant<Bits<32>>,
+    one5: Constant<Bits<5>>,
+    half12: Constant<Bits<32>>,
+    /// 32767 and −32768 with the sign bit flipped (signed compare as unsigned).
+    hi_lim: Constant<Bits<32>>,
+    lo_lim: Constant<Bits<32>>,
+    /// 2^27 − 1 and −2^27 flipped: the bounds of `w` whose `w >> 12` fits 16 bits.
+    hi_lim12: Constant<Bits<32>>,
+    lo_lim12: Constant<Bits<32>>,
+    max16: Constant<Bits<16>>,
+    min16: Constant<Bits<16>>,
+    /// The 19-bit side path (`B1 + R`, then `z + B1 + R`): the high bits of a sign extension
+    /// from 16 bits, the clamps of B1 (±2^17), the sign bit and the flipped 16-bit limits.
+    hi3: Constant<Bits<19>>,
+    b1_max: Constant<Bits<19>>,
+    b1_min: Constant<Bits<19>>,
+    msb19: Constant<Bits<19>>,
+    hi_lim19: Constant<Bits<19>>,
+    lo_lim19: Constant<Bits<19>>,
+    // Combinational locals.
+    rx: Signal<Local, Bits<19>>,
+    bx: Signal<Local, Bits<19>>,
+    /// `bias1` as bits: Verilog cannot slice `$unsigned(bias1)` directly.
+    ub: Signal<Local, Bits<32>>,
+    sm1: Signal<Local, Bits<5>>,
+    rnd: Signal<Local, Bits<32>>,
+    rb: Signal<Local, Bits<32>>,
+    w6: Signal<Local, Bits<32>>,
+    wb: Signal<Local, Bits<32>>,
+    zx: Signal<Local, Bits<19>>,
+    sum7: Signal<Local, Bits<19>>,
+    sb7: Signal<Local, Bits<19>>,
+}
+
+impl Post {
+    /// Rising edges from the inputs of a cycle to its `result` / `valid_out`.
+    pub const LATENCY: usize = 7;
+    /// Fractional bits of the slope (`bbcu_sim::fixed::SLOPE_FRAC`).
+    pub const SLOPE_FRAC: u32 = 12;
+}
+
+impl Default for Post {
+    fn default() -> Self {
+        let c32 = |v: u64| Constant::new(bits::<32>(v));
+        Self {
+            clock: Default::default(),
+            valid_in: Default::default(),
+            pop: Default::default(),
+            resid: Default::default(),
+            alpha: Default::default(),
+            offset: Default::default(),
+            slope: Default::default(),
+            bias1: Default::default(),
+            shift: Default::default(),
+            result: Default::default(),
+            valid_out: Default::default(),
+            prod1: Default::default(),
+            off1: Default::default(),
+            sh1: Default::default(),
+            slp1: Default::default(),
+            br1: Default::default(),
+            v1: Default::default(),
+            acc2: Default::default(),
+            sh2: Default::default(),
+            slp2: Default::default(),
+            br2: Default::default(),
+            v2: Default::default(),
+            t3: Default::default(),
+            nz3: Default::default(),
+            slp3: Default::default(),
+            br3: Default::default(),
+            v3: Default::default(),
+            y4: Default::default(),
+            slp4: Default::default(),
+            br4: Default::default(),
+            v4: Default::default(),
+            ys5: Default::default(),
+            y5: Default::default(),
+            br5: Default::default(),
+            v5: Default::default(),
+            z6: Default::default(),
+            br6: Default::default(),
+            v6: Default::default(),
+            o7: Default::default(),
+            v7: Default::default(),
+            msb: c32(0x8000_0000),
+            one32: c32(1),
+            one5: Constant::new(bits::<5>(1)),
+            half12: c32(1 << (Self::SLOPE_FRAC - 1)),
+            hi_lim: c32(0x8000_7FFF),
+            lo_lim: c32(0x7FFF_8000),
+            hi_lim12: c32(0x87FF_FFFF),
+            lo_lim12: c32(0x7800_0000),
+            max16: Constant::new(bits::<16>(0x7FFF)),
+            min16: Constant::new(bits::<16>(0x8000)),
+            hi3: Constant::new(bits::<19>(0x7_0000)),
+            b1_max: Constant::new(bits::<19>(0x1_FFFF)),
+            b1_min: Constant::new(bits::<19>(0x6_0000)),
+            msb19: Constant::new(bits::<19>(0x4_0000)),
+            hi_lim19: Constant::new(bits::<19>(0x4_7FFF)),
+            lo_lim19: Constant::new(bits::<19>(0x3_8000)),
+            rx: Default::default(),
+            bx: Default::default(),
+            ub: Default::default(),
+            sm1: Default::default(),
+            rnd: Default::default(),
+            rb: Default::default(),
+            w6: Default::default(),
+            wb: Default::default(),
+            zx: Default::default(),
+            sum7: Default::default(),
+            sb7: Default::default(),
+        }
+    }
+}
+
+impl Logic for Post {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(
+            self, clock, prod1, off1, sh1, slp1, br1, v1, acc2, sh2, slp2, br2, v2, t3, nz3, slp3, br3, v3, y4, slp4,
+            br4, v4, ys5, y5, br5, v5, z6, br6, v6, o7, v7
+        );
+        // Stage 1: A·P, and clamp(B1, ±2^17) + R in 19 bits.
+        self.prod1.d.next = self.alpha.val() * self.pop.val();
+        self.off1.d.next = unsigned_cast(self.offset.val());
+        self.sh1.d.next = self.shift.val();
+        self.slp1.d.next = self.slope.val();
+        self.rx.next = bit_cast::<19, 16>(unsigned_cast(self.resid.val()));
+        if self.resid.val().get_bit(15) {
+            self.rx.next = bit_cast::<19, 16>(unsigned_cast(self.resid.val())) | self.hi3.val();
+        }
+        self.ub.next = unsigned_cast(self.bias1.val());
+        self.bx.next = self.ub.val().get_bits::<19>(0);
+        if self.ub.val().get_bit(31) {
+            if !self.ub.val().get_bits::<15>(17).all() {
+                self.bx.next = self.b1_min.val();
+            }
+        } else if self.ub.val().get_bits::<15>(17).any() {
+            self.bx.next = self.b1_max.val();
+        }
+        self.br1.d.next = self.bx.val() + self.rx.val();
+        self.v1.d.next = self.valid_in.val();
+
+        // Stage 2: v = A·P + O.
+        self.acc2.d.next = unsigned_cast(self.prod1.q.val()) + self.off1.q.val();
+        self.sh2.d.next = self.sh1.q.val();
+        self.slp2.d.next = self.slp1.q.val();
+        self.br2.d.next = self.br1.q.val();
+        self.v2.d.next = self.v1.q.val();
+
+        // Stage 3: t = v >> (s − 1), arithmetic, through the offset-binary form.
+        self.sm1.next = self.sh2.q.val() - self.one5.val();
+        self.t3.d.next = self.acc2.q.val();
+        if self.sh2.q.val().any() {
+            self.t3.d.next =
+                ((self.acc2.q.val() ^ self.msb.val()) >> self.sm1.val()) - (self.msb.val() >> self.sm1.val());
+        }
+        self.nz3.d.next = self.sh2.q.val().any();
+        self.slp3.d.next = self.slp2.q.val();
+        self.br3.d.next = self.br2.q.val();
+        self.v3.d.next = self.v2.q.val();
+
+        // Stage 4: y = sat16(floor((t + 1) / 2)) = sat16((t >> 1) + (t & 1)).
+        self.rnd.next = self.t3.q.val();
+        if self.nz3.q.val() {
+            self.rnd.next =
+                ((self.t3.q.val() >> 1) | (self.t3.q.val() & self.msb.val())) + (self.t3.q.val() & self.one32.val());
+        }
+        self.rb.next = self.rnd.val() ^ self.msb.val();
+        self.y4.d.next = self.rnd.val().get_bits::<16>(0);
+        if self.rb.val() > self.hi_lim.val() {
+            self.y4.d.next = self.max16.val();
+        } else if self.rb.val() < self.lo_lim.val() {
+            self.y4.d.next = self.min16.val();
+        }
+        self.slp4.d.next = self.slp3.q.val();
+        self.br4.d.next = self.br3.q.val();
+        self.v4.d.next = self.v3.q.val();
+
+        // Stage 5: y·S.
+        self.ys5.d.next = signed_cast(self.y4.q.val()) * self.slp4.q.val();
+        self.y5.d.next = self.y4.q.val();
+        self.br5.d.next = self.br4.q.val();
+        self.v5.d.next = self.v4.q.val();
+
+        // Stage 6: z = y ≥ 0 ? y : sat16((y·S + 2^11) >> 12).
+        self.w6.next = unsigned_cast(self.ys5.q.val()) + self.half12.val();
+        self.wb.next = self.w6.val() ^ self.msb.val();
+        self.z6.d.next = self.y5.q.val();
+        if self.y5.q.val().get_bit(15) {
+            self.z6.d.next = self.w6.val().get_bits::<16>(12);
+            if self.wb.val() > self.hi_lim12.val() {
+                self.z6.d.next = self.max16.val();
+            } else if self.wb.val() < self.lo_lim12.val() {
+                self.z6.d.next = self.min16.val();
+            }
+        }
+        self.br6.d.next = self.br5.q.val();
+        self.v6.d.next = self.v5.q.val();
+
+        // Stage 7: out = sat16(z + (B1 + R)).
+        self.zx.next = bit_cast::<19, 16>(self.z6.q.val());
+        if self.z6.q.val().get_bit(15) {
+            self.zx.next = bit_cast::<19, 16>(self.z6.q.val()) | self.hi3.val();
+        }
+        self.sum7.next = self.zx.val() + self.br6.q.val();
+        self.sb7.next = self.sum7.val() ^ self.msb19.val();
+        self.o7.d.next = self.sum7.val().get_bits::<16>(0);
+        if self.sb7.val() > self.hi_lim19.val() {
+            self.o7.d.next = self.max16.val();
+        } else if self.sb7.val() < self.lo_lim19.val() {
+            self.o7.d.next = self.min16.val();
+        }
+        self.v7.d.next = self.v6.q.val();
+
+        self.result.next = signed_cast(self.o7.q.val());
+        self.valid_out.next = self.v7.q.val();
+    }
+}
+
+impl crate::sim::Clocked for Post {
+    fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
