@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 data=${1:-../shared/data}
 cargo build --release -q -p bbcu-host
 B=target/release/bbcu-host
-mkdir -p models/eval
+mkdir -p models/eval/info
 run() { # model set extra-args...
   local m=$1 set=$2; shift 2
   for p in float fixed; do
@@ -22,4 +22,5 @@ run sr_x4 Set5;   run sr_x4 Set14
 run denoise Kodak24 --sigma 15,25,50
 run deblock LIVE1 --quality 10,20,30,40
 run deblock classic5 --quality 10,20,30,40
+for m in sr_x2 sr_x4 denoise deblock; do $B info --json --model "models/$m.pth" > "models/eval/info/$m.json"; done
 python3 scripts/quality_table.py models/eval

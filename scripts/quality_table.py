@@ -42,5 +42,28 @@ def main(folder):
             print(f"| {model} | {dataset} | {cond} | {base} | {pf:.2f} | {px:.2f} | {px - pf:+.3f} | {paper} |")
 
 
+def sizes(folder):
+    """Model size and OPs by the paper's convention, from `bbcu-host info --json`."""
+    rows = []
+    for m in ["sr_x2", "sr_x4", "denoise", "deblock"]:
+        path = os.path.join(folder, "info", m + ".json")
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            i = json.load(f)
+        c = i["counts"]
+        rows.append(f'| {m} | {i["arch"]} ×{i["scale"]} | {i["num_feat"]} | {i["binary_units"]} | {i["k"]:g} | '
+                    f'{c["binary_weights"]:,} ({c["binary_weights"] / 8192:.1f} KiB) | {c["fp_weights"]:,} | '
+                    f'{c["per_channel"]:,} | {i["paper_params"] / 1e3:.1f} K | {i["paper_ops_320x180"] / 1e9:.3f} G |')
+    if rows:
+        print()
+        print("| model | topology | channels | binary units | k | binary weights (bits) | FP weights | "
+              "per-channel constants | paper Params | paper OPs (320×180) |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        print("\n".join(rows))
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "models/eval")
+    folder = sys.argv[1] if len(sys.argv) > 1 else "models/eval"
+    main(folder)
+    sizes(folder)
