@@ -9,9 +9,9 @@ use bbcu_sim::fixed::{apply_slope, rshift_round, sat16, QBinary, MAX_SHIFT, SLOP
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_hdl::prelude::*;
-use std::path::PathBuf;
-use std::process::Command;
+mod verilator;
 use std::time::Instant;
+use verilator::{build_and_run, emit, lint};
 
 /// One cycle at the block's inputs.
 #[derive(Clone, Copy, Debug, Default)]
@@ -270,43 +270,9 @@ fn post_back_to_back_one_channel() {
 
 // --- Verilog -------------------------------------------------------------------------------
 
-fn out_dir() -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bbcu-hdl");
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn emit(name: &str) -> PathBuf {
-    let mut uut = Post::default();
-    uut.connect_all();
-    let v = generate_verilog(&uut);
-    assert!(v.contains("module top("), "top module missing");
-    let path = out_dir().join(format!("{name}.v"));
-    std::fs::write(&path, v).unwrap();
-    path
-}
-
-fn verilator() -> Command {
-    let ok = Command::new("verilator").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
-    assert!(ok, "verilator is not installed (scripts/test.sh installs it: apt-get install verilator)");
-    Command::new("verilator")
-}
-
-/// The same waivers as `tests/verilog.rs`, both properties of rust-hdl's generator: WIDTH (32-bit
-/// literals, widening by context) and DECLFILENAME (one file, many modules).
-const WAIVED: &[&str] = &["WIDTH", "DECLFILENAME"];
-
 #[test]
 fn post_verilog_lints() {
-    let path = emit("post");
-    let mut cmd = verilator();
-    cmd.args(["--lint-only", "-Wall", "--top-module", "top"]);
-    for w in WAIVED {
-        cmd.arg(format!("-Wno-{w}"));
-    }
-    let out = cmd.arg(&path).output().unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && !log.contains("%Warning"), "verilator lint of {}:\n{log}", path.display());
+    lint(&emit(Post::default(), "post"), &[]);
 }
 
 /// Reads one cycle per line (`valid alpha pop offset slope bias1 resid shift`, decimal), clocks
@@ -337,32 +303,14 @@ int main(int argc, char** argv) {
 /// The rust-hdl test's vectors (and more random ones) through the Verilog under Verilator.
 #[test]
 fn post_verilator_matches_golden() {
-    let dir = out_dir().join("post-vl");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let v = emit("post_xsim");
-    let tb = dir.join("tb.cpp");
-    std::fs::write(&tb, TB).unwrap();
+    let v = emit(Post::default(), "post_xsim");
     let vecs = vectors(SEED, 10 * RANDOM);
     let mut text = String::new();
     for x in vecs.iter().chain(std::iter::repeat_n(&In::default(), Post::LATENCY + 2)) {
         text += &format!("{} {} {} {} {} {} {} {}\n", x.valid as u8, x.a, x.p, x.o, x.slope, x.b1, x.r, x.s);
     }
-    let vectors_path = dir.join("vectors.txt");
-    std::fs::write(&vectors_path, text).unwrap();
-    let out = verilator()
-        .args(["--cc", "--exe", "--build", "-j", "2", "-Wno-fatal", "-Wno-WIDTH", "--top-module", "top", "-O1"])
-        .arg("--Mdir")
-        .arg(&dir)
-        .args(["-o", "vtb"])
-        .arg(&v)
-        .arg(&tb)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "verilator build:\n{}", String::from_utf8_lossy(&out.stderr));
-    let run = Command::new(dir.join("vtb")).arg(&vectors_path).output().unwrap();
-    assert!(run.status.success());
-    let got: Vec<(usize, i16)> = String::from_utf8_lossy(&run.stdout)
+    let stdout = build_and_run("post", &v, TB, &text);
+    let got: Vec<(usize, i16)> = stdout
         .lines()
         .map(|l| {
             let mut it = l.split_whitespace();
