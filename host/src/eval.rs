@@ -5,6 +5,7 @@
 use crate::degrade::{imresize_down, imresize_up, jpeg_roundtrip, mod_crop, noisy_u8};
 use crate::imageio;
 use crate::metrics::{psnr_planes, rgb_to_y_u8, ssim_planes, Channels};
+use crate::model::to_channels;
 use crate::model::{Model, Precision, Runner};
 use anyhow::{bail, Context, Result};
 use bbcu_sim::Planes;
@@ -365,15 +366,6 @@ impl Job<'_> {
         let lq = jpeg_roundtrip(&gt, quality).with_context(|| self.file.display().to_string())?;
         let out = self.run(&lq)?;
         self.row(&out, &lq, &gt, Channels::Y, 0)
-    }
-}
-
-/// Grey images enter an RGB model with the grey replicated, as OpenCV's colour read does.
-fn to_channels(p: &Planes, channels: usize) -> Planes {
-    if p.channels == 1 && channels == 3 {
-        Planes::from_vec(3, p.height, p.width, p.data.repeat(3))
-    } else {
-        p.clone()
     }
 }
 

@@ -196,8 +196,18 @@ fn dispatch(cli: Cli) -> Result<()> {
             let mut inputs = Vec::new();
             for p in &images {
                 let img = imageio::read(p)?;
-                model.check_input(&img, &p.display().to_string())?;
-                inputs.push(img);
+                let adapted = bbcu_host::model::to_channels(&img, model.net.in_ch);
+                if adapted.channels != img.channels {
+                    eprintln!(
+                        "note: {}: {} converted to {} for a {}-channel model",
+                        p.display(),
+                        if img.channels == 1 { "grey" } else { "RGB" },
+                        if adapted.channels == 1 { "grey (luma)" } else { "RGB" },
+                        model.net.in_ch
+                    );
+                }
+                model.check_input(&adapted, &p.display().to_string())?;
+                inputs.push(adapted);
             }
             let runner = model.runner(precision);
             let bar = if images.len() > 1 { ProgressBar::new(images.len() as u64) } else { ProgressBar::hidden() };

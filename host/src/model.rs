@@ -60,6 +60,18 @@ impl Model {
     }
 }
 
+/// Brings an image to a model's channel count: grey into an RGB model is replicated (as
+/// OpenCV's colour read does), RGB into a grey model becomes its MATLAB-style luma, rounded
+/// (the convention the grey JPEG models are trained and tested with). Other counts are left
+/// for [`Model::check_input`] to refuse.
+pub fn to_channels(p: &Planes, channels: usize) -> Planes {
+    match (p.channels, channels) {
+        (1, 3) => Planes::from_vec(3, p.height, p.width, p.data.repeat(3)),
+        (3, 1) => crate::metrics::rgb_to_y_u8(p),
+        _ => p.clone(),
+    }
+}
+
 pub enum Runner<'a> {
     Float(FloatEngine<'a>),
     Fixed(FixedEngine<'a>),

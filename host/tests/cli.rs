@@ -118,21 +118,6 @@ fn bad_inputs_get_one_line_errors() {
         "empty.png",
     );
 
-    let grey = vec_dir("deblock").join("input.png");
-    fails_with(
-        bin()
-            .arg("run")
-            .arg("--model")
-            .arg(&model)
-            .arg("--image")
-            .arg(&grey)
-            .arg("--out")
-            .arg(d.join("o.png"))
-            .output()
-            .unwrap(),
-        "channel",
-    );
-
     fails_with(
         bin()
             .arg("run")
@@ -147,6 +132,46 @@ fn bad_inputs_get_one_line_errors() {
         "does not exist",
     );
     assert!(!d.join("o.png").exists(), "no output may be written after an error");
+}
+
+#[test]
+fn images_are_brought_to_the_model_channel_count() {
+    let d = tmp("channels");
+    // Grey into an RGB SR model: replicated, RGB out.
+    let grey = vec_dir("deblock").join("input.png");
+    let out = d.join("rgb.png");
+    let o = bin()
+        .arg("run")
+        .arg("--model")
+        .arg(vec_dir("bbcum_x2").join("model.pth"))
+        .arg("--image")
+        .arg(&grey)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("grey converted to RGB"));
+    assert_eq!(bbcu_host::imageio::read(&out).unwrap().channels, 3);
+    // RGB into the grey deblocker: luma, grey out.
+    let rgb = vec_dir("denoise").join("input.png");
+    let out = d.join("grey.png");
+    let o = bin()
+        .arg("run")
+        .arg("--model")
+        .arg(vec_dir("deblock").join("model.pth"))
+        .arg("--image")
+        .arg(&rgb)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let got = bbcu_host::imageio::read(&out).unwrap();
+    assert_eq!(got.channels, 1);
+    let m = bbcu_host::model::Model::load(&vec_dir("deblock").join("model.pth"), 130.0, None).unwrap();
+    let y = bbcu_host::metrics::rgb_to_y_u8(&bbcu_host::imageio::read(&rgb).unwrap());
+    assert_eq!(got, bbcu_sim::fixed::forward(&m.fixed, &y));
 }
 
 #[test]
