@@ -18,6 +18,11 @@ fn tmp(name: &str) -> PathBuf {
     d
 }
 
+/// `bbcu-host run --model M --image I --out O`.
+fn run(model: &Path, image: &Path, out: &Path) -> Output {
+    bin().arg("run").arg("--model").arg(model).arg("--image").arg(image).arg("--out").arg(out).output().unwrap()
+}
+
 fn fails_with(out: Output, needle: &str) {
     assert!(!out.status.success(), "expected failure");
     let err = String::from_utf8_lossy(&out.stderr);
@@ -104,33 +109,9 @@ fn bad_inputs_get_one_line_errors() {
 
     let empty = d.join("empty.png");
     std::fs::write(&empty, "").unwrap();
-    fails_with(
-        bin()
-            .arg("run")
-            .arg("--model")
-            .arg(&model)
-            .arg("--image")
-            .arg(&empty)
-            .arg("--out")
-            .arg(d.join("o.png"))
-            .output()
-            .unwrap(),
-        "empty.png",
-    );
+    fails_with(run(&model, &empty, &d.join("o.png")), "empty.png");
 
-    fails_with(
-        bin()
-            .arg("run")
-            .arg("--model")
-            .arg(&model)
-            .arg("--image")
-            .arg(&input)
-            .arg("--out")
-            .arg("/nonexistent/dir/o.png")
-            .output()
-            .unwrap(),
-        "does not exist",
-    );
+    fails_with(run(&model, &input, Path::new("/nonexistent/dir/o.png")), "does not exist");
     assert!(!d.join("o.png").exists(), "no output may be written after an error");
 }
 
@@ -140,32 +121,14 @@ fn images_are_brought_to_the_model_channel_count() {
     // Grey into an RGB SR model: replicated, RGB out.
     let grey = vec_dir("deblock").join("input.png");
     let out = d.join("rgb.png");
-    let o = bin()
-        .arg("run")
-        .arg("--model")
-        .arg(vec_dir("bbcum_x2").join("model.pth"))
-        .arg("--image")
-        .arg(&grey)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = run(&vec_dir("bbcum_x2").join("model.pth"), &grey, &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("grey converted to RGB"));
     assert_eq!(bbcu_host::imageio::read(&out).unwrap().channels, 3);
     // RGB into the grey deblocker: luma, grey out.
     let rgb = vec_dir("denoise").join("input.png");
     let out = d.join("grey.png");
-    let o = bin()
-        .arg("run")
-        .arg("--model")
-        .arg(vec_dir("deblock").join("model.pth"))
-        .arg("--image")
-        .arg(&rgb)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = run(&vec_dir("deblock").join("model.pth"), &rgb, &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let got = bbcu_host::imageio::read(&out).unwrap();
     assert_eq!(got.channels, 1);
