@@ -128,12 +128,7 @@ fn state_dict_entries(obj: Object) -> Result<(Container, Vec<(Object, Object)>),
     for key in ["params", "params_ema", "state_dict"] {
         if let Some((_, v)) = dict.iter().find(|(k, _)| matches!(k, Object::Unicode(s) if s == key)) {
             let inner = as_dict(v.clone()).ok_or_else(|| format!("'{key}' is not a state_dict"))?;
-            let name = match key {
-                "params" => "params",
-                "params_ema" => "params_ema",
-                _ => "state_dict",
-            };
-            return Ok((Container::BasicSr(name), inner));
+            return Ok((Container::BasicSr(key), inner));
         }
     }
     Ok((Container::Bare, dict))

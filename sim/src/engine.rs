@@ -205,11 +205,14 @@ fn dot_row_body(a: &PackedActs, wt: &PackedWeights, y: usize, out: &mut [i32]) {
             let base = if valid[t] { (sy as usize * w + sx as usize) * nw } else { 0 };
             for k in 0..nw {
                 taps[t * nw + k] = if valid[t] { a.sign[base + k] } else { 0 };
-                tmask[t * nw + k] = match (&a.nonzero, valid[t]) {
-                    (_, false) => 0,
-                    (Some(nz), true) => nz[base + k],
-                    (None, true) => u64::MAX,
-                };
+                // The tap mask only feeds the ternary path; plain pixels skip building it.
+                if !plain {
+                    tmask[t * nw + k] = match (&a.nonzero, valid[t]) {
+                        (_, false) => 0,
+                        (Some(nz), true) => nz[base + k],
+                        (None, true) => u64::MAX,
+                    };
+                }
             }
         }
         if plain {
