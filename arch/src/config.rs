@@ -1,0 +1,167 @@
+//! Hardware configurations: one generated design (one bitstream) per configuration.
+//!
+//! A configuration fixes the array shape and every memory's width and depth; the compiler
+//! ([`crate::compile`]) then checks that a model fits it. Presets live in `arch/presets/*.toml`
+//! so that users can copy one and change it (`--preset FILE`).
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("{path}: {msg}")]
+    Read { path: String, msg: String },
+    #[error("preset {name}: {msg}")]
+    Invalid { name: String, msg: String },
+    #[error("no preset named '{0}' (known: ice40-up5k, ice40-hx8k, ecp5-85k)")]
+    Unknown(String),
+}
+
+/// Depth of each on-chip memory, in words of the width the memory has in this design.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Memories {
+    /// Feature rings and the input ring: 16-bit words (SPRAM on the UP5K).
+    pub feature_words: usize,
+    /// Sign-bit rings: `lanes`-bit words.
+    pub bit_words: usize,
+    /// Binary weights: one bank per PE, `lanes`-bit words, this many per bank.
+    pub weight_words: usize,
+    /// Full-precision weights: one bank per FP lane, 16-bit words, this many per bank.
+    pub fp_weight_words: usize,
+    /// Per-channel constants and FP biases: 16-bit words.
+    pub const_words: usize,
+    /// Layer program: 16-bit words.
+    pub program_words: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HwConfig {
+    pub name: String,
+    /// The FPGA this preset targets, in words.
+    pub device: String,
+    /// Engine clock the design is built for.
+    pub clock_mhz: f64,
+    /// P: XNOR-popcount processing elements (output channels computed in parallel).
+    pub pes: usize,
+    /// S: input bits each PE consumes per cycle (32 or 64).
+    pub lanes: usize,
+    /// M: 16×16 multiply-accumulate lanes of the full-precision unit (output channels in parallel).
+    pub fp_lanes: usize,
+    /// Widest strip, in LR pixels, the address counters allow.
+    pub max_width: usize,
+    /// Most channels of any feature map.
+    pub max_channels: usize,
+    pub memory: Memories,
+}
+
+impl HwConfig {
+    pub fn preset(name: &str) -> Result<Self, ConfigError> {
+        let text = match name {
+            "ice40-up5k" | "ice40" => include_str!("../presets/ice40-up5k.toml"),
+            "ice40-hx8k" => include_str!("../presets/ice40-hx8k.toml"),
+            "ecp5-85k" | "ecp5" => include_str!("../presets/ecp5-85k.toml"),
+            _ => return Err(ConfigError::Unknown(name.into())),
+        };
+        Self::parse(text, name)
+    }
+
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Read { path: path.display().to_string(), msg: e.to_string() })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let c: HwConfig = toml::from_str(text)
+            .map_err(|e| ConfigError::Read { path: origin.into(), msg: e.message().to_string() })?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |msg: String| Err(ConfigError::Invalid { name: self.name.clone(), msg });
+        if self.lanes != 32 && self.lanes != 64 {
+            return bad(format!("lanes must be 32 or 64, not {}", self.lanes));
+        }
+        if self.pes == 0 || self.pes > 64 {
+            return bad(format!("pes must be 1..=64, not {}", self.pes));
+        }
+        if self.fp_lanes == 0 || self.fp_lanes > 64 {
+            return bad(format!("fp_lanes must be 1..=64, not {}", self.fp_lanes));
+        }
+        if !(self.clock_mhz > 0.0 && self.clock_mhz < 1000.0) {
+            return bad(format!("clock_mhz {} is not a plausible clock", self.clock_mhz));
+        }
+        if self.max_width < 4 || self.max_width > 4096 {
+            return bad(format!("max_width must be 4..=4096, not {}", self.max_width));
+        }
+        if self.max_channels == 0 || self.max_channels > 512 {
+            return bad(format!("max_channels must be 1..=512, not {}", self.max_channels));
+        }
+        let m = &self.memory;
+        for (what, v) in [
+            ("feature_words", m.feature_words),
+            ("bit_words", m.bit_words),
+            ("weight_words", m.weight_words),
+            ("fp_weight_words", m.fp_weight_words),
+            ("const_words", m.const_words),
+            ("program_words", m.program_words),
+        ] {
+            if v == 0 || v > 1 << 24 {
+                return bad(format!("memory.{what} must be 1..=2^24, not {v}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// On-chip memory of each kind, in bits, as `(name, bits)`.
+    pub fn memory_bits(&self) -> Vec<(&'static str, usize)> {
+        let m = &self.memory;
+        vec![
+            ("feature", m.feature_words * 16),
+            ("bit", m.bit_words * self.lanes),
+            ("weight", m.weight_words * self.lanes * self.pes),
+            ("fp_weight", m.fp_weight_words * 16 * self.fp_lanes),
+            ("const", m.const_words * 16),
+            ("program", m.program_words * 16),
+        ]
+    }
+
+    /// A stable fingerprint of everything the hardware depends on: a model image compiled for
+    /// one design is refused by a board built from another.
+    pub fn design_hash(&self) -> u32 {
+        let canon = serde_json::to_string(self).expect("config serialises");
+        crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(canon.as_bytes())
+    }
+
+    /// Peak binary MACs per second: every PE lane busy every cycle.
+    pub fn peak_binary_macs(&self) -> f64 {
+        (self.pes * self.lanes) as f64 * self.clock_mhz * 1e6
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_parse_and_have_distinct_hashes() {
+        let names = ["ice40-up5k", "ice40-hx8k", "ecp5-85k"];
+        let hashes: Vec<u32> = names.iter().map(|n| HwConfig::preset(n).unwrap().design_hash()).collect();
+        assert_ne!(hashes[0], hashes[1]);
+        assert_ne!(hashes[1], hashes[2]);
+        assert!(matches!(HwConfig::preset("nope"), Err(ConfigError::Unknown(_))));
+    }
+
+    #[test]
+    fn bad_presets_get_one_line_errors() {
+        let text = include_str!("../presets/ice40-up5k.toml").replace("lanes = 32", "lanes = 48");
+        let e = HwConfig::parse(&text, "x.toml").unwrap_err().to_string();
+        assert_eq!(e, "preset ice40-up5k: lanes must be 32 or 64, not 48");
+        let e = HwConfig::parse("name = 3", "x.toml").unwrap_err().to_string();
+        assert!(e.starts_with("x.toml: "), "{e}");
+    }
+}
