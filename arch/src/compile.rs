@@ -308,7 +308,14 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
     let mut ops = Vec::new();
     for (l, op) in lw.iter().enumerate() {
         let sets = op.up * op.up;
-        let (w_base, c_base);
+        let w_base;
+        // The next binary layer's threshold for destination channel c2, if any.
+        let thresholds: Option<&[i32]> = match lw.get(l + 1).map(|n| n.layer) {
+            Some(LayerRef::Binary(next)) => Some(&next.threshold),
+            _ => None,
+        };
+        let thr = |c2: usize| thresholds.map_or([0, 0], |t| words32(t[c2] as i64));
+        let c_base = consts.len() / RECORD_WORDS;
         match op.layer {
             LayerRef::Binary(b) => {
                 let (g_n, q_n) = (op.cout.div_ceil(p), op.cin.div_ceil(s));
@@ -334,12 +341,12 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
                         }
                     }
                 }
-                c_base = consts.len();
                 for o in 0..b.cout {
                     consts.push(b.alpha[o] as u16 as u64);
                     consts.extend(words32(b.offset[o]));
                     consts.push(b.slope[o] as u16 as u64);
                     consts.extend(words32(b.bias1[o] as i64));
+                    consts.extend(thr(o / sets));
                 }
             }
             LayerRef::Conv(cv) => {
@@ -358,34 +365,27 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
                         }
                     }
                 }
-                c_base = consts.len();
-                for &bias in &cv.bias {
+                for (o, &bias) in cv.bias.iter().enumerate() {
                     if bias.abs() >= 1 << 47 {
                         return Err(CompileError::Unsupported(format!("{}: a bias exceeds 48 bits", cv.name)));
                     }
                     let u = bias as u64;
-                    consts.extend([u & 0xffff, (u >> 16) & 0xffff, (u >> 32) & 0xffff]);
+                    consts.extend([u & 0xffff, (u >> 16) & 0xffff, (u >> 32) & 0xffff, 0, 0, 0]);
+                    consts.extend(thr(o / sets));
                 }
             }
         }
-        let thr_base = match lw.get(l + 1).map(|n| n.layer) {
-            Some(LayerRef::Binary(next)) => {
-                let base = consts.len();
-                for &t in &next.threshold {
-                    consts.extend(words32(t as i64));
-                }
-                Some(base)
-            }
-            _ => None,
-        };
         let shift = match op.layer {
             LayerRef::Binary(b) => b.shift,
             LayerRef::Conv(cv) => cv.shift,
         };
+        let (src, dst) = (rings[l], if op.kind == OpKind::Tail { Ring::default() } else { rings[l + 1] });
+        let binary = op.kind == OpKind::Binary;
+        let q_src = if binary { op.cin.div_ceil(s) } else { 0 };
         ops.push(Op {
             kind: op.kind,
-            src: rings[l],
-            dst: if op.kind == OpKind::Tail { Ring::default() } else { rings[l + 1] },
+            src,
+            dst,
             cin: op.cin,
             cout: op.cout,
             up: op.up,
@@ -396,14 +396,25 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
             shift,
             slope: op.slope,
             post_slope: op.post_slope,
-            thr_base,
+            bits_out: thresholds.is_some(),
+            groups: op.cout.div_ceil(if binary { p } else { m }),
+            inner: if binary { 9 * q_src } else { 9 * op.cin },
+            q_src,
+            last_lanes: if binary { op.cin - (q_src - 1) * s } else { 0 },
+            q_dst: op.cout.div_ceil(s),
+            src_pitch_f: width_cap * src.scale * src.ch,
+            src_pitch_b: width_cap * src.scale * src.ch.div_ceil(s),
+            dst_pitch_f: width_cap * dst.scale * dst.ch,
+            dst_pitch_b: width_cap * dst.scale * dst.ch.div_ceil(s),
         });
     }
-    let bilinear_base = consts.len();
-    for &(off, w1) in &table {
+    let bilinear_rec = consts.len() / RECORD_WORDS;
+    for ph in 0..4 {
+        let (off, w1) = table.get(ph).copied().unwrap_or((0, 0));
         consts.push(off as i16 as u16 as u64);
         consts.push(w1 as u64);
     }
+    let input = rings[0];
     let header = Header {
         n_ops: ops.len(),
         in_ch: q.in_ch,
@@ -418,8 +429,9 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
         frac: q.frac,
         k_in: q.k_in as u32,
         k_out: q.k_out as u32,
-        input: rings[0],
-        bilinear_base,
+        input,
+        bilinear_rec,
+        input_pitch: width_cap * input.ch,
     };
     let program = Program { header, ops };
     let prog_words: Vec<u64> = program.encode().into_iter().map(|w| w as u64).collect();

@@ -8,14 +8,14 @@
 use crate::device::FORMAT_VERSION;
 
 pub const MAGIC: u16 = 0xBBC1;
-pub const HEADER_WORDS: usize = 24;
-pub const OP_WORDS: usize = 32;
-/// Words per output channel of a binary op's constants: A, O (2), PReLU slope, B1 (2).
-pub const BINARY_CONST_WORDS: usize = 6;
-/// Words per output channel of a full-precision op's bias (48-bit).
-pub const BIAS_WORDS: usize = 3;
-/// Words per channel of a threshold table (a 32-bit signed threshold).
-pub const THRESHOLD_WORDS: usize = 2;
+pub const HEADER_WORDS: usize = 32;
+pub const OP_WORDS: usize = 48;
+/// The constant memory is read one 8-word (128-bit) record per output channel:
+/// binary `[A, O lo, O hi, slope, B1 lo, B1 hi, T lo, T hi]`, conv and tail
+/// `[bias (48 bits, 3 words), 0, 0, 0, T lo, T hi]`, where T is the threshold of the next
+/// binary layer for the destination channel (its bit). One more record holds the bilinear
+/// phase table `[offset, w1] × 4`.
+pub const RECORD_WORDS: usize = 8;
 
 /// A ring of rows in the feature memory (16-bit words, channel-fastest) and, when a binary
 /// layer reads it, in the bit memory (`lanes`-bit words, one word per `lanes` channels).
@@ -57,15 +57,32 @@ pub struct Op {
     pub period: usize,
     /// Base of this op's weights (per PE bank, or per FP lane bank).
     pub w_base: usize,
-    /// Base of this op's per-channel constants (binary) or biases (conv, tail).
+    /// First constant record of this op (record index, not word address); the record of
+    /// output channel `o` (before the shuffle) is `c_base + o`.
     pub c_base: usize,
     pub shift: u32,
     /// Conv: the fused activation's Q12 slope.
     pub slope: Option<i16>,
     /// Binary: a LeakyReLU after the residual add (BBCU-M's conv_hr), Q12.
     pub post_slope: Option<i16>,
-    /// Where the destination's bits come from: the next binary layer's thresholds.
-    pub thr_base: Option<usize>,
+    /// The destination ring also gets sign bits (the next layer is binary; the thresholds
+    /// are in the constant records).
+    pub bits_out: bool,
+    /// Output groups: `ceil(cout / P)` (binary) or `ceil(cout / M)` (conv, tail).
+    pub groups: usize,
+    /// Cycles of one output group: `9 · ceil(cin / S)` (binary) or `9 · cin` (conv, tail).
+    pub inner: usize,
+    /// Input words per pixel in the source bit ring (binary): `ceil(cin / S)`.
+    pub q_src: usize,
+    /// Valid lanes of the last input word (binary): `cin − (q_src − 1) · S`.
+    pub last_lanes: usize,
+    /// Bit words per pixel of the destination: `ceil(cout / S)`.
+    pub q_dst: usize,
+    /// Row pitches in words: source features and bits, destination features and bits.
+    pub src_pitch_f: usize,
+    pub src_pitch_b: usize,
+    pub dst_pitch_f: usize,
+    pub dst_pitch_b: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,9 +107,11 @@ pub struct Header {
     pub k_out: u32,
     /// The input ring (k-scaled input words), read by the head and the global residual.
     pub input: Ring,
-    /// Base of the bilinear phase table in the constant memory: per phase, the row offset
-    /// (signed) and the Q8 weight of the second tap.
-    pub bilinear_base: usize,
+    /// The record of the bilinear phase table: per phase, the row offset (signed) and the
+    /// Q8 weight of the second tap.
+    pub bilinear_rec: usize,
+    /// Row pitch of the input ring, in words.
+    pub input_pitch: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,7 +196,8 @@ impl Program {
         out.w32(h.k_in as usize);
         out.w32(h.k_out as usize);
         out.ring(&h.input);
-        out.w(h.bilinear_base);
+        out.w(h.bilinear_rec);
+        out.w32(h.input_pitch);
         out.pad_to(HEADER_WORDS);
         for op in &self.ops {
             let mut rec = Writer(Vec::new());
@@ -189,7 +209,7 @@ impl Program {
             let flags = kind
                 | if op.slope.is_some() { FLAG_SLOPE } else { 0 }
                 | if op.post_slope.is_some() { FLAG_POST_SLOPE } else { 0 }
-                | if op.thr_base.is_some() { FLAG_BITS } else { 0 };
+                | if op.bits_out { FLAG_BITS } else { 0 };
             rec.w(flags);
             rec.w(op.cin);
             rec.w(op.cout);
@@ -201,9 +221,17 @@ impl Program {
             rec.w(op.shift as usize);
             rec.0.push(op.slope.unwrap_or(0) as u16);
             rec.0.push(op.post_slope.unwrap_or(0) as u16);
-            rec.w32(op.thr_base.unwrap_or(0));
             rec.ring(&op.src);
             rec.ring(&op.dst);
+            rec.w(op.groups);
+            rec.w(op.inner);
+            rec.w(op.q_src);
+            rec.w(op.last_lanes);
+            rec.w(op.q_dst);
+            rec.w32(op.src_pitch_f);
+            rec.w32(op.src_pitch_b);
+            rec.w32(op.dst_pitch_f);
+            rec.w32(op.dst_pitch_b);
             rec.pad_to(OP_WORDS);
             out.0.extend(rec.0);
         }
@@ -236,12 +264,27 @@ impl Program {
         let k_in = r.r32()? as u32;
         let k_out = r.r32()? as u32;
         let input = r.ring()?;
-        let bilinear_base = r.r()?;
+        let bilinear_rec = r.r()?;
+        let input_pitch = r.r32()?;
         if !(1..=4).contains(&scale) || in_ch == 0 || out_ch == 0 || width_cap == 0 || n_ops == 0 || frac > 12 {
             return Err("program header out of range".into());
         }
         let header =
-            Header { n_ops, in_ch, out_ch, scale, width_cap, halo, global, frac, k_in, k_out, input, bilinear_base };
+            Header {
+            n_ops,
+            in_ch,
+            out_ch,
+            scale,
+            width_cap,
+            halo,
+            global,
+            frac,
+            k_in,
+            k_out,
+            input,
+            bilinear_rec,
+            input_pitch,
+        };
         let mut ops = Vec::with_capacity(n_ops);
         for i in 0..n_ops {
             let start = HEADER_WORDS + i * OP_WORDS;
@@ -263,10 +306,19 @@ impl Program {
             let shift = r.r()? as u32;
             let slope = r.r()? as u16 as i16;
             let post_slope = r.r()? as u16 as i16;
-            let thr_base = r.r32()?;
             let src = r.ring()?;
             let dst = r.ring()?;
-            if cin == 0 || cout == 0 || !(1..=4).contains(&up) || period == 0 || shift > 40 {
+            let groups = r.r()?;
+            let inner = r.r()?;
+            let q_src = r.r()?;
+            let last_lanes = r.r()?;
+            let q_dst = r.r()?;
+            let src_pitch_f = r.r32()?;
+            let src_pitch_b = r.r32()?;
+            let dst_pitch_f = r.r32()?;
+            let dst_pitch_b = r.r32()?;
+            if cin == 0 || cout == 0 || !(1..=4).contains(&up) || period == 0 || shift > 40 || groups == 0 || inner == 0
+            {
                 return Err(format!("op {i}: field out of range"));
             }
             ops.push(Op {
@@ -283,7 +335,16 @@ impl Program {
                 shift,
                 slope: (flags & FLAG_SLOPE != 0).then_some(slope),
                 post_slope: (flags & FLAG_POST_SLOPE != 0).then_some(post_slope),
-                thr_base: (flags & FLAG_BITS != 0).then_some(thr_base),
+                bits_out: flags & FLAG_BITS != 0,
+                groups,
+                inner,
+                q_src,
+                last_lanes,
+                q_dst,
+                src_pitch_f,
+                src_pitch_b,
+                dst_pitch_f,
+                dst_pitch_b,
             });
         }
         Ok(Program { header, ops })

@@ -67,14 +67,15 @@ impl RefDevice {
         self.program.as_ref()
     }
 
-    fn c16(&self, a: usize) -> u16 {
-        self.cmem[a]
+    /// Word `i` of constant record `rec`.
+    fn c16(&self, rec: usize, i: usize) -> u16 {
+        self.cmem[rec * RECORD_WORDS + i]
     }
-    fn c32(&self, a: usize) -> i32 {
-        (self.cmem[a] as u32 | (self.cmem[a + 1] as u32) << 16) as i32
+    fn c32(&self, rec: usize, i: usize) -> i32 {
+        (self.c16(rec, i) as u32 | (self.c16(rec, i + 1) as u32) << 16) as i32
     }
-    fn c48(&self, a: usize) -> i64 {
-        let u = self.cmem[a] as u64 | (self.cmem[a + 1] as u64) << 16 | (self.cmem[a + 2] as u64) << 32;
+    fn c48(&self, rec: usize) -> i64 {
+        let u = self.c16(rec, 0) as u64 | (self.c16(rec, 1) as u64) << 16 | (self.c16(rec, 2) as u64) << 32;
         ((u << 16) as i64) >> 16
     }
 
@@ -119,14 +120,14 @@ impl RefDevice {
     }
 
     /// Writes one output word of a row op and, when the next layer is binary, its bit.
-    fn write_out(&mut self, op: &Op, wc: usize, row: usize, x: usize, c2: usize, v: i16) {
+    fn write_out(&mut self, op: &Op, wc: usize, row: usize, x: usize, c2: usize, rec: usize, v: i16) {
         let a = Self::f_addr(&op.dst, wc, row, x, c2);
         self.fmem[a] = v;
-        if let Some(tb) = op.thr_base {
+        if op.bits_out {
             let lanes = self.cfg.lanes;
             let a = Self::b_addr(&op.dst, wc, lanes, row, x, c2 / lanes);
             let bit = 1u64 << (c2 % lanes);
-            if (v as i32) > self.c32(tb + THRESHOLD_WORDS * c2) {
+            if (v as i32) > self.c32(rec, 6) {
                 self.bmem[a] |= bit;
             } else {
                 self.bmem[a] &= !bit;
@@ -174,16 +175,16 @@ impl RefDevice {
                     if c2 >= op.cout {
                         continue;
                     }
-                    let cb = op.c_base + BINARY_CONST_WORDS * (c2 * sets + set);
-                    let (a, o) = (self.c16(cb) as i64, self.c32(cb + 1) as i64);
-                    let (s, b1) = (self.c16(cb + 3) as i16, self.c32(cb + 4) as i64);
+                    let cb = op.c_base + c2 * sets + set;
+                    let (a, o) = (self.c16(cb, 0) as i64, self.c32(cb, 1) as i64);
+                    let (s, b1) = (self.c16(cb, 3) as i16, self.c32(cb, 4) as i64);
                     let y = apply_slope(sat16(rshift_round(a * pc as i64 + o, op.shift)), s) as i64 + b1;
                     let res = self.fmem[Self::f_addr(&op.src, wc, rho, x, c2)] as i64;
                     let mut v = sat16(y + res);
                     if let Some(ps) = op.post_slope {
                         v = apply_slope(v, ps);
                     }
-                    self.write_out(op, wc, nu, xo, c2, v);
+                    self.write_out(op, wc, nu, xo, c2, cb, v);
                 }
             }
         }
@@ -209,7 +210,7 @@ impl RefDevice {
             .map(|k| {
                 let c2 = g * m + k;
                 if c2 < op.cout {
-                    self.c48(op.c_base + BIAS_WORDS * (c2 * op.up * op.up + set))
+                    self.c48(op.c_base + c2 * op.up * op.up + set)
                 } else {
                     0
                 }
@@ -247,7 +248,7 @@ impl RefDevice {
                 for (k, a) in acc.iter().take(live).enumerate() {
                     let v = sat16(rshift_round(*a, op.shift));
                     let v = op.slope.map_or(v, |s| apply_slope(v, s));
-                    self.write_out(op, wc, nu, xo, g * m + k, v);
+                    self.write_out(op, wc, nu, xo, g * m + k, op.c_base + (g * m + k) * up * up + set, v);
                 }
             }
         }
@@ -262,8 +263,7 @@ impl RefDevice {
         let (x_lo, x_hi) = (job.keep_x0 * r, job.keep_x0 * r + kw);
         let table: Vec<(i64, i64)> = (0..r)
             .map(|ph| {
-                let a = h.bilinear_base + 2 * ph;
-                (self.cmem[a] as i16 as i64, self.cmem[a + 1] as i64)
+                (self.c16(h.bilinear_rec, 2 * ph) as i16 as i64, self.c16(h.bilinear_rec, 2 * ph + 1) as i64)
             })
             .collect();
         let (y0, y1, a1) = bilinear_tap(&table, r, nu, job.height);
