@@ -232,6 +232,10 @@ fn ring_needs(lw: &[Lowered], delays: &[usize], periods: &[usize], r: usize, tab
     RingNeeds { f_rows, b_rows }
 }
 
+fn program_ops_names<'a>(ops: &'a [Op], lw: &'a [Lowered]) -> impl Iterator<Item = (&'a Op, &'a str)> {
+    ops.iter().zip(lw.iter().map(|l| l.name.as_str()))
+}
+
 fn words32(v: i64) -> [u64; 2] {
     let u = v as i32 as u32;
     [(u & 0xffff) as u64, (u >> 16) as u64]
@@ -286,14 +290,16 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
             ..Default::default()
         });
     }
-    let per_w_f: usize = rings.iter().map(|g| g.f_rows * g.scale * g.ch).sum();
+    // The input ring has a memory of its own (ring 0); the others share the feature memory.
+    let per_w_x = rings[0].f_rows * rings[0].ch;
+    let per_w_f: usize = rings[1..].iter().map(|g| g.f_rows * g.scale * g.ch).sum();
     let per_w_b: usize = rings.iter().map(|g| g.b_rows * g.scale * g.ch.div_ceil(c.lanes)).sum();
-    let mut width_cap = c.max_width.min(c.memory.feature_words / per_w_f);
+    let mut width_cap = c.max_width.min(c.memory.feature_words / per_w_f).min(c.memory.input_words / per_w_x);
     if let Some(w) = c.memory.bit_words.checked_div(per_w_b) {
         width_cap = width_cap.min(w);
     }
     let (mut fb, mut bb) = (0, 0);
-    for g in &mut rings {
+    for g in &mut rings[1..] {
         g.f_base = fb;
         fb += g.f_rows * g.scale * g.ch * width_cap;
         g.b_base = bb;
@@ -434,6 +440,19 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
         input_pitch: width_cap * input.ch,
     };
     let program = Program { header, ops };
+    for (op, name) in program_ops_names(&program.ops, &lw) {
+        let post = match op.kind {
+            OpKind::Binary => p,
+            OpKind::Conv => m,
+            OpKind::Tail => 4 * m,
+        };
+        if post > op.inner {
+            return Err(CompileError::Unsupported(format!(
+                "{name}: its {post} post cycles per output group outrun the {} cycles of the group on {}",
+                op.inner, c.name
+            )));
+        }
+    }
     let prog_words: Vec<u64> = program.encode().into_iter().map(|w| w as u64).collect();
 
     let min_w = 2 * halo + 1;
@@ -469,7 +488,7 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
         .iter()
         .filter(|u| u.used_words > u.capacity_words)
         .map(|u| {
-            let what = if u.memory == "feature" || u.memory == "bit" {
+            let what = if matches!(u.memory, "feature" | "input" | "bit") {
                 format!(" for the narrowest strip ({min_w} columns)")
             } else {
                 String::new()

@@ -269,8 +269,7 @@ impl Program {
         if !(1..=4).contains(&scale) || in_ch == 0 || out_ch == 0 || width_cap == 0 || n_ops == 0 || frac > 12 {
             return Err("program header out of range".into());
         }
-        let header =
-            Header {
+        let header = Header {
             n_ops,
             in_ch,
             out_ch,

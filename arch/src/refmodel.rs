@@ -42,6 +42,7 @@ pub struct RefDevice {
     fpw: Vec<i16>,
     cmem: Vec<u16>,
     fmem: Vec<i16>,
+    xmem: Vec<i16>,
     bmem: Vec<u64>,
     program: Option<Program>,
     counters: Counters,
@@ -56,6 +57,7 @@ impl RefDevice {
             fpw: vec![0; m.fp_weight_words * cfg.fp_lanes],
             cmem: vec![0; m.const_words],
             fmem: vec![0; m.feature_words],
+            xmem: vec![0; m.input_words],
             bmem: vec![0; m.bit_words],
             program: None,
             counters: Counters::default(),
@@ -85,9 +87,15 @@ impl RefDevice {
         if wc > self.cfg.max_width {
             return Err(format!("program strips of {wc} columns exceed the design's {}", self.cfg.max_width));
         }
-        let mut rings = vec![p.header.input];
-        for op in &p.ops {
-            rings.push(op.src);
+        let x = &p.header.input;
+        if x.f_base + x.f_rows * wc * x.ch > self.xmem.len() {
+            return Err("the input ring lies outside the input memory".into());
+        }
+        let mut rings = vec![];
+        for (l, op) in p.ops.iter().enumerate() {
+            if l > 0 {
+                rings.push(op.src);
+            }
             if op.kind != OpKind::Tail {
                 rings.push(op.dst);
             }
@@ -204,6 +212,8 @@ impl RefDevice {
         set: usize,
         g: usize,
     ) -> Vec<i64> {
+        // Only the first op (the head) reads the input ring.
+        let from_input = self.program.as_ref().is_some_and(|p| *op == p.ops[0]);
         let m = self.cfg.fp_lanes;
         let g_n = op.cout.div_ceil(m);
         let mut acc: Vec<i64> = (0..m)
@@ -222,7 +232,8 @@ impl RefDevice {
                 continue;
             }
             for ci in 0..op.cin {
-                let xv = self.fmem[Self::f_addr(&op.src, wc, sy as usize, sx as usize, ci)] as i64;
+                let a = Self::f_addr(&op.src, wc, sy as usize, sx as usize, ci);
+                let xv = if from_input { self.xmem[a] } else { self.fmem[a] } as i64;
                 let wa = op.w_base + ((set * g_n + g) * 9 + t) * op.cin + ci;
                 for (k, a) in acc.iter_mut().enumerate() {
                     *a += self.fpw[k * self.cfg.memory.fp_weight_words + wa] as i64 * xv;
@@ -262,9 +273,7 @@ impl RefDevice {
         let kw = job.keep_w * r;
         let (x_lo, x_hi) = (job.keep_x0 * r, job.keep_x0 * r + kw);
         let table: Vec<(i64, i64)> = (0..r)
-            .map(|ph| {
-                (self.c16(h.bilinear_rec, 2 * ph) as i16 as i64, self.c16(h.bilinear_rec, 2 * ph + 1) as i64)
-            })
+            .map(|ph| (self.c16(h.bilinear_rec, 2 * ph) as i16 as i64, self.c16(h.bilinear_rec, 2 * ph + 1) as i64))
             .collect();
         let (y0, y1, a1) = bilinear_tap(&table, r, nu, job.height);
         let mut busy = 0;
@@ -276,7 +285,7 @@ impl RefDevice {
                 for (k, a) in acc.iter().take(live).enumerate() {
                     let ch = g * m + k;
                     let t = rshift_round(*a, op.shift);
-                    let xin = |row: usize, col: usize| self.fmem[Self::f_addr(&h.input, wc, row, col, ch)] as i64;
+                    let xin = |row: usize, col: usize| self.xmem[Self::f_addr(&h.input, wc, row, col, ch)] as i64;
                     let s = match h.global {
                         GlobalKind::SubtractInput => xin(nu, xo) - t,
                         GlobalKind::Bilinear => {
@@ -360,7 +369,7 @@ impl Device for RefDevice {
                     for x in 0..w {
                         let px = input[(c * hh + y) * w + x] as i64;
                         let a = Self::f_addr(&h.input, wc, y, x, c);
-                        self.fmem[a] = rshift_round(px * h.k_in as i64, SCALE_FRAC) as i16;
+                        self.xmem[a] = rshift_round(px * h.k_in as i64, SCALE_FRAC) as i16;
                     }
                 }
                 layer_cycles[n_ops] += input_row_cycles(h.in_ch, w);
