@@ -388,6 +388,8 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
         let (src, dst) = (rings[l], if op.kind == OpKind::Tail { Ring::default() } else { rings[l + 1] });
         let binary = op.kind == OpKind::Binary;
         let q_src = if binary { op.cin.div_ceil(s) } else { 0 };
+        let (gsize, inner) = if binary { (p, 9 * q_src) } else { (m, 9 * op.cin) };
+        let groups = op.cout.div_ceil(gsize);
         ops.push(Op {
             kind: op.kind,
             src,
@@ -403,8 +405,8 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
             slope: op.slope,
             post_slope: op.post_slope,
             bits_out: thresholds.is_some(),
-            groups: op.cout.div_ceil(if binary { p } else { m }),
-            inner: if binary { 9 * q_src } else { 9 * op.cin },
+            groups,
+            inner,
             q_src,
             last_lanes: if binary { op.cin - (q_src - 1) * s } else { 0 },
             q_dst: op.cout.div_ceil(s),
@@ -412,6 +414,9 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
             src_pitch_b: width_cap * src.scale * src.ch.div_ceil(s),
             dst_pitch_f: width_cap * dst.scale * dst.ch,
             dst_pitch_b: width_cap * dst.scale * dst.ch.div_ceil(s),
+            per_set: groups * inner,
+            rec_step: gsize * sets,
+            from_input: l == 0,
         });
     }
     let bilinear_rec = consts.len() / RECORD_WORDS;

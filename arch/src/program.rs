@@ -83,6 +83,12 @@ pub struct Op {
     pub src_pitch_b: usize,
     pub dst_pitch_f: usize,
     pub dst_pitch_b: usize,
+    /// Weight words per pixel-shuffle set: `groups · inner`.
+    pub per_set: usize,
+    /// Constant records between successive output groups: `(P or M) · up²`.
+    pub rec_step: usize,
+    /// The source is the input ring (the head conv).
+    pub from_input: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +181,7 @@ impl Reader<'_> {
 const FLAG_SLOPE: usize = 1 << 4;
 const FLAG_POST_SLOPE: usize = 1 << 5;
 const FLAG_BITS: usize = 1 << 6;
+const FLAG_FROM_INPUT: usize = 1 << 7;
 
 impl Program {
     pub fn encode(&self) -> Vec<u16> {
@@ -209,7 +216,8 @@ impl Program {
             let flags = kind
                 | if op.slope.is_some() { FLAG_SLOPE } else { 0 }
                 | if op.post_slope.is_some() { FLAG_POST_SLOPE } else { 0 }
-                | if op.bits_out { FLAG_BITS } else { 0 };
+                | if op.bits_out { FLAG_BITS } else { 0 }
+                | if op.from_input { FLAG_FROM_INPUT } else { 0 };
             rec.w(flags);
             rec.w(op.cin);
             rec.w(op.cout);
@@ -232,6 +240,8 @@ impl Program {
             rec.w32(op.src_pitch_b);
             rec.w32(op.dst_pitch_f);
             rec.w32(op.dst_pitch_b);
+            rec.w32(op.per_set);
+            rec.w(op.rec_step);
             rec.pad_to(OP_WORDS);
             out.0.extend(rec.0);
         }
@@ -316,6 +326,8 @@ impl Program {
             let src_pitch_b = r.r32()?;
             let dst_pitch_f = r.r32()?;
             let dst_pitch_b = r.r32()?;
+            let per_set = r.r32()?;
+            let rec_step = r.r()?;
             if cin == 0 || cout == 0 || !(1..=4).contains(&up) || period == 0 || shift > 40 || groups == 0 || inner == 0
             {
                 return Err(format!("op {i}: field out of range"));
@@ -344,6 +356,9 @@ impl Program {
                 src_pitch_b,
                 dst_pitch_f,
                 dst_pitch_b,
+                per_set,
+                rec_step,
+                from_input: flags & FLAG_FROM_INPUT != 0,
             });
         }
         Ok(Program { header, ops })

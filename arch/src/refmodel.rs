@@ -212,8 +212,7 @@ impl RefDevice {
         set: usize,
         g: usize,
     ) -> Vec<i64> {
-        // Only the first op (the head) reads the input ring.
-        let from_input = self.program.as_ref().is_some_and(|p| *op == p.ops[0]);
+        let from_input = op.from_input;
         let m = self.cfg.fp_lanes;
         let g_n = op.cout.div_ceil(m);
         let mut acc: Vec<i64> = (0..m)
