@@ -833,8 +833,7 @@ impl Logic for OutPixel {
     fn update(&mut self) {
         clock!(
             self, clock, round, d0_1, d1_1, xa0_1, xa1_1, a1_1, b1_1, m0_2, m1_2, dl0_2, dl1_2, xa0_2, xa1_2, a1_2,
-            b1_2, h0_3, h1_3, a1_3, e_4, h0_4, a1_4, ph_5, pl_5, h0_5, gn_6, g_7, s_8, sc_9, pl_10, ph_10, p_11,
-            px_12
+            b1_2, h0_3, h1_3, a1_3, e_4, h0_4, a1_4, ph_5, pl_5, h0_5, gn_6, g_7, s_8, sc_9, pl_10, ph_10, p_11, px_12
         );
         for i in 0..7 {
             self.sub[i].clock.next = self.clock.val();

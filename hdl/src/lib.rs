@@ -15,6 +15,8 @@
 //! untouched (Verilog widens by context).
 
 pub mod array;
+pub mod device;
+pub mod engine;
 pub mod fp;
 pub mod pe;
 pub mod popcount;
