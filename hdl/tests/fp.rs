@@ -443,8 +443,17 @@ fn mac_schedule(seed: u64, groups: usize) -> (Vec<Vec<i64>>, Vec<Vec<i64>>) {
         let sign: [i64; LANES] = std::array::from_fn(|k| if k % 2 == 0 { 1 } else { -1 });
         for i in 0..len {
             let x = if extreme { -32768 } else { rand_i16(&mut rng) };
-            let w: [i64; LANES] =
-                std::array::from_fn(|k| if extreme { if sign[k] > 0 { -32768 } else { 32767 } } else { rand_i16(&mut rng) });
+            let w: [i64; LANES] = std::array::from_fn(|k| {
+                if extreme {
+                    if sign[k] > 0 {
+                        -32768
+                    } else {
+                        32767
+                    }
+                } else {
+                    rand_i16(&mut rng)
+                }
+            });
             for k in 0..LANES {
                 s[k] += x * w[k];
             }
@@ -621,7 +630,12 @@ fn in_vectors(seed: u64) -> Vec<(bool, i64, i64)> {
 }
 
 fn in_want(c: &[(bool, i64, i64)]) -> Events {
-    expected(c, InWord::LATENCY, |x| x.0, |x| vec![scale_net(x.2, 1, 0, Global::SubtractInput, 1).input_word(x.1 as u8) as i64])
+    expected(
+        c,
+        InWord::LATENCY,
+        |x| x.0,
+        |x| vec![scale_net(x.2, 1, 0, Global::SubtractInput, 1).input_word(x.1 as u8) as i64],
+    )
 }
 
 fn in_rows(c: &[(bool, i64, i64)]) -> Vec<Vec<i64>> {
