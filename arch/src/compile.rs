@@ -294,7 +294,11 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
     let per_w_x = rings[0].f_rows * rings[0].ch;
     let per_w_f: usize = rings[1..].iter().map(|g| g.f_rows * g.scale * g.ch).sum();
     let per_w_b: usize = rings.iter().map(|g| g.b_rows * g.scale * g.ch.div_ceil(c.lanes)).sum();
-    let mut width_cap = c.max_width.min(c.memory.feature_words / per_w_f).min(c.memory.input_words / per_w_x);
+    let mut width_cap = c
+        .max_width
+        .min(c.memory.feature_words / per_w_f)
+        .min(c.memory.input_words / per_w_x)
+        .min(c.memory.output_bytes / (r * q.out_ch));
     if let Some(w) = c.memory.bit_words.checked_div(per_w_b) {
         width_cap = width_cap.min(w);
     }

@@ -37,6 +37,9 @@ pub struct Memories {
     pub const_words: usize,
     /// Layer program: 16-bit words.
     pub program_words: usize,
+    /// Output buffer in bytes: holds one row of the tail's output (the engine waits for
+    /// that much room before it starts a row, so the link never stalls a pipeline).
+    pub output_bytes: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,6 +121,7 @@ impl HwConfig {
             ("fp_weight_words", m.fp_weight_words),
             ("const_words", m.const_words),
             ("program_words", m.program_words),
+            ("output_bytes", m.output_bytes),
         ] {
             // Powers of two: the hardware splits flat load addresses into bank and word.
             if !v.is_power_of_two() || v > 1 << 24 {
@@ -138,6 +142,7 @@ impl HwConfig {
             ("fp_weight", m.fp_weight_words * 16 * self.fp_lanes),
             ("const", m.const_words * 16),
             ("program", m.program_words * 16),
+            ("output", m.output_bytes * 8),
         ]
     }
 

@@ -26,6 +26,7 @@ fn config(pes: usize, lanes: usize, fp_lanes: usize, max_width: usize) -> HwConf
             fp_weight_words: 1 << 14,
             const_words: 1 << 14,
             program_words: 1024,
+            output_bytes: 4096,
         },
     }
 }
