@@ -4,6 +4,9 @@
 //! - [`pe`]: an XNOR-popcount processing element with a lane-valid mask and an accumulator
 //!   over successive input words ([`Pe32`], [`Pe64`]);
 //! - [`array`]: P such elements sharing one activation word ([`PeArray32`], [`PeArray64`]);
+//! - [`uart`]: an 8N1 UART (16× oversampling receiver, transmitter, byte FIFOs);
+//! - [`crc`]: a byte-per-cycle CRC-32 for the link protocol;
+//! - [`top_echo`]: a UART echo board design that tests the board flow;
 //! - [`sim`]: a thread-free driver for rust-hdl's simulator.
 //!
 //! rust-hdl 0.46 cannot translate `let`, const generics inside index expressions, or loop
@@ -13,10 +16,13 @@
 //! untouched (Verilog widens by context).
 
 pub mod array;
+pub mod crc;
 pub mod pe;
 pub mod popcount;
 pub mod post;
 pub mod sim;
+pub mod top_echo;
+pub mod uart;
 
 pub use array::{PeArray32, PeArray64};
 pub use pe::{Pe32, Pe64};
