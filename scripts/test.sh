@@ -10,6 +10,10 @@ command -v cc >/dev/null || need_apt+=(gcc)
 command -v verilator >/dev/null || need_apt+=(verilator)
 command -v make >/dev/null || need_apt+=(make)
 command -v g++ >/dev/null || need_apt+=(g++)
+# bbcu-boards builds the UART echo design through the iCE40 flow (bitstreams/tests/flow.rs).
+command -v yosys >/dev/null || need_apt+=(yosys)
+command -v nextpnr-ice40 >/dev/null || need_apt+=(nextpnr-ice40)
+command -v icepack >/dev/null || need_apt+=(fpga-icestorm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"

@@ -6,6 +6,11 @@
 //! - [`array`]: P such elements sharing one activation word ([`PeArray32`], [`PeArray64`]);
 //! - [`fp`]: the full-precision leaf blocks (MAC lanes, conv rounding and slope, input word,
 //!   output pixel; `docs/arithmetic.md` §2, §3, §6);
+//! - [`uart`]: an 8N1 UART (16× oversampling receiver, transmitter, byte FIFOs);
+//! - [`crc`]: a byte-per-cycle CRC-32 for the link protocol;
+//! - [`top_echo`]: a UART echo board design that tests the board flow;
+//! - [`engine`]: the whole accelerator engine (sequencer, memories, datapaths, counters);
+//! - [`device`]: the engine under rust-hdl's simulator as a `bbcu_arch::Device`;
 //! - [`sim`]: a thread-free driver for rust-hdl's simulator.
 //!
 //! rust-hdl 0.46 cannot translate `let`, const generics inside index expressions, or loop
@@ -15,6 +20,7 @@
 //! untouched (Verilog widens by context).
 
 pub mod array;
+pub mod crc;
 pub mod device;
 pub mod engine;
 pub mod fp;
@@ -22,6 +28,8 @@ pub mod pe;
 pub mod popcount;
 pub mod post;
 pub mod sim;
+pub mod top_echo;
+pub mod uart;
 
 pub use array::{PeArray32, PeArray64};
 pub use pe::{Pe32, Pe64};

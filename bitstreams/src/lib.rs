@@ -1,0 +1,15 @@
+//! Boards and the open FPGA flow for BBCU accelerators.
+//!
+//! - [`board`]: board definitions (`boards/*.toml`, embedded at build time) and the `.pcf` /
+//!   `.lpf` pin constraints made from them for a design's top-level ports;
+//! - [`flow`]: Yosys → nextpnr → icepack/ecppack with logs and `report.json`
+//!   ([`flow::build`]);
+//! - [`report`]: the report and the parsers of the tools' logs.
+
+pub mod board;
+pub mod flow;
+pub mod report;
+
+pub use board::Board;
+pub use flow::{build, FlowError, Options};
+pub use report::Report;

@@ -1,0 +1,79 @@
+//! Byte-wise CRC-32 as used by zip, Ethernet and PNG (the `crc` crate's `CRC_32_ISO_HDLC`):
+//! reflected polynomial 0xEDB88320, initial value and final XOR 0xFFFFFFFF, one byte per cycle.
+//!
+//! - `valid`: `data` is the next byte of the message;
+//! - `clear`: start a new message (with `valid` high, `data` is its first byte);
+//! - `crc`: the CRC of the bytes taken since the last `clear`, final XOR applied, one rising
+//!   edge after the last byte (the CRC of no bytes is 0).
+//!
+//! The eight bit steps of a byte are unrolled into a chain of signals (rust-hdl kernels cannot
+//! hold `let` temporaries, fpga-notes §3.1); Yosys flattens the chain to at most 16-input XORs
+//! per output bit.
+
+use rust_hdl::prelude::*;
+
+#[derive(LogicBlock)]
+pub struct Crc32 {
+    pub clock: Signal<In, Clock>,
+    pub clear: Signal<In, Bit>,
+    pub valid: Signal<In, Bit>,
+    pub data: Signal<In, Bits<8>>,
+    pub crc: Signal<Out, Bits<32>>,
+    /// The register before the final XOR; all-zero is the initial value 0xFFFFFFFF inverted,
+    /// so the power-up state is a cleared CRC.
+    state_n: DFF<Bits<32>>,
+    step: [Signal<Local, Bits<32>>; 9],
+    poly: Constant<Bits<32>>,
+    ones: Constant<Bits<32>>,
+}
+
+impl Crc32 {
+    /// The reflected CRC-32 polynomial.
+    pub const POLY: u32 = 0xEDB8_8320;
+}
+
+impl Default for Crc32 {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            clear: Default::default(),
+            valid: Default::default(),
+            data: Default::default(),
+            crc: Default::default(),
+            state_n: Default::default(),
+            step: std::array::from_fn(|_| Default::default()),
+            poly: Constant::new(bits::<32>(Self::POLY as u64)),
+            ones: Constant::new(bits::<32>(0xFFFF_FFFF)),
+        }
+    }
+}
+
+impl Logic for Crc32 {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, state_n);
+        self.step[0].next = !self.state_n.q.val();
+        if self.clear.val() {
+            self.step[0].next = self.ones.val();
+        }
+        for i in 0..8 {
+            if self.step[i].val().get_bit(0) ^ self.data.val().get_bit(i) {
+                self.step[i + 1].next = (self.step[i].val() >> 1) ^ self.poly.val();
+            } else {
+                self.step[i + 1].next = self.step[i].val() >> 1;
+            }
+        }
+        if self.valid.val() {
+            self.state_n.d.next = !self.step[8].val();
+        } else if self.clear.val() {
+            self.state_n.d.next = 0.into();
+        }
+        self.crc.next = self.state_n.q.val();
+    }
+}
+
+impl crate::sim::Clocked for Crc32 {
+    fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
