@@ -12,27 +12,68 @@ use crate::image::{Mem, ModelImage};
 use crate::program::*;
 use bbcu_sim::fixed::{apply_slope, rshift_round, sat16, BILINEAR_FRAC, SCALE_FRAC};
 
-/// Cycles each row operation spends filling and draining its pipeline (address generation,
-/// memory read, popcount tree or multiplier, post datapath, write-back).
-pub const ROW_OVERHEAD: u64 = 16;
+/// The engine's cycle model (`hdl/src/engine.rs`), exact when the host keeps up with the
+/// streams (no stall cycles). `hdl/tests/engine.rs` holds the simulated counters to it.
+pub mod cycles {
+    use super::*;
 
-/// Cycles of one row of one op, as the engine spends them: every (pixel, output group, tap,
-/// input word) is one cycle; the tail computes only the columns the host keeps.
-pub fn row_cycles(c: &HwConfig, op: &Op, width: usize, keep_w: usize) -> u64 {
-    let w_out = match op.kind {
-        OpKind::Tail => keep_w * op.src.scale,
-        _ => width * op.src.scale * op.up,
-    };
-    let inner = match op.kind {
-        OpKind::Binary => op.cout.div_ceil(c.pes) * 9 * op.cin.div_ceil(c.lanes),
-        OpKind::Conv | OpKind::Tail => op.cout.div_ceil(c.fp_lanes) * 9 * op.cin,
-    };
-    (w_out * inner) as u64 + ROW_OVERHEAD
-}
+    /// Every visit of an op in a wavefront step: fetch its record (46), decide (1), and the
+    /// first cycle of the counter write-back, which is where the per-op count is taken.
+    pub const VISIT: u64 = 48;
+    /// The rest of a visit, outside the per-op counters: two write-back cycles and `Next`.
+    pub const VISIT_REST: u64 = 3;
+    /// A computed row's fixed cost: address setup (13), drain (2), write-back (1).
+    pub const ROW: u64 = 16;
+    /// The tail first checks the output buffer has room for its row (one cycle when it has).
+    pub const TAIL_WAIT: u64 = 1;
+    /// Per strip: read the header (26), the bilinear table (4), done (1), plus 2 per op to
+    /// reset its state and counters.
+    pub const STRIP: u64 = 31;
+    /// Per wavefront step: deciding whether an input row is due.
+    pub const STEP: u64 = 1;
+    /// Per input row, after its bytes: the input-word pipeline drains.
+    pub const INPUT_DRAIN: u64 = 3;
+    /// Pipeline latencies of the hardware blocks (checked against `bbcu_hdl` by its tests).
+    pub fn pe_latency(lanes: usize) -> u64 {
+        if lanes == 64 {
+            7
+        } else {
+            6
+        }
+    }
+    pub const MAC_LATENCY: u64 = 2;
+    pub const BINARY_POST_LATENCY: u64 = 9;
+    pub const CONV_POST_LATENCY: u64 = 6;
+    pub const OUT_PIXEL_LATENCY: u64 = 12;
+    /// Cycles from a group's result to its post datapath input.
+    pub const POST_ENTRY: u64 = 2;
 
-/// Cycles to take one input row in: one byte per cycle.
-pub fn input_row_cycles(in_ch: usize, width: usize) -> u64 {
-    (in_ch * width) as u64
+    /// Output pixels of one row of `op` (the tail computes only the kept columns).
+    pub fn row_pixels(op: &Op, width: usize, keep_w: usize) -> usize {
+        match op.kind {
+            OpKind::Tail => keep_w * op.src.scale,
+            _ => width * op.src.scale * op.up,
+        }
+    }
+
+    /// Cycles of one computed row: one per (pixel, output group, tap, input word or channel)
+    /// issued, then the last group's drain through the array or MAC lanes and the post.
+    pub fn row(c: &HwConfig, op: &Op, width: usize, keep_w: usize) -> u64 {
+        let issue = (row_pixels(op, width, keep_w) * op.groups * op.inner) as u64;
+        let gsize = if op.kind == OpKind::Binary { c.pes } else { c.fp_lanes };
+        let live_last = (op.cout - (op.groups - 1) * gsize) as u64;
+        let drain = match op.kind {
+            OpKind::Binary => pe_latency(c.lanes) + live_last + POST_ENTRY + BINARY_POST_LATENCY,
+            OpKind::Conv => MAC_LATENCY + live_last + POST_ENTRY + CONV_POST_LATENCY,
+            OpKind::Tail => MAC_LATENCY + 4 * live_last + POST_ENTRY + OUT_PIXEL_LATENCY,
+        };
+        ROW + issue + drain + if op.kind == OpKind::Tail { TAIL_WAIT } else { 0 }
+    }
+
+    /// Cycles to take one input row in: one byte per cycle, then the drain.
+    pub fn input_row(in_ch: usize, width: usize) -> u64 {
+        (in_ch * width) as u64 + INPUT_DRAIN
+    }
 }
 
 pub struct RefDevice {
@@ -371,9 +412,12 @@ impl Device for RefDevice {
                         self.xmem[a] = rshift_round(px * h.k_in as i64, SCALE_FRAC) as i16;
                     }
                 }
-                layer_cycles[n_ops] += input_row_cycles(h.in_ch, w);
+                layer_cycles[n_ops] += cycles::input_row(h.in_ch, w);
             }
+            layer_cycles[n_ops] += cycles::STEP;
             for (l, op) in p.ops.iter().enumerate() {
+                layer_cycles[l] += cycles::VISIT;
+                layer_cycles[n_ops] += cycles::VISIT_REST;
                 if u < op.delay || !(u - op.delay).is_multiple_of(op.period) {
                     continue;
                 }
@@ -387,10 +431,11 @@ impl Device for RefDevice {
                     OpKind::Conv => self.run_conv(op, wc, w, hs, nu),
                     OpKind::Tail => self.run_tail(&p, op, job, hs, nu, &mut out),
                 };
-                layer_cycles[l] += row_cycles(&self.cfg, op, w, job.keep_w);
+                layer_cycles[l] += cycles::row(&self.cfg, op, w, job.keep_w);
                 layer_busy[l] += busy;
             }
         }
+        layer_cycles[n_ops] += cycles::STRIP + 2 * n_ops as u64;
         self.counters = Counters {
             total_cycles: layer_cycles.iter().sum(),
             stall_cycles: 0,

@@ -1273,7 +1273,15 @@ macro_rules! engine {
                         }
                     }
                     Phase::RowRun => {
-                        if self.issue_done.q.val() & !self.pend.q.val() & !self.pb.q.val() & (self.outstanding.q.val() == 0) & !self.iss_v.q.val() {
+                        // Every output of the row is written: nothing issued, pending, in the post issue,
+                        // entering the post (pv) or inside it (outstanding).
+                        if self.issue_done.q.val()
+                            & !self.pend.q.val()
+                            & !self.pb.q.val()
+                            & !self.pv.q.val()
+                            & (self.outstanding.q.val() == 0)
+                            & !self.iss_v.q.val()
+                        {
                             self.phase.d.next = Phase::RowDrain;
                             self.fi.d.next = 0.into();
                         }
