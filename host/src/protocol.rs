@@ -420,6 +420,10 @@ impl<'a> R<'a> {
     }
 }
 
+fn utf8(b: &[u8], what: &str) -> Result<String, String> {
+    String::from_utf8(b.to_vec()).map_err(|_| format!("{what} is not UTF-8"))
+}
+
 fn job_bytes(w: &mut W, j: &StripJob) {
     for v in [j.width, j.height, j.keep_x0, j.keep_w] {
         w.u32(v as u32);
@@ -476,7 +480,11 @@ impl Msg {
             }
             Info(h) => {
                 let json = serde_json::to_vec(&h.design).expect("design info serialises");
-                let name = &h.name.as_bytes()[..h.name.len().min(255)];
+                let mut end = h.name.len().min(255);
+                while !h.name.is_char_boundary(end) {
+                    end -= 1;
+                }
+                let name = &h.name.as_bytes()[..end];
                 w.u32(h.design.format_version).u32(h.design.hash).u32(h.model_len).u32(h.model_crc).u8(h.slots);
                 w.u8(name.len() as u8).bytes(name).bytes(&json);
             }
@@ -555,7 +563,7 @@ impl Msg {
                 let (format_version, hash, model_len, model_crc, slots) =
                     (r.u32()?, r.u32()?, r.u32()?, r.u32()?, r.u8()?);
                 let n = r.u8()? as usize;
-                let name = String::from_utf8_lossy(r.take(n)?).into_owned();
+                let name = utf8(r.take(n)?, "board name")?;
                 let design: DesignInfo =
                     serde_json::from_slice(r.rest()).map_err(|e| format!("design description: {e}"))?;
                 if design.format_version != format_version || design.hash != hash {
@@ -566,6 +574,9 @@ impl Msg {
             code::COMMITTED => Msg::Committed { target: r.target()?, id: r.u16()? },
             code::MISSING => {
                 let (target, id, n) = (r.target()?, r.u16()?, r.u8()? as usize);
+                if n > MAX_RANGES {
+                    return Err(format!("{n} ranges (at most {MAX_RANGES})"));
+                }
                 let mut ranges = Vec::with_capacity(n);
                 for _ in 0..n {
                     ranges.push((r.u32()?, r.u32()?));
@@ -594,7 +605,11 @@ impl Msg {
             code::RESULT_END => Msg::ResultEnd { id: r.u16()?, len: r.u32()?, crc: r.u32()? },
             code::ERROR => {
                 let (kind, id) = (ErrorKind::from_u8(r.u8()?), r.u16()?);
-                Msg::Error { kind, id, message: String::from_utf8_lossy(r.rest()).into_owned() }
+                let rest = r.rest();
+                if rest.len() > MAX_MESSAGE {
+                    return Err(format!("error message of {} bytes (at most {MAX_MESSAGE})", rest.len()));
+                }
+                Msg::Error { kind, id, message: utf8(rest, "error message")? }
             }
             c => return Err(format!("unknown code 0x{c:02x}")),
         };
