@@ -233,7 +233,12 @@ fn run_on_board(
     }
     let want = bbcu_arch::HwConfig::preset(preset)?;
     let image = board_image(model_path, model)?;
-    let link = bbcu_host::link::serial::open(port, baud).map_err(anyhow::Error::msg)?;
+    let mut link = bbcu_host::link::serial::open(port, baud).map_err(anyhow::Error::msg)?;
+    // A pseudo-terminal moves bytes as fast as memory: model the UART the virtual board
+    // stands for, as the board side does. A real UART paces itself.
+    if bbcu_host::link::serial::is_pty(port) {
+        link = link.paced(baud);
+    }
     let t = Instant::now();
     let mut session = Session::open(link, &want, &model.fixed, &image, &SessionOptions { baud, strip_width })?;
     eprintln!("board: {} on {}; model ready in {:.2} s", session.hello.name, port.display(), t.elapsed().as_secs_f64());

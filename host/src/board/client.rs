@@ -33,6 +33,8 @@ pub struct LinkStats {
     pub corrupt_out: AtomicU64,
     /// Requests repeated after a timeout, chunks sent or fetched again.
     pub retries: AtomicU64,
+    /// Questions about a strip whose result was late.
+    pub polls: AtomicU64,
     /// Model uploads after the board lost its model.
     pub reuploads: AtomicU64,
 }
@@ -469,13 +471,16 @@ impl Client {
         if f.tries >= MAX_TRIES {
             return Err(self.no_answer(&format!("strip {}", f.idx), f.tries));
         }
-        self.stats.retries.fetch_add(1, Ordering::Relaxed);
         if f.restart {
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
             return self.start(f, w);
         }
         if !f.committed {
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
             self.send(&Msg::Commit { target: Target::Strip, id: f.id })?;
         } else {
+            // Not a resend: the strip may simply still be computing or queued.
+            self.stats.polls.fetch_add(1, Ordering::Relaxed);
             self.send(&Msg::Query { id: f.id })?;
         }
         f.deadline = Instant::now() + self.reply_timeout();

@@ -123,10 +123,12 @@ impl Session {
         })
     }
 
-    /// The strips of a `width`-column image. Without `--strip-width`, at least four strips
-    /// when the image is wide enough, so that sending, computing and answering overlap.
+    /// The strips of a `width`-column image. Without `--strip-width`, eight strips when the
+    /// image is wide enough: the board's answer cannot start before the first strip has
+    /// arrived and been computed, so that strip should be short; the halo columns sent more
+    /// than once cost little on a full-duplex link where results dominate.
     fn plan(&self, width: usize, height: usize) -> Result<Vec<strips::Strip>> {
-        let w = self.strip_width.unwrap_or_else(|| (width.div_ceil(4) + 2 * self.halo).min(self.max_width));
+        let w = self.strip_width.unwrap_or_else(|| (width.div_ceil(8) + 2 * self.halo).min(self.max_width));
         strips::plan(width, height, w.max(2 * self.halo + 1), self.halo).map_err(|e| anyhow::anyhow!(e))
     }
 
@@ -172,12 +174,13 @@ impl Session {
         let bound = sent.max(recv) as f64 / rate;
         format!(
             "link: {} sent, {} received in {t:.2} s at {} baud; busier direction needs {bound:.2} s ({:.0} % of the bound reached); \
-             {} retries, {} corrupt frames in, {} reported by the board, {} model re-uploads; {:.2} images/s",
+             {} retries, {} polls, {} corrupt frames in, {} reported by the board, {} model re-uploads; {:.2} images/s",
             human(sent),
             human(recv),
             self.baud,
             100.0 * bound / t.max(1e-9),
             LinkStats::get(&s.retries),
+            LinkStats::get(&s.polls),
             LinkStats::get(&s.corrupt_in),
             LinkStats::get(&s.corrupt_out),
             LinkStats::get(&s.reuploads),

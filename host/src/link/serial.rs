@@ -57,6 +57,11 @@ pub fn open(path: &Path, baud: u32) -> Result<Link, String> {
     from_port(port, name.clone()).map_err(|e| format!("{name}: {e}"))
 }
 
+/// Whether `path` (or what it links to) is a pseudo-terminal, which ignores baud rates.
+pub fn is_pty(path: &Path) -> bool {
+    std::fs::canonicalize(path).is_ok_and(|p| p.starts_with("/dev/pts"))
+}
+
 /// The board end of a pseudo-terminal: the program under test opens [`Pty::path`] as if it
 /// were a board's serial port.
 pub struct Pty {
