@@ -22,8 +22,11 @@ pub enum ConfigError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Memories {
-    /// Feature rings and the input ring: 16-bit words (SPRAM on the UP5K).
+    /// Feature rings: 16-bit words (SPRAM on the UP5K).
     pub feature_words: usize,
+    /// The input ring (k-scaled input words, read by the head and the global residual):
+    /// 16-bit words, a memory of its own so that the tail reads it beside its features.
+    pub input_words: usize,
     /// Sign-bit rings: `lanes`-bit words.
     pub bit_words: usize,
     /// Binary weights: one bank per PE, `lanes`-bit words, this many per bank.
@@ -34,6 +37,9 @@ pub struct Memories {
     pub const_words: usize,
     /// Layer program: 16-bit words.
     pub program_words: usize,
+    /// Output buffer in bytes: holds one row of the tail's output (the engine waits for
+    /// that much room before it starts a row, so the link never stalls a pipeline).
+    pub output_bytes: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,8 +92,13 @@ impl HwConfig {
         if self.lanes != 32 && self.lanes != 64 {
             return bad(format!("lanes must be 32 or 64, not {}", self.lanes));
         }
-        if self.pes == 0 || self.pes > 64 {
-            return bad(format!("pes must be 1..=64, not {}", self.pes));
+        if self.pes == 0 {
+            return bad(format!("pes must be at least 1, not {}", self.pes));
+        }
+        // The post datapath takes one output per cycle while the array counts the next group
+        // (9 cycles or more): more PEs than that would outrun it.
+        if self.pes > 9 {
+            return bad(format!("pes must be at most 9 (one post datapath serves them), not {}", self.pes));
         }
         if self.fp_lanes == 0 || self.fp_lanes > 64 {
             return bad(format!("fp_lanes must be 1..=64, not {}", self.fp_lanes));
@@ -104,14 +115,17 @@ impl HwConfig {
         let m = &self.memory;
         for (what, v) in [
             ("feature_words", m.feature_words),
+            ("input_words", m.input_words),
             ("bit_words", m.bit_words),
             ("weight_words", m.weight_words),
             ("fp_weight_words", m.fp_weight_words),
             ("const_words", m.const_words),
             ("program_words", m.program_words),
+            ("output_bytes", m.output_bytes),
         ] {
-            if v == 0 || v > 1 << 24 {
-                return bad(format!("memory.{what} must be 1..=2^24, not {v}"));
+            // Powers of two: the hardware splits flat load addresses into bank and word.
+            if !v.is_power_of_two() || v > 1 << 24 {
+                return bad(format!("memory.{what} must be a power of two up to 2^24, not {v}"));
             }
         }
         Ok(())
@@ -122,11 +136,13 @@ impl HwConfig {
         let m = &self.memory;
         vec![
             ("feature", m.feature_words * 16),
+            ("input", m.input_words * 16),
             ("bit", m.bit_words * self.lanes),
             ("weight", m.weight_words * self.lanes * self.pes),
             ("fp_weight", m.fp_weight_words * 16 * self.fp_lanes),
             ("const", m.const_words * 16),
             ("program", m.program_words * 16),
+            ("output", m.output_bytes * 8),
         ]
     }
 

@@ -1,12 +1,24 @@
 //! The accelerator's architecture, independent of the HDL that implements it.
 //!
 //! - [`config`]: hardware configurations (array shape, memory sizes) and the presets;
+//! - [`program`]: the layer program the engine's sequencer decodes;
+//! - [`compile`]: network + configuration → model image, with the row-wavefront schedule,
+//!   the ring sizes, the memory layout and the fit check;
+//! - [`image`]: the model image (writes into the device's memories);
 //! - [`device`]: the interface every device implements (reference model, simulators, boards);
-//! - [`strips`]: cutting images into strips the engine can hold.
+//! - [`refmodel`]: the instruction-level reference model of the engine, and its cycle model;
+//! - [`strips`]: cutting images into strips the engine can hold, and stitching them back.
 
+pub mod compile;
 pub mod config;
 pub mod device;
+pub mod image;
+pub mod program;
+pub mod refmodel;
 pub mod strips;
 
+pub use compile::{compile, CompileError, Compiled, MemUse};
 pub use config::HwConfig;
 pub use device::{Counters, DesignInfo, Device, DeviceError, StripJob};
+pub use image::ModelImage;
+pub use refmodel::RefDevice;

@@ -39,6 +39,39 @@ pub fn plan(width: usize, height: usize, max_width: usize, halo: usize) -> Resul
     Ok(out)
 }
 
+/// Runs a whole image through a device strip by strip and stitches the kept columns.
+/// `halo`, `width_cap` and `scale` come from the compiled model; `out_ch` is its output
+/// channel count.
+pub fn run_image(
+    dev: &mut dyn crate::Device,
+    input: &bbcu_sim::Planes,
+    halo: usize,
+    width_cap: usize,
+    scale: usize,
+    out_ch: usize,
+    mut each: impl FnMut(&Strip, &crate::Counters),
+) -> Result<bbcu_sim::Planes, String> {
+    let (c, h, w) = (input.channels, input.height, input.width);
+    let plan = plan(w, h, width_cap, halo)?;
+    let mut out = bbcu_sim::Planes::new(out_ch, h * scale, w * scale);
+    for s in &plan {
+        let strip = input.crop(0, s.x0, h, s.job.width);
+        debug_assert_eq!(strip.channels, c);
+        let got = dev.run_strip(&s.job, &strip.data).map_err(|e| e.to_string())?;
+        let kw = s.job.keep_w * scale;
+        let x_out = (s.x0 + s.job.keep_x0) * scale;
+        for ch in 0..out_ch {
+            for y in 0..h * scale {
+                let src = &got[(ch * h * scale + y) * kw..][..kw];
+                let dst = (ch * h * scale + y) * w * scale + x_out;
+                out.data[dst..dst + kw].copy_from_slice(src);
+            }
+        }
+        each(s, &dev.counters());
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

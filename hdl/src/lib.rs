@@ -4,6 +4,8 @@
 //! - [`pe`]: an XNOR-popcount processing element with a lane-valid mask and an accumulator
 //!   over successive input words ([`Pe32`], [`Pe64`]);
 //! - [`array`]: P such elements sharing one activation word ([`PeArray32`], [`PeArray64`]);
+//! - [`fp`]: the full-precision leaf blocks (MAC lanes, conv rounding and slope, input word,
+//!   output pixel; `docs/arithmetic.md` §2, §3, §6);
 //! - [`sim`]: a thread-free driver for rust-hdl's simulator.
 //!
 //! rust-hdl 0.46 cannot translate `let`, const generics inside index expressions, or loop
@@ -13,6 +15,9 @@
 //! untouched (Verilog widens by context).
 
 pub mod array;
+pub mod device;
+pub mod engine;
+pub mod fp;
 pub mod pe;
 pub mod popcount;
 pub mod post;

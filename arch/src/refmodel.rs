@@ -1,0 +1,412 @@
+//! The instruction-level reference model of the engine: the same memories, the same program
+//! decoding, the same address arithmetic and the same wavefront as the hardware, in plain Rust.
+//!
+//! It is the specification the HDL engine is held to (memory contents and cycle counts), the
+//! cost model of the profiler, and a [`Device`] the host can talk to. It must produce the
+//! golden model's bytes: `arch/tests/refmodel.rs` checks it on every topology.
+
+use crate::compile::bilinear_tap;
+use crate::config::HwConfig;
+use crate::device::{Counters, DesignInfo, Device, DeviceError, StripJob};
+use crate::image::{Mem, ModelImage};
+use crate::program::*;
+use bbcu_sim::fixed::{apply_slope, rshift_round, sat16, BILINEAR_FRAC, SCALE_FRAC};
+
+/// Cycles each row operation spends filling and draining its pipeline (address generation,
+/// memory read, popcount tree or multiplier, post datapath, write-back).
+pub const ROW_OVERHEAD: u64 = 16;
+
+/// Cycles of one row of one op, as the engine spends them: every (pixel, output group, tap,
+/// input word) is one cycle; the tail computes only the columns the host keeps.
+pub fn row_cycles(c: &HwConfig, op: &Op, width: usize, keep_w: usize) -> u64 {
+    let w_out = match op.kind {
+        OpKind::Tail => keep_w * op.src.scale,
+        _ => width * op.src.scale * op.up,
+    };
+    let inner = match op.kind {
+        OpKind::Binary => op.cout.div_ceil(c.pes) * 9 * op.cin.div_ceil(c.lanes),
+        OpKind::Conv | OpKind::Tail => op.cout.div_ceil(c.fp_lanes) * 9 * op.cin,
+    };
+    (w_out * inner) as u64 + ROW_OVERHEAD
+}
+
+/// Cycles to take one input row in: one byte per cycle.
+pub fn input_row_cycles(in_ch: usize, width: usize) -> u64 {
+    (in_ch * width) as u64
+}
+
+pub struct RefDevice {
+    cfg: HwConfig,
+    prog: Vec<u16>,
+    wmem: Vec<u64>,
+    fpw: Vec<i16>,
+    cmem: Vec<u16>,
+    fmem: Vec<i16>,
+    xmem: Vec<i16>,
+    bmem: Vec<u64>,
+    program: Option<Program>,
+    counters: Counters,
+}
+
+impl RefDevice {
+    pub fn new(cfg: HwConfig) -> Self {
+        let m = cfg.memory.clone();
+        RefDevice {
+            prog: vec![0; m.program_words],
+            wmem: vec![0; m.weight_words * cfg.pes],
+            fpw: vec![0; m.fp_weight_words * cfg.fp_lanes],
+            cmem: vec![0; m.const_words],
+            fmem: vec![0; m.feature_words],
+            xmem: vec![0; m.input_words],
+            bmem: vec![0; m.bit_words],
+            program: None,
+            counters: Counters::default(),
+            cfg,
+        }
+    }
+
+    pub fn program(&self) -> Option<&Program> {
+        self.program.as_ref()
+    }
+
+    /// Word `i` of constant record `rec`.
+    fn c16(&self, rec: usize, i: usize) -> u16 {
+        self.cmem[rec * RECORD_WORDS + i]
+    }
+    fn c32(&self, rec: usize, i: usize) -> i32 {
+        (self.c16(rec, i) as u32 | (self.c16(rec, i + 1) as u32) << 16) as i32
+    }
+    fn c48(&self, rec: usize) -> i64 {
+        let u = self.c16(rec, 0) as u64 | (self.c16(rec, 1) as u64) << 16 | (self.c16(rec, 2) as u64) << 32;
+        ((u << 16) as i64) >> 16
+    }
+
+    /// Checks that every ring of the program lies inside the memories for its width cap.
+    fn check(&self, p: &Program) -> Result<(), String> {
+        let wc = p.header.width_cap;
+        if wc > self.cfg.max_width {
+            return Err(format!("program strips of {wc} columns exceed the design's {}", self.cfg.max_width));
+        }
+        let x = &p.header.input;
+        if x.f_base + x.f_rows * wc * x.ch > self.xmem.len() {
+            return Err("the input ring lies outside the input memory".into());
+        }
+        let mut rings = vec![];
+        for (l, op) in p.ops.iter().enumerate() {
+            if l > 0 {
+                rings.push(op.src);
+            }
+            if op.kind != OpKind::Tail {
+                rings.push(op.dst);
+            }
+            let limit = match op.kind {
+                OpKind::Binary => op.cin.max(op.cout),
+                _ => op.cin.max(op.cout),
+            };
+            if limit > self.cfg.max_channels {
+                return Err(format!("an op has {limit} channels, the design allows {}", self.cfg.max_channels));
+            }
+        }
+        for g in rings {
+            if g.f_base + g.f_rows * g.scale * wc * g.ch > self.fmem.len()
+                || g.b_base + g.b_rows * g.scale * wc * g.ch.div_ceil(self.cfg.lanes) > self.bmem.len()
+            {
+                return Err("a row ring lies outside the feature or bit memory".into());
+            }
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn f_addr(g: &Ring, wc: usize, row: usize, x: usize, c: usize) -> usize {
+        g.f_base + ((row % g.f_rows) * wc * g.scale + x) * g.ch + c
+    }
+    #[inline]
+    fn b_addr(g: &Ring, wc: usize, lanes: usize, row: usize, x: usize, q: usize) -> usize {
+        let qn = g.ch.div_ceil(lanes);
+        g.b_base + ((row % g.b_rows) * wc * g.scale + x) * qn + q
+    }
+
+    /// Writes one output word of a row op and, when the next layer is binary, its bit.
+    fn write_out(&mut self, op: &Op, wc: usize, row: usize, x: usize, c2: usize, rec: usize, v: i16) {
+        let a = Self::f_addr(&op.dst, wc, row, x, c2);
+        self.fmem[a] = v;
+        if op.bits_out {
+            let lanes = self.cfg.lanes;
+            let a = Self::b_addr(&op.dst, wc, lanes, row, x, c2 / lanes);
+            let bit = 1u64 << (c2 % lanes);
+            if (v as i32) > self.c32(rec, 6) {
+                self.bmem[a] |= bit;
+            } else {
+                self.bmem[a] &= !bit;
+            }
+        }
+    }
+
+    fn run_binary(&mut self, op: &Op, wc: usize, w: usize, hs: usize, nu: usize) -> u64 {
+        let (p, lanes) = (self.cfg.pes, self.cfg.lanes);
+        let (up, sets) = (op.up, op.up * op.up);
+        let (g_n, q_n) = (op.cout.div_ceil(p), op.cin.div_ceil(lanes));
+        let ws = w * op.src.scale;
+        let (i, rho) = (nu % up, nu / up);
+        let mut busy = 0u64;
+        let mut acc = vec![0i32; p];
+        for xo in 0..ws * up {
+            let (x, j) = (xo / up, xo % up);
+            let set = i * up + j;
+            for g in 0..g_n {
+                acc.iter_mut().for_each(|a| *a = 0);
+                let live = (op.cout - g * p).min(p) as u64;
+                for t in 0..9 {
+                    let (sy, sx) = (rho as isize + t as isize / 3 - 1, x as isize + t as isize % 3 - 1);
+                    let valid = sy >= 0 && sy < hs as isize && sx >= 0 && sx < ws as isize;
+                    if valid {
+                        busy += live * q_n as u64;
+                    }
+                    for q in 0..q_n {
+                        let n = lanes.min(op.cin - q * lanes);
+                        if !valid {
+                            continue; // padded tap: every lane masked, contributes 0
+                        }
+                        let act = self.bmem[Self::b_addr(&op.src, wc, lanes, sy as usize, sx as usize, q)];
+                        let mask = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
+                        let wa = op.w_base + ((set * g_n + g) * 9 + t) * q_n + q;
+                        for (k, a) in acc.iter_mut().enumerate() {
+                            let wt = self.wmem[k * self.cfg.memory.weight_words + wa];
+                            let agree = (!(act ^ wt) & mask).count_ones() as i32;
+                            *a += 2 * agree - n as i32;
+                        }
+                    }
+                }
+                for (k, &pc) in acc.iter().enumerate() {
+                    let c2 = g * p + k;
+                    if c2 >= op.cout {
+                        continue;
+                    }
+                    let cb = op.c_base + c2 * sets + set;
+                    let (a, o) = (self.c16(cb, 0) as i64, self.c32(cb, 1) as i64);
+                    let (s, b1) = (self.c16(cb, 3) as i16, self.c32(cb, 4) as i64);
+                    let y = apply_slope(sat16(rshift_round(a * pc as i64 + o, op.shift)), s) as i64 + b1;
+                    let res = self.fmem[Self::f_addr(&op.src, wc, rho, x, c2)] as i64;
+                    let mut v = sat16(y + res);
+                    if let Some(ps) = op.post_slope {
+                        v = apply_slope(v, ps);
+                    }
+                    self.write_out(op, wc, nu, xo, c2, cb, v);
+                }
+            }
+        }
+        busy
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    /// A full-precision conv row: the accumulators of one output group, before rounding.
+    fn conv_acc(
+        &self,
+        op: &Op,
+        wc: usize,
+        ws: usize,
+        hs: usize,
+        rho: usize,
+        x: usize,
+        set: usize,
+        g: usize,
+    ) -> Vec<i64> {
+        let from_input = op.from_input;
+        let m = self.cfg.fp_lanes;
+        let g_n = op.cout.div_ceil(m);
+        let mut acc: Vec<i64> = (0..m)
+            .map(|k| {
+                let c2 = g * m + k;
+                if c2 < op.cout {
+                    self.c48(op.c_base + c2 * op.up * op.up + set)
+                } else {
+                    0
+                }
+            })
+            .collect();
+        for t in 0..9 {
+            let (sy, sx) = (rho as isize + t as isize / 3 - 1, x as isize + t as isize % 3 - 1);
+            if sy < 0 || sy >= hs as isize || sx < 0 || sx >= ws as isize {
+                continue;
+            }
+            for ci in 0..op.cin {
+                let a = Self::f_addr(&op.src, wc, sy as usize, sx as usize, ci);
+                let xv = if from_input { self.xmem[a] } else { self.fmem[a] } as i64;
+                let wa = op.w_base + ((set * g_n + g) * 9 + t) * op.cin + ci;
+                for (k, a) in acc.iter_mut().enumerate() {
+                    *a += self.fpw[k * self.cfg.memory.fp_weight_words + wa] as i64 * xv;
+                }
+            }
+        }
+        acc
+    }
+
+    fn run_conv(&mut self, op: &Op, wc: usize, w: usize, hs: usize, nu: usize) -> u64 {
+        let m = self.cfg.fp_lanes;
+        let up = op.up;
+        let ws = w * op.src.scale;
+        let (i, rho) = (nu % up, nu / up);
+        let mut busy = 0;
+        for xo in 0..ws * up {
+            let (x, j) = (xo / up, xo % up);
+            let set = i * up + j;
+            for g in 0..op.cout.div_ceil(m) {
+                let acc = self.conv_acc(op, wc, ws, hs, rho, x, set, g);
+                let live = (op.cout - g * m).min(m);
+                busy += (live * op.cin * valid_taps(rho, x, hs, ws)) as u64;
+                for (k, a) in acc.iter().take(live).enumerate() {
+                    let v = sat16(rshift_round(*a, op.shift));
+                    let v = op.slope.map_or(v, |s| apply_slope(v, s));
+                    self.write_out(op, wc, nu, xo, g * m + k, op.c_base + (g * m + k) * up * up + set, v);
+                }
+            }
+        }
+        busy
+    }
+
+    fn run_tail(&mut self, p: &Program, op: &Op, job: &StripJob, hs: usize, nu: usize, out: &mut [u8]) -> u64 {
+        let h = &p.header;
+        let (m, r, wc) = (self.cfg.fp_lanes, h.scale, h.width_cap);
+        let ws = job.width * op.src.scale;
+        let kw = job.keep_w * r;
+        let (x_lo, x_hi) = (job.keep_x0 * r, job.keep_x0 * r + kw);
+        let table: Vec<(i64, i64)> = (0..r)
+            .map(|ph| (self.c16(h.bilinear_rec, 2 * ph) as i16 as i64, self.c16(h.bilinear_rec, 2 * ph + 1) as i64))
+            .collect();
+        let (y0, y1, a1) = bilinear_tap(&table, r, nu, job.height);
+        let mut busy = 0;
+        for xo in x_lo..x_hi {
+            for g in 0..op.cout.div_ceil(m) {
+                let acc = self.conv_acc(op, wc, ws, hs, nu, xo, 0, g);
+                let live = (op.cout - g * m).min(m);
+                busy += (live * op.cin * valid_taps(nu, xo, hs, ws)) as u64;
+                for (k, a) in acc.iter().take(live).enumerate() {
+                    let ch = g * m + k;
+                    let t = rshift_round(*a, op.shift);
+                    let xin = |row: usize, col: usize| self.xmem[Self::f_addr(&h.input, wc, row, col, ch)] as i64;
+                    let s = match h.global {
+                        GlobalKind::SubtractInput => xin(nu, xo) - t,
+                        GlobalKind::Bilinear => {
+                            let (x0, x1, b1) = bilinear_tap(&table, r, xo, job.width);
+                            let (a0, b0) = (256 - a1, 256 - b1);
+                            let g =
+                                a0 * (b0 * xin(y0, x0) + b1 * xin(y0, x1)) + a1 * (b0 * xin(y1, x0) + b1 * xin(y1, x1));
+                            t + rshift_round(g, 2 * BILINEAR_FRAC)
+                        }
+                    };
+                    let px = rshift_round(s * h.k_out as i64, SCALE_FRAC + h.frac).clamp(0, 255) as u8;
+                    out[(ch * job.height * r + nu) * kw + xo - x_lo] = px;
+                }
+            }
+        }
+        busy
+    }
+}
+
+fn valid_taps(y: usize, x: usize, h: usize, w: usize) -> usize {
+    let rows = 3 - (y == 0) as usize - (y + 1 >= h) as usize;
+    let cols = 3 - (x == 0) as usize - (x + 1 >= w) as usize;
+    rows.min(h) * cols.min(w)
+}
+
+impl Device for RefDevice {
+    fn info(&self) -> DesignInfo {
+        DesignInfo::of(&self.cfg)
+    }
+
+    fn load(&mut self, image: &[u8]) -> Result<(), DeviceError> {
+        self.program = None;
+        let img = ModelImage::from_bytes(image, &self.cfg).map_err(DeviceError::BadImage)?;
+        let mut prog = vec![0u16; self.prog.len()];
+        let mut wmem = vec![0u64; self.wmem.len()];
+        let mut fpw = vec![0i16; self.fpw.len()];
+        let mut cmem = vec![0u16; self.cmem.len()];
+        for s in &img.sections {
+            let range = s.addr..s.addr + s.words.len();
+            match s.mem {
+                Mem::Program => prog[range].iter_mut().zip(&s.words).for_each(|(d, v)| *d = *v as u16),
+                Mem::Weight => wmem[range].copy_from_slice(&s.words),
+                Mem::FpWeight => fpw[range].iter_mut().zip(&s.words).for_each(|(d, v)| *d = *v as u16 as i16),
+                Mem::Const => cmem[range].iter_mut().zip(&s.words).for_each(|(d, v)| *d = *v as u16),
+            }
+        }
+        let p = Program::decode(&prog).map_err(DeviceError::BadImage)?;
+        self.check(&p).map_err(DeviceError::BadImage)?;
+        (self.prog, self.wmem, self.fpw, self.cmem) = (prog, wmem, fpw, cmem);
+        self.program = Some(p);
+        Ok(())
+    }
+
+    fn run_strip(&mut self, job: &StripJob, input: &[u8]) -> Result<Vec<u8>, DeviceError> {
+        let p = self.program.clone().ok_or(DeviceError::NoModel)?;
+        let h = &p.header;
+        let bad = |m: String| Err(DeviceError::BadJob(m));
+        if job.width == 0 || job.height == 0 || job.width > h.width_cap {
+            return bad(format!("width {} outside 1..={} of this model", job.width, h.width_cap));
+        }
+        if job.keep_w == 0 || job.keep_x0 + job.keep_w > job.width {
+            return bad(format!("kept columns {}+{} outside the strip of {}", job.keep_x0, job.keep_w, job.width));
+        }
+        if job.height > u16::MAX as usize {
+            return bad(format!("height {} exceeds the row counter ({})", job.height, u16::MAX));
+        }
+        if input.len() != h.in_ch * job.height * job.width {
+            return bad(format!("{} input bytes for {}×{}×{}", input.len(), h.in_ch, job.height, job.width));
+        }
+        let (r, wc, hh, w) = (h.scale, h.width_cap, job.height, job.width);
+        let mut out = vec![0u8; h.out_ch * hh * r * job.keep_w * r];
+        let n_ops = p.ops.len();
+        let mut layer_cycles = vec![0u64; n_ops + 1];
+        let mut layer_busy = vec![0u64; n_ops + 1];
+        let tail = p.ops[n_ops - 1];
+        let last = tail.delay + (hh * r - 1) * tail.period;
+        for u in 0..=last {
+            if u.is_multiple_of(r) && u / r < hh {
+                let y = u / r;
+                for c in 0..h.in_ch {
+                    for x in 0..w {
+                        let px = input[(c * hh + y) * w + x] as i64;
+                        let a = Self::f_addr(&h.input, wc, y, x, c);
+                        self.xmem[a] = rshift_round(px * h.k_in as i64, SCALE_FRAC) as i16;
+                    }
+                }
+                layer_cycles[n_ops] += input_row_cycles(h.in_ch, w);
+            }
+            for (l, op) in p.ops.iter().enumerate() {
+                if u < op.delay || !(u - op.delay).is_multiple_of(op.period) {
+                    continue;
+                }
+                let nu = (u - op.delay) / op.period;
+                let hs = hh * op.src.scale;
+                if nu >= hs * op.up {
+                    continue;
+                }
+                let busy = match op.kind {
+                    OpKind::Binary => self.run_binary(op, wc, w, hs, nu),
+                    OpKind::Conv => self.run_conv(op, wc, w, hs, nu),
+                    OpKind::Tail => self.run_tail(&p, op, job, hs, nu, &mut out),
+                };
+                layer_cycles[l] += row_cycles(&self.cfg, op, w, job.keep_w);
+                layer_busy[l] += busy;
+            }
+        }
+        self.counters = Counters {
+            total_cycles: layer_cycles.iter().sum(),
+            stall_cycles: 0,
+            layer_cycles,
+            layer_busy,
+            strips: self.counters.strips + 1,
+        };
+        Ok(out)
+    }
+
+    fn counters(&self) -> Counters {
+        self.counters.clone()
+    }
+
+    fn reset(&mut self) {
+        self.program = None;
+        self.counters = Counters::default();
+    }
+}

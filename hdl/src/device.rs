@@ -1,0 +1,255 @@
+//! The engine under rust-hdl's own simulator, behind the `bbcu_arch::Device` interface: the
+//! model image goes in through the load port word by word, pixels stream in and out through
+//! the ready/valid ports, and the counters are read back through `cnt_sel`.
+
+use crate::engine::{Engine32, Engine64};
+use crate::sim::{settle, start, tick, Clocked};
+use bbcu_arch::image::{Mem, ModelImage};
+use bbcu_arch::program::Program;
+use bbcu_arch::{Counters, DesignInfo, Device, DeviceError, HwConfig, StripJob};
+
+/// What the driver needs of an engine instance.
+pub trait EnginePorts: Clocked + Default + Send {
+    fn load_word(&mut self, mem: u8, addr: u32, data: u64, we: bool);
+    fn set_strip(&mut self, start: bool, job: &StripJob);
+    fn set_streams(&mut self, in_data: u8, in_valid: bool, out_ready: bool);
+    /// `(in_ready, out_valid, out_data, done, error)` after `settle`.
+    fn status(&self) -> (bool, bool, u8, bool, bool);
+    fn set_cnt_sel(&mut self, sel: u8);
+    fn cnt_data(&self) -> u32;
+}
+
+macro_rules! ports {
+    ($t:ident) => {
+        impl<
+                const P: usize,
+                const M: usize,
+                const FA: usize,
+                const XA: usize,
+                const BA: usize,
+                const WA: usize,
+                const FWA: usize,
+                const CA: usize,
+                const PA: usize,
+                const OA: usize,
+            > EnginePorts for $t<P, M, FA, XA, BA, WA, FWA, CA, PA, OA>
+        {
+            fn load_word(&mut self, mem: u8, addr: u32, data: u64, we: bool) {
+                self.load_we.next = we;
+                self.load_mem.next = (mem as u64).into();
+                self.load_addr.next = (addr as u64).into();
+                self.load_data.next = data.into();
+            }
+            fn set_strip(&mut self, start: bool, job: &StripJob) {
+                self.start.next = start;
+                self.strip_w.next = (job.width as u64).into();
+                self.strip_h.next = (job.height as u64).into();
+                self.keep_x0.next = (job.keep_x0 as u64).into();
+                self.keep_w.next = (job.keep_w as u64).into();
+            }
+            fn set_streams(&mut self, in_data: u8, in_valid: bool, out_ready: bool) {
+                self.in_data.next = (in_data as u64).into();
+                self.in_valid.next = in_valid;
+                self.out_ready.next = out_ready;
+            }
+            fn status(&self) -> (bool, bool, u8, bool, bool) {
+                (
+                    self.in_ready.val(),
+                    self.out_valid.val(),
+                    self.out_data.val().index() as u8,
+                    self.done.val(),
+                    self.error.val(),
+                )
+            }
+            fn set_cnt_sel(&mut self, sel: u8) {
+                self.cnt_sel.next = (sel as u64).into();
+            }
+            fn cnt_data(&self) -> u32 {
+                self.cnt_data.val().index() as u32
+            }
+        }
+    };
+}
+ports!(Engine32);
+ports!(Engine64);
+
+/// The configuration the simulation tests use (small memories, every feature exercised).
+pub fn test_config() -> HwConfig {
+    HwConfig::parse(include_str!("../sim-test.toml"), "hdl/sim-test.toml").expect("sim-test preset")
+}
+
+/// A simulated engine of one configuration.
+pub struct HdlDevice<E: EnginePorts> {
+    cfg: HwConfig,
+    eng: Box<E>,
+    program: Option<Program>,
+    counters: Counters,
+    /// Rising edges simulated since creation.
+    pub cycles: u64,
+}
+
+type TestEngine = Engine32<4, 2, 16, 13, 12, 12, 12, 10, 10, 12>;
+type Up5kEngine = Engine32<4, 2, 15, 14, 9, 9, 9, 7, 8, 11>;
+type Ecp5Engine = Engine64<8, 8, 17, 14, 12, 10, 11, 10, 10, 13>;
+
+/// The engine instances this build simulates, by the configuration they were generated from.
+pub fn simulated(cfg: &HwConfig) -> Result<Box<dyn Device>, String> {
+    let same = |other: &HwConfig| {
+        let (mut a, mut b) = (cfg.clone(), other.clone());
+        (a.name, a.device, a.clock_mhz, a.max_width, a.max_channels) = Default::default();
+        (b.name, b.device, b.clock_mhz, b.max_width, b.max_channels) = Default::default();
+        a == b
+    };
+    if same(&test_config()) {
+        return Ok(Box::new(HdlDevice::<TestEngine>::new(cfg.clone())));
+    }
+    if same(&HwConfig::preset("ice40-up5k").unwrap()) {
+        return Ok(Box::new(HdlDevice::<Up5kEngine>::new(cfg.clone())));
+    }
+    if same(&HwConfig::preset("ecp5-85k").unwrap()) {
+        return Ok(Box::new(HdlDevice::<Ecp5Engine>::new(cfg.clone())));
+    }
+    Err(format!(
+        "{}: the simulator is built for the ice40-up5k and ecp5-85k presets and the sim-test configuration; \
+         a preset with other array or memory sizes needs its engine instance added in hdl/src/device.rs",
+        cfg.name
+    ))
+}
+
+impl<E: EnginePorts> HdlDevice<E> {
+    pub fn new(cfg: HwConfig) -> Self {
+        let mut eng = Box::<E>::default();
+        start(eng.as_mut());
+        HdlDevice { cfg, eng, program: None, counters: Counters::default(), cycles: 0 }
+    }
+
+    fn tick(&mut self) {
+        tick(self.eng.as_mut());
+        self.cycles += 1;
+    }
+
+    fn counter(&mut self, sel: usize) -> u64 {
+        self.eng.set_cnt_sel(sel as u8);
+        self.tick();
+        settle(self.eng.as_mut());
+        self.eng.cnt_data() as u64
+    }
+}
+
+impl<E: EnginePorts> Device for HdlDevice<E> {
+    fn info(&self) -> DesignInfo {
+        DesignInfo::of(&self.cfg)
+    }
+
+    fn load(&mut self, image: &[u8]) -> Result<(), DeviceError> {
+        self.program = None;
+        let img = ModelImage::from_bytes(image, &self.cfg).map_err(DeviceError::BadImage)?;
+        let mut prog = vec![0u16; self.cfg.memory.program_words];
+        for s in &img.sections {
+            for (i, w) in s.words.iter().enumerate() {
+                let addr = s.addr + i;
+                if s.mem == Mem::Program {
+                    prog[addr] = *w as u16;
+                }
+                // The const memory is 16-bit words in the image, 8-word records in hardware:
+                // the engine splits the flat address itself.
+                self.eng.load_word(s.mem as u8, addr as u32, *w, true);
+                self.tick();
+            }
+        }
+        self.eng.load_word(0, 0, 0, false);
+        self.tick();
+        self.program = Some(Program::decode(&prog).map_err(DeviceError::BadImage)?);
+        Ok(())
+    }
+
+    fn run_strip(&mut self, job: &StripJob, input: &[u8]) -> Result<Vec<u8>, DeviceError> {
+        let p = self.program.clone().ok_or(DeviceError::NoModel)?;
+        let h = &p.header;
+        if job.width == 0 || job.height == 0 || job.width > h.width_cap {
+            return Err(DeviceError::BadJob(format!("width {} outside 1..={}", job.width, h.width_cap)));
+        }
+        if job.keep_w == 0 || job.keep_x0 + job.keep_w > job.width {
+            return Err(DeviceError::BadJob("kept columns outside the strip".into()));
+        }
+        if input.len() != h.in_ch * job.height * job.width {
+            return Err(DeviceError::BadJob(format!("{} input bytes for the strip", input.len())));
+        }
+        let (c, hh, w, r) = (h.in_ch, job.height, job.width, h.scale);
+        // The engine streams pixels row by row, channels fastest.
+        let mut hwc = Vec::with_capacity(input.len());
+        for y in 0..hh {
+            for x in 0..w {
+                for ch in 0..c {
+                    hwc.push(input[(ch * hh + y) * w + x]);
+                }
+            }
+        }
+        let (oh, ow, oc) = (hh * r, job.keep_w * r, h.out_ch);
+        let want = oh * ow * oc;
+        let mut out = Vec::with_capacity(want);
+        self.eng.set_strip(true, job);
+        self.tick();
+        self.eng.set_strip(false, job);
+        let (mut next_in, mut done) = (0, false);
+        let start_cycles = self.cycles;
+        // Generous: the reference model's cycle count is within a few per cent of this.
+        let limit = 1_000_000 + 400 * (want as u64 + hwc.len() as u64) * (p.ops.len() as u64 + 8) * 64;
+        while !(done && out.len() == want) {
+            let have = next_in < hwc.len();
+            self.eng.set_streams(if have { hwc[next_in] } else { 0 }, have, true);
+            settle(self.eng.as_mut());
+            let (in_ready, out_valid, byte, d, err) = self.eng.status();
+            if err {
+                return Err(DeviceError::Failed("the engine found no valid program".into()));
+            }
+            if have && in_ready {
+                next_in += 1;
+            }
+            if out_valid {
+                out.push(byte);
+            }
+            done |= d;
+            self.tick();
+            if self.cycles - start_cycles > limit {
+                return Err(DeviceError::Failed(format!(
+                    "no end after {limit} cycles ({} of {} input bytes taken, {} of {want} output bytes)",
+                    next_in,
+                    hwc.len(),
+                    out.len()
+                )));
+            }
+        }
+        self.eng.set_streams(0, false, false);
+        let mut chw = vec![0u8; want];
+        for y in 0..oh {
+            for x in 0..ow {
+                for ch in 0..oc {
+                    chw[(ch * oh + y) * ow + x] = out[(y * ow + x) * oc + ch];
+                }
+            }
+        }
+        let n = p.ops.len();
+        let total = self.counter(0);
+        let stall = self.counter(1);
+        let layer_cycles: Vec<u64> = (0..n).map(|l| self.counter(2 + 2 * l)).collect();
+        let layer_busy: Vec<u64> = (0..n).map(|l| self.counter(3 + 2 * l)).collect();
+        self.counters = Counters {
+            total_cycles: total,
+            stall_cycles: stall,
+            layer_cycles,
+            layer_busy,
+            strips: self.counters.strips + 1,
+        };
+        Ok(chw)
+    }
+
+    fn counters(&self) -> Counters {
+        self.counters.clone()
+    }
+
+    fn reset(&mut self) {
+        self.program = None;
+        self.counters = Counters::default();
+    }
+}

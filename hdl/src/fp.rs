@@ -1,0 +1,995 @@
+//! The full-precision leaf blocks of the engine (`docs/arithmetic.md` §2, §3, §6), each bit-exact
+//! with `bbcu_sim::fixed`, one result per cycle at a fixed latency (`LATENCY` rising edges from
+//! the inputs of a cycle to its result):
+//!
+//! | block         | computes                                                          | latency |
+//! |---------------|-------------------------------------------------------------------|---------|
+//! | [`MacLanes`]  | M lanes of `Σ w·x` (one shared `x`, one `w` per lane), 48 bits    | 2       |
+//! | [`RoundWide`] | `rnd(acc + bias, shift)`, 48 bits, not saturated                  | 3       |
+//! | [`Slope`]     | `v ≥ 0 ? v : sat16(rnd(v·s, 12))` (`fixed::apply_slope`)          | 2       |
+//! | [`ConvPost`]  | `sat16(rnd(acc + bias, shift))`, then the slope if enabled        | 6       |
+//! | [`OutPixel`]  | the output stage of `fixed::finish` for one value                 | 12      |
+//! | [`InWord`]    | `rnd(p · k_in, 16)` (`fixed::input_word`)                         | 2       |
+//!
+//! `rnd(v, s) = (v + 2^(s−1)) >> s`, `rnd(v, 0) = v`. As in [`crate::post`], every input (the
+//! per-layer constants included) is sampled on the same rising edge as the data and travels
+//! down the pipeline beside it, so a block may change layer or channel on any cycle; with
+//! `valid_in` low the data inputs are don't-care.
+//!
+//! Arithmetic is written on `Bits` patterns except the 16×16 multiplies, for the reasons given in
+//! [`crate::post`]: an arithmetic right shift by a run-time amount is
+//! `((v ^ msb) >> k) − (msb >> k)`, a signed compare is an unsigned compare with the sign bits
+//! flipped, and every constant is a [`Constant`] field (fpga-notes §3.2). rust-hdl multiplies only
+//! 16×16 (`Signed<16>` or `Bits<16>`, each one SB_MAC16 under `synth_ice40 -dsp`); wider products
+//! are assembled from 16-bit pieces below, each piece's range argued where it is cut.
+
+use rust_hdl::prelude::*;
+
+/// Fractional bits of the slope constants (`bbcu_sim::fixed::SLOPE_FRAC`).
+pub const SLOPE_FRAC: u32 = 12;
+/// `1.0` in the slope's Q12 format: `v·4096` rounded back by 12 bits is `v`, so a [`Slope`] fed
+/// this constant is the identity (how [`ConvPost`] disables its activation).
+pub const SLOPE_ONE: i64 = 1 << SLOPE_FRAC;
+
+// ---------------------------------------------------------------------------------------------
+// MacLanes
+
+/// One lane of [`MacLanes`]: the 16×16 product of the shared word and the lane's weight, and the
+/// 48-bit accumulator. The flags come already decoded from the parent, which keeps one flag
+/// pipeline for all lanes.
+#[derive(LogicBlock)]
+pub struct MacLane {
+    pub clock: Signal<In, Clock>,
+    pub x: Signal<In, Signed<16>>,
+    pub w: Signal<In, Signed<16>>,
+    /// Stage-2 controls, aligned with the registered product: count it / start a new sum.
+    pub vld: Signal<In, Bit>,
+    pub clr: Signal<In, Bit>,
+    pub acc: Signal<Out, Bits<48>>,
+    prod: DFF<Signed<32>>,
+    sum: DFF<Bits<48>>,
+    hi16: Constant<Bits<48>>,
+    ext: Signal<Local, Bits<48>>,
+}
+
+impl Default for MacLane {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            x: Default::default(),
+            w: Default::default(),
+            vld: Default::default(),
+            clr: Default::default(),
+            acc: Default::default(),
+            prod: Default::default(),
+            sum: Default::default(),
+            hi16: Constant::new(bits::<48>(0xFFFF_0000_0000)),
+            ext: Default::default(),
+        }
+    }
+}
+
+impl Logic for MacLane {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(self, clock, prod, sum);
+        self.prod.d.next = self.x.val() * self.w.val();
+        // Sign extension of the 32-bit product.
+        self.ext.next = bit_cast::<48, 32>(unsigned_cast(self.prod.q.val()));
+        if self.prod.q.val().get_bit(31) {
+            self.ext.next = bit_cast::<48, 32>(unsigned_cast(self.prod.q.val())) | self.hi16.val();
+        }
+        self.sum.d.next = self.sum.q.val();
+        if self.vld.val() {
+            if self.clr.val() {
+                self.sum.d.next = self.ext.val();
+            } else {
+                self.sum.d.next = self.sum.q.val() + self.ext.val();
+            }
+        } else if self.clr.val() {
+            self.sum.d.next = 0.into();
+        }
+        self.acc.next = self.sum.q.val();
+    }
+}
+
+/// `M` lanes of 16×16 signed multiply-accumulate sharing one input word, with the flag protocol
+/// of the XNOR PE ([`crate::pe`]):
+///
+/// - `valid_in`: the word on `x` (and the weights on `w`) is to be counted;
+/// - `clear`: start a new sum with this word (with `valid_in` low: just zero the accumulators);
+/// - `last`: this word ends the sum; `done` is high for one cycle, [`MacLanes::LATENCY`] rising
+///   edges later, while `acc[k]` holds lane k's total. `acc` keeps it until the next word reaches
+///   the accumulator (a new sum may start right behind the last one, so that is the very next
+///   cycle when words are back to back).
+///
+/// | port       | type                     | meaning                                           |
+/// |------------|--------------------------|---------------------------------------------------|
+/// | `x`        | `Signed<16>`             | the input word, shared by all lanes               |
+/// | `w[k]`     | `Signed<16>`             | lane k's weight                                   |
+/// | `valid_in`, `clear`, `last` | `Bit`   | as above                                          |
+/// | `acc[k]`   | `Bits<48>`               | lane k's sum, two's complement, wraps mod 2^48    |
+/// | `done`     | `Bit`                    | the sums on `acc` are complete                    |
+///
+/// Stages: 1. `x·w[k]` (one SB_MAC16 per lane, its output register); 2. the 48-bit accumulate
+/// in logic (an SB_MAC16's own accumulator is 32 bits, the contract needs 40).
+#[derive(LogicBlock)]
+pub struct MacLanes<const M: usize> {
+    pub clock: Signal<In, Clock>,
+    pub x: Signal<In, Signed<16>>,
+    pub w: [Signal<In, Signed<16>>; M],
+    pub valid_in: Signal<In, Bit>,
+    pub clear: Signal<In, Bit>,
+    pub last: Signal<In, Bit>,
+    pub acc: [Signal<Out, Bits<48>>; M],
+    pub done: Signal<Out, Bit>,
+    lane: [MacLane; M],
+    vld: DFF<Bit>,
+    clr: DFF<Bit>,
+    lst: DFF<Bit>,
+    fin: DFF<Bit>,
+}
+
+impl<const M: usize> MacLanes<M> {
+    /// Rising edges from a word at the inputs to its effect on `acc` / `done`.
+    pub const LATENCY: usize = 2;
+}
+
+impl<const M: usize> Default for MacLanes<M> {
+    fn default() -> Self {
+        assert!(M >= 1);
+        Self {
+            clock: Default::default(),
+            x: Default::default(),
+            w: std::array::from_fn(|_| Default::default()),
+            valid_in: Default::default(),
+            clear: Default::default(),
+            last: Default::default(),
+            acc: std::array::from_fn(|_| Default::default()),
+            done: Default::default(),
+            lane: std::array::from_fn(|_| Default::default()),
+            vld: Default::default(),
+            clr: Default::default(),
+            lst: Default::default(),
+            fin: Default::default(),
+        }
+    }
+}
+
+impl<const M: usize> Logic for MacLanes<M> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(self, clock, vld, clr, lst, fin);
+        self.vld.d.next = self.valid_in.val();
+        self.clr.d.next = self.clear.val();
+        self.lst.d.next = self.last.val();
+        self.fin.d.next = self.vld.q.val() & self.lst.q.val();
+        for k in 0..M {
+            self.lane[k].clock.next = self.clock.val();
+            self.lane[k].x.next = self.x.val();
+            self.lane[k].w.next = self.w[k].val();
+            self.lane[k].vld.next = self.vld.q.val();
+            self.lane[k].clr.next = self.clr.q.val();
+            self.acc[k].next = self.lane[k].acc.val();
+        }
+        self.done.next = self.fin.q.val();
+    }
+}
+
+impl<const M: usize> crate::sim::Clocked for MacLanes<M> {
+    fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// RoundWide
+
+/// `t = rnd(acc + bias, shift)` on 48 bits, not saturated: the conv rounding of §3 shared by
+/// [`ConvPost`] (which saturates it) and [`OutPixel`] (the tail's `T`).
+///
+/// | port        | type       | meaning                                                    |
+/// |-------------|------------|------------------------------------------------------------|
+/// | `acc`       | `Bits<48>` | two's complement                                           |
+/// | `bias`      | `Bits<48>` | two's complement; \|acc + bias\| < 2^47                    |
+/// | `shift`     | `Bits<6>`  | 0..=40 (any 0..=47 works)                                  |
+/// | `t`         | `Bits<48>` | `rnd(acc + bias, shift)`, two's complement                 |
+///
+/// Stages: 1. `v = acc + bias`; 2. `t = v >> (s − 1)` (arithmetic; `v` for s = 0);
+/// 3. `floor((t + 1) / 2)` as `(t >> 1) + (t & 1)`, which is `rnd(v, s)` and cannot overflow
+/// even for `v` within 2^(s−1) of 2^47.
+#[derive(LogicBlock)]
+pub struct RoundWide {
+    pub clock: Signal<In, Clock>,
+    pub valid_in: Signal<In, Bit>,
+    pub acc: Signal<In, Bits<48>>,
+    pub bias: Signal<In, Bits<48>>,
+    pub shift: Signal<In, Bits<6>>,
+    pub t: Signal<Out, Bits<48>>,
+    pub valid_out: Signal<Out, Bit>,
+    v1: DFF<Bits<48>>,
+    sh1: DFF<Bits<6>>,
+    vl1: DFF<Bit>,
+    t2: DFF<Bits<48>>,
+    nz2: DFF<Bit>,
+    vl2: DFF<Bit>,
+    t3: DFF<Bits<48>>,
+    vl3: DFF<Bit>,
+    msb: Constant<Bits<48>>,
+    one48: Constant<Bits<48>>,
+    one6: Constant<Bits<6>>,
+    sm1: Signal<Local, Bits<6>>,
+}
+
+impl RoundWide {
+    pub const LATENCY: usize = 3;
+}
+
+impl Default for RoundWide {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            valid_in: Default::default(),
+            acc: Default::default(),
+            bias: Default::default(),
+            shift: Default::default(),
+            t: Default::default(),
+            valid_out: Default::default(),
+            v1: Default::default(),
+            sh1: Default::default(),
+            vl1: Default::default(),
+            t2: Default::default(),
+            nz2: Default::default(),
+            vl2: Default::default(),
+            t3: Default::default(),
+            vl3: Default::default(),
+            msb: Constant::new(bits::<48>(1 << 47)),
+            one48: Constant::new(bits::<48>(1)),
+            one6: Constant::new(bits::<6>(1)),
+            sm1: Default::default(),
+        }
+    }
+}
+
+impl Logic for RoundWide {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(self, clock, v1, sh1, vl1, t2, nz2, vl2, t3, vl3);
+        // Stage 1.
+        self.v1.d.next = self.acc.val() + self.bias.val();
+        self.sh1.d.next = self.shift.val();
+        self.vl1.d.next = self.valid_in.val();
+        // Stage 2: arithmetic shift by s − 1 through the offset-binary form.
+        self.sm1.next = self.sh1.q.val() - self.one6.val();
+        self.t2.d.next = self.v1.q.val();
+        if self.sh1.q.val().any() {
+            self.t2.d.next =
+                ((self.v1.q.val() ^ self.msb.val()) >> self.sm1.val()) - (self.msb.val() >> self.sm1.val());
+        }
+        self.nz2.d.next = self.sh1.q.val().any();
+        self.vl2.d.next = self.vl1.q.val();
+        // Stage 3: the last bit with rounding.
+        self.t3.d.next = self.t2.q.val();
+        if self.nz2.q.val() {
+            self.t3.d.next =
+                ((self.t2.q.val() >> 1) | (self.t2.q.val() & self.msb.val())) + (self.t2.q.val() & self.one48.val());
+        }
+        self.vl3.d.next = self.vl2.q.val();
+        self.t.next = self.t3.q.val();
+        self.valid_out.next = self.vl3.q.val();
+    }
+}
+
+impl crate::sim::Clocked for RoundWide {
+    fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Slope
+
+/// The negative-side slope `z = v ≥ 0 ? v : sat16(rnd(v·s, 12))` (`fixed::apply_slope`): the
+/// activation of the full-precision convs and the fused LeakyReLU after a binary unit.
+///
+/// | port        | type         | meaning                                                  |
+/// |-------------|--------------|----------------------------------------------------------|
+/// | `v`         | `Signed<16>` | the feature word                                         |
+/// | `s`         | `Signed<16>` | Q12 slope, any i16 (> 1 and < 0 saturate as the model)   |
+/// | `z`         | `Signed<16>` | the result                                               |
+///
+/// Stages: 1. `v·s` (one SB_MAC16); 2. the select and `sat16((v·s + 2^11) >> 12)`
+/// (\|v·s\| ≤ 2^30, so the rounding add cannot overflow 32 bits).
+#[derive(LogicBlock)]
+pub struct Slope {
+    pub clock: Signal<In, Clock>,
+    pub valid_in: Signal<In, Bit>,
+    pub v: Signal<In, Signed<16>>,
+    pub s: Signal<In, Signed<16>>,
+    pub z: Signal<Out, Signed<16>>,
+    pub valid_out: Signal<Out, Bit>,
+    p1: DFF<Signed<32>>,
+    v1: DFF<Bits<16>>,
+    vl1: DFF<Bit>,
+    z2: DFF<Bits<16>>,
+    vl2: DFF<Bit>,
+    msb: Constant<Bits<32>>,
+    half12: Constant<Bits<32>>,
+    /// 2^27 − 1 and −2^27 with the sign bit flipped: the range of `w` whose `w >> 12` fits i16.
+    hi_lim12: Constant<Bits<32>>,
+    lo_lim12: Constant<Bits<32>>,
+    max16: Constant<Bits<16>>,
+    min16: Constant<Bits<16>>,
+    w2: Signal<Local, Bits<32>>,
+    wb2: Signal<Local, Bits<32>>,
+}
+
+impl Slope {
+    pub const LATENCY: usize = 2;
+}
+
+impl Default for Slope {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            valid_in: Default::default(),
+            v: Default::default(),
+            s: Default::default(),
+            z: Default::default(),
+            valid_out: Default::default(),
+            p1: Default::default(),
+            v1: Default::default(),
+            vl1: Default::default(),
+            z2: Default::default(),
+            vl2: Default::default(),
+            msb: Constant::new(bits::<32>(0x8000_0000)),
+            half12: Constant::new(bits::<32>(1 << (SLOPE_FRAC - 1))),
+            hi_lim12: Constant::new(bits::<32>(0x87FF_FFFF)),
+            lo_lim12: Constant::new(bits::<32>(0x7800_0000)),
+            max16: Constant::new(bits::<16>(0x7FFF)),
+            min16: Constant::new(bits::<16>(0x8000)),
+            w2: Default::default(),
+            wb2: Default::default(),
+        }
+    }
+}
+
+impl Logic for Slope {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(self, clock, p1, v1, vl1, z2, vl2);
+        self.p1.d.next = self.v.val() * self.s.val();
+        self.v1.d.next = unsigned_cast(self.v.val());
+        self.vl1.d.next = self.valid_in.val();
+        self.w2.next = unsigned_cast(self.p1.q.val()) + self.half12.val();
+        self.wb2.next = self.w2.val() ^ self.msb.val();
+        self.z2.d.next = self.v1.q.val();
+        if self.v1.q.val().get_bit(15) {
+            self.z2.d.next = self.w2.val().get_bits::<16>(12);
+            if self.wb2.val() > self.hi_lim12.val() {
+                self.z2.d.next = self.max16.val();
+            } else if self.wb2.val() < self.lo_lim12.val() {
+                self.z2.d.next = self.min16.val();
+            }
+        }
+        self.vl2.d.next = self.vl1.q.val();
+        self.z.next = signed_cast(self.z2.q.val());
+        self.valid_out.next = self.vl2.q.val();
+    }
+}
+
+impl crate::sim::Clocked for Slope {
+    fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ConvPost
+
+/// The end of a full-precision conv for one output (`fixed::conv`, §3):
+/// `y = sat16(rnd(acc + bias, shift))`, then `z = y ≥ 0 ? y : sat16(rnd(y·slope, 12))` if
+/// `slope_en`, else `z = y`.
+///
+/// | port        | type         | meaning                                                  |
+/// |-------------|--------------|----------------------------------------------------------|
+/// | `acc`       | `Bits<48>`   | Σ W·X (from [`MacLanes`]), two's complement              |
+/// | `bias`      | `Bits<48>`   | Bq, two's complement; \|acc + bias\| < 2^47              |
+/// | `shift`     | `Bits<6>`    | s, 0..=40                                                |
+/// | `slope`     | `Signed<16>` | Q12 slope (any i16)                                      |
+/// | `slope_en`  | `Bit`        | the layer has an activation                              |
+/// | `result`    | `Signed<16>` | z                                                        |
+///
+/// Stages: 1–3. [`RoundWide`]; 4. `sat16`; 5–6. [`Slope`], fed [`SLOPE_ONE`] (the identity)
+/// when `slope_en` is low.
+#[derive(LogicBlock)]
+pub struct ConvPost {
+    pub clock: Signal<In, Clock>,
+    pub valid_in: Signal<In, Bit>,
+    pub acc: Signal<In, Bits<48>>,
+    pub bias: Signal<In, Bits<48>>,
+    pub shift: Signal<In, Bits<6>>,
+    pub slope: Signal<In, Signed<16>>,
+    pub slope_en: Signal<In, Bit>,
+    pub result: Signal<Out, Signed<16>>,
+    pub valid_out: Signal<Out, Bit>,
+    round: RoundWide,
+    act: Slope,
+    /// The effective slope, riding beside the rounding (stages 1–4).
+    slp: [DFF<Signed<16>>; 4],
+    y4: DFF<Bits<16>>,
+    vl4: DFF<Bit>,
+    one_q12: Constant<Signed<16>>,
+    msb: Constant<Bits<48>>,
+    /// 32767 and −32768 with the sign bit flipped (signed compare as unsigned).
+    hi_lim: Constant<Bits<48>>,
+    lo_lim: Constant<Bits<48>>,
+    max16: Constant<Bits<16>>,
+    min16: Constant<Bits<16>>,
+    tb: Signal<Local, Bits<48>>,
+}
+
+impl ConvPost {
+    pub const LATENCY: usize = RoundWide::LATENCY + 1 + Slope::LATENCY;
+}
+
+impl Default for ConvPost {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            valid_in: Default::default(),
+            acc: Default::default(),
+            bias: Default::default(),
+            shift: Default::default(),
+            slope: Default::default(),
+            slope_en: Default::default(),
+            result: Default::default(),
+            valid_out: Default::default(),
+            round: Default::default(),
+            act: Default::default(),
+            slp: std::array::from_fn(|_| Default::default()),
+            y4: Default::default(),
+            vl4: Default::default(),
+            one_q12: Constant::new(signed::<16>(SLOPE_ONE)),
+            msb: Constant::new(bits::<48>(1 << 47)),
+            hi_lim: Constant::new(bits::<48>((1 << 47) | 0x7FFF)),
+            lo_lim: Constant::new(bits::<48>((1 << 47) - 0x8000)),
+            max16: Constant::new(bits::<16>(0x7FFF)),
+            min16: Constant::new(bits::<16>(0x8000)),
+            tb: Default::default(),
+        }
+    }
+}
+
+impl Logic for ConvPost {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(self, clock, round, act, y4, vl4);
+        for i in 0..4 {
+            self.slp[i].clock.next = self.clock.val();
+        }
+        self.round.valid_in.next = self.valid_in.val();
+        self.round.acc.next = self.acc.val();
+        self.round.bias.next = self.bias.val();
+        self.round.shift.next = self.shift.val();
+        self.slp[0].d.next = self.one_q12.val();
+        if self.slope_en.val() {
+            self.slp[0].d.next = self.slope.val();
+        }
+        for i in 1..4 {
+            self.slp[i].d.next = self.slp[i - 1].q.val();
+        }
+        // Stage 4: sat16.
+        self.tb.next = self.round.t.val() ^ self.msb.val();
+        self.y4.d.next = self.round.t.val().get_bits::<16>(0);
+        if self.tb.val() > self.hi_lim.val() {
+            self.y4.d.next = self.max16.val();
+        } else if self.tb.val() < self.lo_lim.val() {
+            self.y4.d.next = self.min16.val();
+        }
+        self.vl4.d.next = self.round.valid_out.val();
+        // Stages 5–6.
+        self.act.valid_in.next = self.vl4.q.val();
+        self.act.v.next = signed_cast(self.y4.q.val());
+        self.act.s.next = self.slp[3].q.val();
+        self.result.next = self.act.z.val();
+        self.valid_out.next = self.act.valid_out.val();
+    }
+}
+
+impl crate::sim::Clocked for ConvPost {
+    fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// InWord
+
+/// The input word `x = rnd(p · k_in, 16)` (`fixed::input_word`, §2), truncated to 16 bits as the
+/// model's `as i16` does (the contract keeps it inside i16).
+///
+/// | port        | type         | meaning                                                  |
+/// |-------------|--------------|----------------------------------------------------------|
+/// | `p`         | `Bits<8>`    | the pixel                                                |
+/// | `k_in`      | `Bits<32>`   | K_in (the contract: ≤ 2^24; every 32-bit value is exact)  |
+/// | `x`         | `Signed<16>` | X                                                        |
+///
+/// With `k_in = kh·2^16 + kl`: `(p·k_in + 2^15) >> 16 = ((p·kl + 2^15) >> 16) + p·kh` exactly
+/// (`p·kh·2^16` has no bits below 16), and only the low 16 bits of the sum are kept. Stages:
+/// 1. `p·kl`, `p·kh` (two 16×16 unsigned multiplies); 2. the sum.
+#[derive(LogicBlock)]
+pub struct InWord {
+    pub clock: Signal<In, Clock>,
+    pub valid_in: Signal<In, Bit>,
+    pub p: Signal<In, Bits<8>>,
+    pub k_in: Signal<In, Bits<32>>,
+    pub x: Signal<Out, Signed<16>>,
+    pub valid_out: Signal<Out, Bit>,
+    ml: DFF<Bits<32>>,
+    /// `p·kh` mod 2^16: only its low half reaches the 16-bit result.
+    mh: DFF<Bits<16>>,
+    vl1: DFF<Bit>,
+    x2: DFF<Bits<16>>,
+    vl2: DFF<Bit>,
+    half16: Constant<Bits<32>>,
+}
+
+impl InWord {
+    pub const LATENCY: usize = 2;
+}
+
+impl Default for InWord {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            valid_in: Default::default(),
+            p: Default::default(),
+            k_in: Default::default(),
+            x: Default::default(),
+            valid_out: Default::default(),
+            ml: Default::default(),
+            mh: Default::default(),
+            vl1: Default::default(),
+            x2: Default::default(),
+            vl2: Default::default(),
+            half16: Constant::new(bits::<32>(1 << 15)),
+        }
+    }
+}
+
+impl Logic for InWord {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(self, clock, ml, mh, vl1, x2, vl2);
+        self.ml.d.next = bit_cast::<16, 8>(self.p.val()) * self.k_in.val().get_bits::<16>(0);
+        self.mh.d.next = bit_cast::<16, 32>(bit_cast::<16, 8>(self.p.val()) * self.k_in.val().get_bits::<16>(16));
+        self.vl1.d.next = self.valid_in.val();
+        // Whole-expression casts rather than slices of a local: the rounding add's low 16 bits
+        // are dead, and a local holding them trips Verilator's UNUSEDSIGNAL.
+        self.x2.d.next =
+            bit_cast::<16, 32>(((self.ml.q.val() + self.half16.val()) >> 16) + bit_cast::<32, 16>(self.mh.q.val()));
+        self.vl2.d.next = self.vl1.q.val();
+        self.x.next = signed_cast(self.x2.q.val());
+        self.valid_out.next = self.vl2.q.val();
+    }
+}
+
+impl crate::sim::Clocked for InWord {
+    fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// OutPixel
+
+/// The output stage of `fixed::finish` for one value (§6):
+///
+/// ```text
+/// T     = rnd(acc + bias, shift)                                  (wide, not saturated)
+/// G     = rnd(a0·(b0·x00 + b1·x01) + a1·(b0·x10 + b1·x11), 16)     a0 = 256 − a1, b0 = 256 − b1
+/// S     = subtract ? x00 − T : T + G
+/// pixel = clamp(rnd(S · k_out, 16 + frac), 0, 255)
+/// ```
+///
+/// | port        | type         | meaning                                                   |
+/// |-------------|--------------|-----------------------------------------------------------|
+/// | `acc`       | `Bits<48>`   | the tail conv's Σ W·X, two's complement                   |
+/// | `bias`      | `Bits<48>`   | its Bq; \|acc + bias\| < 2^47                             |
+/// | `shift`     | `Bits<6>`    | its s, 0..=40                                             |
+/// | `subtract`  | `Bit`        | DnCNN (`S = X − T`, X = `x00`); the bilinear inputs other than `x00` are then don't-care |
+/// | `x00`…`x11` | `Signed<16>` | the four input words of the bilinear tap (row, column)    |
+/// | `a1`, `b1`  | `Bits<9>`    | Q8 row and column weights, 0..=256                        |
+/// | `k_out`     | `Bits<32>`   | K_out (the contract: ≤ 2^24; any 32-bit value works)      |
+/// | `frac`      | `Bits<4>`    | F, 0..=12 (any 0..=15 works)                              |
+/// | `pixel`     | `Bits<8>`    | the output byte                                           |
+///
+/// Exact for every input except through one documented simplification: `S` is clamped to
+/// `[0, 65535]` before the multiply, which changes no pixel whenever
+/// `rnd(65535 · k_out, 16 + frac) ≥ 255` ([`OutPixel::clamp_is_exact`]): `S ≤ 0` gives 0 either
+/// way, and the pixel is non-decreasing in `S`, so every `S > 65535` gives 255 like 65535 does.
+/// That holds for every network `FixedNetwork::compile` accepts, `--frac` overrides included:
+/// compile requires `255·K_in ≤ 32767·2^16` with `K_in = round(k·2^(F+16)/255)`, so
+/// `k·2^F < 32768`; with `K_out ≥ 255·2^16/k − 1/2`,
+/// `65535·K_out / 2^(16+F) ≥ 65535·255/(k·2^F) − 1/2 > 509.9 − 0.5 > 254.5`.
+/// (The contract's default `8·k·2^F ≤ 32767` leaves 8× more margin.) The test suite checks the
+/// bound at the extremes of `k` for every F and the pixel at `S` far beyond the clamp.
+///
+/// How the products fit 16×16 multipliers:
+///
+/// - `h_i = b0·x_i0 + b1·x_i1 = 256·x_i0 + b1·d_i` with `d_i = x_i1 − x_i0` (17 bits); with
+///   `d_i = 2·dh + dl`, `dh = d_i >> 1` fits i16, so `b1·d_i = 2·(b1·dh) + dl·b1`: one signed
+///   16×16 per row;
+/// - `a0·h0 + a1·h1 = 256·h0 + a1·e` with `e = h1 − h0`, \|e\| < 2^24, split as
+///   `e = 512·eh + el` (`eh = e >> 9` fits i16, `el` 9 bits unsigned): one signed and one
+///   unsigned 16×16. The numerator is a weighted mean of the x times 2^16, so it lies in
+///   [−2^31, 2^31 − 2^16]: 32-bit wrapping arithmetic gives it exactly;
+/// - with `subtract`, the weights are forced to 0, so `G = rnd(2^16·x00, 16) = x00` and the same
+///   path carries X;
+/// - `T` is clamped to [−2^20, 2^20 − 1] before the sum: \|G\|, \|X\| ≤ 2^15, so a larger \|T\|
+///   puts `S` beyond [0, 65535] on the same side either way, and `S` fits 24 bits;
+/// - `S'·k_out` (`S'` the clamped S, 16 bits unsigned) = `S'·kl + 2^16·S'·kh`: two unsigned
+///   16×16; the sum plus the rounding constant stays below 2^48.
+///
+/// Stages: 1–3. `T` ([`RoundWide`]) beside `d_i`; 2. `b1·dh_i`; 3. `h_i`; 4. `e`, and `T`
+/// clamped; 5. `a1·eh`, `a1·el`; 6. the numerator; 7. `G`; 8. `S`; 9. the clamp of `S`;
+/// 10. `S'·kl`, `S'·kh`; 11. the product plus `2^(15+F)`; 12. the shift by `16 + F` and the clamp
+/// to 255. Six SB_MAC16.
+#[derive(LogicBlock)]
+pub struct OutPixel {
+    pub clock: Signal<In, Clock>,
+    pub valid_in: Signal<In, Bit>,
+    pub acc: Signal<In, Bits<48>>,
+    pub bias: Signal<In, Bits<48>>,
+    pub shift: Signal<In, Bits<6>>,
+    pub subtract: Signal<In, Bit>,
+    pub x00: Signal<In, Signed<16>>,
+    pub x01: Signal<In, Signed<16>>,
+    pub x10: Signal<In, Signed<16>>,
+    pub x11: Signal<In, Signed<16>>,
+    pub a1: Signal<In, Bits<9>>,
+    pub b1: Signal<In, Bits<9>>,
+    pub k_out: Signal<In, Bits<32>>,
+    pub frac: Signal<In, Bits<4>>,
+    pub pixel: Signal<Out, Bits<8>>,
+    pub valid_out: Signal<Out, Bit>,
+    round: RoundWide,
+    // Side pipelines: the flag to stage 8, K_out to stage 10, F to stages 11–12, valid from the
+    // rounding's output to the end.
+    sub: [DFF<Bit>; 7],
+    kd: [DFF<Bits<32>>; 9],
+    fr: [DFF<Bits<4>>; 11],
+    vl: [DFF<Bit>; 9],
+    // Bilinear path.
+    d0_1: DFF<Bits<17>>,
+    d1_1: DFF<Bits<17>>,
+    xa0_1: DFF<Bits<16>>,
+    xa1_1: DFF<Bits<16>>,
+    a1_1: DFF<Bits<9>>,
+    b1_1: DFF<Bits<9>>,
+    m0_2: DFF<Signed<32>>,
+    m1_2: DFF<Signed<32>>,
+    dl0_2: DFF<Bit>,
+    dl1_2: DFF<Bit>,
+    xa0_2: DFF<Bits<16>>,
+    xa1_2: DFF<Bits<16>>,
+    a1_2: DFF<Bits<9>>,
+    b1_2: DFF<Bits<9>>,
+    h0_3: DFF<Bits<32>>,
+    h1_3: DFF<Bits<32>>,
+    a1_3: DFF<Bits<9>>,
+    e_4: DFF<Bits<25>>,
+    h0_4: DFF<Bits<32>>,
+    a1_4: DFF<Bits<9>>,
+    ph_5: DFF<Signed<32>>,
+    pl_5: DFF<Bits<32>>,
+    h0_5: DFF<Bits<32>>,
+    gn_6: DFF<Bits<32>>,
+    g_7: DFF<Bits<16>>,
+    // Wide path.
+    tc: [DFF<Bits<24>>; 4],
+    s_8: DFF<Bits<24>>,
+    sc_9: DFF<Bits<16>>,
+    pl_10: DFF<Bits<32>>,
+    ph_10: DFF<Bits<32>>,
+    p_11: DFF<Bits<48>>,
+    px_12: DFF<Bits<8>>,
+    // Constants.
+    flip16: Constant<Bits<16>>,
+    hi16_32: Constant<Bits<32>>,
+    half16: Constant<Bits<32>>,
+    msb48: Constant<Bits<48>>,
+    /// 2^20 − 1 and −2^20 with the sign bit flipped, and their 24-bit patterns.
+    t_hi: Constant<Bits<48>>,
+    t_lo: Constant<Bits<48>>,
+    t_max: Constant<Bits<24>>,
+    t_min: Constant<Bits<24>>,
+    hi8_24: Constant<Bits<24>>,
+    max16: Constant<Bits<16>>,
+    half15: Constant<Bits<48>>,
+    sixteen: Constant<Bits<5>>,
+    max8: Constant<Bits<8>>,
+    // Combinational locals.
+    a1e: Signal<Local, Bits<9>>,
+    b1e: Signal<Local, Bits<9>>,
+    b1s: Signal<Local, Signed<16>>,
+    dh0: Signal<Local, Signed<16>>,
+    dh1: Signal<Local, Signed<16>>,
+    sx0: Signal<Local, Bits<32>>,
+    sx1: Signal<Local, Bits<32>>,
+    c0: Signal<Local, Bits<32>>,
+    c1: Signal<Local, Bits<32>>,
+    a1s: Signal<Local, Signed<16>>,
+    eh: Signal<Local, Signed<16>>,
+    tb: Signal<Local, Bits<48>>,
+    gx: Signal<Local, Bits<24>>,
+    q12: Signal<Local, Bits<48>>,
+    sh12: Signal<Local, Bits<5>>,
+}
+
+impl OutPixel {
+    pub const LATENCY: usize = 12;
+
+    /// Whether clamping `S` to [0, 65535] changes no pixel for these constants (see the type's
+    /// documentation): `k_out = 0` makes every pixel 0; otherwise the pixel at 65535 must be 255.
+    pub fn clamp_is_exact(k_out: u32, frac: u32) -> bool {
+        let sh = 16 + frac;
+        k_out == 0 || (65535u64 * k_out as u64 + (1u64 << (sh - 1))) >> sh >= 255
+    }
+}
+
+impl Default for OutPixel {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            valid_in: Default::default(),
+            acc: Default::default(),
+            bias: Default::default(),
+            shift: Default::default(),
+            subtract: Default::default(),
+            x00: Default::default(),
+            x01: Default::default(),
+            x10: Default::default(),
+            x11: Default::default(),
+            a1: Default::default(),
+            b1: Default::default(),
+            k_out: Default::default(),
+            frac: Default::default(),
+            pixel: Default::default(),
+            valid_out: Default::default(),
+            round: Default::default(),
+            sub: std::array::from_fn(|_| Default::default()),
+            kd: std::array::from_fn(|_| Default::default()),
+            fr: std::array::from_fn(|_| Default::default()),
+            vl: std::array::from_fn(|_| Default::default()),
+            d0_1: Default::default(),
+            d1_1: Default::default(),
+            xa0_1: Default::default(),
+            xa1_1: Default::default(),
+            a1_1: Default::default(),
+            b1_1: Default::default(),
+            m0_2: Default::default(),
+            m1_2: Default::default(),
+            dl0_2: Default::default(),
+            dl1_2: Default::default(),
+            xa0_2: Default::default(),
+            xa1_2: Default::default(),
+            a1_2: Default::default(),
+            b1_2: Default::default(),
+            h0_3: Default::default(),
+            h1_3: Default::default(),
+            a1_3: Default::default(),
+            e_4: Default::default(),
+            h0_4: Default::default(),
+            a1_4: Default::default(),
+            ph_5: Default::default(),
+            pl_5: Default::default(),
+            h0_5: Default::default(),
+            gn_6: Default::default(),
+            g_7: Default::default(),
+            tc: std::array::from_fn(|_| Default::default()),
+            s_8: Default::default(),
+            sc_9: Default::default(),
+            pl_10: Default::default(),
+            ph_10: Default::default(),
+            p_11: Default::default(),
+            px_12: Default::default(),
+            flip16: Constant::new(bits::<16>(0x8000)),
+            hi16_32: Constant::new(bits::<32>(0xFFFF_0000)),
+            half16: Constant::new(bits::<32>(1 << 15)),
+            msb48: Constant::new(bits::<48>(1 << 47)),
+            t_hi: Constant::new(bits::<48>((1 << 47) + (1 << 20) - 1)),
+            t_lo: Constant::new(bits::<48>((1 << 47) - (1 << 20))),
+            t_max: Constant::new(bits::<24>((1 << 20) - 1)),
+            t_min: Constant::new(bits::<24>((1 << 24) - (1 << 20))),
+            hi8_24: Constant::new(bits::<24>(0xFF_0000)),
+            max16: Constant::new(bits::<16>(0xFFFF)),
+            half15: Constant::new(bits::<48>(1 << 15)),
+            sixteen: Constant::new(bits::<5>(16)),
+            max8: Constant::new(bits::<8>(0xFF)),
+            a1e: Default::default(),
+            b1e: Default::default(),
+            b1s: Default::default(),
+            dh0: Default::default(),
+            dh1: Default::default(),
+            sx0: Default::default(),
+            sx1: Default::default(),
+            c0: Default::default(),
+            c1: Default::default(),
+            a1s: Default::default(),
+            eh: Default::default(),
+            tb: Default::default(),
+            gx: Default::default(),
+            q12: Default::default(),
+            sh12: Default::default(),
+        }
+    }
+}
+
+impl Logic for OutPixel {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(
+            self, clock, round, d0_1, d1_1, xa0_1, xa1_1, a1_1, b1_1, m0_2, m1_2, dl0_2, dl1_2, xa0_2, xa1_2, a1_2,
+            b1_2, h0_3, h1_3, a1_3, e_4, h0_4, a1_4, ph_5, pl_5, h0_5, gn_6, g_7, s_8, sc_9, pl_10, ph_10, p_11, px_12
+        );
+        for i in 0..7 {
+            self.sub[i].clock.next = self.clock.val();
+        }
+        for i in 0..9 {
+            self.kd[i].clock.next = self.clock.val();
+            self.vl[i].clock.next = self.clock.val();
+        }
+        for i in 0..11 {
+            self.fr[i].clock.next = self.clock.val();
+        }
+        for i in 0..4 {
+            self.tc[i].clock.next = self.clock.val();
+        }
+        self.sub[0].d.next = self.subtract.val();
+        for i in 1..7 {
+            self.sub[i].d.next = self.sub[i - 1].q.val();
+        }
+        self.kd[0].d.next = self.k_out.val();
+        for i in 1..9 {
+            self.kd[i].d.next = self.kd[i - 1].q.val();
+        }
+        self.fr[0].d.next = self.frac.val();
+        for i in 1..11 {
+            self.fr[i].d.next = self.fr[i - 1].q.val();
+        }
+        self.vl[0].d.next = self.round.valid_out.val();
+        for i in 1..9 {
+            self.vl[i].d.next = self.vl[i - 1].q.val();
+        }
+
+        // Stages 1–3 of T.
+        self.round.valid_in.next = self.valid_in.val();
+        self.round.acc.next = self.acc.val();
+        self.round.bias.next = self.bias.val();
+        self.round.shift.next = self.shift.val();
+
+        // Stage 1: d_i = x_i1 − x_i0 in 17 bits (offset binary: the offsets cancel).
+        self.a1e.next = self.a1.val();
+        self.b1e.next = self.b1.val();
+        if self.subtract.val() {
+            self.a1e.next = 0.into();
+            self.b1e.next = 0.into();
+        }
+        self.d0_1.d.next = bit_cast::<17, 16>(unsigned_cast(self.x01.val()) ^ self.flip16.val())
+            - bit_cast::<17, 16>(unsigned_cast(self.x00.val()) ^ self.flip16.val());
+        self.d1_1.d.next = bit_cast::<17, 16>(unsigned_cast(self.x11.val()) ^ self.flip16.val())
+            - bit_cast::<17, 16>(unsigned_cast(self.x10.val()) ^ self.flip16.val());
+        self.xa0_1.d.next = unsigned_cast(self.x00.val());
+        self.xa1_1.d.next = unsigned_cast(self.x10.val());
+        self.a1_1.d.next = self.a1e.val();
+        self.b1_1.d.next = self.b1e.val();
+
+        // Stage 2: b1·dh_i.
+        self.b1s.next = signed_cast(bit_cast::<16, 9>(self.b1_1.q.val()));
+        self.dh0.next = signed_cast(self.d0_1.q.val().get_bits::<16>(1));
+        self.dh1.next = signed_cast(self.d1_1.q.val().get_bits::<16>(1));
+        self.m0_2.d.next = self.b1s.val() * self.dh0.val();
+        self.m1_2.d.next = self.b1s.val() * self.dh1.val();
+        self.dl0_2.d.next = self.d0_1.q.val().get_bit(0);
+        self.dl1_2.d.next = self.d1_1.q.val().get_bit(0);
+        self.xa0_2.d.next = self.xa0_1.q.val();
+        self.xa1_2.d.next = self.xa1_1.q.val();
+        self.a1_2.d.next = self.a1_1.q.val();
+        self.b1_2.d.next = self.b1_1.q.val();
+
+        // Stage 3: h_i = 256·x_i0 + 2·(b1·dh_i) + dl_i·b1.
+        self.sx0.next = bit_cast::<32, 16>(self.xa0_2.q.val());
+        if self.xa0_2.q.val().get_bit(15) {
+            self.sx0.next = bit_cast::<32, 16>(self.xa0_2.q.val()) | self.hi16_32.val();
+        }
+        self.sx1.next = bit_cast::<32, 16>(self.xa1_2.q.val());
+        if self.xa1_2.q.val().get_bit(15) {
+            self.sx1.next = bit_cast::<32, 16>(self.xa1_2.q.val()) | self.hi16_32.val();
+        }
+        self.c0.next = 0.into();
+        if self.dl0_2.q.val() {
+            self.c0.next = bit_cast::<32, 9>(self.b1_2.q.val());
+        }
+        self.c1.next = 0.into();
+        if self.dl1_2.q.val() {
+            self.c1.next = bit_cast::<32, 9>(self.b1_2.q.val());
+        }
+        self.h0_3.d.next = (self.sx0.val() << 8) + (unsigned_cast(self.m0_2.q.val()) << 1) + self.c0.val();
+        self.h1_3.d.next = (self.sx1.val() << 8) + (unsigned_cast(self.m1_2.q.val()) << 1) + self.c1.val();
+        self.a1_3.d.next = self.a1_2.q.val();
+
+        // Stage 4: e = h1 − h0; T clamped to [−2^20, 2^20 − 1].
+        self.e_4.d.next = bit_cast::<25, 32>(self.h1_3.q.val() - self.h0_3.q.val());
+        self.h0_4.d.next = self.h0_3.q.val();
+        self.a1_4.d.next = self.a1_3.q.val();
+        self.tb.next = self.round.t.val() ^ self.msb48.val();
+        self.tc[0].d.next = self.round.t.val().get_bits::<24>(0);
+        if self.tb.val() > self.t_hi.val() {
+            self.tc[0].d.next = self.t_max.val();
+        } else if self.tb.val() < self.t_lo.val() {
+            self.tc[0].d.next = self.t_min.val();
+        }
+        for i in 1..4 {
+            self.tc[i].d.next = self.tc[i - 1].q.val();
+        }
+
+        // Stage 5: a1·e = 512·(a1·eh) + a1·el.
+        self.a1s.next = signed_cast(bit_cast::<16, 9>(self.a1_4.q.val()));
+        self.eh.next = signed_cast(self.e_4.q.val().get_bits::<16>(9));
+        self.ph_5.d.next = self.a1s.val() * self.eh.val();
+        self.pl_5.d.next = bit_cast::<16, 9>(self.a1_4.q.val()) * bit_cast::<16, 9>(self.e_4.q.val().get_bits::<9>(0));
+        self.h0_5.d.next = self.h0_4.q.val();
+
+        // Stage 6: the numerator 256·h0 + a1·e.
+        self.gn_6.d.next = (self.h0_5.q.val() << 8) + (unsigned_cast(self.ph_5.q.val()) << 9) + self.pl_5.q.val();
+
+        // Stage 7: G = rnd(numerator, 16).
+        self.g_7.d.next = bit_cast::<16, 32>((self.gn_6.q.val() + self.half16.val()) >> 16);
+
+        // Stage 8: S in 24 bits.
+        self.gx.next = bit_cast::<24, 16>(self.g_7.q.val());
+        if self.g_7.q.val().get_bit(15) {
+            self.gx.next = bit_cast::<24, 16>(self.g_7.q.val()) | self.hi8_24.val();
+        }
+        self.s_8.d.next = self.gx.val() + self.tc[3].q.val();
+        if self.sub[6].q.val() {
+            self.s_8.d.next = self.gx.val() - self.tc[3].q.val();
+        }
+
+        // Stage 9: S' = clamp(S, 0, 65535).
+        self.sc_9.d.next = self.s_8.q.val().get_bits::<16>(0);
+        if self.s_8.q.val().get_bit(23) {
+            self.sc_9.d.next = 0.into();
+        } else if self.s_8.q.val().get_bits::<7>(16).any() {
+            self.sc_9.d.next = self.max16.val();
+        }
+
+        // Stage 10: S'·kl, S'·kh.
+        self.pl_10.d.next = self.sc_9.q.val() * self.kd[8].q.val().get_bits::<16>(0);
+        self.ph_10.d.next = self.sc_9.q.val() * self.kd[8].q.val().get_bits::<16>(16);
+
+        // Stage 11: S'·k_out + 2^(15+F).
+        self.p_11.d.next = bit_cast::<48, 32>(self.pl_10.q.val())
+            + (bit_cast::<48, 32>(self.ph_10.q.val()) << 16)
+            + (self.half15.val() << self.fr[9].q.val());
+
+        // Stage 12: >> (16 + F), clamp to 255.
+        self.sh12.next = bit_cast::<5, 4>(self.fr[10].q.val()) + self.sixteen.val();
+        self.q12.next = self.p_11.q.val() >> self.sh12.val();
+        self.px_12.d.next = self.q12.val().get_bits::<8>(0);
+        if self.q12.val().get_bits::<40>(8).any() {
+            self.px_12.d.next = self.max8.val();
+        }
+
+        self.pixel.next = self.px_12.q.val();
+        self.valid_out.next = self.vl[8].q.val();
+    }
+}
+
+impl crate::sim::Clocked for OutPixel {
+    fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
