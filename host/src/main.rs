@@ -59,7 +59,7 @@ struct LinkArgs {
 #[derive(Subcommand)]
 enum BoardCmd {
     /// Serve the board protocol behind a pseudo-terminal, printing its device path. The
-    /// engine is the CPU fixed-point engine standing in for the preset's design.
+    /// engine is the instruction-level reference model of the preset's design.
     Serve {
         /// Open a pseudo-terminal (the only way to serve today).
         #[arg(long)]
@@ -208,13 +208,6 @@ fn load_model(m: &ModelArgs) -> Result<(PathBuf, Model)> {
     Ok((path, model))
 }
 
-/// The model image a board loads. Until the engine's compiler lands, the virtual board is the
-/// CPU engine and its image is the checkpoint with k and the feature format.
-fn board_image(model_path: &Path, model: &Model) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(model_path).with_context(|| format!("{}: cannot read", model_path.display()))?;
-    Ok(bbcu_host::board::cpu::image(&bytes, model.net.k, model.fixed.frac))
-}
-
 #[allow(clippy::too_many_arguments)]
 fn run_on_board(
     preset: &str,
@@ -232,7 +225,10 @@ fn run_on_board(
         bail!("--baud 0: give the board's UART rate");
     }
     let want = bbcu_arch::HwConfig::preset(preset)?;
-    let image = board_image(model_path, model)?;
+    // Compiled before the port is opened: a model that cannot run on the design is refused
+    // without a board.
+    let compiled = bbcu_arch::compile(&model.fixed, &want)
+        .map_err(|e| anyhow::anyhow!("{}: unsupported model for --board {preset}: {e}", model_path.display()))?;
     let mut link = bbcu_host::link::serial::open(port, baud).map_err(anyhow::Error::msg)?;
     // A pseudo-terminal moves bytes as fast as memory: model the UART the virtual board
     // stands for, as the board side does. A real UART paces itself.
@@ -240,7 +236,7 @@ fn run_on_board(
         link = link.paced(baud);
     }
     let t = Instant::now();
-    let mut session = Session::open(link, &want, &model.fixed, &image, &SessionOptions { baud, strip_width })?;
+    let mut session = Session::open(link, &want, &model.fixed, &compiled, &SessionOptions { baud, strip_width })?;
     eprintln!("board: {} on {}; model ready in {:.2} s", session.hello.name, port.display(), t.elapsed().as_secs_f64());
     session.restart_clock();
     let bar = ProgressBar::new(0);
@@ -270,13 +266,13 @@ fn run_on_board(
 }
 
 fn serve(pty: bool, link: Option<PathBuf>, baud: u32, preset: &str, slots: usize) -> Result<()> {
-    use bbcu_host::board::{cpu::CpuDevice, serve::Board};
+    use bbcu_host::board::serve::Board;
     if !pty {
         bail!("board serve: give --pty (a virtual board behind a pseudo-terminal)");
     }
     let config = bbcu_arch::HwConfig::preset(preset)?;
-    let name = format!("virtual {} (CPU fixed-point engine standing in for the design)", config.name);
-    let board = Board::new(Box::new(CpuDevice::new(config)), name, slots);
+    let name = format!("virtual {} (instruction-level reference model of the engine)", config.name);
+    let board = Board::new(Box::new(bbcu_arch::RefDevice::new(config)), name, slots);
     let p = bbcu_host::link::serial::Pty::open().context("cannot open a pseudo-terminal")?;
     let _guard = match &link {
         Some(path) => {

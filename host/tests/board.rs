@@ -2,8 +2,7 @@
 //! pipes, and a proxy that damages bytes. Every finished run must equal the CPU fixed-point
 //! engine byte for byte; a run that cannot finish must fail with a message.
 
-use bbcu_arch::HwConfig;
-use bbcu_host::board::cpu::{self, CpuDevice};
+use bbcu_arch::{Compiled, HwConfig, RefDevice};
 use bbcu_host::board::drive::{Session, SessionOptions};
 use bbcu_host::board::serve::Board;
 use bbcu_host::link::fault::FaultProxy;
@@ -18,20 +17,21 @@ use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-fn vec_model(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/vectors").join(name).join("model.pth")
+fn shipped(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../models").join(format!("{name}.pth"))
 }
 
 struct Fixture {
     model: Model,
-    image: Vec<u8>,
+    compiled: Compiled,
 }
 
+/// A shipped model compiled for the ECP5 design (the one they fit today).
 fn fixture(name: &str) -> Fixture {
-    let path = vec_model(name);
-    let model = Model::load(&path, 130.0, None).unwrap();
-    let image = cpu::image(&std::fs::read(&path).unwrap(), 130.0, model.fixed.frac);
-    Fixture { model, image }
+    let path = shipped(name);
+    let model = Model::load(&path, bbcu_host::default_k(&path).unwrap(), None).unwrap();
+    let compiled = bbcu_arch::compile(&model.fixed, &HwConfig::preset("ecp5-85k").unwrap()).unwrap();
+    Fixture { model, compiled }
 }
 
 fn random_image(ch: usize, h: usize, w: usize, seed: u64) -> Planes {
@@ -40,7 +40,7 @@ fn random_image(ch: usize, h: usize, w: usize, seed: u64) -> Planes {
 }
 
 fn board(preset: &str) -> Board {
-    Board::new(Box::new(CpuDevice::new(HwConfig::preset(preset).unwrap())), "test board", 3)
+    Board::new(Box::new(RefDevice::new(HwConfig::preset(preset).unwrap())), "test board", 3)
 }
 
 fn serve(b: &Board, link: Link) -> JoinHandle<()> {
@@ -53,17 +53,17 @@ fn opts(strip_width: Option<usize>) -> SessionOptions {
 }
 
 fn open(link: Link, f: &Fixture, preset: &str, strip_width: Option<usize>) -> anyhow::Result<Session> {
-    Session::open(link, &HwConfig::preset(preset).unwrap(), &f.model.fixed, &f.image, &opts(strip_width))
+    Session::open(link, &HwConfig::preset(preset).unwrap(), &f.model.fixed, &f.compiled, &opts(strip_width))
 }
 
 #[test]
 fn strips_over_a_pty_equal_the_cpu_engine() {
-    let f = fixture("bbcum_x2");
+    let f = fixture("sr_x2");
     let (host, dev) = pty_pair().unwrap();
-    let b = board("ice40-up5k");
+    let b = board("ecp5-85k");
     let server = serve(&b, dev);
-    let halo = bbcu_host::board::halo(&f.model.fixed);
-    let mut s = open(host, &f, "ice40-up5k", Some(2 * halo + 5)).unwrap();
+    let halo = f.compiled.halo;
+    let mut s = open(host, &f, "ecp5-85k", Some(2 * halo + 5)).unwrap();
     let bar = ProgressBar::hidden();
     for (seed, (h, w)) in [(1, (9, 40)), (2, (5, 13)), (3, (17, 2 * halo + 5))].into_iter() {
         let img = random_image(3, h, w, seed);
@@ -75,7 +75,7 @@ fn strips_over_a_pty_equal_the_cpu_engine() {
     server.join().unwrap();
     let (host, dev) = pty_pair().unwrap();
     let server = serve(&b, dev);
-    let mut s = open(host, &f, "ice40-up5k", None).unwrap();
+    let mut s = open(host, &f, "ecp5-85k", None).unwrap();
     assert!(bbcu_host::board::client::LinkStats::get(&s.client.stats.sent) < 1000, "model uploaded twice");
     let img = random_image(3, 6, 30, 9);
     assert_eq!(s.run(&img, &bar).unwrap(), FixedEngine::new(&f.model.fixed).run(&img));
@@ -90,11 +90,11 @@ fn strips_over_a_pty_equal_the_cpu_engine() {
 fn faulty_run(f: &Fixture, rate: f64, run_rate: f64, seed: u64, img: &Planes) -> (anyhow::Result<Planes>, u64) {
     let (host, proxy_host_side) = pty_pair().unwrap();
     let (proxy_board_side, dev) = pipe();
-    let b = board("ice40-up5k");
+    let b = board("ecp5-85k");
     let server = serve(&b, dev);
     let proxy = FaultProxy::spawn(proxy_host_side, proxy_board_side, rate, seed);
-    let halo = bbcu_host::board::halo(&f.model.fixed);
-    let r = open(host, f, "ice40-up5k", Some(2 * halo + 8)).and_then(|mut s| {
+    let halo = f.compiled.halo;
+    let r = open(host, f, "ecp5-85k", Some(2 * halo + 8)).and_then(|mut s| {
         proxy.set_rate(run_rate);
         s.run(img, &ProgressBar::hidden())
     });
@@ -106,7 +106,7 @@ fn faulty_run(f: &Fixture, rate: f64, run_rate: f64, seed: u64, img: &Planes) ->
 
 #[test]
 fn one_error_per_10_kb_still_gives_the_exact_image() {
-    let f = fixture("bbcum_x2");
+    let f = fixture("sr_x2");
     let img = random_image(3, 48, 96, 4);
     let want = FixedEngine::new(&f.model.fixed).run(&img);
     let mut faults = 0;
@@ -121,7 +121,7 @@ fn one_error_per_10_kb_still_gives_the_exact_image() {
 
 #[test]
 fn a_link_too_noisy_to_finish_fails_with_a_message() {
-    let f = fixture("bbcum_x2");
+    let f = fixture("sr_x2");
     let img = random_image(3, 16, 32, 5);
     // Too noisy to say HELLO; then a clean start and a line that degrades mid-run.
     for (rate, run_rate) in [(0.02, 0.02), (0.0, 0.01)] {
@@ -136,12 +136,12 @@ fn a_link_too_noisy_to_finish_fails_with_a_message() {
 
 #[test]
 fn a_board_reset_mid_run_is_recovered_by_reloading_the_model() {
-    let f = fixture("bbcum_x2");
+    let f = fixture("sr_x2");
     let (host, dev) = pipe();
-    let b = board("ice40-up5k");
+    let b = board("ecp5-85k");
     // Paced so that the run lasts long enough to be interrupted.
     let server = serve(&b, dev.paced(1_000_000));
-    let mut s = open(host.paced(1_000_000), &f, "ice40-up5k", Some(40)).unwrap();
+    let mut s = open(host.paced(1_000_000), &f, "ecp5-85k", Some(40)).unwrap();
     let img = random_image(3, 40, 120, 6);
     let want = FixedEngine::new(&f.model.fixed).run(&img);
     let b2 = b.clone();
@@ -159,35 +159,23 @@ fn a_board_reset_mid_run_is_recovered_by_reloading_the_model() {
 
 #[test]
 fn a_board_with_another_design_is_refused_with_the_difference() {
-    let f = fixture("bbcum_x2");
+    let f = fixture("sr_x2");
     let (host, dev) = pipe();
     let server = serve(&board("ice40-hx8k"), dev);
-    let e = open(host, &f, "ice40-up5k", None).err().unwrap().to_string();
-    assert!(e.contains("another design") && e.contains("max_width 128 on the board, 256 expected"), "{e}");
-    server.join().unwrap();
-}
-
-#[test]
-fn a_model_wider_than_the_design_is_refused() {
-    // The shipped SR model has 32 channels; the HX8K design holds 16.
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/sr_x2.pth");
-    let model = Model::load(&path, 65.0, None).unwrap();
-    let f = Fixture { image: cpu::image(&std::fs::read(&path).unwrap(), 65.0, model.fixed.frac), model };
-    let (host, dev) = pipe();
-    let server = serve(&board("ice40-hx8k"), dev);
-    let e = open(host, &f, "ice40-hx8k", None).err().unwrap().to_string();
-    assert!(e.contains("unsupported model") && e.contains("at most 16"), "{e}");
+    let e = open(host, &f, "ecp5-85k", None).err().unwrap().to_string();
+    assert!(e.contains("another design") && e.contains("max_width 128 on the board, 512 expected"), "{e}");
     server.join().unwrap();
 }
 
 #[test]
 fn the_board_refuses_a_model_image_it_cannot_decode() {
+    // An image compiled for another design's hash: the board must not load it.
     let mut f = fixture("denoise");
-    f.image.truncate(f.image.len() / 2);
+    f.compiled.image.design_hash ^= 1;
     let (host, dev) = pipe();
-    let server = serve(&board("ice40-up5k"), dev);
-    let e = open(host, &f, "ice40-up5k", None).err().unwrap().to_string();
-    assert!(e.starts_with("the board refused the model: model image: "), "{e}");
+    let server = serve(&board("ecp5-85k"), dev);
+    let e = open(host, &f, "ecp5-85k", None).err().unwrap().to_string();
+    assert!(e.starts_with("the board refused the model: model image: ") && e.contains("design"), "{e}");
     server.join().unwrap();
 }
 

@@ -1,6 +1,6 @@
 //! The command-line program against a virtual board in another process, exactly as a user
 //! meets a board: `bbcu-host board serve --pty --link PATH` in one process, `bbcu-host run
-//! --board ice40 --port PATH` in another.
+//! --board ecp5 --port PATH` in another (the shipped models fit the ECP5 preset).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -12,6 +12,10 @@ fn bin() -> Command {
 
 fn vec_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/vectors").join(name)
+}
+
+fn shipped_sr() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/sr_x2.pth")
 }
 
 fn tmp(name: &str) -> PathBuf {
@@ -49,7 +53,7 @@ fn serve(link: &Path, preset: &str) -> Server {
 fn run(board: &str, port: &Path, image: &Path, out: &Path, extra: &[&str]) -> Output {
     bin()
         .args(["run", "--board", board, "--model"])
-        .arg(vec_dir("bbcum_x2").join("model.pth"))
+        .arg(shipped_sr())
         .arg("--image")
         .arg(image)
         .arg("--out")
@@ -72,20 +76,20 @@ fn fails_with(out: Output, needle: &str) {
 fn run_on_a_virtual_board_equals_the_cpu_fixed_point_run() {
     let d = tmp("equal");
     let link = d.join("board");
-    let _server = serve(&link, "ice40-up5k");
+    let _server = serve(&link, "ecp5-85k");
     // Wider than the strips below, so that the image goes in several.
     let input = d.join("in.png");
     let img = image::RgbImage::from_fn(61, 23, |x, y| image::Rgb([(x * 7 + y) as u8, (x * y) as u8, (y * 13) as u8]));
     img.save(&input).unwrap();
     let board_out = d.join("board.png");
-    let o = run("ice40", &link, &input, &board_out, &["--strip-width", "30"]);
+    let o = run("ecp5", &link, &input, &board_out, &["--strip-width", "40"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let log = String::from_utf8_lossy(&o.stderr);
     assert!(log.contains("link:") && log.contains("retries"), "{log}");
     let cpu_out = d.join("cpu.png");
     let o = bin()
         .args(["run", "--board", "cpu", "--precision", "fixed", "--model"])
-        .arg(vec_dir("bbcum_x2").join("model.pth"))
+        .arg(shipped_sr())
         .arg("--image")
         .arg(&input)
         .arg("--out")
@@ -96,16 +100,18 @@ fn run_on_a_virtual_board_equals_the_cpu_fixed_point_run() {
     assert_eq!(std::fs::read(&board_out).unwrap(), std::fs::read(&cpu_out).unwrap());
 
     // Another design than the one asked for: refused, and no output is written.
+    let other = d.join("other");
+    let _other_server = serve(&other, "ice40-hx8k");
     let none = d.join("none.png");
-    fails_with(run("ice40-hx8k", &link, &input, &none, &[]), "the board runs another design");
+    fails_with(run("ecp5", &other, &input, &none, &[]), "the board runs another design");
     assert!(!none.exists());
 
     // The port held by another program.
     let held = serialport::new(link.to_str().unwrap(), 3_000_000).open_native().unwrap();
-    fails_with(run("ice40", &link, &input, &none, &[]), "port busy");
+    fails_with(run("ecp5", &link, &input, &none, &[]), "port busy");
     drop(held);
     // And free again afterwards.
-    let o = run("ice40", &link, &input, &none, &[]);
+    let o = run("ecp5", &link, &input, &none, &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
@@ -114,12 +120,23 @@ fn board_errors_are_one_line() {
     let d = tmp("errors");
     let input = vec_dir("bbcum_x2").join("input.png");
     let out = d.join("o.png");
-    fails_with(run("ice40", &d.join("no-such-tty"), &input, &out, &[]), "no-such-tty: no such port");
+    fails_with(run("ecp5", &d.join("no-such-tty"), &input, &out, &[]), "no-such-tty: no such port");
     let o = bin().args(["run", "--board", "ecp5", "--image"]).arg(&input).output().unwrap();
     fails_with(o, "--board ecp5 needs --port");
+    // A model the design cannot hold: refused before the board is contacted.
+    let o = bin()
+        .args(["run", "--board", "ice40-hx8k", "--model"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/sr_x2.pth"))
+        .arg("--image")
+        .arg(&input)
+        .arg("--port")
+        .arg(d.join("no-such-tty"))
+        .output()
+        .unwrap();
+    fails_with(o, "unsupported model for --board ice40-hx8k: the model does not fit");
     // Unreadable image: refused before the board is contacted.
     let bad = d.join("bad.png");
     std::fs::write(&bad, b"not a png").unwrap();
-    fails_with(run("ice40", &d.join("no-such-tty"), &bad, &out, &[]), "not a readable image");
+    fails_with(run("ecp5", &d.join("no-such-tty"), &bad, &out, &[]), "not a readable image");
     assert!(!out.exists());
 }

@@ -6,7 +6,7 @@ use crate::link::{bytes_per_second, Link};
 use crate::protocol::Hello;
 use anyhow::{bail, Result};
 use bbcu_arch::device::FORMAT_VERSION;
-use bbcu_arch::{strips, HwConfig};
+use bbcu_arch::{strips, Compiled, HwConfig};
 use bbcu_sim::{FixedNetwork, Planes};
 use indicatif::ProgressBar;
 use std::time::{Duration, Instant};
@@ -59,14 +59,20 @@ pub struct SessionOptions {
 
 impl Session {
     /// HELLO, design check, abort of any earlier session's work, model upload (skipped when
-    /// the board already holds this exact image).
+    /// the board already holds this exact image). `compiled` is the model compiled for
+    /// `want`, the design the host expects the board to run.
     pub fn open(
         link: Link,
         want: &HwConfig,
         net: &FixedNetwork,
-        image: &[u8],
+        compiled: &Compiled,
         opts: &SessionOptions,
     ) -> Result<Session> {
+        let halo = compiled.halo;
+        let max_w = compiled.width_cap;
+        if let Some(w) = opts.strip_width.filter(|w| *w < 2 * halo + 1 || *w > max_w) {
+            bail!("--strip-width {w}: must be {}..={max_w} for this model and design", 2 * halo + 1);
+        }
         let mut client = Client::new(link, opts.baud);
         let hello = client.hello()?;
         let d = &hello.design;
@@ -87,28 +93,8 @@ impl Session {
                 config_diff(&d.config, want)
             );
         }
-        let ch = super::max_channels(net);
-        if ch > d.config.max_channels {
-            bail!(
-                "unsupported model: it has {ch}-channel feature maps but the {} design holds at most {}",
-                d.config.name,
-                d.config.max_channels
-            );
-        }
-        let halo = super::halo(net);
-        let max_w = d.config.max_width;
-        if max_w < 2 * halo + 1 {
-            bail!(
-                "unsupported model: its {halo}-column halo needs strips of at least {} columns, the {} design allows {max_w}",
-                2 * halo + 1,
-                d.config.name
-            );
-        }
-        if let Some(w) = opts.strip_width.filter(|w| *w < 2 * halo + 1 || *w > max_w) {
-            bail!("--strip-width {w}: must be {}..={max_w} for this model and design", 2 * halo + 1);
-        }
         client.abort()?;
-        client.load(image)?;
+        client.load(&compiled.image.to_bytes(want))?;
         Ok(Session {
             client,
             hello,
