@@ -423,11 +423,9 @@ impl Client {
                 }
                 None => {
                     let now = Instant::now();
-                    for i in 0..flights.len() {
-                        if flights[i].deadline <= now {
-                            let idx = flights[i].idx;
-                            self.on_timeout(&mut flights[i], &work[idx])?;
-                        }
+                    for f in flights.iter_mut().filter(|f| f.deadline <= now) {
+                        let idx = f.idx;
+                        self.on_timeout(f, &work[idx])?;
                     }
                 }
             }
@@ -526,7 +524,7 @@ impl Client {
             }
             Msg::ResultData { offset, bytes, .. } => {
                 let off = offset as usize;
-                if off % chunk == 0 && off < f.out.len() && bytes.len() == chunk.min(f.out.len() - off) {
+                if off.is_multiple_of(chunk) && off < f.out.len() && bytes.len() == chunk.min(f.out.len() - off) {
                     let i = off / chunk;
                     if !f.have[i] {
                         f.out[off..off + bytes.len()].copy_from_slice(&bytes);

@@ -47,7 +47,7 @@ impl Blob {
     /// Stores a chunk; false when it does not fit the blob's shape.
     fn put(&mut self, offset: u32, bytes: &[u8]) -> bool {
         let off = offset as usize;
-        if off % self.chunk != 0 || off >= self.total || bytes.len() != self.chunk.min(self.total - off) {
+        if !off.is_multiple_of(self.chunk) || off >= self.total || bytes.len() != self.chunk.min(self.total - off) {
             return false;
         }
         self.data[off..off + bytes.len()].copy_from_slice(bytes);
