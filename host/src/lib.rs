@@ -2,10 +2,13 @@
 //! quality, and (in later layers) drives the simulated accelerator and boards.
 
 pub mod bench;
+pub mod board;
 pub mod checkpoint;
 pub mod imageio;
 pub mod info;
+pub mod link;
 pub mod model;
+pub mod protocol;
 
 /// The model `bbcu-host run` uses when `--model` is not given.
 pub const DEFAULT_MODEL: &str = "models/sr_x2.pth";

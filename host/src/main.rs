@@ -46,6 +46,40 @@ struct ModelArgs {
     frac: Option<u32>,
 }
 
+#[derive(clap::Args)]
+struct LinkArgs {
+    /// Serial port of the board (or of a virtual board: `bbcu-host board serve --pty`).
+    #[arg(long)]
+    port: Option<PathBuf>,
+    /// UART baud rate; also sets the timeouts.
+    #[arg(long, default_value_t = 3_000_000)]
+    baud: u32,
+}
+
+#[derive(Subcommand)]
+enum BoardCmd {
+    /// Serve the board protocol behind a pseudo-terminal, printing its device path. The
+    /// engine is the instruction-level reference model of the preset's design.
+    Serve {
+        /// Open a pseudo-terminal (the only way to serve today).
+        #[arg(long)]
+        pty: bool,
+        /// Also make a symlink at PATH to the pseudo-terminal (removed at exit).
+        #[arg(long)]
+        link: Option<PathBuf>,
+        /// Link rate to model: the board sends no faster than a UART at this rate would
+        /// (0: as fast as the pseudo-terminal goes).
+        #[arg(long, default_value_t = 3_000_000)]
+        baud: u32,
+        /// Hardware preset the virtual board reports (ice40-up5k, ice40-hx8k, ecp5-85k).
+        #[arg(long, default_value = "ice40-up5k")]
+        preset: String,
+        /// Strips held at once (receiving, queued or computing).
+        #[arg(long, default_value_t = 3)]
+        slots: usize,
+    },
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Restore one or more images.
@@ -65,7 +99,16 @@ enum Cmd {
         out_dir: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "fixed")]
         precision: Precision,
+        #[command(flatten)]
+        link: LinkArgs,
+        /// Widest strip sent to a board, in input columns (default: a quarter of the image
+        /// plus the halo, at most what the design allows).
+        #[arg(long)]
+        strip_width: Option<usize>,
     },
+    /// A virtual board, for testing the host driver without hardware.
+    #[command(subcommand)]
+    Board(BoardCmd),
     /// PSNR/SSIM of a model on a folder of images, beside the bicubic or degraded baseline.
     Eval {
         #[command(flatten)]
@@ -165,16 +208,117 @@ fn load_model(m: &ModelArgs) -> Result<(PathBuf, Model)> {
     Ok((path, model))
 }
 
+#[allow(clippy::too_many_arguments)]
+fn run_on_board(
+    preset: &str,
+    port: &Path,
+    baud: u32,
+    strip_width: Option<usize>,
+    model_path: &Path,
+    model: &Model,
+    inputs: &[bbcu_sim::Planes],
+    images: &[PathBuf],
+    targets: &[PathBuf],
+) -> Result<()> {
+    use bbcu_host::board::drive::{Session, SessionOptions};
+    if baud == 0 {
+        bail!("--baud 0: give the board's UART rate");
+    }
+    let want = bbcu_arch::HwConfig::preset(preset)?;
+    // Compiled before the port is opened: a model that cannot run on the design is refused
+    // without a board.
+    let compiled = bbcu_arch::compile(&model.fixed, &want)
+        .map_err(|e| anyhow::anyhow!("{}: unsupported model for --board {preset}: {e}", model_path.display()))?;
+    let mut link = bbcu_host::link::serial::open(port, baud).map_err(anyhow::Error::msg)?;
+    // A pseudo-terminal moves bytes as fast as memory: model the UART the virtual board
+    // stands for, as the board side does. A real UART paces itself.
+    if bbcu_host::link::serial::is_pty(port) {
+        link = link.paced(baud);
+    }
+    let t = Instant::now();
+    let mut session = Session::open(link, &want, &model.fixed, &compiled, &SessionOptions { baud, strip_width })?;
+    eprintln!("board: {} on {}; model ready in {:.2} s", session.hello.name, port.display(), t.elapsed().as_secs_f64());
+    session.restart_clock();
+    let bar = ProgressBar::new(0);
+    bar.set_style(ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg}").unwrap());
+    for (n, ((img, src), dst)) in inputs.iter().zip(images).zip(targets).enumerate() {
+        let t = Instant::now();
+        let out = session.run(img, &bar)?;
+        imageio::write_png(dst, &out)?;
+        bar.suspend(|| {
+            emit(&format!(
+                "{} ({}x{}) -> {} ({}x{}) in {:.3} s [board {preset}, image {}/{}]",
+                src.display(),
+                img.width,
+                img.height,
+                dst.display(),
+                out.width,
+                out.height,
+                t.elapsed().as_secs_f64(),
+                n + 1,
+                inputs.len()
+            ))
+        });
+    }
+    bar.finish_and_clear();
+    eprintln!("{}", session.summary(inputs.len()));
+    Ok(())
+}
+
+fn serve(pty: bool, link: Option<PathBuf>, baud: u32, preset: &str, slots: usize) -> Result<()> {
+    use bbcu_host::board::serve::Board;
+    if !pty {
+        bail!("board serve: give --pty (a virtual board behind a pseudo-terminal)");
+    }
+    let config = bbcu_arch::HwConfig::preset(preset)?;
+    let name = format!("virtual {} (instruction-level reference model of the engine)", config.name);
+    let board = Board::new(Box::new(bbcu_arch::RefDevice::new(config)), name, slots);
+    let p = bbcu_host::link::serial::Pty::open().context("cannot open a pseudo-terminal")?;
+    let _guard = match &link {
+        Some(path) => {
+            if path.symlink_metadata().is_ok() {
+                std::fs::remove_file(path).with_context(|| format!("{}: cannot replace", path.display()))?;
+            }
+            std::os::unix::fs::symlink(&p.path, path)
+                .with_context(|| format!("{}: cannot create the link", path.display()))?;
+            Some(RemoveOnDrop(path.clone()))
+        }
+        None => None,
+    };
+    emit(&p.path.display().to_string());
+    // The pseudo-terminal's other end stays open in `p` for as long as this serves.
+    let link = if baud > 0 { p.link.paced(baud) } else { p.link };
+    board.serve(link).context("board serve: the pseudo-terminal failed")?;
+    Ok(())
+}
+
+/// Removes the `--link` symlink when the server ends.
+struct RemoveOnDrop(PathBuf);
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.cmd {
-        Cmd::Run { board, model, image, out, out_dir, precision } => {
-            if board != Board::Cpu {
-                bail!(
-                    "--board {}: not available in this build yet; use --board cpu",
-                    board.to_possible_value().unwrap().get_name()
-                );
+        Cmd::Board(BoardCmd::Serve { pty, link, baud, preset, slots }) => serve(pty, link, baud, &preset, slots),
+        Cmd::Run { board, model, image, out, out_dir, precision, link, strip_width } => {
+            let preset = match board {
+                Board::Cpu => None,
+                Board::Sim => bail!("--board sim: not available in this build yet; use --board cpu or a board"),
+                Board::Ice40 => Some("ice40-up5k"),
+                Board::Ice40Hx8k => Some("ice40-hx8k"),
+                Board::Ecp5 => Some("ecp5-85k"),
+            };
+            let board_name = board.to_possible_value().unwrap().get_name().to_string();
+            if preset.is_some() && precision != Precision::Fixed {
+                bail!("--board {board_name} computes in fixed point; --precision float runs only on --board cpu");
             }
-            let (_, model) = load_model(&model)?;
+            if preset.is_none() && link.port.is_some() {
+                bail!("--port is for a board; --board cpu runs on this machine");
+            }
+            let (model_path, model) = load_model(&model)?;
             let images = if image.is_empty() { vec![bundled(bbcu_host::DEFAULT_IMAGE)?] } else { image };
             let targets: Vec<PathBuf> = match (&out, &out_dir, images.len()) {
                 (Some(_), Some(_), _) => bail!("give either --out or --out-dir, not both"),
@@ -208,6 +352,22 @@ fn dispatch(cli: Cli) -> Result<()> {
                 }
                 model.check_input(&adapted, &p.display().to_string())?;
                 inputs.push(adapted);
+            }
+            if let Some(preset) = preset {
+                let port = link.port.as_ref().with_context(|| {
+                    format!("--board {board_name} needs --port DEV (the board's serial port, or the one `bbcu-host board serve --pty` prints)")
+                })?;
+                return run_on_board(
+                    preset,
+                    port,
+                    link.baud,
+                    strip_width,
+                    &model_path,
+                    &model,
+                    &inputs,
+                    &images,
+                    &targets,
+                );
             }
             let runner = model.runner(precision);
             let bar = if images.len() > 1 { ProgressBar::new(images.len() as u64) } else { ProgressBar::hidden() };

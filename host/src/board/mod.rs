@@ -1,0 +1,16 @@
+//! Boards behind a link: the device-side protocol server ([`serve`]) and the host's driver
+//! ([`client`], [`drive`]).
+
+pub mod client;
+pub mod drive;
+pub mod serve;
+
+use bbcu_sim::{FixedNetwork, Global};
+
+/// Upscaling factor of a compiled network.
+pub fn scale(net: &FixedNetwork) -> usize {
+    match net.global {
+        Global::Bilinear(r) => r,
+        Global::SubtractInput => 1,
+    }
+}
