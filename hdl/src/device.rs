@@ -88,32 +88,18 @@ pub struct HdlDevice<E: EnginePorts> {
     pub cycles: u64,
 }
 
-type TestEngine = Engine32<4, 2, 16, 13, 12, 12, 12, 10, 10, 12>;
-type Up5kEngine = Engine32<4, 2, 15, 14, 9, 9, 9, 7, 8, 11>;
-type Ecp5Engine = Engine64<8, 8, 17, 14, 12, 10, 11, 10, 10, 13>;
+pub type TestEngine = Engine32<4, 2, 16, 13, 12, 12, 12, 10, 10, 12>;
+pub type Up5kEngine = Engine32<4, 2, 15, 14, 9, 9, 9, 7, 8, 11>;
+pub type Ecp5Engine = Engine64<8, 8, 17, 14, 12, 10, 11, 10, 10, 13>;
 
 /// The engine instances this build simulates, by the configuration they were generated from.
 pub fn simulated(cfg: &HwConfig) -> Result<Box<dyn Device>, String> {
-    let same = |other: &HwConfig| {
-        let (mut a, mut b) = (cfg.clone(), other.clone());
-        (a.name, a.device, a.clock_mhz, a.max_width, a.max_channels) = Default::default();
-        (b.name, b.device, b.clock_mhz, b.max_width, b.max_channels) = Default::default();
-        a == b
-    };
-    if same(&test_config()) {
-        return Ok(Box::new(HdlDevice::<TestEngine>::new(cfg.clone())));
-    }
-    if same(&HwConfig::preset("ice40-up5k").unwrap()) {
-        return Ok(Box::new(HdlDevice::<Up5kEngine>::new(cfg.clone())));
-    }
-    if same(&HwConfig::preset("ecp5-85k").unwrap()) {
-        return Ok(Box::new(HdlDevice::<Ecp5Engine>::new(cfg.clone())));
-    }
-    Err(format!(
-        "{}: the simulator is built for the ice40-up5k and ecp5-85k presets and the sim-test configuration; \
-         a preset with other array or memory sizes needs its engine instance added in hdl/src/device.rs",
-        cfg.name
-    ))
+    use crate::generate::{instance, Instance};
+    Ok(match instance(cfg)? {
+        Instance::Test => Box::new(HdlDevice::<TestEngine>::new(cfg.clone())),
+        Instance::Up5k => Box::new(HdlDevice::<Up5kEngine>::new(cfg.clone())),
+        Instance::Ecp5 => Box::new(HdlDevice::<Ecp5Engine>::new(cfg.clone())),
+    })
 }
 
 impl<E: EnginePorts> HdlDevice<E> {

@@ -139,6 +139,7 @@ macro_rules! engine {
             xw_ptr: DFF<Bits<32>>,
             st: DFF<Bits<88>>,
             row_out_bytes: DFF<Bits<32>>,
+            shr: DFF<Bits<32>>,
             kwr: DFF<Bits<32>>,
             // Row setup results.
             win: [DFF<Bits<32>>; 3],
@@ -233,6 +234,9 @@ macro_rules! engine {
             unit_slope: Constant<Signed<16>>,
             magic: Constant<Bits<16>>,
             hdr_words: Constant<Bits<16>>,
+            hdr_keep: Constant<Bits<16>>,
+            rec_keep: Constant<Bits<16>>,
+            in_lat: Constant<Bits<16>>,
             op_words: Constant<Bits<16>>,
 
             // Combinational locals.
@@ -416,6 +420,7 @@ macro_rules! engine {
                     xw_ptr: Default::default(),
                     st: Default::default(),
                     row_out_bytes: Default::default(),
+                    shr: Default::default(),
                     kwr: Default::default(),
                     win: std::array::from_fn(|_| Default::default()),
                     res_base: Default::default(),
@@ -501,6 +506,9 @@ macro_rules! engine {
                     unit_slope: Constant::new(signed::<16>(4096)),
                     magic: Constant::new(bits::<16>(0xBBC1)),
                     hdr_words: Constant::new(bits::<16>(HEADER_WORDS as u64)),
+                    hdr_keep: Constant::new(bits::<16>(HDR_KEEP as u64)),
+                    rec_keep: Constant::new(bits::<16>(REC_KEEP as u64)),
+                    in_lat: Constant::new(bits::<16>(InWord::LATENCY as u64)),
                     op_words: Constant::new(bits::<16>(OP_WORDS as u64)),
                     f_kind: Default::default(),
                     is_bin: Default::default(),
@@ -642,7 +650,7 @@ macro_rules! engine {
             fn update(&mut self) {
                 dff_setup!(
                     self, clock, phase, fi, sw, sh, kx0, kw, l, opbase, tail_delay, u, u_last, u_sub, y_in, x_slot,
-                    in_x, in_c, in_left, xw_ptr, st, row_out_bytes, kwr, res_base, wb_fbase, wb_bbase, iu, wrow, rec_row,
+                    in_x, in_c, in_left, xw_ptr, st, row_out_bytes, kwr, shr, res_base, wb_fbase, wb_bbase, iu, wrow, rec_row,
                     t_a1, xo_end, lastmask, issue_done, xo, x, j, g, cg, ty, dx, q, px, pxr, waddr, recj, recg, xdiv,
                     xmod, iss_v, iss_ok, iss_first, iss_last, iss_lastq, pend, pend_pxr, pend_rec, pend_cg, pend_live,
                     pend_xdiv, pend_xmod, pb, pk, plive, prec, pres, psub, pb1, pv, psel, pacc, px00, px01, px10,
@@ -816,12 +824,6 @@ macro_rules! engine {
                     self.gsize.next = self.p_c.val();
                 }
 
-                // A 16×32 multiplier from two 16×16 ones, shared by the setup steps.
-                self.tmul[0].next = self.mul_a.val() * self.mul_b.val().get_bits::<16>(0);
-                self.tmul[1].next = self.mul_a.val() * self.mul_b.val().get_bits::<16>(16);
-                self.mul_p.next = self.tmul[0].val() + (self.tmul[1].val() << 16);
-                self.mul_a.next = 0.into();
-                self.mul_b.next = 0.into();
 
                 // The source window ring: bits for a binary op, features otherwise.
                 self.wrows.next = self.f_src_frows.val();
@@ -877,6 +879,105 @@ macro_rules! engine {
                 }
                 if self.ty0.val() + 1 == self.sh.q.val() {
                     self.tsl1.next = self.tsl0.val();
+                }
+
+                // ---- The issue loop: one word per cycle into the array or the MAC lanes.
+                self.rowbase.next = self.win[1].q.val();
+                if self.ty.q.val() == 0 {
+                    self.rowbase.next = self.win[0].q.val();
+                }
+                if self.ty.q.val() == 2 {
+                    self.rowbase.next = self.win[2].q.val();
+                }
+                self.iaddr.next = self.rowbase.val() + self.px.q.val() + bit_cast::<32, 16>(self.q.q.val());
+                if self.dx.q.val() == 0 {
+                    self.iaddr.next =
+                        self.rowbase.val() + self.px.q.val() + bit_cast::<32, 16>(self.q.q.val()) - self.qstride.val();
+                }
+                if self.dx.q.val() == 2 {
+                    self.iaddr.next =
+                        self.rowbase.val() + self.px.q.val() + bit_cast::<32, 16>(self.q.q.val()) + self.qstride.val();
+                }
+                self.tap_ok.next = true;
+                if (self.ty.q.val() == 0) & (self.rho.val() == 0) {
+                    self.tap_ok.next = false;
+                }
+                if (self.ty.q.val() == 2) & (bit_cast::<32, 16>(self.rho.val()) + 1 >= self.hs.val()) {
+                    self.tap_ok.next = false;
+                }
+                if (self.dx.q.val() == 0) & (self.x.q.val() == 0) {
+                    self.tap_ok.next = false;
+                }
+                if (self.dx.q.val() == 2) & (self.x.q.val() + 1 >= self.ws.val()) {
+                    self.tap_ok.next = false;
+                }
+                self.live.next = self.f_cout.val() - self.cg.q.val();
+                if self.f_cout.val() - self.cg.q.val() >= self.gsize.val() {
+                    self.live.next = self.gsize.val();
+                }
+                self.last_word.next = (self.ty.q.val() == 2) & (self.dx.q.val() == 2) & (self.q.q.val() + 1 == self.qn.val());
+                self.last_group.next = self.g.q.val() + 1 == self.f_groups.val();
+                self.last_j.next = (bit_cast::<16, 4>(self.j.q.val()) + 1 == self.f_up.val()) | self.is_tail.val();
+                self.last_pix.next = self.xo.q.val() + 1 == self.xo_end.q.val();
+                // ---- Write-back: a counter replays the output order (pixel, channel).
+                self.wb_valid.next = self.cpost.valid_out.val();
+                self.wb_val.next = self.cpost.result.val();
+                self.wb_t.next = self.tline[5].q.val();
+                if self.is_bin.val() {
+                    self.wb_valid.next = self.slope.valid_out.val();
+                    self.wb_val.next = self.slope.z.val();
+                    self.wb_t.next = self.tline[8].q.val();
+                }
+                // v > T: T = −32769 (17 bits 0x17FFF) passes everything; otherwise T fits 16
+                // bits and the signed compare is unsigned with the sign bits flipped.
+                self.wb_tl.next = self.wb_t.val().get_bits::<16>(0);
+                self.wb_bit.next = (self.wb_t.val() == 0x17FFF)
+                    | ((unsigned_cast(self.wb_val.val()) ^ bits::<16>(0x8000)) > (self.wb_tl.val() ^ bits::<16>(0x8000)));
+                self.wb_word.next = self.bitreg.q.val() | (bit_cast::<$lanes, 1>(self.wb_bit.val().into()) << (self.wbc.q.val() & self.lane_mask.val()));
+                self.wb_wend.next = ((self.wbc.q.val() & self.lane_mask.val()) == self.lane_mask.val())
+                    | (self.wbc.q.val() + 1 == self.f_cout.val());
+                // ---- Next op state after a row (used by RowDrain).
+                self.inc_isub.next = self.s_isub.val() + 1;
+                self.isub_wrap.next = bit_cast::<16, 4>(self.s_isub.val() + 1) == self.f_up.val();
+                if self.is_tail.val() {
+                    self.isub_wrap.next = bit_cast::<16, 4>(self.s_isub.val() + 1) == self.h_r.val();
+                }
+                if self.isub_wrap.val() {
+                    self.inc_isub.next = 0.into();
+                }
+                self.n_aux.next = self.s_aux.val();
+                self.n_sb.next = self.s_sb.val();
+                self.n_sf.next = self.s_sf.val();
+                self.n_db.next = self.s_db.val();
+                if self.isub_wrap.val() {
+                    self.n_aux.next = self.s_aux.val() + 1;
+                    self.n_sb.next = self.s_sb.val() + 1;
+                    if bit_cast::<16, 8>(self.s_sb.val() + 1) == self.f_src_brows.val() {
+                        self.n_sb.next = 0.into();
+                    }
+                }
+                if self.isub_wrap.val() | self.is_tail.val() {
+                    self.n_sf.next = self.s_sf.val() + 1;
+                    if bit_cast::<16, 8>(self.s_sf.val() + 1) == self.f_src_frows.val() {
+                        self.n_sf.next = 0.into();
+                    }
+                }
+                self.n_df.next = self.s_df.val() + 1;
+                if bit_cast::<16, 8>(self.s_df.val() + 1) == self.f_dst_frows.val() {
+                    self.n_df.next = 0.into();
+                }
+                if self.is_tail.val() {
+                    if self.isub_wrap.val() {
+                        self.n_db.next = self.s_db.val() + 1;
+                        if bit_cast::<16, 8>(self.s_db.val() + 1) == self.h_xfrows.val() {
+                            self.n_db.next = 0.into();
+                        }
+                    }
+                } else {
+                    self.n_db.next = self.s_db.val() + 1;
+                    if bit_cast::<16, 8>(self.s_db.val() + 1) == self.f_dst_brows.val() {
+                        self.n_db.next = 0.into();
+                    }
                 }
 
                 // ---- Defaults.
@@ -940,7 +1041,6 @@ macro_rules! engine {
                 self.bmem.read_address.next = bit_cast::<BA, 32>(self.iaddr.val());
                 self.opst.write_enable.next = false;
                 self.opst.write_address.next = bit_cast::<5, 8>(self.l.q.val());
-                self.opst.write_data.next = self.st_next.val();
                 self.opst.read_address.next = bit_cast::<5, 8>(self.l.q.val());
                 self.cnts.write_enable.next = false;
                 self.cnts.write_address.next = bit_cast::<7, 8>(self.l.q.val() << 1) + 2;
@@ -957,7 +1057,6 @@ macro_rules! engine {
                 self.inword.p.next = self.in_data.val();
                 self.inword.k_in.next = self.h_kin.val();
                 self.st_next.next = self.st.q.val();
-                self.iaddr.next = 0.into();
 
                 // Datapath inputs default to idle.
                 self.arr.act.next = self.bmem.read_data.val();
@@ -989,6 +1088,89 @@ macro_rules! engine {
                 self.mac.last.next = self.iss_last.q.val();
                 self.iss_v.d.next = false;
 
+                // A 16×32 multiplier from two 16×16 ones, shared by the setup steps; its
+                // operands depend only on the phase and step counter.
+                self.mul_a.next = 0.into();
+                self.mul_b.next = 0.into();
+                if self.phase.q.val() == Phase::Bil {
+                    if self.fi.q.val() == 1 {
+                        // Rows of the whole output: H · r.
+                        self.mul_a.next = self.sh.q.val();
+                        self.mul_b.next = bit_cast::<32, 16>(self.h_r.val());
+                    }
+                    if self.fi.q.val() == 2 {
+                        // Output columns of one tail row: keep_w · r.
+                        self.mul_a.next = self.kw.q.val();
+                        self.mul_b.next = bit_cast::<32, 16>(self.h_r.val());
+                    }
+                    if self.fi.q.val() == 3 {
+                        // ... and its bytes.
+                        self.mul_a.next = self.h_outch.val();
+                        self.mul_b.next = self.kwr.q.val();
+                    }
+                }
+                if self.phase.q.val() == Phase::Step {
+                    self.mul_a.next = bit_cast::<16, 8>(self.x_slot.q.val());
+                    self.mul_b.next = self.h_xpitch.val();
+                }
+                if self.phase.q.val() == Phase::Setup {
+                    if self.fi.q.val() == 0 {
+                        self.mul_a.next = bit_cast::<16, 8>(self.wslot[0].val());
+                        self.mul_b.next = self.wpitch.val();
+                    }
+                    if self.fi.q.val() == 1 {
+                        self.mul_a.next = bit_cast::<16, 8>(self.wslot[1].val());
+                        self.mul_b.next = self.wpitch.val();
+                    }
+                    if self.fi.q.val() == 2 {
+                        self.mul_a.next = bit_cast::<16, 8>(self.wslot[2].val());
+                        self.mul_b.next = self.wpitch.val();
+                    }
+                    if self.fi.q.val() == 3 {
+                        self.mul_a.next = bit_cast::<16, 8>(self.s_sf.val());
+                        self.mul_b.next = self.f_spf.val();
+                    }
+                    if self.fi.q.val() == 4 {
+                        self.mul_a.next = bit_cast::<16, 8>(self.s_df.val());
+                        self.mul_b.next = self.f_dpf.val();
+                    }
+                    if self.fi.q.val() == 5 {
+                        self.mul_a.next = bit_cast::<16, 8>(self.s_db.val());
+                        self.mul_b.next = self.f_dpb.val();
+                    }
+                    if self.fi.q.val() == 6 {
+                        self.mul_a.next = bit_cast::<16, 4>(self.s_isub.val());
+                        self.mul_b.next = bit_cast::<32, 16>(self.f_up.val());
+                    }
+                    if self.fi.q.val() == 7 {
+                        self.mul_a.next = self.iu.q.val().get_bits::<16>(0);
+                        self.mul_b.next = self.f_perset.val();
+                    }
+                    if self.fi.q.val() == 8 {
+                        self.mul_a.next = bit_cast::<16, 8>(self.tsl0.val());
+                        self.mul_b.next = self.h_xpitch.val();
+                    }
+                    if self.fi.q.val() == 9 {
+                        self.mul_a.next = bit_cast::<16, 8>(self.tsl1.val());
+                        self.mul_b.next = self.h_xpitch.val();
+                    }
+                    if self.fi.q.val() == 10 {
+                        self.mul_a.next = self.kx0.q.val();
+                        self.mul_b.next = bit_cast::<32, 16>(self.h_r.val());
+                    }
+                    if self.fi.q.val() == 11 {
+                        self.mul_a.next = self.x.q.val().get_bits::<16>(0);
+                        self.mul_b.next = self.qstride.val();
+                    }
+                    if self.fi.q.val() == 12 {
+                        self.mul_a.next = self.x.q.val().get_bits::<16>(0);
+                        self.mul_b.next = bit_cast::<32, 16>(self.f_src_ch.val());
+                    }
+                }
+                self.tmul[0].next = self.mul_a.val() * self.mul_b.val().get_bits::<16>(0);
+                self.tmul[1].next = self.mul_a.val() * self.mul_b.val().get_bits::<16>(16);
+                self.mul_p.next = self.tmul[0].val() + (self.tmul[1].val() << 16);
+
                 // ---- Phases.
                 self.total.d.next = self.total.q.val() + 1;
                 self.row_cyc.d.next = self.row_cyc.q.val() + 1;
@@ -1017,7 +1199,7 @@ macro_rules! engine {
                                 self.hdr[i].d.next = self.prog.read_data.val();
                             }
                         }
-                        if self.fi.q.val().index() == HDR_KEEP {
+                        if self.fi.q.val() == self.hdr_keep.val() {
                             self.phase.d.next = Phase::Bil;
                             self.fi.d.next = 0.into();
                             if self.hdr[0].q.val() != self.magic.val() {
@@ -1030,19 +1212,16 @@ macro_rules! engine {
                         self.prec.d.next = bit_cast::<32, 16>(self.h_bil.val());
                         self.fi.d.next = self.fi.q.val() + 1;
                         // Two edges: the address settles into `prec`, then the read.
+                        if self.fi.q.val() == 1 {
+                            self.shr.d.next = self.mul_p.val();
+                        }
                         if self.fi.q.val() == 2 {
                             for i in 0..8 {
                                 self.bil[i].d.next = self.cmem[i].read_data.val();
                             }
-                            // Output columns of one tail row: keep_w · r.
-                            self.mul_a.next = self.kw.q.val();
-                            self.mul_b.next = bit_cast::<32, 16>(self.h_r.val());
                             self.kwr.d.next = self.mul_p.val();
                         }
                         if self.fi.q.val() == 3 {
-                            // ... and its bytes: keep_w · r · out_ch.
-                            self.mul_a.next = self.h_outch.val();
-                            self.mul_b.next = self.kwr.q.val();
                             self.row_out_bytes.d.next = self.mul_p.val();
                             self.fi.d.next = 0.into();
                             self.l.d.next = 0.into();
@@ -1075,9 +1254,7 @@ macro_rules! engine {
                     }
                     Phase::Step => {
                         // Last step: the tail's delay plus its rows (H·r).
-                        self.mul_a.next = self.sh.q.val();
-                        self.mul_b.next = bit_cast::<32, 16>(self.h_r.val());
-                        self.u_last.d.next = self.mul_p.val() + bit_cast::<32, 16>(self.tail_delay.q.val()) - 1;
+                        self.u_last.d.next = self.shr.q.val() + bit_cast::<32, 16>(self.tail_delay.q.val()) - 1;
                         self.l.d.next = 0.into();
                         self.fi.d.next = 0.into();
                         self.opbase.d.next = self.hdr_words.val();
@@ -1086,8 +1263,6 @@ macro_rules! engine {
                             self.phase.d.next = Phase::InRow;
                             self.in_x.d.next = 0.into();
                             self.in_c.d.next = 0.into();
-                            self.mul_a.next = bit_cast::<16, 8>(self.x_slot.q.val());
-                            self.mul_b.next = self.h_xpitch.val();
                             self.xw_ptr.d.next = self.h_xfbase.val() + self.mul_p.val();
                             self.in_left.d.next = 0.into();
                         }
@@ -1111,7 +1286,7 @@ macro_rules! engine {
                     }
                     Phase::InDrain => {
                         self.fi.d.next = self.fi.q.val() + 1;
-                        if self.fi.q.val().index() == InWord::LATENCY {
+                        if self.fi.q.val() == self.in_lat.val() {
                             self.y_in.d.next = self.y_in.q.val() + 1;
                             self.x_slot.d.next = self.x_slot.q.val() + 1;
                             if bit_cast::<16, 8>(self.x_slot.q.val() + 1) == self.h_xfrows.val() {
@@ -1135,7 +1310,7 @@ macro_rules! engine {
                                 self.rec[i].d.next = self.prog.read_data.val();
                             }
                         }
-                        if self.fi.q.val().index() == REC_KEEP {
+                        if self.fi.q.val() == self.rec_keep.val() {
                             self.phase.d.next = Phase::OpDecide;
                         }
                     }
@@ -1163,48 +1338,32 @@ macro_rules! engine {
                     Phase::Setup => {
                         self.fi.d.next = self.fi.q.val() + 1;
                         if self.fi.q.val() == 0 {
-                            self.mul_a.next = bit_cast::<16, 8>(self.wslot[0].val());
-                            self.mul_b.next = self.wpitch.val();
                             self.win[0].d.next = self.wbase_l.val() + self.mul_p.val();
                         }
                         if self.fi.q.val() == 1 {
-                            self.mul_a.next = bit_cast::<16, 8>(self.wslot[1].val());
-                            self.mul_b.next = self.wpitch.val();
                             self.win[1].d.next = self.wbase_l.val() + self.mul_p.val();
                         }
                         if self.fi.q.val() == 2 {
-                            self.mul_a.next = bit_cast::<16, 8>(self.wslot[2].val());
-                            self.mul_b.next = self.wpitch.val();
                             self.win[2].d.next = self.wbase_l.val() + self.mul_p.val();
                         }
                         if self.fi.q.val() == 3 {
-                            self.mul_a.next = bit_cast::<16, 8>(self.s_sf.val());
-                            self.mul_b.next = self.f_spf.val();
                             self.res_base.d.next = self.f_src_fbase.val() + self.mul_p.val();
                         }
                         if self.fi.q.val() == 4 {
-                            self.mul_a.next = bit_cast::<16, 8>(self.s_df.val());
-                            self.mul_b.next = self.f_dpf.val();
                             self.wb_fbase.d.next = self.f_dst_fbase.val() + self.mul_p.val();
                             self.wbf.d.next = self.f_dst_fbase.val() + self.mul_p.val();
                         }
                         if self.fi.q.val() == 5 {
-                            self.mul_a.next = bit_cast::<16, 8>(self.s_db.val());
-                            self.mul_b.next = self.f_dpb.val();
                             self.wb_bbase.d.next = self.f_dst_bbase.val() + self.mul_p.val();
                             self.wbb.d.next = self.f_dst_bbase.val() + self.mul_p.val();
                         }
                         if self.fi.q.val() == 6 {
-                            self.mul_a.next = bit_cast::<16, 4>(self.s_isub.val());
-                            self.mul_b.next = bit_cast::<32, 16>(self.f_up.val());
                             self.iu.d.next = self.mul_p.val();
                             if self.is_tail.val() {
                                 self.iu.d.next = 0.into();
                             }
                         }
                         if self.fi.q.val() == 7 {
-                            self.mul_a.next = self.iu.q.val().get_bits::<16>(0);
-                            self.mul_b.next = self.f_perset.val();
                             self.wrow.d.next = self.f_wbase.val() + self.mul_p.val();
                             self.waddr.d.next = self.f_wbase.val() + self.mul_p.val();
                             self.rec_row.d.next = self.f_cbase.val() + self.iu.q.val();
@@ -1212,20 +1371,14 @@ macro_rules! engine {
                             self.recg.d.next = self.f_cbase.val() + self.iu.q.val();
                         }
                         if self.fi.q.val() == 8 {
-                            self.mul_a.next = bit_cast::<16, 8>(self.tsl0.val());
-                            self.mul_b.next = self.h_xpitch.val();
                             self.xr[0].d.next = self.h_xfbase.val() + self.mul_p.val();
                             self.t_a1.d.next = self.tw1.val();
                         }
                         if self.fi.q.val() == 9 {
-                            self.mul_a.next = bit_cast::<16, 8>(self.tsl1.val());
-                            self.mul_b.next = self.h_xpitch.val();
                             self.xr[1].d.next = self.h_xfbase.val() + self.mul_p.val();
                         }
                         if self.fi.q.val() == 10 {
                             // First output column: keep_x0·r for the tail, 0 otherwise.
-                            self.mul_a.next = self.kx0.q.val();
-                            self.mul_b.next = bit_cast::<32, 16>(self.h_r.val());
                             self.xo.d.next = 0.into();
                             self.x.d.next = 0.into();
                             self.xdiv.d.next = 0.into();
@@ -1237,8 +1390,6 @@ macro_rules! engine {
                         }
                         if self.fi.q.val() == 11 {
                             // End column, and x · (input words per pixel) for the addresses.
-                            self.mul_a.next = self.x.q.val().get_bits::<16>(0);
-                            self.mul_b.next = self.qstride.val();
                             self.px.d.next = self.mul_p.val();
                             self.xo_end.d.next = self.ws.val();
                             if self.f_up.val() == 2 {
@@ -1255,8 +1406,6 @@ macro_rules! engine {
                             }
                         }
                         if self.fi.q.val() == 12 {
-                            self.mul_a.next = self.x.q.val().get_bits::<16>(0);
-                            self.mul_b.next = bit_cast::<32, 16>(self.f_src_ch.val());
                             self.pxr.d.next = self.mul_p.val();
                             self.lastmask.d.next = self.ones.val() >> (self.lanes_c.val() - self.f_lastl.val());
                             self.j.d.next = 0.into();
@@ -1344,45 +1493,8 @@ macro_rules! engine {
                         self.phase.d.next = Phase::Idle;
                     }
                 }
+                self.opst.write_data.next = self.st_next.val();
 
-                // ---- The issue loop: one word per cycle into the array or the MAC lanes.
-                self.rowbase.next = self.win[1].q.val();
-                if self.ty.q.val() == 0 {
-                    self.rowbase.next = self.win[0].q.val();
-                }
-                if self.ty.q.val() == 2 {
-                    self.rowbase.next = self.win[2].q.val();
-                }
-                self.iaddr.next = self.rowbase.val() + self.px.q.val() + bit_cast::<32, 16>(self.q.q.val());
-                if self.dx.q.val() == 0 {
-                    self.iaddr.next =
-                        self.rowbase.val() + self.px.q.val() + bit_cast::<32, 16>(self.q.q.val()) - self.qstride.val();
-                }
-                if self.dx.q.val() == 2 {
-                    self.iaddr.next =
-                        self.rowbase.val() + self.px.q.val() + bit_cast::<32, 16>(self.q.q.val()) + self.qstride.val();
-                }
-                self.tap_ok.next = true;
-                if (self.ty.q.val() == 0) & (self.rho.val() == 0) {
-                    self.tap_ok.next = false;
-                }
-                if (self.ty.q.val() == 2) & (bit_cast::<32, 16>(self.rho.val()) + 1 >= self.hs.val()) {
-                    self.tap_ok.next = false;
-                }
-                if (self.dx.q.val() == 0) & (self.x.q.val() == 0) {
-                    self.tap_ok.next = false;
-                }
-                if (self.dx.q.val() == 2) & (self.x.q.val() + 1 >= self.ws.val()) {
-                    self.tap_ok.next = false;
-                }
-                self.live.next = self.f_cout.val() - self.cg.q.val();
-                if self.f_cout.val() - self.cg.q.val() >= self.gsize.val() {
-                    self.live.next = self.gsize.val();
-                }
-                self.last_word.next = (self.ty.q.val() == 2) & (self.dx.q.val() == 2) & (self.q.q.val() + 1 == self.qn.val());
-                self.last_group.next = self.g.q.val() + 1 == self.f_groups.val();
-                self.last_j.next = (bit_cast::<16, 4>(self.j.q.val()) + 1 == self.f_up.val()) | self.is_tail.val();
-                self.last_pix.next = self.xo.q.val() + 1 == self.xo_end.q.val();
                 if (self.phase.q.val() == Phase::RowRun) & !self.issue_done.q.val() {
                     self.iss_v.d.next = true;
                     self.iss_ok.d.next = self.tap_ok.val();
@@ -1618,23 +1730,6 @@ macro_rules! engine {
                 self.outpx.k_out.next = self.h_kout.val();
                 self.outpx.frac.next = self.h_frac.val().get_bits::<4>(0);
 
-                // ---- Write-back: a counter replays the output order (pixel, channel).
-                self.wb_valid.next = self.cpost.valid_out.val();
-                self.wb_val.next = self.cpost.result.val();
-                self.wb_t.next = self.tline[5].q.val();
-                if self.is_bin.val() {
-                    self.wb_valid.next = self.slope.valid_out.val();
-                    self.wb_val.next = self.slope.z.val();
-                    self.wb_t.next = self.tline[8].q.val();
-                }
-                // v > T: T = −32769 (17 bits 0x17FFF) passes everything; otherwise T fits 16
-                // bits and the signed compare is unsigned with the sign bits flipped.
-                self.wb_tl.next = self.wb_t.val().get_bits::<16>(0);
-                self.wb_bit.next = (self.wb_t.val() == 0x17FFF)
-                    | ((unsigned_cast(self.wb_val.val()) ^ bits::<16>(0x8000)) > (self.wb_tl.val() ^ bits::<16>(0x8000)));
-                self.wb_word.next = self.bitreg.q.val() | (bit_cast::<$lanes, 1>(self.wb_bit.val().into()) << (self.wbc.q.val() & self.lane_mask.val()));
-                self.wb_wend.next = ((self.wbc.q.val() & self.lane_mask.val()) == self.lane_mask.val())
-                    | (self.wbc.q.val() + 1 == self.f_cout.val());
                 if self.wb_valid.val() {
                     self.fmem.write_enable.next = true;
                     self.wbf.d.next = self.wbf.q.val() + 1;
@@ -1695,49 +1790,6 @@ macro_rules! engine {
                 self.out_valid.next = self.o_have.q.val();
                 self.out_data.next = self.o_byte.q.val();
 
-                // ---- Next op state after a row (used by RowDrain).
-                self.inc_isub.next = self.s_isub.val() + 1;
-                self.isub_wrap.next = bit_cast::<16, 4>(self.s_isub.val() + 1) == self.f_up.val();
-                if self.is_tail.val() {
-                    self.isub_wrap.next = bit_cast::<16, 4>(self.s_isub.val() + 1) == self.h_r.val();
-                }
-                if self.isub_wrap.val() {
-                    self.inc_isub.next = 0.into();
-                }
-                self.n_aux.next = self.s_aux.val();
-                self.n_sb.next = self.s_sb.val();
-                self.n_sf.next = self.s_sf.val();
-                self.n_db.next = self.s_db.val();
-                if self.isub_wrap.val() {
-                    self.n_aux.next = self.s_aux.val() + 1;
-                    self.n_sb.next = self.s_sb.val() + 1;
-                    if bit_cast::<16, 8>(self.s_sb.val() + 1) == self.f_src_brows.val() {
-                        self.n_sb.next = 0.into();
-                    }
-                }
-                if self.isub_wrap.val() | self.is_tail.val() {
-                    self.n_sf.next = self.s_sf.val() + 1;
-                    if bit_cast::<16, 8>(self.s_sf.val() + 1) == self.f_src_frows.val() {
-                        self.n_sf.next = 0.into();
-                    }
-                }
-                self.n_df.next = self.s_df.val() + 1;
-                if bit_cast::<16, 8>(self.s_df.val() + 1) == self.f_dst_frows.val() {
-                    self.n_df.next = 0.into();
-                }
-                if self.is_tail.val() {
-                    if self.isub_wrap.val() {
-                        self.n_db.next = self.s_db.val() + 1;
-                        if bit_cast::<16, 8>(self.s_db.val() + 1) == self.h_xfrows.val() {
-                            self.n_db.next = 0.into();
-                        }
-                    }
-                } else {
-                    self.n_db.next = self.s_db.val() + 1;
-                    if bit_cast::<16, 8>(self.s_db.val() + 1) == self.f_dst_brows.val() {
-                        self.n_db.next = 0.into();
-                    }
-                }
             }
         }
     };

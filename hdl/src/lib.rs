@@ -24,6 +24,7 @@ pub mod crc;
 pub mod device;
 pub mod engine;
 pub mod fp;
+pub mod generate;
 pub mod pe;
 pub mod popcount;
 pub mod post;

@@ -1,0 +1,66 @@
+//! The generator's output for a configuration: the engine's Verilog and the JSON description
+//! the host checks a board against (design hash, parameters, capacities).
+
+use crate::device::{test_config, Ecp5Engine, TestEngine, Up5kEngine};
+use bbcu_arch::{DesignInfo, HwConfig};
+use rust_hdl::prelude::*;
+
+fn same_shape(a: &HwConfig, b: &HwConfig) -> bool {
+    let (mut a, mut b) = (a.clone(), b.clone());
+    (a.name, a.device, a.clock_mhz, a.max_width, a.max_channels) = Default::default();
+    (b.name, b.device, b.clock_mhz, b.max_width, b.max_channels) = Default::default();
+    a == b
+}
+
+/// Which compiled engine instance implements `cfg`: the array and memory shapes must match
+/// one this build was generated for (Rust-HDL needs them as compile-time parameters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Instance {
+    Test,
+    Up5k,
+    Ecp5,
+}
+
+pub fn instance(cfg: &HwConfig) -> Result<Instance, String> {
+    if same_shape(cfg, &test_config()) {
+        return Ok(Instance::Test);
+    }
+    if same_shape(cfg, &HwConfig::preset("ice40-up5k").expect("preset")) {
+        return Ok(Instance::Up5k);
+    }
+    if same_shape(cfg, &HwConfig::preset("ecp5-85k").expect("preset")) {
+        return Ok(Instance::Ecp5);
+    }
+    Err(format!(
+        "{}: this build generates engines for the ice40-up5k and ecp5-85k shapes and the sim-test \
+         configuration; other array or memory sizes need an instance in hdl/src/device.rs",
+        cfg.name
+    ))
+}
+
+fn verilog_of<B: Block + Default>() -> String {
+    let mut uut = B::default();
+    uut.connect_all();
+    generate_verilog(&uut)
+}
+
+/// The engine's Verilog (top module `top`) for a configuration.
+pub fn verilog(cfg: &HwConfig) -> Result<String, String> {
+    Ok(match instance(cfg)? {
+        Instance::Test => verilog_of::<TestEngine>(),
+        Instance::Up5k => verilog_of::<Up5kEngine>(),
+        Instance::Ecp5 => verilog_of::<Ecp5Engine>(),
+    })
+}
+
+/// The JSON description written beside the Verilog.
+pub fn description(cfg: &HwConfig) -> serde_json::Value {
+    let info = DesignInfo::of(cfg);
+    serde_json::json!({
+        "design_hash": format!("{:08x}", info.hash),
+        "format_version": info.format_version,
+        "config": info.config,
+        "capacity_bits": cfg.memory_bits().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+        "peak_binary_macs_per_s": cfg.peak_binary_macs(),
+    })
+}
