@@ -358,6 +358,8 @@ macro_rules! engine {
         {
             fn default() -> Self {
                 assert!(P >= 1 && P <= 9 && M >= 1 && M <= 16);
+                // The threshold delay line is tapped at these literal indices in the kernel.
+                assert_eq!((BIN_LAT, CONV_LAT), (9, 6));
                 Self {
                     clock: Default::default(),
                     load_we: Default::default(),
