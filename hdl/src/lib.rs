@@ -11,7 +11,8 @@
 //! - [`top_echo`]: a UART echo board design that tests the board flow;
 //! - [`engine`]: the whole accelerator engine (sequencer, memories, datapaths, counters);
 //! - [`device`]: the engine under rust-hdl's simulator as a `bbcu_arch::Device`;
-//! - [`sim`]: a thread-free driver for rust-hdl's simulator.
+//! - [`sim`]: a thread-free driver for rust-hdl's simulator;
+//! - [`verilator`]: the engine's emitted Verilog under Verilator as a `bbcu_arch::Device`.
 //!
 //! rust-hdl 0.46 cannot translate `let`, const generics inside index expressions, or loop
 //! variables inside `bit_cast` (the cast width is evaluated outside the unrolled loop), so the
@@ -31,6 +32,7 @@ pub mod post;
 pub mod sim;
 pub mod top_echo;
 pub mod uart;
+pub mod verilator;
 
 pub use array::{PeArray32, PeArray64};
 pub use pe::{Pe32, Pe64};

@@ -11,6 +11,14 @@ use std::process::Command;
 ///   rules (`hit[i+:1] + hit[j+:1]` into a 3-bit sum, `(x & 16'hffff)` for `bit_cast`), so
 ///   about 260 assignments per P = 4 array mix widths on purpose;
 /// - DECLFILENAME: the whole design is one file, so module names never match the file name.
+///
+/// The whole engine (`tests/engine_verilator.rs`, `lint_config`) also waives, by exact
+/// message in a `.vlt` file so that any other warning of these classes still fails:
+/// UNUSEDPARAM for the `Phase` enum's localparams (rust-hdl declares them in the `DFF<Phase>`
+/// module, which only passes the state through); VARHIDDEN for `q` (the engine's register `q`
+/// is instance `q` of module `top$q`, whose port is also `q`); UNUSEDSIGNAL for `pe$k$done`
+/// (k ≥ 1), `load_data[63:32]` of 32-lane instances (one 64-bit load port for every lane
+/// count) and the decoded-but-unread fields `f_kind`, `f_dst_ch`, `f_inner`, `h_frac[15:4]`.
 pub const WAIVED: &[&str] = &["WIDTH", "DECLFILENAME"];
 
 pub fn out_dir() -> PathBuf {
