@@ -473,6 +473,12 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
             word_bits: 16,
         },
         MemUse {
+            memory: "input",
+            used_words: per_w_x * width_cap.max(min_w),
+            capacity_words: c.memory.input_words,
+            word_bits: 16,
+        },
+        MemUse {
             memory: "bit",
             used_words: per_w_b * width_cap.max(min_w),
             capacity_words: c.memory.bit_words,
@@ -491,6 +497,12 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
             used_words: prog_words.len(),
             capacity_words: c.memory.program_words,
             word_bits: 16,
+        },
+        MemUse {
+            memory: "output",
+            used_words: width_cap.max(min_w) * r * q.out_ch,
+            capacity_words: c.memory.output_bytes,
+            word_bits: 8,
         },
     ];
     let mut overflows: Vec<String> = usage

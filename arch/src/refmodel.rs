@@ -169,6 +169,7 @@ impl RefDevice {
     }
 
     /// Writes one output word of a row op and, when the next layer is binary, its bit.
+    #[allow(clippy::too_many_arguments)] // one output word: where it goes and what it is
     fn write_out(&mut self, op: &Op, wc: usize, row: usize, x: usize, c2: usize, rec: usize, v: i16) {
         let a = Self::f_addr(&op.dst, wc, row, x, c2);
         self.fmem[a] = v;

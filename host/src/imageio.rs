@@ -57,19 +57,30 @@ pub fn to_dynamic(p: &Planes) -> Result<DynamicImage> {
     })
 }
 
-/// Writes a PNG atomically: to a temporary file beside the target, then renamed over it, so
-/// an interrupted run never leaves a half-written image.
+/// Writes a PNG atomically (see [`write_with`]).
 pub fn write_png(path: &Path, p: &Planes) -> Result<()> {
     let img = to_dynamic(p)?;
+    write_with(path, |tmp| {
+        img.save_with_format(tmp, image::ImageFormat::Png)
+            .map_err(|e| anyhow::anyhow!("{}: cannot write ({e})", path.display()))
+    })
+}
+
+/// Writes bytes atomically (see [`write_with`]).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_with(path, |tmp| std::fs::write(tmp, bytes).with_context(|| format!("{}: cannot write", path.display())))
+}
+
+/// Writes a file atomically: `write` fills a temporary file beside the target, which is then
+/// renamed over it, so an interrupted run never leaves a half-written file.
+fn write_with(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     if !dir.is_dir() {
         bail!("{}: the output folder does not exist", dir.display());
     }
     let name = path.file_name().with_context(|| format!("{}: not a file name", path.display()))?;
     let tmp = dir.join(format!(".{}.partial-{}", name.to_string_lossy(), std::process::id()));
-    let result = img
-        .save_with_format(&tmp, image::ImageFormat::Png)
-        .map_err(|e| anyhow::anyhow!("{}: cannot write ({e})", path.display()))
+    let result = write(&tmp)
         .and_then(|_| std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display())));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

@@ -1,6 +1,7 @@
 //! `bbcu-host`: imports BBCU checkpoints, runs images through the CPU engine, evaluates
 //! quality, and (in later layers) drives the simulated accelerator and boards.
 
+pub mod accel;
 pub mod bench;
 pub mod board;
 pub mod checkpoint;
@@ -32,4 +33,6 @@ pub fn default_k(model: &std::path::Path) -> anyhow::Result<f32> {
 }
 pub mod degrade;
 pub mod eval;
+pub mod explore;
 pub mod metrics;
+pub mod profile;

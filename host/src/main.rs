@@ -105,10 +105,32 @@ enum Cmd {
         /// plus the halo, at most what the design allows).
         #[arg(long)]
         strip_width: Option<usize>,
+        /// With --board sim: which simulator runs the accelerator.
+        #[arg(long, value_enum, default_value = "verilator")]
+        sim: bbcu_host::accel::SimKind,
+        /// With --board sim: the hardware configuration (a preset name or a TOML file).
+        #[arg(long, default_value = "ecp5-85k")]
+        preset: String,
     },
     /// A virtual board, for testing the host driver without hardware.
     #[command(subcommand)]
     Board(BoardCmd),
+    /// Write the accelerator's Verilog and JSON description for a hardware configuration,
+    /// after checking that the model (if given) fits it.
+    Generate {
+        /// A preset name (ice40-up5k, ice40-hx8k, ecp5-85k) or a TOML file.
+        #[arg(long, default_value = "ecp5-85k")]
+        preset: String,
+        /// Check that this checkpoint fits and print its memory plan.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Residual-alignment factor of the model (default: its card, else 130).
+        #[arg(long)]
+        k: Option<f32>,
+        /// Output folder for engine.v and design.json.
+        #[arg(long, default_value = "generated")]
+        out: PathBuf,
+    },
     /// PSNR/SSIM of a model on a folder of images, beside the bicubic or degraded baseline.
     Eval {
         #[command(flatten)]
@@ -161,6 +183,53 @@ enum Cmd {
         /// Skip the PyTorch comparison.
         #[arg(long)]
         no_torch: bool,
+    },
+    // --- profile / explore (issue 7) ---
+    /// Per-layer cycles, utilisation, MACs and link bytes from the hardware counters of a
+    /// simulator or a board, the bound of the run, and an HTML report with charts.
+    Profile {
+        #[arg(long, value_enum, default_value = "sim")]
+        board: Board,
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Input image, PNG or JPEG.
+        #[arg(long)]
+        image: PathBuf,
+        #[command(flatten)]
+        link: LinkArgs,
+        /// With --board sim: which simulator runs the accelerator.
+        #[arg(long, value_enum, default_value = "ref")]
+        sim: bbcu_host::accel::SimKind,
+        /// With --board sim: the hardware configuration (a preset name or a TOML file).
+        #[arg(long, default_value = "ecp5-85k")]
+        preset: String,
+        /// A build report (bitstreams' report.json): frames/s at its Fmax instead of the
+        /// preset's clock.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Write the profile as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Write a self-contained HTML report with SVG charts.
+        #[arg(long)]
+        html: Option<PathBuf>,
+    },
+    /// Sweep array shapes for a board: estimated LUTs, FFs, memory blocks, DSPs and Fmax
+    /// (calibrated on Yosys runs), frames/s from the cycle model, and the Pareto front.
+    Explore {
+        #[arg(long, value_enum)]
+        board: Board,
+        #[command(flatten)]
+        model: ModelArgs,
+        /// LR input size WxH the frames/s are computed for.
+        #[arg(long, default_value = "320x180")]
+        size: String,
+        /// Print every candidate, not only the Pareto front.
+        #[arg(long)]
+        all: bool,
+        /// Write every candidate as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
     },
 }
 
@@ -265,6 +334,45 @@ fn run_on_board(
     Ok(())
 }
 
+/// `run --board sim`: the simulated accelerator, with its cycle counters reported.
+fn run_on_sim(
+    kind: bbcu_host::accel::SimKind,
+    preset: &str,
+    model_path: &Path,
+    model: &Model,
+    inputs: &[bbcu_sim::Planes],
+    images: &[PathBuf],
+    targets: &[PathBuf],
+) -> Result<()> {
+    use bbcu_host::accel::{config, SimRun};
+    let cfg = config(preset)?;
+    let mut sim = SimRun::new(kind, cfg, &model.fixed, &model_path.display().to_string())?;
+    for ((img, src), dst) in inputs.iter().zip(images).zip(targets) {
+        let t = Instant::now();
+        let strips = bbcu_arch::strips::plan(img.width, img.height, sim.compiled.width_cap, sim.compiled.halo)
+            .map_err(anyhow::Error::msg)?
+            .len();
+        let bar = ProgressBar::new(strips as u64);
+        bar.set_style(ProgressStyle::with_template("{bar:30} strip {pos}/{len} {elapsed}").unwrap());
+        let (out, rep) = sim.run(img, model.net.scale(), model.net.out_ch, || bar.inc(1))?;
+        bar.finish_and_clear();
+        imageio::write_png(dst, &out)?;
+        emit(&format!(
+            "{} ({}x{}) -> {} ({}x{}) in {:.3} s [sim {:?}]",
+            src.display(),
+            img.width,
+            img.height,
+            dst.display(),
+            out.width,
+            out.height,
+            t.elapsed().as_secs_f64(),
+            kind
+        ));
+        eprint!("{}", sim.describe(&rep, img.width * img.height));
+    }
+    Ok(())
+}
+
 fn serve(pty: bool, link: Option<PathBuf>, baud: u32, preset: &str, slots: usize) -> Result<()> {
     use bbcu_host::board::serve::Board;
     if !pty {
@@ -303,10 +411,25 @@ impl Drop for RemoveOnDrop {
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::Board(BoardCmd::Serve { pty, link, baud, preset, slots }) => serve(pty, link, baud, &preset, slots),
-        Cmd::Run { board, model, image, out, out_dir, precision, link, strip_width } => {
+        Cmd::Generate { preset, model, k, out } => {
+            let cfg = bbcu_host::accel::config(&preset)?;
+            let loaded = match &model {
+                Some(p) => {
+                    let k = match k {
+                        Some(k) => k,
+                        None => bbcu_host::default_k(p)?,
+                    };
+                    Some((p.display().to_string(), Model::load(p, k, None)?))
+                }
+                None => None,
+            };
+            let report = bbcu_host::accel::generate(&cfg, &out, loaded.as_ref().map(|(n, m)| (n.as_str(), &m.fixed)))?;
+            eprint!("{report}");
+            Ok(())
+        }
+        Cmd::Run { board, model, image, out, out_dir, precision, link, strip_width, sim, preset: sim_preset } => {
             let preset = match board {
-                Board::Cpu => None,
-                Board::Sim => bail!("--board sim: not available in this build yet; use --board cpu or a board"),
+                Board::Cpu | Board::Sim => None,
                 Board::Ice40 => Some("ice40-up5k"),
                 Board::Ice40Hx8k => Some("ice40-hx8k"),
                 Board::Ecp5 => Some("ecp5-85k"),
@@ -315,8 +438,11 @@ fn dispatch(cli: Cli) -> Result<()> {
             if preset.is_some() && precision != Precision::Fixed {
                 bail!("--board {board_name} computes in fixed point; --precision float runs only on --board cpu");
             }
+            if board == Board::Sim && precision != Precision::Fixed {
+                bail!("--board sim computes in fixed point; --precision float runs only on --board cpu");
+            }
             if preset.is_none() && link.port.is_some() {
-                bail!("--port is for a board; --board cpu runs on this machine");
+                bail!("--port is for a board; --board {board_name} runs on this machine");
             }
             let (model_path, model) = load_model(&model)?;
             let images = if image.is_empty() { vec![bundled(bbcu_host::DEFAULT_IMAGE)?] } else { image };
@@ -368,6 +494,9 @@ fn dispatch(cli: Cli) -> Result<()> {
                     &images,
                     &targets,
                 );
+            }
+            if board == Board::Sim {
+                return run_on_sim(sim, &sim_preset, &model_path, &model, &inputs, &images, &targets);
             }
             let runner = model.runner(precision);
             let bar = if images.len() > 1 { ProgressBar::new(images.len() as u64) } else { ProgressBar::hidden() };
@@ -426,6 +555,10 @@ fn dispatch(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Cmd::Profile { board, model, image, link, sim, preset, report, json, html } => {
+            profile_cmd(board, &model, &image, &link, sim, &preset, report.as_deref(), json.as_deref(), html.as_deref())
+        }
+        Cmd::Explore { board, model, size, all, json } => explore_cmd(board, &model, &size, all, json.as_deref()),
         Cmd::Bench { feat, blocks, scale, size, reps, no_torch } => {
             let (w, h) = size
                 .split_once('x')
@@ -437,4 +570,100 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+// --- profile / explore (issue 7) ---
+
+fn board_preset(board: Board) -> Option<&'static str> {
+    match board {
+        Board::Cpu | Board::Sim => None,
+        Board::Ice40 => Some("ice40-up5k"),
+        Board::Ice40Hx8k => Some("ice40-hx8k"),
+        Board::Ecp5 => Some("ecp5-85k"),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn profile_cmd(
+    board: Board,
+    m: &ModelArgs,
+    image: &Path,
+    link: &LinkArgs,
+    sim: bbcu_host::accel::SimKind,
+    preset: &str,
+    report: Option<&Path>,
+    json: Option<&Path>,
+    html: Option<&Path>,
+) -> Result<()> {
+    use bbcu_host::profile;
+    if board == Board::Cpu {
+        bail!("--board cpu has no hardware counters; profile --board sim or a board");
+    }
+    if link.baud == 0 {
+        bail!("--baud 0: give the link's baud rate");
+    }
+    let cfg = match board_preset(board) {
+        Some(p) => bbcu_arch::HwConfig::preset(p)?,
+        None => bbcu_host::accel::config(preset)?,
+    };
+    if board == Board::Sim && link.port.is_some() {
+        bail!("--port is for a board; --board sim runs on this machine");
+    }
+    let (model_path, model) = load_model(m)?;
+    let name = model_path.display().to_string();
+    let img = bbcu_host::model::to_channels(&imageio::read(image)?, model.net.in_ch);
+    model.check_input(&img, &image.display().to_string())?;
+    let compiled = profile::compile_for(&model.fixed, &cfg, &name)?;
+    let (clock_mhz, clock_from) = profile::clock(&cfg, report)?;
+    let measured = match board_preset(board) {
+        None => profile::measure_sim(sim, &cfg, &compiled, &model.fixed, &img)?,
+        Some(_) => {
+            let port = link.port.as_ref().with_context(|| {
+                "--board needs --port DEV (the board's serial port, or the one `bbcu-host board serve --pty` prints)"
+            })?;
+            let mut l = bbcu_host::link::serial::open(port, link.baud).map_err(anyhow::Error::msg)?;
+            if bbcu_host::link::serial::is_pty(port) {
+                l = l.paced(link.baud);
+            }
+            profile::measure_link(l, &cfg, &compiled, &model.fixed, &img, link.baud)?
+        }
+    };
+    let input = profile::ProfileInput {
+        model: &name,
+        cfg: &cfg,
+        compiled: &compiled,
+        net: &model.fixed,
+        width: img.width,
+        height: img.height,
+        clock_mhz,
+        clock_from,
+        baud: link.baud,
+    };
+    let p = profile::Profile::build(&input, measured)?;
+    emit(&p.table());
+    if let Some(path) = json {
+        std::fs::write(path, serde_json::to_string_pretty(&p)?)
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+    if let Some(path) = html {
+        std::fs::write(path, profile::html(&p)?).with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+    Ok(())
+}
+
+fn explore_cmd(board: Board, m: &ModelArgs, size: &str, all: bool, json: Option<&Path>) -> Result<()> {
+    use bbcu_host::explore;
+    let preset = board_preset(board).with_context(|| "explore: --board must be ice40, ice40-hx8k or ecp5")?;
+    let (w, h) = size
+        .split_once('x')
+        .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+        .with_context(|| format!("--size {size}: expected WxH, e.g. 320x180"))?;
+    let (model_path, model) = load_model(m)?;
+    let cands = explore::sweep(preset, &model.fixed, &model_path.display().to_string(), w, h)?;
+    emit(&explore::describe(&cands, preset, all));
+    if let Some(path) = json {
+        std::fs::write(path, serde_json::to_string_pretty(&cands)?)
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+    Ok(())
 }

@@ -148,3 +148,48 @@ fn info_reports_topology_and_counts() {
     assert_eq!(v["arch"], "BBCU-L");
     assert_eq!(v["scale"], 4);
 }
+
+/// `run --board sim` through each simulator gives the CPU fixed-point engine's PNG bytes, and
+/// reports the hardware counters.
+#[test]
+fn the_simulated_accelerator_writes_the_cpu_bytes() {
+    let d = tmp("sim");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let model = root.join("models/denoise.pth");
+    // A small crop keeps the Verilator run short.
+    let sample = bbcu_host::imageio::read(&root.join("examples/sample.png")).unwrap();
+    let input = d.join("crop.png");
+    bbcu_host::imageio::write_png(&input, &sample.crop(10, 20, 18, 27)).unwrap();
+    let cpu = d.join("cpu.png");
+    assert!(run(&model, &input, &cpu).status.success());
+    for sim in ["ref", "verilator"] {
+        let out = d.join(format!("{sim}.png"));
+        let o = bin()
+            .args(["run", "--board", "sim", "--sim", sim, "--model"])
+            .arg(&model)
+            .arg("--image")
+            .arg(&input)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{sim}: {err}");
+        assert!(err.contains("ecp5-85k: ") && err.contains(" cycles in 1 strip(s)"), "{sim}: {err}");
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            std::fs::read(&cpu).unwrap(),
+            "{sim}: PNG bytes differ from --board cpu"
+        );
+    }
+    fails_with(
+        bin()
+            .args(["run", "--board", "sim", "--preset", "ice40-up5k", "--model"])
+            .arg(&model)
+            .arg("--image")
+            .arg(&input)
+            .output()
+            .unwrap(),
+        "does not fit ice40-up5k",
+    );
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Turns the Yosys `stat -json` files of explore/calibrate.sh into explore/calibration.json.
+
+usage: python3 explore/calibrate.py OUT_DIR > explore/calibration.json
+"""
+import json, os, subprocess, sys, tomllib
+
+out = sys.argv[1]
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+def stat(preset, run):
+    d = json.load(open(f"{out}/{preset}/{run}.stat.json"))
+    cells = d["design"]["num_cells_by_type"] if "design" in d else next(iter(d["modules"].values()))["num_cells_by_type"]
+    ff = sum(v for k, v in cells.items() if k.startswith("SB_DFF"))
+    return {"lut": cells.get("SB_LUT4", 0), "ff": ff, "carry": cells.get("SB_CARRY", 0),
+            "ram": cells.get("SB_RAM40_4K", 0), "dsp": cells.get("SB_MAC16", 0)}
+
+def preset(name):
+    return tomllib.load(open(f"{root}/arch/presets/{name}.toml", "rb"))
+
+def ice40_blocks(w, d):
+    return min(-(-w // cw) * -(-d // cd) for cw, cd in [(16, 256), (8, 512), (4, 1024), (2, 2048)])
+
+def analytic_ram(c):
+    m, s = c["memory"], c["lanes"]
+    mems = [(16, m["feature_words"], 1), (16, m["input_words"], 1), (s, m["bit_words"], 1),
+            (s, m["weight_words"], c["pes"]), (16, m["fp_weight_words"], c["fp_lanes"]),
+            (16, m["const_words"], 1), (16, m["program_words"], 1), (8, m["output_bytes"], 1)]
+    return sum(n * ice40_blocks(w, d) for w, d, n in mems)
+
+runs, pe, rest, ratios = {}, [], [], []
+lane_dsp, lane_lut = [], []
+for name in ["ice40-up5k", "ecp5-85k"]:
+    c = preset(name)
+    r = {k: stat(name, k) for k in ["top", "arr", "mac", "mac_nodsp"]}
+    runs[name] = {"pes": c["pes"], "lanes": c["lanes"], "fp_lanes": c["fp_lanes"], **r,
+                  "analytic_ram_blocks": analytic_ram(c)}
+    pe.append({"lanes": c["lanes"], "lut": r["arr"]["lut"] / c["pes"], "ff": r["arr"]["ff"] / c["pes"]})
+    rest.append({"lanes": c["lanes"], "lut": r["top"]["lut"] - r["arr"]["lut"] - r["mac"]["lut"],
+                 "ff": r["top"]["ff"] - r["arr"]["ff"] - r["mac"]["ff"]})
+    lane_dsp.append((r["mac"]["lut"] / c["fp_lanes"], r["mac"]["ff"] / c["fp_lanes"]))
+    lane_lut.append((r["mac_nodsp"]["lut"] / c["fp_lanes"], r["mac_nodsp"]["ff"] / c["fp_lanes"]))
+    ratios.append(r["top"]["ram"] / analytic_ram(c))
+    rest_dsp = r["top"]["dsp"] - r["mac"]["dsp"]
+up = preset("ice40-up5k")
+nodsp = stat("ice40-up5k", "top_nodsp")
+runs["ice40-up5k"]["top_nodsp"] = nodsp
+# LUTs the multipliers outside the MAC lanes cost when no DSP takes them.
+extra = nodsp["lut"] - runs["ice40-up5k"]["top"]["lut"] - up["fp_lanes"] * (lane_lut[0][0] - lane_dsp[0][0])
+mean = lambda xs: sum(xs) / len(xs)
+commit = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+cal = {
+    "command": "bash explore/calibrate.sh /tmp/cal && python3 explore/calibrate.py /tmp/cal > explore/calibration.json",
+    "yosys": open(f"{out}/yosys.version").read().strip() if os.path.exists(f"{out}/yosys.version") else "",
+    "commit": commit,
+    "synthesis": "synth_ice40 [-dsp] -top <module>; stat -json (cells by type); LUTs are SB_LUT4, FFs all SB_DFF*",
+    "runs": runs,
+    "pe": pe,
+    "mac_lane_dsp": {"lut": mean([l for l, _ in lane_dsp]), "ff": mean([f for _, f in lane_dsp])},
+    "mac_lane_lut": {"lut": mean([l for l, _ in lane_lut]), "ff": mean([f for _, f in lane_lut])},
+    "rest": rest,
+    "rest_dsp": rest_dsp,
+    "rest_nodsp_extra_lut": round(max(extra, 0)),
+    "ram_factor": mean(ratios),
+    "fmax_source": "docs: /work/shared/docs/fpga-notes.md section 2 (n x 64-lane PEs, Yosys 0.23 + nextpnr-ice40 0.4, seed 1; ECP5 with newer tools)",
+    "fmax": [
+        {"device": "UP5K", "pes": 1, "mhz": 26.9}, {"device": "UP5K", "pes": 8, "mhz": 25.6},
+        {"device": "HX8K", "pes": 1, "mhz": 76.4}, {"device": "HX8K", "pes": 8, "mhz": 69.4},
+        {"device": "ECP5-85F", "pes": 1, "mhz": 93.4}, {"device": "ECP5-85F", "pes": 8, "mhz": 85.9},
+        {"device": "ECP5-85F", "pes": 32, "mhz": 76.6},
+    ],
+}
+json.dump(cal, sys.stdout, indent=2)
+print()

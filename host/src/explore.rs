@@ -1,0 +1,490 @@
+//! `bbcu-host explore`: array shapes for a board, each with its estimated logic, memory
+//! blocks, multipliers and clock, its frames/s on a model from the exact cycle model, and
+//! whether it fits; then the Pareto front of frames/s against LUTs.
+//!
+//! The logic estimate is linear in the array shape, its coefficients measured with Yosys on
+//! the engine Verilog this build generates (`explore/calibration.json`, made by
+//! `explore/calibrate.sh`): per PE (by lane width), per MAC lane (with and without DSPs), and
+//! the rest of the engine. The clock scales the preset's target by how the array's Fmax falls
+//! with its size in the place-and-route results of `docs/fpga-notes.md` §2.
+
+use crate::profile::predict;
+use anyhow::{anyhow, Result};
+use bbcu_arch::{compile, CompileError, HwConfig};
+use bbcu_sim::fixed::FixedNetwork;
+use serde::{Deserialize, Serialize};
+
+pub const CALIBRATION: &str = include_str!("../../explore/calibration.json");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Calibration {
+    /// Per lane width (32, 64): LUT4 and FFs of one PE (the array run divided by its P).
+    pub pe: Vec<PerUnit>,
+    /// One MAC lane with an SB_MAC16, and built from LUTs.
+    pub mac_lane_dsp: Cost,
+    pub mac_lane_lut: Cost,
+    /// The engine less its array and MAC lanes, per lane width, with DSPs.
+    pub rest: Vec<PerUnit>,
+    /// Multipliers outside the MAC lanes (post datapath, bilinear, output scaling).
+    pub rest_dsp: u64,
+    /// Extra LUTs the rest needs when those multipliers are built from LUTs.
+    pub rest_nodsp_extra_lut: u64,
+    /// Yosys' RAM block count over this module's count for the same memories (read ports
+    /// Yosys duplicates).
+    pub ram_factor: f64,
+    /// Place-and-route Fmax (MHz) of n × 64-lane PEs, per device, from the notes.
+    pub fmax: Vec<FmaxPoint>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct Cost {
+    pub lut: f64,
+    pub ff: f64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct PerUnit {
+    pub lanes: usize,
+    pub lut: f64,
+    pub ff: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FmaxPoint {
+    pub device: String,
+    pub pes: usize,
+    pub mhz: f64,
+}
+
+pub fn calibration() -> Result<Calibration> {
+    serde_json::from_str(CALIBRATION).map_err(|e| anyhow!("explore/calibration.json: {e}"))
+}
+
+/// What a board offers.
+#[derive(Debug, Clone, Copy)]
+pub struct Capacity {
+    pub lut: u64,
+    pub ff: u64,
+    pub ram_blocks: u64,
+    pub ram_kind: RamKind,
+    pub dsp: u64,
+    /// Device name in the calibration's Fmax table.
+    pub fmax_device: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RamKind {
+    /// iCE40 SB_RAM40_4K.
+    Ice40,
+    /// ECP5 DP16KD.
+    Ecp5,
+}
+
+pub fn capacity(preset: &str) -> Result<Capacity> {
+    Ok(match preset {
+        "ice40-up5k" => {
+            Capacity { lut: 5280, ff: 5280, ram_blocks: 30, ram_kind: RamKind::Ice40, dsp: 8, fmax_device: "UP5K" }
+        }
+        "ice40-hx8k" => {
+            Capacity { lut: 7680, ff: 7680, ram_blocks: 32, ram_kind: RamKind::Ice40, dsp: 0, fmax_device: "HX8K" }
+        }
+        "ecp5-85k" => Capacity {
+            lut: 83640,
+            ff: 83640,
+            ram_blocks: 208,
+            ram_kind: RamKind::Ecp5,
+            dsp: 156,
+            fmax_device: "ECP5-85F",
+        },
+        _ => return Err(anyhow!("explore: no device figures for preset {preset}")),
+    })
+}
+
+/// Blocks one `width × depth` memory takes: the block's best aspect ratio.
+pub fn ram_blocks(kind: RamKind, width: usize, depth: usize) -> u64 {
+    let shapes: &[(usize, usize)] = match kind {
+        RamKind::Ice40 => &[(16, 256), (8, 512), (4, 1024), (2, 2048)],
+        RamKind::Ecp5 => &[(36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384)],
+    };
+    shapes.iter().map(|&(w, d)| (width.div_ceil(w) * depth.div_ceil(d)) as u64).min().unwrap_or(0)
+}
+
+/// Every memory of a design, as (width, depth, copies).
+pub fn memories(c: &HwConfig) -> Vec<(usize, usize, usize)> {
+    let m = &c.memory;
+    vec![
+        (16, m.feature_words, 1),
+        (16, m.input_words, 1),
+        (c.lanes, m.bit_words, 1),
+        (c.lanes, m.weight_words, c.pes),
+        (16, m.fp_weight_words, c.fp_lanes),
+        (16, m.const_words, 1),
+        (16, m.program_words, 1),
+        (8, m.output_bytes, 1),
+    ]
+}
+
+pub fn design_ram_blocks(kind: RamKind, c: &HwConfig) -> u64 {
+    memories(c).iter().map(|&(w, d, n)| n as u64 * ram_blocks(kind, w, d)).sum()
+}
+
+/// Least-squares line through (log2 P, MHz) for a device: the array's Fmax as it grows.
+fn fmax_fit(cal: &Calibration, device: &str) -> Result<(f64, f64)> {
+    let pts: Vec<(f64, f64)> =
+        cal.fmax.iter().filter(|p| p.device == device).map(|p| ((p.pes as f64).log2(), p.mhz)).collect();
+    if pts.len() < 2 {
+        return Err(anyhow!("explore/calibration.json: fewer than two Fmax points for {device}"));
+    }
+    let n = pts.len() as f64;
+    let (sx, sy) = pts.iter().fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
+    let (mx, my) = (sx / n, sy / n);
+    let sxx: f64 = pts.iter().map(|(x, _)| (x - mx).powi(2)).sum();
+    let sxy: f64 = pts.iter().map(|(x, y)| (x - mx) * (y - my)).sum();
+    let b = sxy / sxx;
+    Ok((my - b * mx, b))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Candidate {
+    pub pes: usize,
+    pub lanes: usize,
+    pub fp_lanes: usize,
+    pub lut: u64,
+    pub ff: u64,
+    pub ram_blocks: u64,
+    pub dsp: u64,
+    pub clock_mhz: f64,
+    /// Widest strip the memories hold for this model (0 when it does not compile).
+    pub width_cap: usize,
+    pub cycles: u64,
+    pub frames_per_s: f64,
+    pub fits: bool,
+    /// Why it does not fit (empty when it does).
+    pub why: String,
+}
+
+/// The preset with another array shape, its memories keeping their total bits (banks split or
+/// merged), and the channel cap widened to the model's, so that memory decides the fit.
+pub fn shaped(base: &HwConfig, pes: usize, lanes: usize, fp_lanes: usize, channels: usize) -> HwConfig {
+    let mut c = base.clone();
+    let per = |words: usize, old: usize, new: usize| {
+        let w = (words * old / new).max(1);
+        // Powers of two (the engine splits addresses into bank and word): round down.
+        1usize << (usize::BITS - 1 - w.leading_zeros())
+    };
+    c.memory.weight_words = per(base.memory.weight_words, base.pes * base.lanes, pes * lanes);
+    c.memory.fp_weight_words = per(base.memory.fp_weight_words, base.fp_lanes, fp_lanes);
+    c.memory.bit_words = per(base.memory.bit_words, base.lanes, lanes);
+    (c.pes, c.lanes, c.fp_lanes) = (pes, lanes, fp_lanes);
+    c.max_channels = c.max_channels.max(channels);
+    c.name = format!("{}-p{pes}-s{lanes}-m{fp_lanes}", base.name);
+    c
+}
+
+fn max_channels(net: &FixedNetwork) -> usize {
+    use bbcu_sim::fixed::QLayer;
+    let mut m = net.in_ch.max(net.out_ch).max(net.tail.cin);
+    for l in &net.layers {
+        match l {
+            QLayer::Conv(c) => m = m.max(c.cin).max(c.cout),
+            QLayer::Binary(b) => m = m.max(b.cin).max(b.cout),
+            _ => {}
+        }
+    }
+    m
+}
+
+/// LUT4s, FFs and DSPs of an engine with this array: the measured rest of the engine, plus
+/// each PE and MAC lane (in DSPs when the part has them, else in LUTs with the engine's other
+/// multipliers).
+pub fn logic(cal: &Calibration, dsps: bool, pes: usize, lanes: usize, fp_lanes: usize) -> Result<(u64, u64, u64)> {
+    let pe = cal.pe.iter().find(|u| u.lanes == lanes).ok_or_else(|| anyhow!("no PE cost for S = {lanes}"))?;
+    let rest = cal.rest.iter().find(|u| u.lanes == lanes).ok_or_else(|| anyhow!("no engine cost for S = {lanes}"))?;
+    let lane = if dsps { cal.mac_lane_dsp } else { cal.mac_lane_lut };
+    let extra = if dsps { 0.0 } else { cal.rest_nodsp_extra_lut as f64 };
+    let lut = rest.lut + extra + pes as f64 * pe.lut + fp_lanes as f64 * lane.lut;
+    let ff = rest.ff + pes as f64 * pe.ff + fp_lanes as f64 * lane.ff;
+    let dsp = if dsps { cal.rest_dsp + fp_lanes as u64 } else { 0 };
+    Ok((lut.round() as u64, ff.round() as u64, dsp))
+}
+
+fn ram_estimate(cal: &Calibration, cap: Capacity, c: &HwConfig) -> u64 {
+    (design_ram_blocks(cap.ram_kind, c) as f64 * cal.ram_factor).ceil() as u64
+}
+
+/// Memories sized for the model on this shape, not taken from the preset: first every memory
+/// large, to learn what the model uses at the widest strip the preset allows; then each cut
+/// to the next power of two of that use; then the strip memories (features, input, bits,
+/// output) halved together (narrower strips, more halo) until the RAM blocks fit the device
+/// or the model no longer compiles. If none fit, the smallest memories are reported.
+fn fit_memories(
+    net: &FixedNetwork,
+    c: &HwConfig,
+    cap: Capacity,
+) -> Result<(HwConfig, bbcu_arch::Compiled), CompileError> {
+    let cal = calibration().expect("calibration parsed by sweep");
+    let mut c = c.clone();
+    let big = 1 << 20;
+    let m = &mut c.memory;
+    for w in [
+        &mut m.feature_words,
+        &mut m.input_words,
+        &mut m.bit_words,
+        &mut m.weight_words,
+        &mut m.fp_weight_words,
+        &mut m.const_words,
+        &mut m.program_words,
+        &mut m.output_bytes,
+    ] {
+        *w = (*w).max(big);
+    }
+    let first = compile(net, &c)?;
+    for u in &first.usage {
+        let words = u.used_words.max(1).next_power_of_two();
+        let m = &mut c.memory;
+        match u.memory {
+            "feature" => m.feature_words = words,
+            "bit" => m.bit_words = words,
+            "weight" => m.weight_words = words,
+            "fp_weight" => m.fp_weight_words = words,
+            "const" => m.const_words = words,
+            "program" => m.program_words = words,
+            _ => {}
+        }
+    }
+    // The input ring and output buffer are not in the usage list: halve them while the
+    // strips stay as wide.
+    fn input(m: &mut bbcu_arch::config::Memories) -> &mut usize {
+        &mut m.input_words
+    }
+    fn output(m: &mut bbcu_arch::config::Memories) -> &mut usize {
+        &mut m.output_bytes
+    }
+    for pick in [input, output] {
+        loop {
+            let mut next = c.clone();
+            *pick(&mut next.memory) /= 2;
+            match compile(net, &next) {
+                Ok(comp) if comp.width_cap == first.width_cap => c = next,
+                _ => break,
+            }
+        }
+    }
+    let mut best = (c.clone(), compile(net, &c)?);
+    while ram_estimate(&cal, cap, &best.0) > cap.ram_blocks {
+        let mut next = best.0.clone();
+        let m = &mut next.memory;
+        m.feature_words /= 2;
+        m.input_words /= 2;
+        m.bit_words = (m.bit_words / 2).max(1);
+        m.output_bytes /= 2;
+        match compile(net, &next) {
+            Ok(comp) => best = (next, comp),
+            Err(_) => break,
+        }
+    }
+    Ok(best)
+}
+
+/// The sweep: P ∈ 1..=9, S ∈ {32, 64}, M ∈ {1, 2, 4, 8}.
+pub fn sweep(preset: &str, net: &FixedNetwork, model: &str, width: usize, height: usize) -> Result<Vec<Candidate>> {
+    let cal = calibration()?;
+    let cap = capacity(preset)?;
+    let base = HwConfig::preset(preset)?;
+    let (a, b) = fmax_fit(&cal, cap.fmax_device)?;
+    let fmax = |p: usize| a + b * (p as f64).log2();
+    let ch = max_channels(net);
+    let mut out = Vec::new();
+    for pes in 1..=9 {
+        for lanes in [32, 64] {
+            for fp_lanes in [1, 2, 4, 8] {
+                let c = shaped(&base, pes, lanes, fp_lanes, ch);
+                let (lut, ff, dsp) = logic(&cal, cap.dsp > 0, pes, lanes, fp_lanes)?;
+                // Anchored at the preset: its shape runs at its target clock, others by the
+                // notes' trend of array Fmax with size.
+                let clock = base.clock_mhz * fmax(pes) / fmax(base.pes);
+                let mut why = Vec::new();
+                let (mut width_cap, mut cycles, mut fps, mut ram) = (0, 0, 0.0, 0);
+                match fit_memories(net, &c, cap) {
+                    Ok((sized, comp)) => {
+                        let pr = predict(&HwConfig { clock_mhz: clock, ..sized.clone() }, &comp, width, height)?;
+                        width_cap = comp.width_cap;
+                        cycles = pr.total_cycles;
+                        fps = clock * 1e6 / cycles as f64;
+                        ram = ram_estimate(&cal, cap, &sized);
+                        if ram > cap.ram_blocks {
+                            why.push(format!("{ram} RAM blocks of {} even with the smallest memories", cap.ram_blocks));
+                        }
+                    }
+                    Err(CompileError::DoesNotFit { overflows, .. }) => why.push(overflows.join("; ")),
+                    Err(e) => why.push(format!("{model}: {e}")),
+                }
+                if lut > cap.lut {
+                    why.push(format!("{lut} LUTs of {}", cap.lut));
+                }
+                if dsp > cap.dsp && cap.dsp > 0 {
+                    why.push(format!("{dsp} DSPs of {}", cap.dsp));
+                }
+                out.push(Candidate {
+                    pes,
+                    lanes,
+                    fp_lanes,
+                    lut,
+                    ff,
+                    ram_blocks: ram,
+                    dsp,
+                    clock_mhz: clock,
+                    width_cap,
+                    cycles,
+                    frames_per_s: fps,
+                    fits: why.is_empty(),
+                    why: why.join("; "),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Candidates no other beats on both frames/s (higher) and LUTs (fewer), by LUTs.
+pub fn pareto(cands: &[Candidate]) -> Vec<&Candidate> {
+    let mut v: Vec<&Candidate> = cands.iter().filter(|c| c.cycles > 0).collect();
+    v.sort_by(|a, b| a.lut.cmp(&b.lut).then(b.frames_per_s.total_cmp(&a.frames_per_s)));
+    let mut front: Vec<&Candidate> = Vec::new();
+    for c in v {
+        if front.last().is_none_or(|l| c.frames_per_s > l.frames_per_s) {
+            front.push(c);
+        }
+    }
+    front
+}
+
+pub fn describe(cands: &[Candidate], preset: &str, all: bool) -> String {
+    let head = format!(
+        "  {:>2} {:>3} {:>2} {:>7} {:>7} {:>5} {:>4} {:>7} {:>6} {:>12} {:>9}  {}\n",
+        "P", "S", "M", "LUT4", "FF", "RAM", "DSP", "MHz", "strip", "cycles", "frames/s", "fit"
+    );
+    let row = |c: &Candidate| {
+        format!(
+            "  {:>2} {:>3} {:>2} {:>7} {:>7} {:>5} {:>4} {:>7.1} {:>6} {:>12} {:>9.3}  {}\n",
+            c.pes,
+            c.lanes,
+            c.fp_lanes,
+            c.lut,
+            c.ff,
+            c.ram_blocks,
+            c.dsp,
+            c.clock_mhz,
+            c.width_cap,
+            c.cycles,
+            c.frames_per_s,
+            if c.fits { "yes".to_string() } else { format!("no: {}", c.why) }
+        )
+    };
+    let fitting: Vec<Candidate> = cands.iter().filter(|c| c.fits).cloned().collect();
+    let mut s = String::new();
+    if all {
+        s += &format!("all {} candidates on {preset}:\n{head}", cands.len());
+        cands.iter().for_each(|c| s += &row(c));
+    }
+    if cands.iter().all(|c| c.cycles == 0) {
+        let c =
+            cands.last().map_or(String::new(), |c| format!("P={} S={} M={}: {}", c.pes, c.lanes, c.fp_lanes, c.why));
+        s += &format!("no candidate can hold this model on {preset} (e.g. {c})\n");
+    } else if fitting.is_empty() {
+        s += &format!(
+            "no candidate fits {preset}; the Pareto front of frames/s against LUTs over all candidates that compile (ignoring the device's limits):\n{head}"
+        );
+        pareto(cands).into_iter().for_each(|c| s += &row(c));
+    } else {
+        s += &format!(
+            "Pareto front on {preset} ({} of {} candidates fit): frames/s against LUTs\n{head}",
+            fitting.len(),
+            cands.len()
+        );
+        pareto(&fitting).into_iter().for_each(|c| s += &row(c));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ram_blocks_pick_the_best_aspect() {
+        assert_eq!(ram_blocks(RamKind::Ice40, 16, 256), 1);
+        assert_eq!(ram_blocks(RamKind::Ice40, 32, 512), 4);
+        assert_eq!(ram_blocks(RamKind::Ice40, 8, 2048), 4);
+        assert_eq!(ram_blocks(RamKind::Ecp5, 64, 1024), 4);
+        assert_eq!(ram_blocks(RamKind::Ecp5, 16, 131072), 128);
+    }
+
+    #[test]
+    fn pareto_keeps_only_undominated() {
+        let c = |lut, fps| Candidate {
+            pes: 1,
+            lanes: 32,
+            fp_lanes: 1,
+            lut,
+            ff: 0,
+            ram_blocks: 0,
+            dsp: 0,
+            clock_mhz: 1.0,
+            width_cap: 1,
+            cycles: 1,
+            frames_per_s: fps,
+            fits: true,
+            why: String::new(),
+        };
+        let v = vec![c(100, 1.0), c(200, 0.5), c(150, 2.0), c(300, 3.0), c(120, 1.0)];
+        let f: Vec<(u64, f64)> = pareto(&v).iter().map(|c| (c.lut, c.frames_per_s)).collect();
+        assert_eq!(f, vec![(100, 1.0), (150, 2.0), (300, 3.0)]);
+    }
+
+    #[test]
+    fn shaping_keeps_memory_bits_and_validates() {
+        let base = HwConfig::preset("ecp5-85k").unwrap();
+        let c = shaped(&base, 4, 64, 4, 64);
+        c.validate().unwrap();
+        assert_eq!(c.memory.weight_words * 4, base.memory.weight_words * 8);
+        assert_eq!(c.memory.fp_weight_words * 4, base.memory.fp_weight_words * 8);
+        let c = shaped(&base, 3, 32, 1, 64);
+        c.validate().unwrap();
+        assert!(c.memory.weight_words * 3 * 32 <= base.memory.weight_words * 8 * 64);
+    }
+
+    #[test]
+    fn the_logic_model_reproduces_the_synthesised_engines() {
+        let cal = calibration().unwrap();
+        let runs: serde_json::Value = serde_json::from_str(CALIBRATION).unwrap();
+        for name in ["ice40-up5k", "ecp5-85k"] {
+            let r = &runs["runs"][name];
+            let n = |k: &str| r[k].as_u64().unwrap() as usize;
+            // Exact but for the per-lane means taken over both runs.
+            let near = |got: u64, key: &str, run: &str| {
+                let want = r[run][key].as_u64().unwrap();
+                assert!(got.abs_diff(want) * 200 <= want, "{name} {run}: {key} {got} estimated, {want} synthesised");
+            };
+            let (lut, ff, dsp) = logic(&cal, true, n("pes"), n("lanes"), n("fp_lanes")).unwrap();
+            near(lut, "lut", "top");
+            near(ff, "ff", "top");
+            assert_eq!(dsp, r["top"]["dsp"].as_u64().unwrap(), "{name}");
+            // Without DSPs (HX8K): the UP5K engine synthesised with every multiplier in LUTs.
+            if name == "ice40-up5k" {
+                let (lut, _, dsp) = logic(&cal, false, n("pes"), n("lanes"), n("fp_lanes")).unwrap();
+                near(lut, "lut", "top_nodsp");
+                assert_eq!(dsp, 0);
+            }
+        }
+    }
+
+    #[test]
+    fn calibration_parses_and_fits_each_device() {
+        let cal = calibration().unwrap();
+        for d in ["UP5K", "HX8K", "ECP5-85F"] {
+            let (_, slope) = fmax_fit(&cal, d).unwrap();
+            assert!(slope < 0.0, "{d}: a bigger array should not be faster");
+        }
+    }
+}
