@@ -90,7 +90,7 @@ pub struct HdlDevice<E: EnginePorts> {
 
 pub type TestEngine = Engine32<4, 2, 16, 13, 12, 12, 12, 10, 10, 12>;
 pub type Up5kEngine = Engine32<4, 2, 15, 14, 9, 9, 9, 7, 8, 11>;
-pub type Ecp5Engine = Engine64<8, 8, 17, 14, 12, 10, 11, 10, 10, 13>;
+pub type Ecp5Engine = Engine64<8, 8, 17, 13, 12, 10, 9, 10, 10, 11>;
 
 /// The engine instances this build simulates, by the configuration they were generated from.
 pub fn simulated(cfg: &HwConfig) -> Result<Box<dyn Device>, String> {
