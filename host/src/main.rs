@@ -77,6 +77,10 @@ enum BoardCmd {
         /// Strips held at once (receiving, queued or computing).
         #[arg(long, default_value_t = 3)]
         slots: usize,
+        /// What computes the strips: the reference model, or the engine's Verilog under
+        /// Verilator, or rust-hdl's simulator (slow).
+        #[arg(long, value_enum, default_value = "ref")]
+        sim: bbcu_host::accel::SimKind,
     },
 }
 
@@ -373,14 +377,26 @@ fn run_on_sim(
     Ok(())
 }
 
-fn serve(pty: bool, link: Option<PathBuf>, baud: u32, preset: &str, slots: usize) -> Result<()> {
+fn serve(
+    pty: bool,
+    link: Option<PathBuf>,
+    baud: u32,
+    preset: &str,
+    slots: usize,
+    sim: bbcu_host::accel::SimKind,
+) -> Result<()> {
     use bbcu_host::board::serve::Board;
     if !pty {
         bail!("board serve: give --pty (a virtual board behind a pseudo-terminal)");
     }
     let config = bbcu_arch::HwConfig::preset(preset)?;
-    let name = format!("virtual {} (instruction-level reference model of the engine)", config.name);
-    let board = Board::new(Box::new(bbcu_arch::RefDevice::new(config)), name, slots);
+    let what = match sim {
+        bbcu_host::accel::SimKind::Ref => "instruction-level reference model of the engine",
+        bbcu_host::accel::SimKind::Verilator => "the engine's Verilog under Verilator",
+        bbcu_host::accel::SimKind::Rust => "the engine under rust-hdl's simulator",
+    };
+    let name = format!("virtual {} ({what})", config.name);
+    let board = Board::new(bbcu_host::accel::device(sim, &config)?, name, slots);
     let p = bbcu_host::link::serial::Pty::open().context("cannot open a pseudo-terminal")?;
     let _guard = match &link {
         Some(path) => {
@@ -410,7 +426,9 @@ impl Drop for RemoveOnDrop {
 
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.cmd {
-        Cmd::Board(BoardCmd::Serve { pty, link, baud, preset, slots }) => serve(pty, link, baud, &preset, slots),
+        Cmd::Board(BoardCmd::Serve { pty, link, baud, preset, slots, sim }) => {
+            serve(pty, link, baud, &preset, slots, sim)
+        }
         Cmd::Generate { preset, model, k, out } => {
             let cfg = bbcu_host::accel::config(&preset)?;
             let loaded = match &model {
