@@ -19,6 +19,12 @@
 //! trees are written as arrays of registers with literal-indexed levels, and widening inside
 //! loops goes through `.index().to_bits::<W>()`, which the Verilog generator passes through
 //! untouched (Verilog widens by context).
+//!
+//! Two more rules the engine follows: every `Local` signal is written before it is read in
+//! program order (rust-hdl's loop check refuses the Verilog otherwise, and Verilator would see
+//! an always-block reading its own output), and a Rust `const` compared inside a kernel
+//! (`x.index() == N`) is emitted by name into the Verilog, so such values are `Constant`
+//! fields. A `const` as a `for` range or a literal array index is fine.
 
 pub mod array;
 pub mod crc;
