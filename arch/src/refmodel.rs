@@ -267,18 +267,19 @@ impl RefDevice {
                 }
             })
             .collect();
+        let fw = self.cfg.memory.fp_weight_words;
         for t in 0..9 {
             let (sy, sx) = (rho as isize + t as isize / 3 - 1, x as isize + t as isize % 3 - 1);
             if sy < 0 || sy >= hs as isize || sx < 0 || sx >= ws as isize {
                 continue;
             }
-            for ci in 0..op.cin {
-                let a = Self::f_addr(&op.src, wc, sy as usize, sx as usize, ci);
-                let xv = if from_input { self.xmem[a] } else { self.fmem[a] } as i64;
-                let wa = op.w_base + ((set * g_n + g) * 9 + t) * op.cin + ci;
-                for (k, a) in acc.iter_mut().enumerate() {
-                    *a += self.fpw[k * self.cfg.memory.fp_weight_words + wa] as i64 * xv;
-                }
+            // A pixel's channels are consecutive words, and so are a tap's weights per lane.
+            let a0 = Self::f_addr(&op.src, wc, sy as usize, sx as usize, 0);
+            let xs = if from_input { &self.xmem[a0..a0 + op.cin] } else { &self.fmem[a0..a0 + op.cin] };
+            let wa = op.w_base + ((set * g_n + g) * 9 + t) * op.cin;
+            for (k, a) in acc.iter_mut().enumerate() {
+                let ws = &self.fpw[k * fw + wa..k * fw + wa + op.cin];
+                *a += ws.iter().zip(xs).map(|(w, x)| *w as i64 * *x as i64).sum::<i64>();
             }
         }
         acc
