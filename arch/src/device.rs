@@ -7,6 +7,7 @@
 //! [`crate::strips::plan`]), then [`Device::counters`].
 
 use crate::config::HwConfig;
+use crate::program::Header;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -37,6 +38,55 @@ pub struct StripJob {
     pub height: usize,
     pub keep_x0: usize,
     pub keep_w: usize,
+}
+
+impl StripJob {
+    /// Checks a strip against the loaded program before any device touches it: every device
+    /// (reference model, simulators, boards) refuses the same jobs with the same one-line errors.
+    pub fn check(&self, h: &Header, input_len: usize) -> Result<(), DeviceError> {
+        let bad = |m: String| Err(DeviceError::BadJob(m));
+        if self.width == 0 || self.height == 0 || self.width > h.width_cap {
+            return bad(format!("width {} outside 1..={} of this model", self.width, h.width_cap));
+        }
+        if self.keep_w == 0 || self.keep_x0 + self.keep_w > self.width {
+            return bad(format!("kept columns {}+{} outside the strip of {}", self.keep_x0, self.keep_w, self.width));
+        }
+        // The engine counts rows in 16 bits.
+        if self.height > u16::MAX as usize {
+            return bad(format!("height {} exceeds the row counter ({})", self.height, u16::MAX));
+        }
+        if input_len != h.in_ch * self.height * self.width {
+            return bad(format!("{input_len} input bytes for {}×{}×{}", h.in_ch, self.height, self.width));
+        }
+        Ok(())
+    }
+}
+
+/// Channel-major (`c × h × w`, the `Device` interface) to the order the engine streams
+/// pixels in: rows, pixels, channels fastest.
+pub fn chw_to_hwc(data: &[u8], c: usize, h: usize, w: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    for y in 0..h {
+        for x in 0..w {
+            for ch in 0..c {
+                out.push(data[(ch * h + y) * w + x]);
+            }
+        }
+    }
+    out
+}
+
+/// The inverse of [`chw_to_hwc`].
+pub fn hwc_to_chw(data: &[u8], c: usize, h: usize, w: usize) -> Vec<u8> {
+    let mut out = vec![0u8; data.len()];
+    for y in 0..h {
+        for x in 0..w {
+            for ch in 0..c {
+                out[(ch * h + y) * w + x] = data[(y * w + x) * c + ch];
+            }
+        }
+    }
+    out
 }
 
 /// Hardware performance counters of the last strip (and totals since reset).

@@ -68,6 +68,16 @@ pub struct ModelImage {
 }
 
 impl ModelImage {
+    /// The layer program the image writes into a program memory of `words` words, decoded
+    /// as the sequencer would read it.
+    pub fn program(&self, words: usize) -> Result<crate::program::Program, String> {
+        let mut prog = vec![0u16; words];
+        for s in self.sections.iter().filter(|s| s.mem == Mem::Program) {
+            prog[s.addr..s.addr + s.words.len()].iter_mut().zip(&s.words).for_each(|(d, v)| *d = *v as u16);
+        }
+        crate::program::Program::decode(&prog)
+    }
+
     pub fn to_bytes(&self, c: &HwConfig) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend_from_slice(MAGIC);

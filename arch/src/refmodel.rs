@@ -384,19 +384,7 @@ impl Device for RefDevice {
     fn run_strip(&mut self, job: &StripJob, input: &[u8]) -> Result<Vec<u8>, DeviceError> {
         let p = self.program.clone().ok_or(DeviceError::NoModel)?;
         let h = &p.header;
-        let bad = |m: String| Err(DeviceError::BadJob(m));
-        if job.width == 0 || job.height == 0 || job.width > h.width_cap {
-            return bad(format!("width {} outside 1..={} of this model", job.width, h.width_cap));
-        }
-        if job.keep_w == 0 || job.keep_x0 + job.keep_w > job.width {
-            return bad(format!("kept columns {}+{} outside the strip of {}", job.keep_x0, job.keep_w, job.width));
-        }
-        if job.height > u16::MAX as usize {
-            return bad(format!("height {} exceeds the row counter ({})", job.height, u16::MAX));
-        }
-        if input.len() != h.in_ch * job.height * job.width {
-            return bad(format!("{} input bytes for {}×{}×{}", input.len(), h.in_ch, job.height, job.width));
-        }
+        job.check(h, input.len())?;
         let (r, wc, hh, w) = (h.scale, h.width_cap, job.height, job.width);
         let mut out = vec![0u8; h.out_ch * hh * r * job.keep_w * r];
         let n_ops = p.ops.len();

@@ -4,7 +4,8 @@
 
 use crate::engine::{Engine32, Engine64};
 use crate::sim::{settle, start, tick, Clocked};
-use bbcu_arch::image::{Mem, ModelImage};
+use bbcu_arch::device::{chw_to_hwc, hwc_to_chw};
+use bbcu_arch::image::ModelImage;
 use bbcu_arch::program::Program;
 use bbcu_arch::{Counters, DesignInfo, Device, DeviceError, HwConfig, StripJob};
 
@@ -78,6 +79,31 @@ pub fn test_config() -> HwConfig {
     HwConfig::parse(include_str!("../sim-test.toml"), "hdl/sim-test.toml").expect("sim-test preset")
 }
 
+/// Cycles after which a strip is given up as hung: far above what the cycle model gives for
+/// any strip (about 20 cycles per input byte and op), so only a stuck engine reaches it.
+/// Shared by the simulators so that they give up at the same point.
+pub fn cycle_limit(p: &Program, out_bytes: usize, in_bytes: usize) -> u64 {
+    1_000_000 + 400 * (out_bytes as u64 + in_bytes as u64) * (p.ops.len() as u64 + 8) * 64
+}
+
+/// The `cnt_sel` values of a strip's counters, in the order [`counters_from`] reads them:
+/// total, stall, cycles of every op, busy of every op.
+pub fn counter_selects(n_ops: usize) -> Vec<u8> {
+    [0, 1].into_iter().chain((0..n_ops).map(|l| 2 + 2 * l as u8)).chain((0..n_ops).map(|l| 3 + 2 * l as u8)).collect()
+}
+
+/// Counters from the values read at [`counter_selects`].
+pub fn counters_from(cnt: &[u64], strips: u64) -> Counters {
+    let n = (cnt.len() - 2) / 2;
+    Counters {
+        total_cycles: cnt[0],
+        stall_cycles: cnt[1],
+        layer_cycles: cnt[2..2 + n].to_vec(),
+        layer_busy: cnt[2 + n..].to_vec(),
+        strips,
+    }
+}
+
 /// A simulated engine of one configuration.
 pub struct HdlDevice<E: EnginePorts> {
     cfg: HwConfig,
@@ -130,13 +156,9 @@ impl<E: EnginePorts> Device for HdlDevice<E> {
     fn load(&mut self, image: &[u8]) -> Result<(), DeviceError> {
         self.program = None;
         let img = ModelImage::from_bytes(image, &self.cfg).map_err(DeviceError::BadImage)?;
-        let mut prog = vec![0u16; self.cfg.memory.program_words];
         for s in &img.sections {
             for (i, w) in s.words.iter().enumerate() {
                 let addr = s.addr + i;
-                if s.mem == Mem::Program {
-                    prog[addr] = *w as u16;
-                }
                 // The const memory is 16-bit words in the image, 8-word records in hardware:
                 // the engine splits the flat address itself.
                 self.eng.load_word(s.mem as u8, addr as u32, *w, true);
@@ -145,32 +167,16 @@ impl<E: EnginePorts> Device for HdlDevice<E> {
         }
         self.eng.load_word(0, 0, 0, false);
         self.tick();
-        self.program = Some(Program::decode(&prog).map_err(DeviceError::BadImage)?);
+        self.program = Some(img.program(self.cfg.memory.program_words).map_err(DeviceError::BadImage)?);
         Ok(())
     }
 
     fn run_strip(&mut self, job: &StripJob, input: &[u8]) -> Result<Vec<u8>, DeviceError> {
         let p = self.program.clone().ok_or(DeviceError::NoModel)?;
         let h = &p.header;
-        if job.width == 0 || job.height == 0 || job.width > h.width_cap {
-            return Err(DeviceError::BadJob(format!("width {} outside 1..={}", job.width, h.width_cap)));
-        }
-        if job.keep_w == 0 || job.keep_x0 + job.keep_w > job.width {
-            return Err(DeviceError::BadJob("kept columns outside the strip".into()));
-        }
-        if input.len() != h.in_ch * job.height * job.width {
-            return Err(DeviceError::BadJob(format!("{} input bytes for the strip", input.len())));
-        }
-        let (c, hh, w, r) = (h.in_ch, job.height, job.width, h.scale);
-        // The engine streams pixels row by row, channels fastest.
-        let mut hwc = Vec::with_capacity(input.len());
-        for y in 0..hh {
-            for x in 0..w {
-                for ch in 0..c {
-                    hwc.push(input[(ch * hh + y) * w + x]);
-                }
-            }
-        }
+        job.check(h, input.len())?;
+        let (hh, r) = (job.height, h.scale);
+        let hwc = chw_to_hwc(input, h.in_ch, hh, job.width);
         let (oh, ow, oc) = (hh * r, job.keep_w * r, h.out_ch);
         let want = oh * ow * oc;
         let mut out = Vec::with_capacity(want);
@@ -179,8 +185,7 @@ impl<E: EnginePorts> Device for HdlDevice<E> {
         self.eng.set_strip(false, job);
         let (mut next_in, mut done) = (0, false);
         let start_cycles = self.cycles;
-        // Generous: the reference model's cycle count is within a few per cent of this.
-        let limit = 1_000_000 + 400 * (want as u64 + hwc.len() as u64) * (p.ops.len() as u64 + 8) * 64;
+        let limit = cycle_limit(&p, want, hwc.len());
         while !(done && out.len() == want) {
             let have = next_in < hwc.len();
             self.eng.set_streams(if have { hwc[next_in] } else { 0 }, have, true);
@@ -207,26 +212,9 @@ impl<E: EnginePorts> Device for HdlDevice<E> {
             }
         }
         self.eng.set_streams(0, false, false);
-        let mut chw = vec![0u8; want];
-        for y in 0..oh {
-            for x in 0..ow {
-                for ch in 0..oc {
-                    chw[(ch * oh + y) * ow + x] = out[(y * ow + x) * oc + ch];
-                }
-            }
-        }
-        let n = p.ops.len();
-        let total = self.counter(0);
-        let stall = self.counter(1);
-        let layer_cycles: Vec<u64> = (0..n).map(|l| self.counter(2 + 2 * l)).collect();
-        let layer_busy: Vec<u64> = (0..n).map(|l| self.counter(3 + 2 * l)).collect();
-        self.counters = Counters {
-            total_cycles: total,
-            stall_cycles: stall,
-            layer_cycles,
-            layer_busy,
-            strips: self.counters.strips + 1,
-        };
+        let chw = hwc_to_chw(&out, oc, oh, ow);
+        let cnt: Vec<u64> = counter_selects(p.ops.len()).into_iter().map(|sel| self.counter(sel as usize)).collect();
+        self.counters = counters_from(&cnt, self.counters.strips + 1);
         Ok(chw)
     }
 

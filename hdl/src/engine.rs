@@ -240,7 +240,6 @@ macro_rules! engine {
             op_words: Constant<Bits<16>>,
 
             // Combinational locals.
-            f_kind: Signal<Local, Bits<4>>,
             is_bin: Signal<Local, Bit>,
             is_tail: Signal<Local, Bit>,
             f_bits: Signal<Local, Bit>,
@@ -256,13 +255,11 @@ macro_rules! engine {
             f_src_fbase: Signal<Local, Bits<32>>,
             f_src_brows: Signal<Local, Bits<16>>,
             f_src_bbase: Signal<Local, Bits<32>>,
-            f_dst_ch: Signal<Local, Bits<16>>,
             f_dst_frows: Signal<Local, Bits<16>>,
             f_dst_fbase: Signal<Local, Bits<32>>,
             f_dst_brows: Signal<Local, Bits<16>>,
             f_dst_bbase: Signal<Local, Bits<32>>,
             f_groups: Signal<Local, Bits<16>>,
-            f_inner: Signal<Local, Bits<16>>,
             f_qsrc: Signal<Local, Bits<16>>,
             f_lastl: Signal<Local, Bits<16>>,
             f_spf: Signal<Local, Bits<32>>,
@@ -276,7 +273,7 @@ macro_rules! engine {
             h_outch: Signal<Local, Bits<16>>,
             h_r: Signal<Local, Bits<16>>,
             h_sub: Signal<Local, Bit>,
-            h_frac: Signal<Local, Bits<16>>,
+            h_frac: Signal<Local, Bits<4>>,
             h_kin: Signal<Local, Bits<32>>,
             h_kout: Signal<Local, Bits<32>>,
             h_xfrows: Signal<Local, Bits<16>>,
@@ -512,7 +509,6 @@ macro_rules! engine {
                     rec_keep: Constant::new(bits::<16>(REC_KEEP as u64)),
                     in_lat: Constant::new(bits::<16>(InWord::LATENCY as u64)),
                     op_words: Constant::new(bits::<16>(OP_WORDS as u64)),
-                    f_kind: Default::default(),
                     is_bin: Default::default(),
                     is_tail: Default::default(),
                     f_bits: Default::default(),
@@ -528,13 +524,11 @@ macro_rules! engine {
                     f_src_fbase: Default::default(),
                     f_src_brows: Default::default(),
                     f_src_bbase: Default::default(),
-                    f_dst_ch: Default::default(),
                     f_dst_frows: Default::default(),
                     f_dst_fbase: Default::default(),
                     f_dst_brows: Default::default(),
                     f_dst_bbase: Default::default(),
                     f_groups: Default::default(),
-                    f_inner: Default::default(),
                     f_qsrc: Default::default(),
                     f_lastl: Default::default(),
                     f_spf: Default::default(),
@@ -730,7 +724,7 @@ macro_rules! engine {
                 self.h_outch.next = self.hdr[4].q.val();
                 self.h_r.next = self.hdr[5].q.val();
                 self.h_sub.next = self.hdr[8].q.val().get_bit(0);
-                self.h_frac.next = self.hdr[9].q.val();
+                self.h_frac.next = self.hdr[9].q.val().get_bits::<4>(0);
                 self.h_kin.next = bit_cast::<32, 16>(self.hdr[10].q.val()) | (bit_cast::<32, 16>(self.hdr[11].q.val()) << 16);
                 self.h_kout.next = bit_cast::<32, 16>(self.hdr[12].q.val()) | (bit_cast::<32, 16>(self.hdr[13].q.val()) << 16);
                 self.h_xfrows.next = self.hdr[16].q.val();
@@ -738,7 +732,6 @@ macro_rules! engine {
                 self.h_bil.next = self.hdr[22].q.val();
                 self.h_xpitch.next = bit_cast::<32, 16>(self.hdr[23].q.val()) | (bit_cast::<32, 16>(self.hdr[24].q.val()) << 16);
 
-                self.f_kind.next = self.rec[0].q.val().get_bits::<4>(0);
                 self.is_bin.next = self.rec[0].q.val().get_bits::<4>(0) == 1;
                 self.is_tail.next = self.rec[0].q.val().get_bits::<4>(0) == 3;
                 self.f_bits.next = self.rec[0].q.val().get_bit(6);
@@ -754,13 +747,11 @@ macro_rules! engine {
                 self.f_src_fbase.next = bit_cast::<32, 16>(self.rec[16].q.val()) | (bit_cast::<32, 16>(self.rec[17].q.val()) << 16);
                 self.f_src_brows.next = self.rec[18].q.val();
                 self.f_src_bbase.next = bit_cast::<32, 16>(self.rec[19].q.val()) | (bit_cast::<32, 16>(self.rec[20].q.val()) << 16);
-                self.f_dst_ch.next = self.rec[21].q.val();
                 self.f_dst_frows.next = self.rec[23].q.val();
                 self.f_dst_fbase.next = bit_cast::<32, 16>(self.rec[24].q.val()) | (bit_cast::<32, 16>(self.rec[25].q.val()) << 16);
                 self.f_dst_brows.next = self.rec[26].q.val();
                 self.f_dst_bbase.next = bit_cast::<32, 16>(self.rec[27].q.val()) | (bit_cast::<32, 16>(self.rec[28].q.val()) << 16);
                 self.f_groups.next = self.rec[29].q.val();
-                self.f_inner.next = self.rec[30].q.val();
                 self.f_qsrc.next = self.rec[31].q.val();
                 self.f_lastl.next = self.rec[32].q.val();
                 self.f_spf.next = bit_cast::<32, 16>(self.rec[34].q.val()) | (bit_cast::<32, 16>(self.rec[35].q.val()) << 16);
@@ -1730,7 +1721,7 @@ macro_rules! engine {
                 self.outpx.a1.next = self.t_a1.q.val().get_bits::<9>(0);
                 self.outpx.b1.next = self.pb1.q.val().get_bits::<9>(0);
                 self.outpx.k_out.next = self.h_kout.val();
-                self.outpx.frac.next = self.h_frac.val().get_bits::<4>(0);
+                self.outpx.frac.next = self.h_frac.val();
 
                 if self.wb_valid.val() {
                     self.fmem.write_enable.next = true;

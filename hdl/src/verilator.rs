@@ -8,8 +8,10 @@
 //! harness replays [`crate::device::HdlDevice`] edge for edge, so both simulators must report
 //! the same counters.
 
+use crate::device::{counter_selects, counters_from, cycle_limit};
 use crate::generate::{instance, verilog, Instance};
-use bbcu_arch::image::{Mem, ModelImage};
+use bbcu_arch::device::{chw_to_hwc, hwc_to_chw};
+use bbcu_arch::image::ModelImage;
 use bbcu_arch::program::Program;
 use bbcu_arch::{Counters, DesignInfo, Device, DeviceError, HwConfig, StripJob};
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -354,19 +356,13 @@ impl Device for VerilatorDevice {
         self.check()?;
         self.program = None;
         let img = ModelImage::from_bytes(image, &self.cfg).map_err(DeviceError::BadImage)?;
-        let mut prog = vec![0u16; self.cfg.memory.program_words];
-        let mut words = Vec::new();
-        for s in &img.sections {
-            for (i, w) in s.words.iter().enumerate() {
-                let addr = s.addr + i;
-                if s.mem == Mem::Program {
-                    prog[addr] = *w as u16;
-                }
-                words.push((s.mem as u8, addr as u32, *w));
-            }
-        }
+        let words: Vec<(u8, u32, u64)> = img
+            .sections
+            .iter()
+            .flat_map(|s| s.words.iter().enumerate().map(move |(i, w)| (s.mem as u8, (s.addr + i) as u32, *w)))
+            .collect();
         self.cycles = self.load_words(&words).map_err(|e| self.fail(e))?;
-        self.program = Some(Program::decode(&prog).map_err(DeviceError::BadImage)?);
+        self.program = Some(img.program(self.cfg.memory.program_words).map_err(DeviceError::BadImage)?);
         Ok(())
     }
 
@@ -374,32 +370,13 @@ impl Device for VerilatorDevice {
         self.check()?;
         let p = self.program.clone().ok_or(DeviceError::NoModel)?;
         let h = &p.header;
-        if job.width == 0 || job.height == 0 || job.width > h.width_cap {
-            return Err(DeviceError::BadJob(format!("width {} outside 1..={}", job.width, h.width_cap)));
-        }
-        if job.keep_w == 0 || job.keep_x0 + job.keep_w > job.width {
-            return Err(DeviceError::BadJob("kept columns outside the strip".into()));
-        }
-        if input.len() != h.in_ch * job.height * job.width {
-            return Err(DeviceError::BadJob(format!("{} input bytes for the strip", input.len())));
-        }
-        let (c, hh, w, r) = (h.in_ch, job.height, job.width, h.scale);
-        let mut hwc = Vec::with_capacity(input.len());
-        for y in 0..hh {
-            for x in 0..w {
-                for ch in 0..c {
-                    hwc.push(input[(ch * hh + y) * w + x]);
-                }
-            }
-        }
+        job.check(h, input.len())?;
+        let (hh, r) = (job.height, h.scale);
+        let hwc = chw_to_hwc(input, h.in_ch, hh, job.width);
         let (oh, ow, oc) = (hh * r, job.keep_w * r, h.out_ch);
         let want = oh * ow * oc;
-        // The same bound as the rust-hdl device, so both give up at the same point.
-        let limit = 1_000_000 + 400 * (want as u64 + hwc.len() as u64) * (p.ops.len() as u64 + 8) * 64;
-        let n = p.ops.len();
-        // Counter selects in the rust-hdl device's order: total, stall, cycles per op, busy per op.
-        let sel: Vec<u8> =
-            [0, 1].into_iter().chain((0..n).map(|l| 2 + 2 * l as u8)).chain((0..n).map(|l| 3 + 2 * l as u8)).collect();
+        let limit = cycle_limit(&p, want, hwc.len());
+        let sel = counter_selects(p.ops.len());
         let s = self.strip(job, &hwc, want, limit, &sel).map_err(|e| self.fail(e))?;
         self.cycles = s.total;
         self.strip_cycles = s.cycles;
@@ -415,21 +392,8 @@ impl Device for VerilatorDevice {
                 )))
             }
         }
-        let mut chw = vec![0u8; want];
-        for y in 0..oh {
-            for x in 0..ow {
-                for ch in 0..oc {
-                    chw[(ch * oh + y) * ow + x] = s.out[(y * ow + x) * oc + ch];
-                }
-            }
-        }
-        self.counters = Counters {
-            total_cycles: s.cnt[0],
-            stall_cycles: s.cnt[1],
-            layer_cycles: s.cnt[2..2 + n].to_vec(),
-            layer_busy: s.cnt[2 + n..].to_vec(),
-            strips: self.counters.strips + 1,
-        };
+        let chw = hwc_to_chw(&s.out, oc, oh, ow);
+        self.counters = counters_from(&s.cnt, self.counters.strips + 1);
         Ok(chw)
     }
 

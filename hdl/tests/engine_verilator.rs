@@ -32,9 +32,7 @@ fn image(c: usize, h: usize, w: usize, seed: u64) -> Planes {
 /// - VARHIDDEN on `q`: the engine's register `q` becomes instance `q` of module `top$q`,
 ///   whose output port is also `q` (same name in different modules, no hiding in fact);
 /// - UNUSEDSIGNAL on `pe$k$done` for k ≥ 1 (the array reads PE 0's), on `load_data[63:32]` of
-///   32-lane instances (the load port is 64 bits for every lane count), and on the decoded
-///   record fields `f_kind`, `f_dst_ch`, `f_inner` and `h_frac[15:4]`, which the engine
-///   decodes but never reads.
+///   32-lane instances (the load port is 64 bits for every lane count).
 fn lint_config() -> String {
     let mut c = String::from("`verilator_config\n");
     let mut off = |rule: &str, msg: &str| c += &format!("lint_off -rule {rule} -file \"*\" -match \"{msg}\"\n");
@@ -42,10 +40,6 @@ fn lint_config() -> String {
     off("VARHIDDEN", "*hides declaration in upper scope: 'q'*");
     off("UNUSEDSIGNAL", "*Signal is not used: 'pe$*$done'*");
     off("UNUSEDSIGNAL", "*Bits of signal are not used: 'load_data'[63:32]*");
-    for s in ["f_kind", "f_dst_ch", "f_inner"] {
-        off("UNUSEDSIGNAL", &format!("*Signal is not used: '{s}'*"));
-    }
-    off("UNUSEDSIGNAL", "*Bits of signal are not used: 'h_frac'[15:4]*");
     c
 }
 

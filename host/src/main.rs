@@ -262,6 +262,19 @@ fn bundled(rel: &str) -> Result<PathBuf> {
 }
 
 /// Writes a result to stdout; a reader that went away (`| head`) is not an error.
+/// The line printed per image: `in (w×h) -> out (w×h) in t s [tag]`.
+fn result_line(src: &Path, img: &bbcu_sim::Planes, dst: &Path, out: &bbcu_sim::Planes, secs: f64, tag: &str) -> String {
+    format!(
+        "{} ({}x{}) -> {} ({}x{}) in {secs:.3} s [{tag}]",
+        src.display(),
+        img.width,
+        img.height,
+        dst.display(),
+        out.width,
+        out.height
+    )
+}
+
 fn emit(text: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
@@ -319,17 +332,13 @@ fn run_on_board(
         let out = session.run(img, &bar)?;
         imageio::write_png(dst, &out)?;
         bar.suspend(|| {
-            emit(&format!(
-                "{} ({}x{}) -> {} ({}x{}) in {:.3} s [board {preset}, image {}/{}]",
-                src.display(),
-                img.width,
-                img.height,
-                dst.display(),
-                out.width,
-                out.height,
+            emit(&result_line(
+                src,
+                img,
+                dst,
+                &out,
                 t.elapsed().as_secs_f64(),
-                n + 1,
-                inputs.len()
+                &format!("board {preset}, image {}/{}", n + 1, inputs.len()),
             ))
         });
     }
@@ -361,17 +370,7 @@ fn run_on_sim(
         let (out, rep) = sim.run(img, model.net.scale(), model.net.out_ch, || bar.inc(1))?;
         bar.finish_and_clear();
         imageio::write_png(dst, &out)?;
-        emit(&format!(
-            "{} ({}x{}) -> {} ({}x{}) in {:.3} s [sim {:?}]",
-            src.display(),
-            img.width,
-            img.height,
-            dst.display(),
-            out.width,
-            out.height,
-            t.elapsed().as_secs_f64(),
-            kind
-        ));
+        emit(&result_line(src, img, dst, &out, t.elapsed().as_secs_f64(), &format!("sim {kind:?}")));
         eprint!("{}", sim.describe(&rep, img.width * img.height));
     }
     Ok(())
@@ -525,17 +524,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 imageio::write_png(dst, &out)?;
                 bar.inc(1);
                 bar.suspend(|| {
-                    emit(&format!(
-                        "{} ({}x{}) -> {} ({}x{}) in {:.3} s [{:?}]",
-                        src.display(),
-                        img.width,
-                        img.height,
-                        dst.display(),
-                        out.width,
-                        out.height,
-                        t.elapsed().as_secs_f64(),
-                        precision
-                    ))
+                    emit(&result_line(src, img, dst, &out, t.elapsed().as_secs_f64(), &format!("{precision:?}")))
                 });
             }
             bar.finish_and_clear();

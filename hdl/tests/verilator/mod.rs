@@ -17,8 +17,8 @@ use std::process::Command;
 /// UNUSEDPARAM for the `Phase` enum's localparams (rust-hdl declares them in the `DFF<Phase>`
 /// module, which only passes the state through); VARHIDDEN for `q` (the engine's register `q`
 /// is instance `q` of module `top$q`, whose port is also `q`); UNUSEDSIGNAL for `pe$k$done`
-/// (k ≥ 1), `load_data[63:32]` of 32-lane instances (one 64-bit load port for every lane
-/// count) and the decoded-but-unread fields `f_kind`, `f_dst_ch`, `f_inner`, `h_frac[15:4]`.
+/// (k ≥ 1) and `load_data[63:32]` of 32-lane instances (one 64-bit load port for every lane
+/// count).
 pub const WAIVED: &[&str] = &["WIDTH", "DECLFILENAME"];
 
 pub fn out_dir() -> PathBuf {
