@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Train the four UP5K-sized BBCU models one after another (1 CPU thread each).
+# Train the shipped BBCU models one after another (1 CPU thread each).
+# RUNS="name:iters ..." picks a subset, e.g. RUNS="sr_x2_small:5000" bash train/run_all.sh
 # Resumable: rerun it after an interruption; each run continues from
 # train/runs/<name>/state.pt, and finished runs (train/runs/<name>/done) are skipped.
 # models/README.md is regenerated (train/make_cards.py) after every run.
@@ -12,7 +13,7 @@ flock -n 9 || { echo "run_all.sh is already running" >&2; exit 1; }
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 # name:iterations (chosen from 30-second 1-thread benchmarks; see train/README.md)
-RUNS="sr_x2:6300 sr_x4:1950 denoise:3600 deblock:4500"
+RUNS=${RUNS:-"sr_x2:6300 sr_x4:1950 denoise:3600 deblock:4500 sr_x2_small:5000 sr_x4_small:2500 denoise_small:3000 deblock_small:3000"}
 
 for spec in $RUNS; do
   name=${spec%%:*}; iters=${spec##*:}

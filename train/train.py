@@ -43,9 +43,25 @@ MODELS = {
     "sr_x4": ("bbcum", dict(num_in_ch=3, num_out_ch=3, num_feat=32, num_block=4, upscale=4), "sr", 4, 24),
     "denoise": ("dncnn", dict(in_nc=3, out_nc=3, nc=32, nb=10, bias=False), "denoise", 1, 48),
     "deblock": ("dncnn3", dict(in_nc=1, out_nc=1, nc=32, nb=10, bias=True), "deblock", 1, 40),
+    # iCE40-sized variants: 16 channels and fewer binary units, so that weights, constants
+    # and feature rings fit the UP5K's 30 EBR and 4 SPRAM (see arch/presets/ice40-up5k.toml).
+    "sr_x2_small": ("bbcum", dict(num_in_ch=3, num_out_ch=3, num_feat=16, num_block=2, upscale=2), "sr", 2, 32),
+    "sr_x4_small": ("bbcum", dict(num_in_ch=3, num_out_ch=3, num_feat=16, num_block=2, upscale=4), "sr", 4, 24),
+    "denoise_small": ("dncnn", dict(in_nc=3, out_nc=3, nc=16, nb=6, bias=False), "denoise", 1, 48),
+    "deblock_small": ("dncnn3", dict(in_nc=1, out_nc=1, nc=16, nb=6, bias=True), "deblock", 1, 40),
 }
 CHANNELS = 32
 K = 130.0 * CHANNELS / 64.0  # 65
+
+
+def channels(name):
+    kw = MODELS[name][1]
+    return kw.get("num_feat", kw.get("nc"))
+
+
+def k_of(name):
+    """Residual-alignment factor k = 130 * C / 64 (the official value for C = 64 is 130)."""
+    return 130.0 * channels(name) / 64.0
 
 
 class UserError(Exception):
@@ -376,7 +392,7 @@ def append_log(path, row):
 # ---------------------------------------------------------------------------------------
 def build(name):
     arch, kw, _task, _s, _p = MODELS[name]
-    return B.build_model(arch, k=K, **kw)
+    return B.build_model(arch, k=k_of(name), **kw)
 
 
 def main():
@@ -484,7 +500,7 @@ def run(args):
         atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                      "scheduler": sched.state_dict(), "rng": rng_state(), "iter": it,
                      "elapsed": elapsed, "total_iters": total, "name": name,
-                     "args": vars(args), "patch": patch, "k": K}, state_path)
+                     "args": vars(args), "patch": patch, "k": k_of(name)}, state_path)
 
     model.train()
     loss_sum, loss_n = 0.0, 0
@@ -547,7 +563,7 @@ def export(name, model, args, it, elapsed, log_path, val_desc, patch):
         with open(log_path, newline="") as f:
             rows = list(csv.DictReader(f))
         last = rows[-1] if rows else None
-    card = {"name": name, "arch": arch, **kw, "k": K, "task": task, "scale": scale,
+    card = {"name": name, "arch": arch, **kw, "k": k_of(name), "task": task, "scale": scale,
             "container": "basicsr_params" if task == "sr" else "kair_bare_state_dict",
             "iters": it, "train_seconds": round(elapsed, 1), "batch": args.batch,
             "patch": patch, "lr": args.lr, "seed": args.seed,
