@@ -55,6 +55,18 @@ pub struct ClockDef {
     pub port: String,
     pub pin: String,
     pub mhz: f64,
+    /// iCE40: how the oscillator reaches the PLL. `pad` when the clock pin is the PLL's own
+    /// input pad (iCEBreaker pin 35: the pad's input buffer then cannot also feed a core PLL),
+    /// `core` (the default) when it arrives through a global buffer.
+    #[serde(default)]
+    pub pll: Option<PllInput>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PllInput {
+    Pad,
+    Core,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -96,6 +108,8 @@ pub struct Board {
 pub struct Port {
     pub name: String,
     pub range: Option<(usize, usize)>,
+    /// Driven by the module (`output`); `input` and `inout` are false.
+    pub output: bool,
 }
 
 impl Board {
@@ -222,8 +236,9 @@ pub fn ports(verilog: &str, top: &str) -> Result<Vec<Port>, BoardError> {
     let mut statements = body.split(';');
     let header = statements.next().unwrap_or("");
     let mut order: Vec<String> = Vec::new();
-    let mut ranges: BTreeMap<String, Option<(usize, usize)>> = BTreeMap::new();
+    let mut ranges: BTreeMap<String, (Option<(usize, usize)>, bool)> = BTreeMap::new();
     let declare = |decl: &str, order: &mut Vec<String>, ranges: &mut BTreeMap<_, _>| {
+        let output = decl.split_whitespace().next() == Some("output");
         // `input wire [7:0] a, b` → range and names, the direction and type words dropped.
         let (range, rest) = match (decl.find('['), decl.find(']')) {
             (Some(a), Some(b)) if a < b => {
@@ -238,7 +253,7 @@ pub fn ports(verilog: &str, top: &str) -> Result<Vec<Port>, BoardError> {
             if !order.iter().any(|o| o == name) {
                 order.push(name.to_string());
             }
-            ranges.insert(name.to_string(), range);
+            ranges.insert(name.to_string(), (range, output));
         }
     };
     if let (Some(a), Some(b)) = (header.find('('), header.rfind(')')) {
@@ -265,7 +280,13 @@ pub fn ports(verilog: &str, top: &str) -> Result<Vec<Port>, BoardError> {
             declare(st, &mut order, &mut ranges);
         }
     }
-    Ok(order.into_iter().map(|n| Port { range: ranges.get(&n).copied().flatten(), name: n }).collect())
+    Ok(order
+        .into_iter()
+        .map(|n| {
+            let (range, output) = ranges.get(&n).copied().unwrap_or((None, false));
+            Port { range, output, name: n }
+        })
+        .collect())
 }
 
 fn is_decl_word(w: &str) -> bool {
@@ -282,7 +303,7 @@ mod tests {
         module top$uart(clock,rx,tx);\n    input wire clock;\nendmodule\n";
 
     fn p(name: &str, range: Option<(usize, usize)>) -> Port {
-        Port { name: name.into(), range }
+        Port { name: name.into(), range, output: false }
     }
 
     #[test]
@@ -307,7 +328,8 @@ mod tests {
     #[test]
     fn rust_hdl_ports() {
         let ports = ports(ECHO, "top").unwrap();
-        assert_eq!(ports, [p("clock", None), p("uart_rx", None), p("uart_tx", None), p("led", Some((1, 0)))]);
+        let out = |name: &str, range| Port { output: true, ..p(name, range) };
+        assert_eq!(ports, [p("clock", None), p("uart_rx", None), out("uart_tx", None), out("led", Some((1, 0)))]);
         assert!(matches!(super::ports(ECHO, "nope"), Err(BoardError::NoTop(_))));
     }
 
@@ -316,7 +338,12 @@ mod tests {
         let v = "module top (input wire clk, input [3:0] a, b, output reg [0:0] led);\nendmodule\n";
         assert_eq!(
             ports(v, "top").unwrap(),
-            [p("clk", None), p("a", Some((3, 0))), p("b", Some((3, 0))), p("led", Some((0, 0)))]
+            [
+                p("clk", None),
+                p("a", Some((3, 0))),
+                p("b", Some((3, 0))),
+                Port { output: true, ..p("led", Some((0, 0))) }
+            ]
         );
     }
 

@@ -24,7 +24,9 @@ use std::time::Instant;
 pub struct Options {
     /// nextpnr's placement seed; a fixed seed and fixed inputs give the same bitstream.
     pub seed: u64,
-    /// The clock target for nextpnr and the timing check; the board clock when `None`.
+    /// The clock target for nextpnr and the timing check of a design clocked straight from the
+    /// oscillator; `None` constrains the oscillator at the board's rate, and nextpnr derives
+    /// the constraint of any PLL output from it (see [`crate::pll::shell`]).
     pub target_mhz: Option<f64>,
 }
 
@@ -210,7 +212,12 @@ pub fn build(verilog: &Path, top: &str, board: &Board, out: &Path, opts: &Option
 
     let (synth, pnr_args, pack_args, bitstream) = match board.fpga.family {
         Family::Ice40 => {
-            std::fs::write(out.join("top.pcf"), board.pcf(&top_ports)?).map_err(io("writing top.pcf"))?;
+            let mut pcf = board.pcf(&top_ports)?;
+            if opts.target_mhz.is_none() {
+                // The oscillator's rate; nextpnr derives a PLL output's constraint from it.
+                pcf += &format!("set_frequency {} {}\n", board.clock.port, board.clock.mhz);
+            }
+            std::fs::write(out.join("top.pcf"), pcf).map_err(io("writing top.pcf"))?;
             let dsp = if ice40_has_dsp(&board.fpga.device) { " -dsp" } else { "" };
             let synth = format!("read_verilog design.v; synth_ice40{dsp} -top {top} -json top.json");
             let pnr = s(&[
@@ -232,7 +239,13 @@ pub fn build(verilog: &Path, top: &str, board: &Board, out: &Path, opts: &Option
             (synth, pnr, s(&["top.asc", "top.bin"]), "top.bin")
         }
         Family::Ecp5 => {
-            std::fs::write(out.join("top.lpf"), board.lpf(&top_ports)?).map_err(io("writing top.lpf"))?;
+            let mut lpf = board.lpf(&top_ports)?;
+            if let Some(t) = opts.target_mhz {
+                // An explicit target replaces the oscillator's rate (designs without a PLL).
+                let clock = format!("FREQUENCY PORT \"{}\" {} MHZ;", board.clock.port, board.clock.mhz);
+                lpf = lpf.replace(&clock, &format!("FREQUENCY PORT \"{}\" {t} MHZ;", board.clock.port));
+            }
+            std::fs::write(out.join("top.lpf"), lpf).map_err(io("writing top.lpf"))?;
             let synth = format!("read_verilog design.v; synth_ecp5 -top {top} -json top.json");
             let mut pnr = s(&[
                 &format!("--{}", board.fpga.device),
@@ -276,13 +289,14 @@ pub fn build(verilog: &Path, top: &str, board: &Board, out: &Path, opts: &Option
     let (step, _) = run_step(out, "pack", &tools.pack, &pack_args, false)?;
     steps.push(step);
 
-    let clocks = parse_fmax(&nlog)
-        .into_iter()
-        .map(|c| ClockTiming { met: c.fmax_mhz >= target, target_mhz: target, ..c })
-        .collect::<Vec<_>>();
+    // Each clock against its own constraint as nextpnr reports it: a PLL output's target is
+    // derived from the oscillator's (36 MHz from 12 MHz), not the `--freq` default.
+    let clocks =
+        parse_fmax(&nlog).into_iter().map(|c| ClockTiming { met: c.fmax_mhz >= c.target_mhz, ..c }).collect::<Vec<_>>();
     if clocks.is_empty() {
         return Err(FlowError::NoTiming { board: board.name.clone(), log: out.join("nextpnr.log") });
     }
+    let target = clocks.iter().map(|c| c.target_mhz).fold(target, f64::max);
     let cells = parse_yosys_cells(&ylog);
     let get = |k: &str| utilisation.get(k).copied();
     let mut resources = BTreeMap::new();

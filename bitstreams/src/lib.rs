@@ -4,10 +4,12 @@
 //!   `.lpf` pin constraints made from them for a design's top-level ports;
 //! - [`flow`]: Yosys → nextpnr → icepack/ecppack with logs and `report.json`
 //!   ([`flow::build`]);
+//! - [`pll`]: PLL settings (iCE40, ECP5) and the shell that clocks a design through one;
 //! - [`report`]: the report and the parsers of the tools' logs.
 
 pub mod board;
 pub mod flow;
+pub mod pll;
 pub mod report;
 
 pub use board::Board;
