@@ -14,6 +14,8 @@ command -v g++ >/dev/null || need_apt+=(g++)
 command -v yosys >/dev/null || need_apt+=(yosys)
 command -v nextpnr-ice40 >/dev/null || need_apt+=(nextpnr-ice40)
 command -v icepack >/dev/null || need_apt+=(fpga-icestorm)
+# `bbcu-host flash` runs the boards' programmers; the tests check their "no board" errors.
+command -v openFPGALoader >/dev/null || need_apt+=(openfpgaloader)
 # The engine's Verilog is also cross-simulated under Icarus (hdl/tests/engine_icarus.rs).
 command -v iverilog >/dev/null || need_apt+=(iverilog)
 if [ ${#need_apt[@]} -gt 0 ]; then

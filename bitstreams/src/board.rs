@@ -100,7 +100,21 @@ pub struct Board {
     pub clock: ClockDef,
     pub uart: UartDef,
     pub leds: LedDef,
+    pub flash: FlashDef,
     pub pins: BTreeMap<String, Pins>,
+}
+
+/// How a bitstream gets onto the board: the programmer and its arguments before the file,
+/// for the board's configuration flash (kept over power cycles) and for SRAM (lost at power
+/// off, but quick and without wearing the flash).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlashDef {
+    pub tool: String,
+    pub flash_args: Vec<String>,
+    pub sram_args: Vec<String>,
+    /// Where to get the tool, for the error when it is missing.
+    pub install: String,
 }
 
 /// A port of the top module: `[msb:lsb]` for vectors.

@@ -135,6 +135,19 @@ enum Cmd {
         #[arg(long, default_value = "generated")]
         out: PathBuf,
     },
+    /// Program a board with its bitstream (iceprog for the iCE40 boards, openFPGALoader for
+    /// the ULX3S), into the configuration flash or, with --sram, only until power-off.
+    Flash {
+        /// A board name or alias (ice40 = icebreaker, ice40-hx8k, ecp5 = ulx3s).
+        #[arg(long)]
+        board: String,
+        /// The bitstream (default: bitstreams/<board>/top.bin, .bit for ECP5).
+        #[arg(long)]
+        bitstream: Option<PathBuf>,
+        /// Load the FPGA's SRAM only (quick; the flash keeps its old design).
+        #[arg(long)]
+        sram: bool,
+    },
     /// PSNR/SSIM of a model on a folder of images, beside the bicubic or degraded baseline.
     Eval {
         #[command(flatten)]
@@ -423,10 +436,31 @@ impl Drop for RemoveOnDrop {
     }
 }
 
+/// Where `build` leaves a board's bitstream and where `flash` looks for it.
+fn default_bitstream(board: &bbcu_boards::Board) -> PathBuf {
+    let file = match board.fpga.family {
+        bbcu_boards::board::Family::Ice40 => "top.bin",
+        bbcu_boards::board::Family::Ecp5 => "top.bit",
+    };
+    PathBuf::from("bitstreams").join(&board.name).join(file)
+}
+
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::Board(BoardCmd::Serve { pty, link, baud, preset, slots, sim }) => {
             serve(pty, link, baud, &preset, slots, sim)
+        }
+        Cmd::Flash { board, bitstream, sram } => {
+            let board = bbcu_boards::Board::find(&board)?;
+            let file = bitstream.unwrap_or_else(|| default_bitstream(&board));
+            let said = bbcu_boards::flash::program(&board, &file, sram)?;
+            eprintln!(
+                "{}: {} programmed with {} ({said})",
+                board.name,
+                if sram { "SRAM" } else { "flash" },
+                file.display()
+            );
+            Ok(())
         }
         Cmd::Generate { preset, model, k, out } => {
             let cfg = bbcu_host::accel::config(&preset)?;
