@@ -26,7 +26,7 @@ def main(folder):
             reports[(model, dataset, precision)] = json.load(f)
     print("| model | test set | condition | baseline | float | fixed | fixed − float | paper BBCU (M / L) |")
     print("|---|---|---|---|---|---|---|---|")
-    models = ["sr_x2", "sr_x4", "denoise", "deblock"]
+    models = ["sr_x2", "sr_x4", "denoise", "deblock", "sr_x2_small", "sr_x4_small", "denoise_small", "deblock_small"]
     sets = ["Set5", "Set14", "Kodak24", "LIVE1", "classic5"]
     rank = lambda xs, v: xs.index(v) if v in xs else len(xs)
     keys = sorted({(m, d) for (m, d, _) in reports}, key=lambda k: (rank(models, k[0]), rank(sets, k[1]), k))
@@ -45,7 +45,7 @@ def main(folder):
 def sizes(folder):
     """Model size and OPs by the paper's convention, from `bbcu-host info --json`."""
     rows = []
-    for m in ["sr_x2", "sr_x4", "denoise", "deblock"]:
+    for m in ["sr_x2", "sr_x4", "denoise", "deblock", "sr_x2_small", "sr_x4_small", "denoise_small", "deblock_small"]:
         path = os.path.join(folder, "info", m + ".json")
         if not os.path.exists(path):
             continue

@@ -9,6 +9,7 @@ run_all.sh calls it after every run, so the cards always show the latest state.
 import argparse
 import csv
 import os
+import re
 import sys
 import time
 
@@ -29,8 +30,7 @@ def planned_iters():
     with open(p) as f:
         for line in f:
             if line.startswith("RUNS="):
-                for spec in line.split("=", 1)[1].strip().strip('"').split():
-                    n, i = spec.split(":")
+                for n, i in re.findall(r"(\w+):(\d+)", line):
                     out[n] = int(i)
     return out
 
@@ -56,6 +56,14 @@ TOPO = {
                "FP conv 32→3; output (k·x − model(k·x))/k",
     "deblock": "binary DnCNN-3 grey (`dncnn3_b`, bias=True, every conv incl. binary convs has a bias): "
                "FP conv 1→32 + ReLU; 8 BBCU-B units; FP conv 32→1; output (k·x − model(k·x))/k",
+    "sr_x2_small": "BBCU-M x2 for the iCE40: FP conv_first 3→16 + LeakyReLU(0.1); 2 `BinaryBlock`s = 4 "
+                   "BBCU-B units 16→16; BBCU-U 16→64 + PixelShuffle(2); BBCU-B conv_hr; FP conv_last 16→3; "
+                   "+ bilinear(k·x); ÷k",
+    "sr_x4_small": "BBCU-M x4 for the iCE40: as sr_x2_small with two BBCU-U units (16→64, r=2 each)",
+    "denoise_small": "binary DnCNN colour for the iCE40: FP conv 3→16 + ReLU; 4 BBCU-B units 16→16; "
+                     "FP conv 16→3; output (k·x − model(k·x))/k",
+    "deblock_small": "binary DnCNN-3 grey for the iCE40 (bias=True): FP conv 1→16 + ReLU; 4 BBCU-B units; "
+                     "FP conv 16→1; output (k·x − model(k·x))/k",
 }
 DATA = {
     "sr": "T91 + BSD200 (291 images, `shared/data/train`), HR mod-cropped, LR by MATLAB-style "
@@ -96,16 +104,17 @@ def main():
     args = ap.parse_args()
     plan = planned_iters()
     lines = [
-        "# Trained BBCU models (iCE40 UP5K sized)",
+        "# Trained BBCU models",
         "",
         "Made by `train/run_all.sh` → `train/train.py` (see `train/README.md`). The checkpoints use the",
         "official containers and key names (`shared/docs/bbcu-reference.md` §5), so an importer reads",
         "them like official checkpoints: SR models are `{'params': state_dict}` (BasicSR), and DnCNN",
         "models are a bare state_dict (KAIR). Binary conv weights are stored as latent FP32 values.",
         "Binarise them at import (`alpha_o = mean|W|` over Cin×3×3, `sign(W)`).",
-        f"Every model has C = {T.CHANNELS} feature channels, so the residual-alignment factor is",
-        f"**k = 130·C/64 = {T.K:g}** (the image is multiplied by k at the input and divided by k at the",
-        "output).",
+        "The four 32-channel models fit the ECP5 preset (`ecp5-85k`); the `_small` ones (16 channels,",
+        "fewer binary units) are sized for the iCE40 boards. With C feature channels the",
+        "residual-alignment factor is **k = 130·C/64** (65 for C = 32, 32.5 for C = 16; the image is",
+        "multiplied by k at the input and divided by k at the output).",
         "",
         f"Training machine: {MACHINE}. Training details common to all models: L1 loss; Adam",
         "(lr 2e-4, betas 0.9/0.99, no weight decay); cosine decay to 1e-6 over the run; batch 16; seed 0;",
@@ -144,11 +153,11 @@ def main():
             f"## `{name}`",
             "",
             f"- **Topology:** {TOPO[name]}.",
-            f"- **Channels:** {T.CHANNELS}; **blocks:** "
+            f"- **Channels:** {T.channels(name)}; **blocks:** "
             + (f"num_block {kw['num_block']} ({units} BBCU-B body units) + conv_hr"
                + (" + 2 BBCU-U" if scale == 4 else " + 1 BBCU-U") if task == "sr"
                else f"nb {kw['nb']} (head + {units} BBCU-B + tail)")
-            + f"; **k:** {T.K:g}; **scale:** {scale}.",
+            + f"; **k:** {T.k_of(name):g}; **scale:** {scale}.",
             f"- **Tensors:** {len(m.state_dict())} keys; {bin_w} binary weights ({bin_w / 8 / 1024:.1f} KiB as bits); "
             f"{fp_w} FP conv weights; {per_ch} per-channel constants (biases, move0, RPReLU).",
             f"- **Container:** {'`{params: state_dict}` (BasicSR)' if task == 'sr' else 'bare state_dict (KAIR)'}.",
@@ -164,7 +173,7 @@ def main():
     lines += ["## Scores (full test sets)", "", score_table(args.out), ""]
     lines += [
         "These are short CPU-only runs (tens of minutes rather than the paper's 300k GPU iterations on",
-        "DIV2K, with 32 instead of 64 channels), sized for an iCE40 UP5K.",
+        "DIV2K, with 32 or 16 instead of 64 channels), sized for small FPGAs.",
         "",
     ]
     os.makedirs(args.out, exist_ok=True)
