@@ -1,16 +1,18 @@
 //! An 8N1 UART: receiver, transmitter, and the pair behind byte FIFOs ([`Uart`]).
 //!
-//! Both directions run on a tick at 16× the baud rate from a clock divider whose divisor is a
-//! generator parameter: baud = f_clk / (16 · divisor), e.g. 48 MHz / (16 · 1) = 3 Mbaud,
-//! 12 MHz / (16 · 1) = 750 kbaud. The divisor is a [`Constant`] (fpga-notes §3.2), so one
-//! netlist serves one baud rate.
+//! Both directions run on a tick from a clock divider, with `ticks` ticks per bit (16 by
+//! default, 8..=31 allowed); divisor and ticks are generator parameters ([`Baud`]):
+//! baud = f_clk / (ticks · divisor), e.g. 48 MHz / (16 · 1) = 3 Mbaud, and 36 MHz / (12 · 1) =
+//! 3 Mbaud — fewer ticks per bit let a slower engine clock reach the FTDI's 3 Mbaud. Both are
+//! [`Constant`]s (fpga-notes §3.2), so one netlist serves one baud rate.
 //!
 //! Receiver ([`UartRx`]):
 //! - the line goes through two flip-flops (it is asynchronous to the clock) stored inverted,
 //!   so that the all-zero power-up state of iCE40/ECP5 flip-flops reads as an idle (high) line
 //!   and no false start bit is seen after configuration;
 //! - a low sample on a tick starts a frame; every bit is then decided by the majority of three
-//!   samples at ticks 7, 8, 9 of its 16 (its centre), which filters single-tick spikes;
+//!   samples at its centre (ticks 7, 8, 9 of 16; 5, 6, 7 of 12), which filters single-tick
+//!   spikes;
 //! - a start bit that is not low at its centre is a glitch: the receiver goes back to idle;
 //! - a stop bit that is low at its centre is a framing error: the byte is dropped,
 //!   `frame_error` pulses, and the receiver waits for the line to go high again before it looks
@@ -28,10 +30,61 @@
 
 use rust_hdl::prelude::*;
 
-/// Ticks per bit.
+/// Ticks per bit by default.
 pub const OVERSAMPLE: u32 = 16;
+/// Fewest and most ticks per bit: three centre samples need room around them, and the phase
+/// counters are 5 bits.
+pub const MIN_TICKS: u32 = 8;
+pub const MAX_TICKS: u32 = 31;
 /// Width of the divider counter: divisors up to 4096 (e.g. 9600 baud from 100 MHz needs 651).
 pub const DIVIDER_BITS: usize = 12;
+
+/// A UART's timing: a tick every `divisor` clocks, `ticks` ticks per bit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Baud {
+    pub divisor: u32,
+    pub ticks: u32,
+}
+
+impl Baud {
+    /// 16 ticks per bit.
+    pub fn divisor(divisor: u32) -> Baud {
+        Baud { divisor, ticks: OVERSAMPLE }
+    }
+
+    /// Clock cycles per bit.
+    pub fn bit_cycles(self) -> u64 {
+        (self.divisor * self.ticks) as u64
+    }
+
+    /// The timing that gives `baud` from `clock_hz` most closely, if within `tolerance`
+    /// (relative); among equally close ones the one nearest 16 ticks per bit.
+    pub fn for_rate(clock_hz: u64, baud: u64, tolerance: f64) -> Option<Baud> {
+        (MIN_TICKS..=MAX_TICKS)
+            .filter_map(|ticks| {
+                let d = (clock_hz as f64 / (ticks as f64 * baud as f64)).round().max(1.0);
+                let err = (clock_hz as f64 / (ticks as f64 * d) / baud as f64 - 1.0).abs();
+                (err <= tolerance && d <= (1u64 << DIVIDER_BITS) as f64)
+                    .then_some((Baud { divisor: d as u32, ticks }, (err * 1e9).round() as u64))
+            })
+            .min_by_key(|(b, err)| (*err, b.ticks.abs_diff(OVERSAMPLE)))
+            .map(|(b, _)| b)
+    }
+
+    fn check(self) {
+        assert!(
+            (1..=1 << DIVIDER_BITS).contains(&self.divisor),
+            "UART divisor {} is outside 1..={}",
+            self.divisor,
+            1 << DIVIDER_BITS
+        );
+        assert!(
+            (MIN_TICKS..=MAX_TICKS).contains(&self.ticks),
+            "UART ticks per bit {} is outside {MIN_TICKS}..={MAX_TICKS}",
+            self.ticks
+        );
+    }
+}
 
 /// The clock divisor that gives `baud` from `clock_hz` at 16× oversampling, if the rate it gives
 /// is within `tolerance` (relative) of `baud`.
@@ -43,7 +96,7 @@ pub fn divisor_for(clock_hz: u64, baud: u64, tolerance: f64) -> Option<u32> {
 }
 
 fn check_divisor(divisor: u32) {
-    assert!((1..=1 << DIVIDER_BITS).contains(&divisor), "UART divisor {divisor} is outside 1..={}", 1 << DIVIDER_BITS);
+    Baud::divisor(divisor).check();
 }
 
 /// One-cycle `tick` every `divisor` clocks (every clock for divisor 1).
@@ -105,8 +158,8 @@ pub struct UartRx {
     /// bits rather than a `LogicState` enum, whose Verilog declares its state names in every
     /// register that holds one and fails the lint (UNUSEDPARAM).
     state: DFF<Bits<3>>,
-    /// Ticks since the frame's first low sample, modulo 16.
-    phase: DFF<Bits<4>>,
+    /// Ticks since the start of the current bit.
+    phase: DFF<Bits<5>>,
     nbits: DFF<Bits<3>>,
     shift: DFF<Bits<8>>,
     out: DFF<Bits<8>>,
@@ -116,7 +169,8 @@ pub struct UartRx {
     low: Signal<Local, Bit>,
     /// This tick decides the current bit: samples 7, 8, 9 of it are in s2, s1, s0.
     decide: Signal<Local, Bit>,
-    decide_phase: Constant<Bits<4>>,
+    decide_phase: Constant<Bits<5>>,
+    last_tick: Constant<Bits<5>>,
     last_bit: Constant<Bits<3>>,
     st_start: Constant<Bits<3>>,
     st_data: Constant<Bits<3>>,
@@ -127,13 +181,18 @@ pub struct UartRx {
 
 impl UartRx {
     pub fn new(divisor: u32) -> Self {
+        Self::with_baud(Baud::divisor(divisor))
+    }
+
+    pub fn with_baud(baud: Baud) -> Self {
+        baud.check();
         Self {
             clock: Default::default(),
             rx: Default::default(),
             data: Default::default(),
             valid: Default::default(),
             frame_error: Default::default(),
-            baud: BaudTick::new(divisor),
+            baud: BaudTick::new(baud.divisor),
             low0: Default::default(),
             low1: Default::default(),
             s0: Default::default(),
@@ -148,7 +207,9 @@ impl UartRx {
             ferr: Default::default(),
             low: Default::default(),
             decide: Default::default(),
-            decide_phase: Constant::new(bits::<4>(9)),
+            // The tick after the third centre sample (16 ticks: samples 7, 8, 9).
+            decide_phase: Constant::new(bits::<5>((baud.ticks / 2 + 1) as u64)),
+            last_tick: Constant::new(bits::<5>((baud.ticks - 1) as u64)),
             last_bit: Constant::new(bits::<3>(7)),
             st_start: Constant::new(bits::<3>(1)),
             st_data: Constant::new(bits::<3>(2)),
@@ -172,7 +233,11 @@ impl Logic for UartRx {
             self.s0.d.next = self.low1.q.val();
             self.s1.d.next = self.s0.q.val();
             self.s2.d.next = self.s1.q.val();
-            self.phase.d.next = self.phase.q.val() + 1;
+            if self.phase.q.val() == self.last_tick.val() {
+                self.phase.d.next = 0.into();
+            } else {
+                self.phase.d.next = self.phase.q.val() + 1;
+            }
         }
         self.low.next = (self.s0.q.val() & self.s1.q.val())
             | (self.s0.q.val() & self.s2.q.val())
@@ -242,18 +307,23 @@ pub struct UartTx {
     active: DFF<Bit>,
     /// Data bits still to send, then the stop bit (a 1), LSB first.
     shift: DFF<Bits<9>>,
-    phase: DFF<Bits<4>>,
+    phase: DFF<Bits<5>>,
     /// Bits sent so far in this frame: 0 = start bit … 9 = stop bit.
     nbits: DFF<Bits<4>>,
     bit_end: Signal<Local, Bit>,
     rdy: Signal<Local, Bit>,
-    last_phase: Constant<Bits<4>>,
+    last_phase: Constant<Bits<5>>,
     stop_bit: Constant<Bits<4>>,
     stop_one: Constant<Bits<9>>,
 }
 
 impl UartTx {
     pub fn new(divisor: u32) -> Self {
+        Self::with_baud(Baud::divisor(divisor))
+    }
+
+    pub fn with_baud(baud: Baud) -> Self {
+        baud.check();
         Self {
             clock: Default::default(),
             data: Default::default(),
@@ -261,7 +331,7 @@ impl UartTx {
             ready: Default::default(),
             busy: Default::default(),
             tx: Default::default(),
-            baud: BaudTick::new(divisor),
+            baud: BaudTick::new(baud.divisor),
             line_low: Default::default(),
             active: Default::default(),
             shift: Default::default(),
@@ -269,7 +339,7 @@ impl UartTx {
             nbits: Default::default(),
             bit_end: Default::default(),
             rdy: Default::default(),
-            last_phase: Constant::new(bits::<4>(15)),
+            last_phase: Constant::new(bits::<5>((baud.ticks - 1) as u64)),
             stop_bit: Constant::new(bits::<4>(9)),
             stop_one: Constant::new(bits::<9>(0x100)),
         }
@@ -284,7 +354,9 @@ impl Logic for UartTx {
         self.bit_end.next = self.active.q.val() & self.baud.tick.val() & (self.phase.q.val() == self.last_phase.val());
         self.rdy.next = self.baud.tick.val()
             & (!self.active.q.val() | (self.bit_end.val() & (self.nbits.q.val() == self.stop_bit.val())));
-        if self.active.q.val() & self.baud.tick.val() {
+        if self.bit_end.val() {
+            self.phase.d.next = 0.into();
+        } else if self.active.q.val() & self.baud.tick.val() {
             self.phase.d.next = self.phase.q.val() + 1;
         }
         if self.bit_end.val() {
@@ -429,6 +501,10 @@ impl<const A: usize, const A1: usize> Uart<A, A1> {
     pub const DEPTH: usize = 1 << A;
 
     pub fn new(divisor: u32) -> Self {
+        Self::with_baud(Baud::divisor(divisor))
+    }
+
+    pub fn with_baud(baud: Baud) -> Self {
         assert_eq!(A + 1, A1, "FIFO pointers are one bit wider than addresses");
         Self {
             clock: Default::default(),
@@ -444,8 +520,8 @@ impl<const A: usize, const A1: usize> Uart<A, A1> {
             frame_error: Default::default(),
             rx_overflow: Default::default(),
             clear_errors: Default::default(),
-            receiver: UartRx::new(divisor),
-            transmitter: UartTx::new(divisor),
+            receiver: UartRx::with_baud(baud),
+            transmitter: UartTx::with_baud(baud),
             rx_fifo: Default::default(),
             tx_fifo: Default::default(),
             ferr: Default::default(),

@@ -9,7 +9,7 @@
 use bbcu_hdl::crc::Crc32;
 use bbcu_hdl::sim::{settle, start, tick};
 use bbcu_hdl::top_echo::TopEcho;
-use bbcu_hdl::uart::{divisor_for, Uart, UartRx, UartTx, OVERSAMPLE};
+use bbcu_hdl::uart::{divisor_for, Baud, Uart, UartRx, UartTx, OVERSAMPLE};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 mod verilator;
@@ -127,7 +127,11 @@ enum RxEvent {
 
 /// Feeds the line to a receiver; returns `(cycle, event)` for every output strobe.
 fn run_rx(divisor: u32, runs: &[(bool, u64)]) -> Vec<(u64, RxEvent)> {
-    let mut uut = UartRx::new(divisor);
+    run_rx_at(Baud::divisor(divisor), runs)
+}
+
+fn run_rx_at(baud: Baud, runs: &[(bool, u64)]) -> Vec<(u64, RxEvent)> {
+    let mut uut = UartRx::with_baud(baud);
     start(&mut uut);
     let mut ev = Vec::new();
     for (c, level) in levels(runs).enumerate() {
@@ -260,11 +264,15 @@ fn rx_rejects_glitches() {
 /// Sends `bytes` through a transmitter fed whenever it is ready; returns the line, one sample
 /// per cycle.
 fn run_tx(divisor: u32, bytes: &[u8], extra: usize) -> Vec<bool> {
-    let mut uut = UartTx::new(divisor);
+    run_tx_at(Baud::divisor(divisor), bytes, extra)
+}
+
+fn run_tx_at(baud: Baud, bytes: &[u8], extra: usize) -> Vec<bool> {
+    let mut uut = UartTx::with_baud(baud);
     start(&mut uut);
     let mut line = Vec::new();
     let mut next = 0;
-    let limit = (bytes.len() + 2) * 10 * bit_cycles(divisor) as usize + extra;
+    let limit = (bytes.len() + 2) * 10 * baud.bit_cycles() as usize + extra;
     while line.len() < limit {
         uut.load.next = next < bytes.len();
         uut.data.next = (*bytes.get(next).unwrap_or(&0) as u64).into();
@@ -282,10 +290,13 @@ fn run_tx(divisor: u32, bytes: &[u8], extra: usize) -> Vec<bool> {
 
 #[test]
 fn tx_sends_back_to_back_frames_at_the_exact_rate() {
-    for divisor in [1, DIV] {
+    // 16 ticks per bit, and 12 and 20 (3 Mbaud from 36 and 60 MHz).
+    let timings =
+        [Baud::divisor(1), Baud::divisor(DIV), Baud { divisor: 1, ticks: 12 }, Baud { divisor: 2, ticks: 20 }];
+    for baud in timings {
         let bytes = random_bytes(10, 200);
-        let line = run_tx(divisor, &bytes, 0);
-        let bit = bit_cycles(divisor) as usize;
+        let line = run_tx_at(baud, &bytes, 0);
+        let bit = baud.bit_cycles() as usize;
         assert!(line[0], "the line idles high from power-up");
         let frames = decode(&line, bit as f64);
         assert_eq!(frames.iter().map(|f| f.1).collect::<Vec<_>>(), bytes.iter().map(|&b| Ok(b)).collect::<Vec<_>>());
@@ -301,6 +312,34 @@ fn tx_sends_back_to_back_frames_at_the_exact_rate() {
             }
         }
     }
+}
+
+/// 12 ticks per bit (3 Mbaud from the iCEBreaker's 36 MHz): a stream from a sender ±2 % off,
+/// framing errors and a break, as at 16 ticks.
+#[test]
+fn rx_twelve_ticks_per_bit() {
+    let baud = Baud { divisor: 1, ticks: 12 };
+    let bytes = random_bytes(12, 150);
+    let (line, framed, errors) = framing_line();
+    for rate in [1.0, 1.02, 0.98] {
+        let runs = Line::default().idle(1.3).frames(&bytes).idle(2.0).to_runs(baud.bit_cycles() as f64 / rate);
+        assert_eq!(bytes_of(&run_rx_at(baud, &runs)), bytes, "rate ×{rate}");
+        let ev = run_rx_at(baud, &line.to_runs(baud.bit_cycles() as f64 / rate));
+        assert_eq!((bytes_of(&ev), errors_of(&ev)), (framed.clone(), errors), "rate ×{rate}");
+    }
+}
+
+/// The timing helper: exact 3 Mbaud from the boards' engine clocks, fewer ticks per bit only
+/// when 16 cannot make the rate.
+#[test]
+fn baud_timing_for_engine_clocks() {
+    assert_eq!(Baud::for_rate(48_000_000, 3_000_000, 0.0), Some(Baud { divisor: 1, ticks: 16 }));
+    assert_eq!(Baud::for_rate(36_000_000, 3_000_000, 0.0), Some(Baud { divisor: 1, ticks: 12 }));
+    assert_eq!(Baud::for_rate(60_000_000, 3_000_000, 0.0), Some(Baud { divisor: 1, ticks: 20 }));
+    assert_eq!(Baud::for_rate(12_000_000, 750_000, 0.0), Some(Baud { divisor: 1, ticks: 16 }));
+    assert_eq!(Baud::for_rate(12_000_000, 3_000_000, 0.05), None, "4 clocks per bit is too few");
+    let b = Baud::for_rate(12_000_000, 115_200, 0.01).unwrap();
+    assert!((12e6 / b.bit_cycles() as f64 / 115_200.0 - 1.0).abs() < 0.01, "{b:?}");
 }
 
 /// The divisor helper rejects rates the 16× divider cannot hit within tolerance.
