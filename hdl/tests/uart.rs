@@ -263,10 +263,6 @@ fn rx_rejects_glitches() {
 
 /// Sends `bytes` through a transmitter fed whenever it is ready; returns the line, one sample
 /// per cycle.
-fn run_tx(divisor: u32, bytes: &[u8], extra: usize) -> Vec<bool> {
-    run_tx_at(Baud::divisor(divisor), bytes, extra)
-}
-
 fn run_tx_at(baud: Baud, bytes: &[u8], extra: usize) -> Vec<bool> {
     let mut uut = UartTx::with_baud(baud);
     start(&mut uut);
