@@ -73,3 +73,29 @@ fn echo_behind_the_pll_is_timed_at_the_pll_clock() {
     assert!(core_clock.fmax_mhz > 36.0, "{core_clock:?}");
     assert!(std::fs::read_to_string(dir.join("build/top.pcf")).unwrap().contains("set_frequency clock 12"));
 }
+
+/// The same on the ULX3S (EHXPLLL + DCCA, 25 → 60 MHz). Needs scripts/setup-ecp5.sh:
+/// `cargo test -p bbcu-boards --test pll -- --ignored`.
+#[test]
+#[ignore]
+fn echo_behind_the_pll_on_the_ulx3s() {
+    use bbcu_boards::flow::{build, Options};
+    use bbcu_hdl::top_echo::TopEcho;
+    use bbcu_hdl::uart::Baud;
+    use rust_hdl::prelude::*;
+    let board = Board::find("ecp5").unwrap();
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bbcu-boards/echo-pll-ulx3s");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let baud = Baud::for_rate(60_000_000, 3_000_000, 0.0).unwrap();
+    let mut uut = TopEcho::with_baud(baud, board.leds.active_low);
+    uut.connect_all();
+    let core = generate_verilog(&uut).replacen("module top(", "module echo_core(", 1);
+    let (shell, f) = pll::shell(&board, "echo_core", &ports(&core, "echo_core").unwrap(), 60.0).unwrap();
+    assert_eq!(f, 60.0);
+    let v = dir.join("design.v");
+    std::fs::write(&v, format!("{core}\n{shell}")).unwrap();
+    let r = build(&v, "top", &board, &dir.join("build"), &Options::default()).unwrap();
+    assert!(r.timing_met, "{:?}", r.clocks);
+    assert_eq!(r.target_mhz, 60.0, "{:?}", r.clocks);
+}

@@ -29,12 +29,16 @@ pub struct TopEcho {
 
 impl TopEcho {
     pub fn new(divisor: u32, led_active_low: bool) -> Self {
+        Self::with_baud(crate::uart::Baud::divisor(divisor), led_active_low)
+    }
+
+    pub fn with_baud(baud: crate::uart::Baud, led_active_low: bool) -> Self {
         Self {
             clock: Default::default(),
             uart_rx: Default::default(),
             uart_tx: Default::default(),
             led: Default::default(),
-            uart: EchoUart::new(divisor),
+            uart: EchoUart::with_baud(baud),
             move_byte: Default::default(),
             leds: Default::default(),
             led_invert: Constant::new(bits::<2>(if led_active_low { 3 } else { 0 })),
