@@ -97,6 +97,8 @@ pub struct Board {
     pub aliases: Vec<String>,
     pub description: String,
     pub fpga: Fpga,
+    /// The accelerator preset built for this board (`arch/presets/<preset>.toml`).
+    pub preset: String,
     pub clock: ClockDef,
     pub uart: UartDef,
     pub leds: LedDef,
