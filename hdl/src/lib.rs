@@ -27,6 +27,7 @@
 //! fields. A `const` as a `for` range or a literal array index is fine.
 
 pub mod array;
+pub mod board_top;
 pub mod crc;
 pub mod device;
 pub mod engine;
@@ -35,6 +36,7 @@ pub mod generate;
 pub mod pe;
 pub mod popcount;
 pub mod post;
+pub mod proto;
 pub mod sim;
 pub mod top_echo;
 pub mod uart;
