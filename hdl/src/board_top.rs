@@ -5,7 +5,8 @@
 //!
 //! Ports are named as in the board files (`bitstreams/boards/*.toml`), as [`crate::top_echo`]
 //! names them: `clock`, `uart_rx`, `uart_tx`, `led` (bit 0: a verified model is loaded; bit 1:
-//! a framing error or a receive overflow was seen, sticky). `led_active_low` inverts them.
+//! lit while bytes are sent, and for good once a framing error or a receive overflow was seen).
+//! `led_active_low` inverts them.
 //!
 //! The receive FIFO holds 2 KiB: the strip input rule of the hardware profile (at most two DATA
 //! frames of up to [`crate::proto::MAX_CHUNK`] bytes unacknowledged, `docs/protocol.md`) keeps
@@ -97,7 +98,7 @@ macro_rules! board_top {
 
                 // No read-back of `leds` (a local read in its own kernel simulates as a latch).
                 self.leds.next = 0.into();
-                if self.uart.frame_error.val() | self.uart.rx_overflow.val() {
+                if self.uart.frame_error.val() | self.uart.rx_overflow.val() | !self.uart.tx_idle.val() {
                     self.leds.next = 2.into();
                     if self.proto.model_ok.val() {
                         self.leds.next = 3.into();

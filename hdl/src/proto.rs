@@ -280,7 +280,7 @@ pub struct Proto<const RA: usize> {
     u_rem: Signal<Local, Bits<32>>,
     u_exp: Signal<Local, Bits<32>>,
     take: Signal<Local, Bit>,
-    byte: Signal<Local, Bits<8>>,
+    fb_byte: Signal<Local, Bits<8>>,
     fp_next: Signal<Local, Bits<16>>,
     ishn: Signal<Local, Bits<32>>,
     iwn: Signal<Local, Bits<64>>,
@@ -498,7 +498,7 @@ impl<const RA: usize> Proto<RA> {
             u_rem: Default::default(),
             u_exp: Default::default(),
             take: Default::default(),
-            byte: Default::default(),
+            fb_byte: Default::default(),
             fp_next: Default::default(),
             ishn: Default::default(),
             iwn: Default::default(),
@@ -572,7 +572,7 @@ impl<const RA: usize> Logic for Proto<RA> {
         if self.u_rem.val() < bit_cast::<32, 16>(self.u_chunk.q.val()) {
             self.u_exp.next = self.u_rem.val();
         }
-        self.byte.next = self.fbuf.read_data.val();
+        self.fb_byte.next = self.fbuf.read_data.val();
         self.take.next = false;
         if (self.ps.q.val() == Ps::Feed) & (self.fp.q.val() < self.fn_n.val()) {
             self.take.next = !self.u_strip.q.val() | self.in_ready.val();
@@ -584,8 +584,8 @@ impl<const RA: usize> Logic for Proto<RA> {
         if self.ps.q.val() == Ps::Exec {
             self.fp_next.next = 0.into();
         }
-        self.ishn.next = (self.i_sh.q.val() >> 8) | (bit_cast::<32, 8>(self.byte.val()) << 24);
-        self.iwn.next = (self.i_w.q.val() >> 8) | (bit_cast::<64, 8>(self.byte.val()) << 56);
+        self.ishn.next = (self.i_sh.q.val() >> 8) | (bit_cast::<32, 8>(self.fb_byte.val()) << 24);
+        self.iwn.next = (self.i_w.q.val() >> 8) | (bit_cast::<64, 8>(self.fb_byte.val()) << 56);
         self.w16.next = bit_cast::<16, 64>(self.iwn.val() >> 48);
         self.i_cap.next = self.cap_c.val();
         if self.i_mem.q.val() == 1 {
@@ -733,7 +733,7 @@ impl<const RA: usize> Logic for Proto<RA> {
         self.strip_h.next = self.f_h.q.val().get_bits::<16>(0);
         self.keep_x0.next = self.f_x0.q.val().get_bits::<16>(0);
         self.keep_w.next = self.f_kw.q.val().get_bits::<16>(0);
-        self.in_data.next = self.byte.val();
+        self.in_data.next = self.fb_byte.val();
         self.in_valid.next = (self.ps.q.val() == Ps::Feed) & self.u_strip.q.val() & (self.fp.q.val() < self.fn_n.val());
         if self.ps.q.val() == Ps::Drain {
             self.in_data.next = 0.into();
@@ -772,10 +772,10 @@ impl<const RA: usize> Logic for Proto<RA> {
         self.rx32.data.next = self.win[0].q.val();
         self.up32.clear.next = false;
         self.up32.valid.next = self.take.val();
-        self.up32.data.next = self.byte.val();
+        self.up32.data.next = self.fb_byte.val();
         self.img32.clear.next = false;
         self.img32.valid.next = false;
-        self.img32.data.next = self.byte.val();
+        self.img32.data.next = self.fb_byte.val();
         self.tx8.clear.next = (self.ss.q.val() == Ss::Hdr) & (self.s_k.q.val() == 0);
         self.tx8.valid.next = self.s_go.val() & (self.ss.q.val() == Ss::Hdr) & (self.s_k.q.val() < 7);
         self.tx8.data.next = self.tb.val();
@@ -1207,8 +1207,8 @@ impl<const RA: usize> Logic for Proto<RA> {
                         }
                         Is::Sec => {
                             if self.i_k.q.val() == 0 {
-                                self.i_mem.d.next = bit_cast::<3, 8>(self.byte.val());
-                                if (self.byte.val() == 0) | (self.byte.val() > 4) {
+                                self.i_mem.d.next = bit_cast::<3, 8>(self.fb_byte.val());
+                                if (self.fb_byte.val() == 0) | (self.fb_byte.val() > 4) {
                                     self.i_st.d.next = Is::Err;
                                     self.i_err.d.next = 7.into() /* MEMORY */;
                                 }
