@@ -437,3 +437,56 @@ fn result_streaming_throughput() {
     );
     assert!(data >= 0.95, "result data at {:.1} % of the baud-rate limit", 100.0 * data);
 }
+
+/// A strip of many chunks (the engine takes pixels slower than the line brings them, so the
+/// credit rule is what keeps the receive FIFO from overflowing), after a strip abandoned
+/// half-way by RESET: the engine is run out on zeros, nothing of the old strip comes after
+/// RESET_DONE, and the model stays.
+#[test]
+fn reset_mid_strip_then_a_strip_of_many_chunks() {
+    let cfg: HwConfig = test_config();
+    let t = Topology::denoise(8, 3);
+    let net = t.build(11);
+    let q = FixedNetwork::compile(&net, None).unwrap();
+    let c = compile(&q, &cfg).unwrap_or_else(|e| panic!("{e}"));
+    let (h, w, chunk) = (12, 30, 128);
+    assert!(w <= c.width_cap);
+    let bytes = c.image.to_bytes(&cfg);
+    let input = image(net.in_ch, h, w, 12);
+    let hwc = chw_to_hwc(&input.data, net.in_ch, h, w);
+    assert!(hwc.len() > 6 * chunk);
+    let mut b = Board::new();
+    let mut seq = 1;
+    upload_model(&mut b, &bytes, &mut seq);
+
+    let job = [w as u32, h as u32, 0, w as u32];
+    b.send(&frame(BEGIN, seq, &begin(1, 7, hwc.len() as u32, chunk as u16, CRC32.checksum(&hwc), job)));
+    seq += 1;
+    b.send(&frame(DATA, seq, &data(1, 7, 0, &hwc[..chunk])));
+    seq += 1;
+    let r = b.request(QUERY, seq, &7u16.to_le_bytes());
+    assert_eq!((r.code, r.u8(2), r.u32(3)), (STATE, 1, chunk as u32), "receiving, one chunk taken");
+    seq += 1;
+    b.send(&frame(RESET, seq, &[1]));
+    let mut r = Vec::new();
+    while !r.iter().any(|f: &Frame| f.code == RESET_DONE) {
+        let more = b.replies(1, 20_000_000, 0);
+        assert!(!more.is_empty(), "no RESET_DONE");
+        r.extend(more);
+    }
+    assert_eq!(r.last().map(|f| (f.code, f.seq)), Some((RESET_DONE, seq)), "{r:?}");
+    assert!(r[..r.len() - 1].iter().all(|f| f.code == RESULT_DATA), "{r:?}");
+    b.run(200 * BYTE, u32::MAX);
+    assert!(b.frames().is_empty(), "nothing of the old strip after RESET_DONE");
+    seq += 1;
+    let r = b.request(HELLO, seq, &[]);
+    assert_eq!(r.u32(8), bytes.len() as u32, "the model stays");
+
+    seq += 1;
+    let run = run_strip(&mut b, 8, job, &hwc, chunk, &mut seq);
+    let want = forward(&q, &input);
+    let got = hwc_to_chw(&run.out, net.out_ch, h, w);
+    assert!(got == want.data, "strip after RESET differs from the golden model");
+    b.run(50 * BYTE, u32::MAX);
+    assert_eq!(b.led & 2, 0, "no framing error or receive overflow");
+}

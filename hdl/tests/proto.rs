@@ -339,3 +339,15 @@ fn whole_upload_crc_mismatch_asks_for_everything_again() {
     let r = one(d.replies(QUIET));
     assert_eq!((r.code, r.u32(4), r.u32(8)), (MISSING, 0, bytes.len() as u32));
 }
+
+/// Writes the protocol engine's Verilog alone for a size estimate:
+/// `cargo test -p bbcu-hdl --test proto -- --ignored proto_verilog`, then
+/// `yosys -q -p 'synth_ice40 -top top; stat' target/tmp/proto-up5k.v`.
+#[test]
+#[ignore]
+fn proto_verilog() {
+    let mut p = Proto::<10>::new(&HwConfig::preset("ice40-up5k").unwrap(), 9_600_000);
+    rust_hdl::prelude::Block::connect_all(&mut p);
+    let v = rust_hdl::prelude::generate_verilog(&p);
+    std::fs::write(concat!(env!("CARGO_TARGET_TMPDIR"), "/proto-up5k.v"), v).unwrap();
+}
