@@ -1,4 +1,4 @@
-//! Byte-wise CRC-32 as used by zip, Ethernet and PNG (the `crc` crate's `CRC_32_ISO_HDLC`):
+//! Byte-wise CRC-32 ([`Crc32`]) as used by zip, Ethernet and PNG (the `crc` crate's `CRC_32_ISO_HDLC`):
 //! reflected polynomial 0xEDB88320, initial value and final XOR 0xFFFFFFFF, one byte per cycle.
 //!
 //! - `valid`: `data` is the next byte of the message;
@@ -73,6 +73,66 @@ impl Logic for Crc32 {
 }
 
 impl crate::sim::Clocked for Crc32 {
+    fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
+
+/// Byte-wise CRC-8/SMBUS (polynomial 0x07, initial value 0, no reflection, no final XOR): the
+/// header check of the link protocol. Same ports and timing as [`Crc32`].
+#[derive(LogicBlock)]
+pub struct Crc8 {
+    pub clock: Signal<In, Clock>,
+    pub clear: Signal<In, Bit>,
+    pub valid: Signal<In, Bit>,
+    pub data: Signal<In, Bits<8>>,
+    pub crc: Signal<Out, Bits<8>>,
+    state: DFF<Bits<8>>,
+    step: [Signal<Local, Bits<8>>; 9],
+    poly: Constant<Bits<8>>,
+}
+
+impl Default for Crc8 {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            clear: Default::default(),
+            valid: Default::default(),
+            data: Default::default(),
+            crc: Default::default(),
+            state: Default::default(),
+            step: std::array::from_fn(|_| Default::default()),
+            poly: Constant::new(bits::<8>(0x07)),
+        }
+    }
+}
+
+impl Logic for Crc8 {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, state);
+        // Unreflected: the byte enters at the top, bits leave MSB first.
+        self.step[0].next = self.state.q.val() ^ self.data.val();
+        if self.clear.val() {
+            self.step[0].next = self.data.val();
+        }
+        for i in 0..8 {
+            if self.step[i].val().get_bit(7) {
+                self.step[i + 1].next = (self.step[i].val() << 1) ^ self.poly.val();
+            } else {
+                self.step[i + 1].next = self.step[i].val() << 1;
+            }
+        }
+        if self.valid.val() {
+            self.state.d.next = self.step[8].val();
+        } else if self.clear.val() {
+            self.state.d.next = 0.into();
+        }
+        self.crc.next = self.state.q.val();
+    }
+}
+
+impl crate::sim::Clocked for Crc8 {
     fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
         &mut self.clock
     }

@@ -7,7 +7,10 @@
 //! - [`fp`]: the full-precision leaf blocks (MAC lanes, conv rounding and slope, input word,
 //!   output pixel; `docs/arithmetic.md` §2, §3, §6);
 //! - [`uart`]: an 8N1 UART (16× oversampling receiver, transmitter, byte FIFOs);
-//! - [`crc`]: a byte-per-cycle CRC-32 for the link protocol;
+//! - [`crc`]: byte-per-cycle CRC-32 and CRC-8 for the link protocol;
+//! - [`proto`]: the device side of the link protocol (`docs/protocol.md`, "Hardware boards")
+//!   between the UART's FIFOs and the engine's ports;
+//! - [`board_top`]: the board top-level (UART, protocol engine, engine) per engine instance;
 //! - [`top_echo`]: a UART echo board design that tests the board flow;
 //! - [`engine`]: the whole accelerator engine (sequencer, memories, datapaths, counters);
 //! - [`device`]: the engine under rust-hdl's simulator as a `bbcu_arch::Device`;
@@ -27,6 +30,7 @@
 //! fields. A `const` as a `for` range or a literal array index is fine.
 
 pub mod array;
+pub mod board_top;
 pub mod crc;
 pub mod device;
 pub mod engine;
@@ -35,6 +39,7 @@ pub mod generate;
 pub mod pe;
 pub mod popcount;
 pub mod post;
+pub mod proto;
 pub mod sim;
 pub mod top_echo;
 pub mod uart;

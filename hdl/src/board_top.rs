@@ -1,0 +1,135 @@
+//! The board top-level: UART (with its byte FIFOs), the protocol engine ([`Proto`]) and the
+//! engine, for each engine instance this build generates (`crate::device`): [`BoardTest`]
+//! around the simulation tests' engine, [`BoardUp5k`] and [`BoardEcp5`] around the board
+//! presets' shapes.
+//!
+//! Ports are named as in the board files (`bitstreams/boards/*.toml`), as [`crate::top_echo`]
+//! names them: `clock`, `uart_rx`, `uart_tx`, `led` (bit 0: a verified model is loaded; bit 1:
+//! lit while bytes are sent, and for good once a framing error or a receive overflow was seen).
+//! `led_active_low` inverts them.
+//!
+//! The receive FIFO holds 2 KiB: the strip input rule of the hardware profile (at most two DATA
+//! frames of up to [`crate::proto::MAX_CHUNK`] bytes unacknowledged, `docs/protocol.md`) keeps
+//! at most one such frame and two QUERY frames in it while the frame before is fed to the
+//! engine. rust-hdl's `Uart` has one depth for both sides, so the send FIFO is as deep.
+
+use crate::device::{Ecp5Engine, TestEngine, Up5kEngine};
+use crate::proto::Proto;
+use crate::uart::Uart;
+use bbcu_arch::HwConfig;
+use rust_hdl::prelude::*;
+
+/// UART with 2 KiB FIFOs.
+pub type BoardUart = Uart<11, 12>;
+
+/// ROM address bits of each instance: the INFO tail (the design description) and the error
+/// messages; [`crate::proto::rom_image`] is checked against it at construction.
+pub const ROM_BITS: usize = 10;
+
+macro_rules! board_top {
+    ($(#[$meta:meta])* $name:ident, $engine:ty) => {
+        $(#[$meta])*
+        #[derive(LogicBlock)]
+        pub struct $name {
+            pub clock: Signal<In, Clock>,
+            pub uart_rx: Signal<In, Bit>,
+            pub uart_tx: Signal<Out, Bit>,
+            pub led: Signal<Out, Bits<2>>,
+            uart: BoardUart,
+            proto: Proto<ROM_BITS>,
+            engine: $engine,
+            leds: Signal<Local, Bits<2>>,
+            led_invert: Constant<Bits<2>>,
+        }
+
+        impl $name {
+            /// `divisor`: the UART's clock divisor (`crate::uart::divisor_for`);
+            /// `stale_cycles`: clocks after which a partial frame is given up (the protocol's
+            /// 200 ms).
+            pub fn new(cfg: &HwConfig, divisor: u32, stale_cycles: u32, led_active_low: bool) -> Self {
+                Self {
+                    clock: Default::default(),
+                    uart_rx: Default::default(),
+                    uart_tx: Default::default(),
+                    led: Default::default(),
+                    uart: BoardUart::new(divisor),
+                    proto: Proto::new(cfg, stale_cycles),
+                    engine: Default::default(),
+                    leds: Default::default(),
+                    led_invert: Constant::new(bits::<2>(if led_active_low { 3 } else { 0 })),
+                }
+            }
+        }
+
+        impl Logic for $name {
+            #[hdl_gen]
+            fn update(&mut self) {
+                clock!(self, clock, uart, proto, engine);
+                self.uart.rx.next = self.uart_rx.val();
+                self.uart_tx.next = self.uart.tx.val();
+                self.uart.clear_errors.next = false;
+                self.proto.rx_data.next = self.uart.rx_data.val();
+                self.proto.rx_empty.next = self.uart.rx_empty.val();
+                self.uart.rx_read.next = self.proto.rx_read.val();
+                self.uart.tx_data.next = self.proto.tx_data.val();
+                self.uart.tx_write.next = self.proto.tx_write.val();
+                self.proto.tx_full.next = self.uart.tx_full.val();
+
+                self.engine.load_we.next = self.proto.load_we.val();
+                self.engine.load_mem.next = self.proto.load_mem.val();
+                self.engine.load_addr.next = self.proto.load_addr.val();
+                self.engine.load_data.next = self.proto.load_data.val();
+                self.engine.start.next = self.proto.start.val();
+                self.engine.strip_w.next = self.proto.strip_w.val();
+                self.engine.strip_h.next = self.proto.strip_h.val();
+                self.engine.keep_x0.next = self.proto.keep_x0.val();
+                self.engine.keep_w.next = self.proto.keep_w.val();
+                self.proto.eng_busy.next = self.engine.busy.val();
+                self.proto.eng_done.next = self.engine.done.val();
+                self.proto.eng_error.next = self.engine.error.val();
+                self.engine.in_data.next = self.proto.in_data.val();
+                self.engine.in_valid.next = self.proto.in_valid.val();
+                self.proto.in_ready.next = self.engine.in_ready.val();
+                self.proto.out_data.next = self.engine.out_data.val();
+                self.proto.out_valid.next = self.engine.out_valid.val();
+                self.engine.out_ready.next = self.proto.out_ready.val();
+                self.engine.cnt_sel.next = self.proto.cnt_sel.val();
+                self.proto.cnt_data.next = self.engine.cnt_data.val();
+
+                // No read-back of `leds` (a local read in its own kernel simulates as a latch).
+                self.leds.next = 0.into();
+                if self.uart.frame_error.val() | self.uart.rx_overflow.val() | !self.uart.tx_idle.val() {
+                    self.leds.next = 2.into();
+                    if self.proto.model_ok.val() {
+                        self.leds.next = 3.into();
+                    }
+                } else if self.proto.model_ok.val() {
+                    self.leds.next = 1.into();
+                }
+                self.led.next = self.leds.val() ^ self.led_invert.val();
+            }
+        }
+
+        impl crate::sim::Clocked for $name {
+            fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
+                &mut self.clock
+            }
+        }
+    };
+}
+
+board_top!(
+    /// The board top-level around the simulation tests' engine (`hdl/sim-test.toml`).
+    BoardTest,
+    TestEngine
+);
+board_top!(
+    /// The board top-level around the `ice40-up5k` engine shape.
+    BoardUp5k,
+    Up5kEngine
+);
+board_top!(
+    /// The board top-level around the `ecp5-85k` engine shape.
+    BoardEcp5,
+    Ecp5Engine
+);

@@ -1,0 +1,353 @@
+//! The protocol engine (`bbcu_hdl::proto::Proto`) under rust-hdl's simulator at byte level:
+//! bytes go in through a model of the UART's receive FIFO, replies are parsed from what it
+//! writes to the send FIFO, and the engine's load port is recorded. Frames are built and
+//! checked by the independent host-side code in `tests/link`.
+
+mod link;
+
+use bbcu_arch::{compile, DesignInfo, HwConfig};
+use bbcu_hdl::device::test_config;
+use bbcu_hdl::proto::Proto;
+use bbcu_hdl::sim::{settle, start, tick};
+use bbcu_sim::fixed::FixedNetwork;
+use bbcu_sim::synth::Topology;
+use link::*;
+use std::collections::VecDeque;
+
+/// A short partial-frame timeout, so that the tests can wait it out.
+const STALE: u32 = 400;
+/// Cycles of silence after which a test takes it that no more replies come.
+const QUIET: u64 = 1500;
+
+struct Dut {
+    p: Box<Proto<10>>,
+    rx: VecDeque<u8>,
+    tx: Vec<u8>,
+    loads: Vec<(u8, u32, u64)>,
+    cycles: u64,
+}
+
+impl Dut {
+    fn new(cfg: &HwConfig) -> Dut {
+        let mut p = Box::new(Proto::<10>::new(cfg, STALE));
+        start(p.as_mut());
+        Dut { p, rx: VecDeque::new(), tx: Vec::new(), loads: Vec::new(), cycles: 0 }
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.rx.extend(bytes);
+    }
+
+    /// One clock: the receive FIFO (first word fall-through) offers its oldest byte, the send
+    /// FIFO is never full, the engine is idle and takes no pixels.
+    fn step(&mut self) {
+        let p = self.p.as_mut();
+        p.rx_empty.next = self.rx.is_empty();
+        p.rx_data.next = (*self.rx.front().unwrap_or(&0) as u64).into();
+        p.tx_full.next = false;
+        p.eng_busy.next = false;
+        p.eng_done.next = false;
+        p.eng_error.next = false;
+        p.in_ready.next = false;
+        p.out_valid.next = false;
+        p.out_data.next = 0.into();
+        p.cnt_data.next = 0.into();
+        settle(p);
+        if p.rx_read.val() {
+            self.rx.pop_front().expect("read from an empty FIFO");
+        }
+        if p.tx_write.val() {
+            self.tx.push(p.tx_data.val().index() as u8);
+        }
+        if p.load_we.val() {
+            let w = (p.load_mem.val().index() as u8, p.load_addr.val().index() as u32, p.load_data.val().to_u64());
+            self.loads.push(w);
+        }
+        tick(p);
+        self.cycles += 1;
+    }
+
+    /// Runs until the input is consumed and then nothing has been sent for `quiet` cycles
+    /// (longer than the board takes to act on any frame: a DATA frame is fed in ~1 k
+    /// cycles); answers the frames sent meanwhile.
+    fn replies(&mut self, quiet: u64) -> Vec<Frame> {
+        let mut idle = 0;
+        let from = self.tx.len();
+        let mut last = self.tx.len();
+        let limit = self.cycles + 2_000_000;
+        while idle < quiet || !self.rx.is_empty() {
+            self.step();
+            idle = if self.tx.len() == last && self.rx.is_empty() { idle + 1 } else { 0 };
+            last = self.tx.len();
+            assert!(self.cycles < limit, "no quiet after 2 M cycles");
+        }
+        let (frames, left) = parse(&self.tx[from..]);
+        assert_eq!(left, 0, "a partial frame was left on the line");
+        self.tx.truncate(from);
+        frames
+    }
+}
+
+fn one(mut f: Vec<Frame>) -> Frame {
+    assert_eq!(f.len(), 1, "expected one reply, got {f:?}");
+    f.pop().unwrap()
+}
+
+#[test]
+fn hello_answers_info_with_the_design() {
+    let cfg = test_config();
+    let mut d = Dut::new(&cfg);
+    d.send(&frame(HELLO, 7, &[]));
+    let r = one(d.replies(QUIET));
+    assert_eq!((r.code, r.seq), (INFO, 7));
+    let info = DesignInfo::of(&cfg);
+    assert_eq!(r.u32(0), info.format_version);
+    assert_eq!(r.u32(4), info.hash);
+    assert_eq!((r.u32(8), r.u32(12)), (0, 0), "no model yet");
+    assert_eq!(r.u8(16), 1, "one slot: the hardware profile");
+    let n = r.u8(17) as usize;
+    assert_eq!(std::str::from_utf8(&r.payload[18..18 + n]).unwrap(), "bbcu sim-test (hardware)");
+    let design: DesignInfo = serde_json::from_slice(&r.payload[18 + n..]).unwrap();
+    assert_eq!(design, info);
+}
+
+#[test]
+fn bad_crc_is_answered_and_the_next_frame_is_found() {
+    let mut d = Dut::new(&test_config());
+    let mut bad = frame(QUERY, 3, &[5, 0]);
+    bad[9] ^= 0x10;
+    d.send(&bad);
+    d.send(&frame(HELLO, 4, &[]));
+    let r = d.replies(QUIET);
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert_eq!((r[0].code, r[0].seq), (ERROR, 3));
+    assert_eq!(r[0].error(), (1, "frame CRC mismatch".to_string()));
+    assert_eq!((r[1].code, r[1].seq), (INFO, 4));
+}
+
+#[test]
+fn bad_header_and_garbage_are_skipped_byte_by_byte() {
+    let mut d = Dut::new(&test_config());
+    let mut bad_hdr = frame(HELLO, 1, &[]);
+    bad_hdr[7] ^= 1;
+    // Garbage with sync bytes in it, a header whose CRC-8 fails, a frame of another version,
+    // then a good frame right behind the broken header's first bytes.
+    d.send(&[0x00, 0xBB, 0xBB, 0xC5, 0x02, 0xC5, 0xBB]);
+    d.send(&bad_hdr[..8]);
+    let mut v2 = frame(HELLO, 2, &[]);
+    v2[2] = 2;
+    d.send(&v2);
+    d.send(&frame(HELLO, 3, &[]));
+    let r = one(d.replies(QUIET));
+    assert_eq!((r.code, r.seq), (INFO, 3));
+}
+
+#[test]
+fn truncated_frame_is_given_up_after_the_timeout() {
+    let mut d = Dut::new(&test_config());
+    let f = frame(DATA, 9, &data(0, 0, 0, &[1, 2, 3, 4]));
+    d.send(&f[..f.len() - 3]);
+    assert!(d.replies(2 * STALE as u64).is_empty(), "a truncated frame is not answered");
+    d.send(&frame(HELLO, 10, &[]));
+    let r = one(d.replies(QUIET));
+    assert_eq!((r.code, r.seq), (INFO, 10));
+}
+
+#[test]
+fn back_to_back_frames_are_answered_in_order() {
+    let mut d = Dut::new(&test_config());
+    let mut all = Vec::new();
+    all.extend(frame(HELLO, 1, &[]));
+    all.extend(frame(QUERY, 2, &[9, 0]));
+    all.extend(frame(0x42, 3, &[]));
+    all.extend(frame(HELLO, 4, &[1]));
+    all.extend(frame(COMMIT, 5, &commit(1, 9)));
+    all.extend(frame(FETCH, 6, &[9, 0, 0, 0, 0, 0, 16, 0, 0, 0]));
+    all.extend(frame(RESET, 7, &[0]));
+    all.extend(frame(COUNTERS, 8, &[]));
+    d.send(&all);
+    let r = d.replies(QUIET);
+    let got: Vec<(u8, u8)> = r.iter().map(|f| (f.code, f.seq)).collect();
+    assert_eq!(
+        got,
+        vec![
+            (INFO, 1),
+            (STATE, 2),
+            (ERROR, 3),
+            (ERROR, 4),
+            (ERROR, 5),
+            (ERROR, 6),
+            (RESET_DONE, 7),
+            (COUNTERS_REPLY, 8)
+        ]
+    );
+    assert_eq!((r[1].u16(0), r[1].u8(2)), (9, 0), "an unknown strip's state is unknown");
+    assert_eq!(r[2].error().0, 2, "unknown command");
+    assert_eq!(r[3].error().0, 3, "HELLO with a payload is a bad request");
+    assert_eq!(r[4].error(), (4, "no model loaded".to_string()));
+    assert_eq!(r[5].error(), (8, "results not kept: run again".to_string()));
+    // COUNTERS: total, stall, strips, n = 0 ops (no model).
+    assert_eq!(r[7].payload.len(), 26);
+    assert_eq!(r[7].u16(24), 0);
+}
+
+fn small_model(cfg: &HwConfig) -> (Vec<u8>, bbcu_arch::image::ModelImage) {
+    let net = Topology::deblock(8, 3).build(2);
+    let q = FixedNetwork::compile(&net, None).unwrap();
+    let c = compile(&q, cfg).unwrap_or_else(|e| panic!("{e}"));
+    (c.image.to_bytes(cfg), c.image)
+}
+
+fn upload(d: &mut Dut, image: &[u8], chunk: usize, seq: &mut u8) -> Frame {
+    let crc = CRC32.checksum(image);
+    d.send(&frame(BEGIN, *seq, &begin(0, 0, image.len() as u32, chunk as u16, crc, [0; 4])));
+    for (i, c) in image.chunks(chunk).enumerate() {
+        *seq = seq.wrapping_add(1);
+        d.send(&frame(DATA, *seq, &data(0, 0, (i * chunk) as u32, c)));
+    }
+    *seq = seq.wrapping_add(1);
+    d.send(&frame(COMMIT, *seq, &commit(0, 0)));
+    one(d.replies(QUIET))
+}
+
+#[test]
+fn model_upload_writes_every_word_and_commits() {
+    let cfg = test_config();
+    let (bytes, img) = small_model(&cfg);
+    let mut d = Dut::new(&cfg);
+    let mut seq = 1;
+    let r = upload(&mut d, &bytes, 1024, &mut seq);
+    assert_eq!((r.code, r.seq), (COMMITTED, seq), "{r:?}");
+    let want: Vec<(u8, u32, u64)> = img
+        .sections
+        .iter()
+        .flat_map(|s| s.words.iter().enumerate().map(move |(i, w)| (s.mem as u8, (s.addr + i) as u32, *w)))
+        .collect();
+    assert_eq!(d.loads.len(), want.len());
+    assert!(d.loads == want, "load port writes differ from the image's words");
+    eprintln!("{} image bytes, {} words, {} cycles", bytes.len(), want.len(), d.cycles);
+    // HELLO now reports the model; COUNTERS has one pair per op.
+    d.send(&frame(HELLO, 100, &[]));
+    let r = one(d.replies(QUIET));
+    assert_eq!((r.u32(8), r.u32(12)), (bytes.len() as u32, CRC32.checksum(&bytes)));
+    d.send(&frame(COUNTERS, 101, &[]));
+    let r = one(d.replies(QUIET));
+    let n = img.program(cfg.memory.program_words).unwrap().ops.len();
+    assert_eq!((r.u16(24) as usize, r.payload.len()), (n, 26 + 16 * n));
+    // RESET keep_model=0 forgets it.
+    d.send(&frame(RESET, 102, &[0]));
+    assert_eq!(one(d.replies(QUIET)).code, RESET_DONE);
+    d.send(&frame(HELLO, 103, &[]));
+    assert_eq!(one(d.replies(QUIET)).u32(8), 0);
+}
+
+#[test]
+fn model_upload_takes_only_the_next_chunk_and_reports_the_rest_missing() {
+    let cfg = test_config();
+    let (bytes, _) = small_model(&cfg);
+    let chunk = 256;
+    assert!(bytes.len() > 3 * chunk);
+    let crc = CRC32.checksum(&bytes);
+    let mut d = Dut::new(&cfg);
+    d.send(&frame(BEGIN, 1, &begin(0, 0, bytes.len() as u32, chunk as u16, crc, [0; 4])));
+    d.send(&frame(DATA, 2, &data(0, 0, 0, &bytes[..chunk])));
+    // Out of order: dropped.
+    d.send(&frame(DATA, 3, &data(0, 0, 2 * chunk as u32, &bytes[2 * chunk..3 * chunk])));
+    d.send(&frame(COMMIT, 4, &commit(0, 0)));
+    let r = one(d.replies(QUIET));
+    assert_eq!((r.code, r.seq, r.u8(3)), (MISSING, 4, 1));
+    assert_eq!((r.u32(4), r.u32(8)), (chunk as u32, (bytes.len() - chunk) as u32));
+    // No model while the upload is in progress.
+    d.send(&frame(BEGIN, 5, &begin(1, 1, 3, 16, 0, [1, 1, 0, 1])));
+    assert_eq!(one(d.replies(QUIET)).error().0, 4);
+    // A repeated BEGIN keeps what arrived; the rest completes the upload.
+    d.send(&frame(BEGIN, 6, &begin(0, 0, bytes.len() as u32, chunk as u16, crc, [0; 4])));
+    for (i, c) in bytes.chunks(chunk).enumerate().skip(1) {
+        d.send(&frame(DATA, 7, &data(0, 0, (i * chunk) as u32, c)));
+    }
+    d.send(&frame(COMMIT, 8, &commit(0, 0)));
+    assert_eq!(one(d.replies(QUIET)).code, COMMITTED);
+}
+
+#[test]
+fn refused_images_leave_no_model() {
+    let cfg = test_config();
+    let (bytes, _) = small_model(&cfg);
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "magic",
+            {
+                let mut b = bytes.clone();
+                b[0] = b'X';
+                b
+            },
+            "not a bbcu model image",
+        ),
+        (
+            "hash",
+            {
+                let mut b = bytes.clone();
+                b[8] ^= 1;
+                b
+            },
+            "image is for another design",
+        ),
+        (
+            "body",
+            {
+                let mut b = bytes.clone();
+                let n = b.len();
+                b[n - 10] ^= 1;
+                b
+            },
+            "model image CRC mismatch",
+        ),
+        (
+            "short",
+            {
+                let mut b = bytes.clone();
+                let n = b.len();
+                b.drain(n - 8..n - 4);
+                b
+            },
+            "model image ends early",
+        ),
+    ];
+    for (what, img, msg) in cases {
+        let mut d = Dut::new(&cfg);
+        let mut seq = 1;
+        let r = upload(&mut d, &img, 512, &mut seq);
+        assert_eq!(r.error(), (5, msg.to_string()), "{what}");
+        d.send(&frame(HELLO, 50, &[]));
+        assert_eq!(one(d.replies(QUIET)).u32(8), 0, "{what}: no model after a refused image");
+        d.send(&frame(BEGIN, 51, &begin(1, 1, 3, 16, 0, [1, 1, 0, 1])));
+        assert_eq!(one(d.replies(QUIET)).error().0, 4, "{what}: a strip finds no model");
+    }
+}
+
+#[test]
+fn whole_upload_crc_mismatch_asks_for_everything_again() {
+    let cfg = test_config();
+    let (bytes, _) = small_model(&cfg);
+    let mut d = Dut::new(&cfg);
+    let crc = CRC32.checksum(&bytes) ^ 1;
+    d.send(&frame(BEGIN, 1, &begin(0, 0, bytes.len() as u32, 1024, crc, [0; 4])));
+    for (i, c) in bytes.chunks(1024).enumerate() {
+        d.send(&frame(DATA, 2, &data(0, 0, (i * 1024) as u32, c)));
+    }
+    d.send(&frame(COMMIT, 3, &commit(0, 0)));
+    let r = one(d.replies(QUIET));
+    assert_eq!((r.code, r.u32(4), r.u32(8)), (MISSING, 0, bytes.len() as u32));
+}
+
+/// Writes the protocol engine's Verilog alone for a size estimate:
+/// `cargo test -p bbcu-hdl --test proto -- --ignored proto_verilog`, then
+/// `yosys -q -p 'synth_ice40 -top top; stat' target/tmp/proto-up5k.v`.
+#[test]
+#[ignore]
+fn proto_verilog() {
+    let mut p = Proto::<10>::new(&HwConfig::preset("ice40-up5k").unwrap(), 9_600_000);
+    rust_hdl::prelude::Block::connect_all(&mut p);
+    let v = rust_hdl::prelude::generate_verilog(&p);
+    std::fs::write(concat!(env!("CARGO_TARGET_TMPDIR"), "/proto-up5k.v"), v).unwrap();
+}
