@@ -28,6 +28,8 @@ use bbcu_arch::{DesignInfo, HwConfig};
 use rust_hdl::prelude::*;
 use std::collections::BTreeMap;
 
+/// CRC-32/ISO-HDLC of any message followed by its own CRC (little-endian).
+const CRC32_RESIDUE: u32 = 0x2144_DF1C;
 /// Largest DATA chunk a hardware board takes (its frame buffer).
 pub const MAX_CHUNK: usize = 1024;
 /// Frame buffer address bits (`MAX_CHUNK` bytes).
@@ -164,7 +166,6 @@ pub struct Proto<const RA: usize> {
     rx8: Crc8,
     rx32: Crc32,
     up32: Crc32,
-    img32: Crc32,
     tx8: Crc8,
     tx32: Crc32,
     res32: Crc32,
@@ -316,6 +317,7 @@ pub struct Proto<const RA: usize> {
     info_len: Constant<Bits<16>>,
     msg_base: Constant<Bits<RA>>,
     stale_max: Constant<Bits<32>>,
+    residue: Constant<Bits<32>>,
 }
 
 /// The ROM's contents for a configuration: the INFO payload after its 16 register bytes
@@ -394,7 +396,6 @@ impl<const RA: usize> Proto<RA> {
             rx8: Default::default(),
             rx32: Default::default(),
             up32: Default::default(),
-            img32: Default::default(),
             tx8: Default::default(),
             tx32: Default::default(),
             res32: Default::default(),
@@ -532,6 +533,7 @@ impl<const RA: usize> Proto<RA> {
             info_len: Constant::new(bits::<16>(info_len as u64)),
             msg_base: Constant::new(bits::<RA>(msg_base as u64)),
             stale_max: Constant::new(bits::<32>(stale_cycles as u64)),
+            residue: Constant::new(bits::<32>(CRC32_RESIDUE as u64)),
         }
     }
 }
@@ -555,7 +557,7 @@ impl<const RA: usize> Logic for Proto<RA> {
             self.s_regs[i].clock.next = self.clock.val();
             self.s_regs[i].d.next = self.s_regs[i].q.val();
         }
-        clock!(self, clock, rfifo, rx8, rx32, up32, img32, tx8, tx32, res32);
+        clock!(self, clock, rfifo, rx8, rx32, up32, tx8, tx32, res32);
         self.fbuf.write_clock.next = self.clock.val();
         self.fbuf.read_clock.next = self.clock.val();
         self.rom.write_clock.next = self.clock.val();
@@ -773,9 +775,6 @@ impl<const RA: usize> Logic for Proto<RA> {
         self.up32.clear.next = false;
         self.up32.valid.next = self.take.val();
         self.up32.data.next = self.fb_byte.val();
-        self.img32.clear.next = false;
-        self.img32.valid.next = false;
-        self.img32.data.next = self.fb_byte.val();
         self.tx8.clear.next = (self.ss.q.val() == Ss::Hdr) & (self.s_k.q.val() == 0);
         self.tx8.valid.next = self.s_go.val() & (self.ss.q.val() == Ss::Hdr) & (self.s_k.q.val() < 7);
         self.tx8.data.next = self.tb.val();
@@ -969,7 +968,6 @@ impl<const RA: usize> Logic for Proto<RA> {
                             self.u_crcx.d.next = self.f_crc.q.val();
                             self.u_next.d.next = 0.into();
                             self.up32.clear.next = true;
-                            self.img32.clear.next = true;
                             self.i_st.d.next = Is::Hdr;
                             self.i_k.d.next = 0.into();
                             self.i_err.d.next = 0.into();
@@ -1025,7 +1023,6 @@ impl<const RA: usize> Logic for Proto<RA> {
                                 self.ps.d.next = Ps::Reply;
                                 self.u_next.d.next = 0.into();
                                 self.up32.clear.next = true;
-                                self.img32.clear.next = true;
                                 self.i_st.d.next = Is::Hdr;
                                 self.i_k.d.next = 0.into();
                                 self.i_err.d.next = 0.into();
@@ -1037,6 +1034,10 @@ impl<const RA: usize> Logic for Proto<RA> {
                                     self.e_msg.d.next = self.i_err.q.val();
                                 } else if self.i_st.q.val() != Is::Done {
                                     self.e_msg.d.next = 11.into() /* EARLY */;
+                                } else if self.up32.crc.val() != self.residue.val() {
+                                    // The image ends with its CRC (the parser saw the tail
+                                    // last): the CRC of the whole is then the CRC-32 residue.
+                                    self.e_msg.d.next = 9.into() /* IMAGE_CRC */;
                                 } else if self.hdr_bad.val() {
                                     self.e_msg.d.next = 12.into() /* HEADER */;
                                 } else {
@@ -1179,9 +1180,6 @@ impl<const RA: usize> Logic for Proto<RA> {
                     // The model image parser, one byte per cycle.
                     self.i_sh.d.next = self.ishn.val();
                     self.i_k.d.next = self.i_k.q.val() + 1;
-                    self.img32.valid.next = (self.i_st.q.val() == Is::Hdr)
-                        | (self.i_st.q.val() == Is::Sec)
-                        | (self.i_st.q.val() == Is::Words);
                     match self.i_st.q.val() {
                         Is::Hdr => {
                             if (self.i_k.q.val() == 3) & (self.ishn.val() != self.img_magic.val()) {
@@ -1280,12 +1278,9 @@ impl<const RA: usize> Logic for Proto<RA> {
                             }
                         }
                         Is::Tail => {
+                            // The image's own CRC is checked at COMMIT, on the whole upload.
                             if self.i_k.q.val() == 3 {
                                 self.i_st.d.next = Is::Done;
-                                if self.ishn.val() != self.img32.crc.val() {
-                                    self.i_st.d.next = Is::Err;
-                                    self.i_err.d.next = 9.into() /* IMAGE_CRC */;
-                                }
                             }
                         }
                         Is::Done => {

@@ -25,13 +25,24 @@ struct Dut {
     tx: Vec<u8>,
     loads: Vec<(u8, u32, u64)>,
     cycles: u64,
+    /// What the engine's `error` output says (it found no valid program at a strip's start).
+    eng_error: bool,
+    starts: Vec<[u64; 4]>,
 }
 
 impl Dut {
     fn new(cfg: &HwConfig) -> Dut {
         let mut p = Box::new(Proto::<10>::new(cfg, STALE));
         start(p.as_mut());
-        Dut { p, rx: VecDeque::new(), tx: Vec::new(), loads: Vec::new(), cycles: 0 }
+        Dut {
+            p,
+            rx: VecDeque::new(),
+            tx: Vec::new(),
+            loads: Vec::new(),
+            cycles: 0,
+            eng_error: false,
+            starts: Vec::new(),
+        }
     }
 
     fn send(&mut self, bytes: &[u8]) {
@@ -47,7 +58,7 @@ impl Dut {
         p.tx_full.next = false;
         p.eng_busy.next = false;
         p.eng_done.next = false;
-        p.eng_error.next = false;
+        p.eng_error.next = self.eng_error;
         p.in_ready.next = false;
         p.out_valid.next = false;
         p.out_data.next = 0.into();
@@ -58,6 +69,10 @@ impl Dut {
         }
         if p.tx_write.val() {
             self.tx.push(p.tx_data.val().index() as u8);
+        }
+        if p.start.val() {
+            let job = [&p.strip_w, &p.strip_h, &p.keep_x0, &p.keep_w].map(|x| x.val().index() as u64);
+            self.starts.push(job);
         }
         if p.load_we.val() {
             let w = (p.load_mem.val().index() as u8, p.load_addr.val().index() as u32, p.load_data.val().to_u64());
@@ -338,6 +353,54 @@ fn whole_upload_crc_mismatch_asks_for_everything_again() {
     d.send(&frame(COMMIT, 3, &commit(0, 0)));
     let r = one(d.replies(QUIET));
     assert_eq!((r.code, r.u32(4), r.u32(8)), (MISSING, 0, bytes.len() as u32));
+}
+
+/// Strips are checked before the engine starts (as `StripJob::check`), and a program the
+/// engine refuses at the start fails the strip without hanging the board.
+#[test]
+fn strip_jobs_are_checked_and_an_engine_error_fails_the_strip() {
+    let cfg = test_config();
+    let (bytes, img) = small_model(&cfg);
+    let h = img.program(cfg.memory.program_words).unwrap().header;
+    let mut d = Dut::new(&cfg);
+    let mut seq = 1;
+    assert_eq!(upload(&mut d, &bytes, 1024, &mut seq).code, COMMITTED);
+    let (w, hh) = (h.width_cap as u32, 3u32);
+    let total = h.in_ch as u32 * w * hh;
+    let bad: Vec<([u32; 4], u32, u8)> = vec![
+        ([w + 1, hh, 0, 1], h.in_ch as u32 * (w + 1) * hh, 6),
+        ([w, 0, 0, 1], 0, 6),
+        ([w, hh, 1, w], total, 6),
+        ([w, hh, 0, 0], total, 6),
+        ([w, hh, 0, w], total + 1, 6),
+        ([w, 65536, 0, w], h.in_ch as u32 * w * 65536, 6),
+    ];
+    for (job, total, kind) in bad {
+        d.send(&frame(BEGIN, 2, &begin(1, 1, total, 64, 0, job)));
+        assert_eq!(one(d.replies(QUIET)).error().0, kind, "{job:?} with {total} bytes");
+    }
+    d.send(&frame(BEGIN, 3, &begin(1, 1, total, 2048, 0, [w, hh, 0, w])));
+    assert_eq!(one(d.replies(QUIET)).error().0, 3, "chunk above 1024");
+    assert!(d.starts.is_empty(), "no refused job reached the engine");
+
+    // A good job starts the engine once; the engine then reports no valid program.
+    let input = vec![7u8; total as usize];
+    d.send(&frame(BEGIN, 4, &begin(1, 5, total, 64, CRC32.checksum(&input), [w, hh, 0, w])));
+    assert!(d.replies(QUIET).is_empty());
+    assert_eq!(d.starts, vec![[w as u64, hh as u64, 0, w as u64]]);
+    d.eng_error = true;
+    d.send(&frame(DATA, 5, &data(1, 5, 0, &input[..64])));
+    d.send(&frame(COMMIT, 6, &commit(1, 5)));
+    d.send(&frame(QUERY, 7, &5u16.to_le_bytes()));
+    let r = d.replies(QUIET);
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert_eq!(r[0].error(), (9, "engine found no valid program".to_string()));
+    assert_eq!((r[1].code, r[1].u8(2)), (STATE, 6), "failed");
+    // The board is free again: the next strip is not refused as busy.
+    d.eng_error = false;
+    d.send(&frame(BEGIN, 8, &begin(1, 6, total, 64, 0, [w, hh, 0, w])));
+    assert!(d.replies(QUIET).is_empty());
+    assert_eq!(d.starts.len(), 2);
 }
 
 /// Writes the protocol engine's Verilog alone for a size estimate:
