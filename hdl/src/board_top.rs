@@ -47,12 +47,18 @@ macro_rules! board_top {
             /// `stale_cycles`: clocks after which a partial frame is given up (the protocol's
             /// 200 ms).
             pub fn new(cfg: &HwConfig, divisor: u32, stale_cycles: u32, led_active_low: bool) -> Self {
+                Self::with_baud(cfg, crate::uart::Baud::divisor(divisor), stale_cycles, led_active_low)
+            }
+
+            /// As [`Self::new`] with any UART timing (`crate::uart::Baud::for_rate`: 3 Mbaud
+            /// from 36 MHz takes 12 clocks a bit).
+            pub fn with_baud(cfg: &HwConfig, baud: crate::uart::Baud, stale_cycles: u32, led_active_low: bool) -> Self {
                 Self {
                     clock: Default::default(),
                     uart_rx: Default::default(),
                     uart_tx: Default::default(),
                     led: Default::default(),
-                    uart: BoardUart::new(divisor),
+                    uart: BoardUart::with_baud(baud),
                     proto: Proto::new(cfg, stale_cycles),
                     engine: Default::default(),
                     leds: Default::default(),

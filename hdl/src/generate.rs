@@ -69,14 +69,24 @@ pub fn description(cfg: &HwConfig) -> serde_json::Value {
 /// UART at `divisor` (`crate::uart::divisor_for`), protocol engine, and the engine of `cfg`.
 /// `stale_cycles` is the protocol's partial-frame timeout (200 ms) in clocks.
 pub fn board_verilog(cfg: &HwConfig, divisor: u32, stale_cycles: u32, led_active_low: bool) -> Result<String, String> {
+    board_verilog_at(cfg, crate::uart::Baud::divisor(divisor), stale_cycles, led_active_low)
+}
+
+/// As [`board_verilog`] with any UART timing (`crate::uart::Baud::for_rate`).
+pub fn board_verilog_at(
+    cfg: &HwConfig,
+    baud: crate::uart::Baud,
+    stale_cycles: u32,
+    led_active_low: bool,
+) -> Result<String, String> {
     use crate::board_top::{BoardEcp5, BoardTest, BoardUp5k};
     fn emit<B: Block>(mut uut: B) -> String {
         uut.connect_all();
         generate_verilog(&uut)
     }
     Ok(match instance(cfg)? {
-        Instance::Test => emit(BoardTest::new(cfg, divisor, stale_cycles, led_active_low)),
-        Instance::Up5k => emit(BoardUp5k::new(cfg, divisor, stale_cycles, led_active_low)),
-        Instance::Ecp5 => emit(BoardEcp5::new(cfg, divisor, stale_cycles, led_active_low)),
+        Instance::Test => emit(BoardTest::with_baud(cfg, baud, stale_cycles, led_active_low)),
+        Instance::Up5k => emit(BoardUp5k::with_baud(cfg, baud, stale_cycles, led_active_low)),
+        Instance::Ecp5 => emit(BoardEcp5::with_baud(cfg, baud, stale_cycles, led_active_low)),
     })
 }
