@@ -4,6 +4,7 @@
 pub mod accel;
 pub mod bench;
 pub mod board;
+pub mod build;
 pub mod checkpoint;
 pub mod imageio;
 pub mod info;

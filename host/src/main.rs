@@ -135,6 +135,27 @@ enum Cmd {
         #[arg(long, default_value = "generated")]
         out: PathBuf,
     },
+    /// Build a board's bitstream: the board top-level (UART, protocol engine, the engine of
+    /// the board's preset) behind a PLL, through Yosys, nextpnr and icepack/ecppack, into
+    /// bitstreams/<board>/ with report.json and board.json. Fails with the numbers when the
+    /// design misses timing or does not fit.
+    Build {
+        /// A board name or alias (ice40 = icebreaker, ice40-hx8k, ecp5 = ulx3s).
+        #[arg(long)]
+        board: String,
+        /// The accelerator preset (default: the board's, e.g. ice40-up5k for the iCEBreaker).
+        #[arg(long)]
+        preset: Option<String>,
+        /// nextpnr's placement seed (a fixed seed rebuilds the same bitstream).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// UART baud rate (default 3,000,000 or the board's USB-serial limit if lower).
+        #[arg(long)]
+        baud: Option<u64>,
+        /// Output folder (default bitstreams/<board>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Program a board with its bitstream (iceprog for the iCE40 boards, openFPGALoader for
     /// the ULX3S), into the configuration flash or, with --sram, only until power-off.
     Flash {
@@ -438,17 +459,19 @@ impl Drop for RemoveOnDrop {
 
 /// Where `build` leaves a board's bitstream and where `flash` looks for it.
 fn default_bitstream(board: &bbcu_boards::Board) -> PathBuf {
-    let file = match board.fpga.family {
-        bbcu_boards::board::Family::Ice40 => "top.bin",
-        bbcu_boards::board::Family::Ecp5 => "top.bit",
-    };
-    PathBuf::from("bitstreams").join(&board.name).join(file)
+    bbcu_host::build::default_dir(board).join(bbcu_host::build::bitstream_name(board))
 }
 
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::Board(BoardCmd::Serve { pty, link, baud, preset, slots, sim }) => {
             serve(pty, link, baud, &preset, slots, sim)
+        }
+        Cmd::Build { board, preset, seed, baud, out } => {
+            let opts = bbcu_host::build::BuildOptions { board, preset, seed, baud, out };
+            let (report, info, out) = bbcu_host::build::build(&opts)?;
+            eprintln!("{}", bbcu_host::build::summary(&report, &info, &out));
+            Ok(())
         }
         Cmd::Flash { board, bitstream, sram } => {
             let board = bbcu_boards::Board::find(&board)?;
