@@ -8,6 +8,7 @@
 pub mod fault;
 pub mod pipe;
 pub mod serial;
+pub mod xdma;
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -21,6 +22,18 @@ pub trait Rx: Send {
 /// The sending half; `send` returns when the bytes are on their way.
 pub trait Tx: Send {
     fn send(&mut self, data: &[u8]) -> io::Result<()>;
+}
+
+/// Opens the host's link to a board: an XDMA (PCIe) device for `/dev/xdmaN`, else a serial
+/// port. A pseudo-terminal (a virtual board) moves bytes as fast as memory, so the host's
+/// sending side is held to the UART rate the virtual board stands for; a real UART and PCIe
+/// pace themselves.
+pub fn open(port: &std::path::Path, baud: u32) -> Result<Link, String> {
+    if xdma::is_xdma(port) {
+        return xdma::open(port);
+    }
+    let link = serial::open(port, baud)?;
+    Ok(if serial::is_pty(port) { link.paced(baud) } else { link })
 }
 
 /// How long a receiver waits before reporting a quiet line.
