@@ -190,6 +190,10 @@ pub struct BoardBench {
     /// Per run: seconds of image transfer, bytes sent, bytes received, the bound in seconds.
     pub runs: Vec<(f64, u64, u64, f64)>,
     pub identical: bool,
+    /// Strips of the plan and the seconds the host's pipeline model predicts for them.
+    pub planned: (usize, f64),
+    /// Load average of the machine over the last minute when the runs ended.
+    pub load: String,
 }
 
 pub fn board_link(
@@ -230,6 +234,7 @@ pub fn board_link(
         Session::open(host.paced(baud), &cfg, &m.fixed, &compiled, &SessionOptions { baud, strip_width: None })?;
     let bar = indicatif::ProgressBar::hidden();
     let rate = crate::link::bytes_per_second(baud);
+    let planned = session.planned(width, height)?;
     let mut runs = Vec::new();
     let mut identical = true;
     for _ in 0..reps.max(1) {
@@ -253,6 +258,11 @@ pub fn board_link(
         ),
         runs,
         identical,
+        planned,
+        load: std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+            .unwrap_or_else(|| "unknown".into()),
     })
 }
 
@@ -260,6 +270,14 @@ impl fmt::Display for BoardBench {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         writeln!(f, "machine          {}", self.machine)?;
         writeln!(f, "virtual board    {}", self.what)?;
+        let bound = self.runs.first().map_or(0.0, |r| r.3);
+        writeln!(
+            f,
+            "  plan           {} strips; the pipeline model predicts {:.3} s ({:.1} % of the bound)",
+            self.planned.0,
+            self.planned.1,
+            100.0 * bound / self.planned.1
+        )?;
         for (t, sent, recv, bound) in &self.runs {
             writeln!(
                 f,

@@ -136,6 +136,20 @@ impl Session {
         Ok(timing.best(width, height, self.max_width, self.halo))
     }
 
+    /// The strips a `width × height` image would go in and the seconds the pipeline model
+    /// predicts for them (`board::plan`).
+    pub fn planned(&self, width: usize, height: usize) -> Result<(usize, f64)> {
+        let strips = self.plan(width, height)?;
+        let timing = super::plan::Timing {
+            cfg: &self.cfg,
+            program: &self.program,
+            rate: bytes_per_second(self.baud),
+            chunk: self.client.chunk,
+            window: self.hello.slots.max(1) as usize,
+        };
+        Ok((strips.len(), timing.makespan(&strips, &timing.cycle_fit(height))))
+    }
+
     /// Runs one image: strips out, results stitched.
     pub fn run(&mut self, img: &Planes, bar: &ProgressBar) -> Result<Planes> {
         if img.channels != self.in_ch {

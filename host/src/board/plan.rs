@@ -39,7 +39,7 @@ impl Timing<'_> {
 
     /// Cycles of a strip as an affine function of its width and kept width (every row's cost
     /// is), found from three evaluations of the cycle model at this height.
-    fn cycle_fit(&self, height: usize) -> impl Fn(usize, usize) -> f64 {
+    pub fn cycle_fit(&self, height: usize) -> impl Fn(usize, usize) -> f64 {
         let at = |width, keep_w| {
             let (lc, _) = predict_strip(self.cfg, self.program, &StripJob { width, height, keep_x0: 0, keep_w });
             lc.iter().sum::<u64>() as f64
@@ -74,7 +74,7 @@ impl Timing<'_> {
         let mut best: Option<(f64, Vec<Strip>)> = None;
         let edge_max = max_width.saturating_sub(halo).max(1);
         for first in 1..=edge_max.min(width) {
-            for ratio in [1.0, 1.25, 1.5, 2.0, 3.0] {
+            for ratio in [1.0, 1.1, 1.2, 1.35, 1.5, 1.75, 2.0, 2.5, 3.0] {
                 let strips = grown(width, height, max_width, halo, first, ratio);
                 let t = self.makespan(&strips, &cycles);
                 if best.as_ref().is_none_or(|(bt, bs)| t < *bt - 1e-9 || (t <= *bt + 1e-9 && strips.len() < bs.len())) {

@@ -58,6 +58,9 @@ pub fn bytes_per_second(baud: u32) -> f64 {
     baud as f64 / 10.0
 }
 
+/// How late a paced sender may wake without the line counting as idle.
+const LATE_WAKE: Duration = Duration::from_millis(4);
+
 /// A sender that moves bytes no faster than a UART at a given baud rate would, so that a
 /// virtual board's timings are those of the real link (pseudo-terminals ignore the baud
 /// rate). Each direction of a link is paced by its own sender, as on a full-duplex UART.
@@ -82,8 +85,11 @@ impl Tx for Paced {
     fn send(&mut self, data: &[u8]) -> io::Result<()> {
         for piece in data.chunks(self.piece) {
             let now = Instant::now();
-            // A line that was idle does not bank credit.
-            if self.busy_until < now {
+            // A line that was idle does not bank credit; but a sender woken a little late (a
+            // sleep overshoots by a fraction of a millisecond, more on a loaded machine) has
+            // not left the line idle: a UART's FIFO and the driver's buffer kept it busy. Without
+            // this allowance every late wake-up would be lost line time.
+            if self.busy_until + LATE_WAKE < now {
                 self.busy_until = now;
             }
             self.busy_until += Duration::from_secs_f64(piece.len() as f64 / self.rate);
