@@ -286,6 +286,7 @@ impl fmt::Display for BoardBench {
                 100.0 * bound / t
             )?;
         }
+        writeln!(f, "  load average   {} (1 min) on this machine when the runs ended", self.load)?;
         writeln!(
             f,
             "  output         {}",
