@@ -15,8 +15,11 @@ pub enum SimKind {
     Verilator,
     /// rust-hdl's own cycle-accurate simulator (slow: small images).
     Rust,
-    /// The instruction-level reference model (the engine's specification, fastest).
+    /// The instruction-level reference model (the engine's specification).
     Ref,
+    /// The fastest: bytes from the CPU engine, counters from the engine's exact cycle model
+    /// (`board::modelled`); the same bytes and counters as `ref`.
+    Cpu,
 }
 
 /// A hardware configuration by preset name or TOML file.
@@ -32,6 +35,7 @@ pub fn config(preset: &str) -> Result<HwConfig> {
 pub fn device(kind: SimKind, cfg: &HwConfig) -> Result<Box<dyn Device>> {
     Ok(match kind {
         SimKind::Ref => Box::new(RefDevice::new(cfg.clone())),
+        SimKind::Cpu => Box::new(crate::board::modelled::ModelledDevice::new(cfg.clone())),
         SimKind::Rust => bbcu_hdl::device::simulated(cfg).map_err(|e| anyhow!(e))?,
         SimKind::Verilator => bbcu_hdl::verilator::verilated(cfg).map_err(|e| anyhow!(e))?,
     })

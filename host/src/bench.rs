@@ -180,3 +180,117 @@ impl fmt::Display for BenchReport {
         Ok(())
     }
 }
+
+/// The virtual-board row: a whole image through `board serve`'s board (CPU engine, strips
+/// paced to the design clock by the cycle model) over a pseudo-terminal pair paced to `baud`
+/// both ways, against the time the busier direction's bytes need at that rate.
+pub struct BoardBench {
+    pub machine: String,
+    pub what: String,
+    /// Per run: seconds of image transfer, bytes sent, bytes received, the bound in seconds.
+    pub runs: Vec<(f64, u64, u64, f64)>,
+    pub identical: bool,
+    /// Strips of the plan and the seconds the host's pipeline model predicts for them.
+    pub planned: (usize, f64),
+    /// Load average of the machine over the last minute when the runs ended.
+    pub load: String,
+}
+
+pub fn board_link(
+    model: &std::path::Path,
+    preset: &str,
+    width: usize,
+    height: usize,
+    baud: u32,
+    reps: usize,
+) -> Result<BoardBench> {
+    use crate::board::client::LinkStats;
+    use crate::board::drive::{Session, SessionOptions};
+    use crate::board::serve::Board;
+    let cfg = crate::accel::config(preset)?;
+    let m = crate::model::Model::load(model, crate::default_k(model)?, None)?;
+    let compiled = bbcu_arch::compile(&m.fixed, &cfg).map_err(|e| anyhow::anyhow!("{}: {e}", model.display()))?;
+    let mut rng = Rng::new(11);
+    let img = Planes::from_vec(
+        m.fixed.in_ch,
+        height,
+        width,
+        (0..m.fixed.in_ch * width * height).map(|_| rng.uniform(0.0, 255.0) as u8).collect(),
+    );
+    let want = FixedEngine::new(&m.fixed).run(&img);
+    let board = Board::with_clock(
+        crate::accel::device(crate::accel::SimKind::Cpu, &cfg)?,
+        "bench board",
+        3,
+        Some(cfg.clock_mhz),
+    );
+    let (host, dev) = crate::link::serial::pty_pair().context("cannot open a pseudo-terminal pair")?;
+    let server = {
+        let b = board.clone();
+        let dev = dev.paced(baud);
+        std::thread::spawn(move || b.serve(dev))
+    };
+    let mut session =
+        Session::open(host.paced(baud), &cfg, &m.fixed, &compiled, &SessionOptions { baud, strip_width: None })?;
+    let bar = indicatif::ProgressBar::hidden();
+    let rate = crate::link::bytes_per_second(baud);
+    let planned = session.planned(width, height)?;
+    let mut runs = Vec::new();
+    let mut identical = true;
+    for _ in 0..reps.max(1) {
+        session.restart_clock();
+        let out = session.run(&img, &bar)?;
+        identical &= out == want;
+        let s = &session.client.stats;
+        let (sent, recv) = (LinkStats::get(&s.sent), LinkStats::get(&s.received));
+        runs.push((session.on_link().as_secs_f64(), sent, recv, sent.max(recv) as f64 / rate));
+    }
+    drop(session);
+    let _ = server.join();
+    Ok(BoardBench {
+        machine: machine(),
+        what: format!(
+            "{} x{} on a virtual {} board ({} MHz, cycle model) at {baud} baud, {width}x{height} input",
+            model.display(),
+            crate::board::scale(&m.fixed),
+            cfg.name,
+            cfg.clock_mhz
+        ),
+        runs,
+        identical,
+        planned,
+        load: std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+            .unwrap_or_else(|| "unknown".into()),
+    })
+}
+
+impl fmt::Display for BoardBench {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        writeln!(f, "machine          {}", self.machine)?;
+        writeln!(f, "virtual board    {}", self.what)?;
+        let bound = self.runs.first().map_or(0.0, |r| r.3);
+        writeln!(
+            f,
+            "  plan           {} strips; the pipeline model predicts {:.3} s ({:.1} % of the bound)",
+            self.planned.0,
+            self.planned.1,
+            100.0 * bound / self.planned.1
+        )?;
+        for (t, sent, recv, bound) in &self.runs {
+            writeln!(
+                f,
+                "  run            {t:.3} s ({:.3} frames/s); {sent} B sent, {recv} B received; link bound {bound:.3} s: {:.1} % of the bound",
+                1.0 / t,
+                100.0 * bound / t
+            )?;
+        }
+        writeln!(f, "  load average   {} (1 min) on this machine when the runs ended", self.load)?;
+        writeln!(
+            f,
+            "  output         {}",
+            if self.identical { "identical to the CPU engine" } else { "DIFFERS from the CPU engine" }
+        )
+    }
+}

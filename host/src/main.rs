@@ -33,6 +33,14 @@ enum Board {
     Ecp5,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BenchKind {
+    /// The CPU engine against PyTorch float.
+    Cpu,
+    /// The virtual board end to end: frames/s and the share of the link bound reached.
+    Board,
+}
+
 #[derive(clap::Args)]
 struct ModelArgs {
     /// Checkpoint (.pth, official BBCU format). Default: the bundled ×2 SR model.
@@ -48,7 +56,9 @@ struct ModelArgs {
 
 #[derive(clap::Args)]
 struct LinkArgs {
-    /// Serial port of the board (or of a virtual board: `bbcu-host board serve --pty`).
+    /// Serial port of the board (or of a virtual board: `bbcu-host board serve --pty`), or an
+    /// XDMA device for PCIe (`/dev/xdma0`: frames go to /dev/xdma0_h2c_0 and come from
+    /// /dev/xdma0_c2h_0; untested on hardware).
     #[arg(long)]
     port: Option<PathBuf>,
     /// UART baud rate; also sets the timeouts.
@@ -58,12 +68,17 @@ struct LinkArgs {
 
 #[derive(Subcommand)]
 enum BoardCmd {
-    /// Serve the board protocol behind a pseudo-terminal, printing its device path. The
-    /// engine is the instruction-level reference model of the preset's design.
+    /// Serve the board protocol behind a pseudo-terminal, printing its device path. The board
+    /// runs the preset's design at its clock: each strip is answered when the engine's cycles
+    /// for it would have passed, and the link runs at --baud.
     Serve {
-        /// Open a pseudo-terminal (the only way to serve today).
+        /// Serve behind a pseudo-terminal (a board's UART).
         #[arg(long)]
         pty: bool,
+        /// Serve an emulated XDMA (PCIe) endpoint instead: named pipes PREFIX_h2c_0 and
+        /// PREFIX_c2h_0, made when missing; the host then runs with --port PREFIX.
+        #[arg(long, value_name = "PREFIX", conflicts_with_all = ["pty", "link"])]
+        xdma: Option<PathBuf>,
         /// Also make a symlink at PATH to the pseudo-terminal (removed at exit).
         #[arg(long)]
         link: Option<PathBuf>,
@@ -77,10 +92,15 @@ enum BoardCmd {
         /// Strips held at once (receiving, queued or computing).
         #[arg(long, default_value_t = 3)]
         slots: usize,
-        /// What computes the strips: the reference model, or the engine's Verilog under
-        /// Verilator, or rust-hdl's simulator (slow).
-        #[arg(long, value_enum, default_value = "ref")]
+        /// What computes the strips: the CPU engine with the exact cycle model (as fast as the
+        /// hardware), the instruction-level reference model, the engine's Verilog under
+        /// Verilator, or rust-hdl's simulator (slow). All give the same bytes and counters.
+        #[arg(long, value_enum, default_value = "cpu")]
         sim: bbcu_host::accel::SimKind,
+        /// Engine clock in MHz the strips are paced to (default: the preset's clock; 0: answer
+        /// as soon as this computer has computed a strip).
+        #[arg(long)]
+        clock_mhz: Option<f64>,
     },
 }
 
@@ -221,6 +241,22 @@ enum Cmd {
         /// Skip the PyTorch comparison.
         #[arg(long)]
         no_torch: bool,
+        /// Which measurement: the CPU engine (against PyTorch), or a whole image through the
+        /// virtual board over a link paced to --baud (frames/s against the link bound).
+        #[arg(long, value_enum, default_value = "cpu")]
+        only: BenchKind,
+        /// Virtual board: the model (default: the bundled ×2 SR model).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Virtual board: the hardware preset it runs.
+        #[arg(long, default_value = "ecp5-85k")]
+        preset: String,
+        /// Virtual board: the link rate.
+        #[arg(long, default_value_t = 3_000_000)]
+        baud: u32,
+        /// Virtual board: LR input size WxH.
+        #[arg(long, default_value = "256x256")]
+        board_size: String,
     },
     // --- profile / explore (issue 7) ---
     /// Per-layer cycles, utilisation, MACs and link bytes from the hardware counters of a
@@ -274,6 +310,11 @@ enum Cmd {
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = dispatch(cli) {
+        // Ctrl-C: the message says what became of the board; 128 + SIGINT, as shells report.
+        if e.downcast_ref::<bbcu_host::board::client::Interrupted>().is_some() {
+            eprintln!("error: {e}");
+            std::process::exit(130);
+        }
         // One line: the chain of causes joined, never a backtrace.
         let msg = e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ");
         eprintln!("error: {msg}");
@@ -349,21 +390,51 @@ fn run_on_board(
     // without a board.
     let compiled = bbcu_arch::compile(&model.fixed, &want)
         .map_err(|e| anyhow::anyhow!("{}: unsupported model for --board {preset}: {e}", model_path.display()))?;
-    let mut link = bbcu_host::link::serial::open(port, baud).map_err(anyhow::Error::msg)?;
-    // A pseudo-terminal moves bytes as fast as memory: model the UART the virtual board
-    // stands for, as the board side does. A real UART paces itself.
-    if bbcu_host::link::serial::is_pty(port) {
-        link = link.paced(baud);
+    let link = bbcu_host::link::open(port, baud).map_err(anyhow::Error::msg)?;
+    // Ctrl-C stops the run between chunks; the board is then reset below. A second Ctrl-C
+    // does not wait for the board.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        ctrlc::set_handler(move || {
+            if stop.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                eprintln!("error: interrupted twice; the board was not reset");
+                std::process::exit(130);
+            }
+        })
+        .context("cannot install the Ctrl-C handler")?;
     }
     let t = Instant::now();
     let mut session = Session::open(link, &want, &model.fixed, &compiled, &SessionOptions { baud, strip_width })?;
-    eprintln!("board: {} on {}; model ready in {:.2} s", session.hello.name, port.display(), t.elapsed().as_secs_f64());
+    session.client.cancel = stop;
+    eprintln!(
+        "board: {} on {}; model ready in {:.2} s",
+        session.hello.name,
+        session.client.name,
+        t.elapsed().as_secs_f64()
+    );
     session.restart_clock();
     let bar = ProgressBar::new(0);
     bar.set_style(ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg}").unwrap());
     for (n, ((img, src), dst)) in inputs.iter().zip(images).zip(targets).enumerate() {
         let t = Instant::now();
-        let out = session.run(img, &bar)?;
+        let out = match session.run(img, &bar) {
+            Err(e) if e.is::<bbcu_host::board::client::Interrupted>() => {
+                bar.finish_and_clear();
+                let reset = if session.client.reset_after_interrupt(std::time::Duration::from_secs(1)) {
+                    "the board was reset and keeps its model"
+                } else {
+                    "the board did not confirm its reset within 1 s"
+                };
+                return Err(e.context(format!(
+                    "interrupted during {} ({} of {} images written); {reset}; no output written for it",
+                    src.display(),
+                    n,
+                    inputs.len()
+                )));
+            }
+            r => r?,
+        };
         imageio::write_png(dst, &out)?;
         bar.suspend(|| {
             emit(&result_line(
@@ -410,6 +481,7 @@ fn run_on_sim(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn serve(
     pty: bool,
     link: Option<PathBuf>,
@@ -417,19 +489,34 @@ fn serve(
     preset: &str,
     slots: usize,
     sim: bbcu_host::accel::SimKind,
+    clock_mhz: Option<f64>,
+    xdma: Option<PathBuf>,
 ) -> Result<()> {
     use bbcu_host::board::serve::Board;
-    if !pty {
-        bail!("board serve: give --pty (a virtual board behind a pseudo-terminal)");
+    if !pty && xdma.is_none() {
+        bail!("board serve: give --pty (a virtual board behind a pseudo-terminal) or --xdma PREFIX");
     }
-    let config = bbcu_arch::HwConfig::preset(preset)?;
+    let config = bbcu_host::accel::config(preset)?;
+    let clock = clock_mhz.unwrap_or(config.clock_mhz);
+    if !(clock >= 0.0 && clock.is_finite()) {
+        bail!("--clock-mhz {clock}: give a clock in MHz, or 0 for no pacing");
+    }
     let what = match sim {
+        bbcu_host::accel::SimKind::Cpu => "CPU engine with the engine's cycle model",
         bbcu_host::accel::SimKind::Ref => "instruction-level reference model of the engine",
         bbcu_host::accel::SimKind::Verilator => "the engine's Verilog under Verilator",
         bbcu_host::accel::SimKind::Rust => "the engine under rust-hdl's simulator",
     };
-    let name = format!("virtual {} ({what})", config.name);
-    let board = Board::new(bbcu_host::accel::device(sim, &config)?, name, slots);
+    let paced = if clock > 0.0 { format!(", paced at {clock} MHz") } else { String::new() };
+    let name = format!("virtual {} ({what}{paced})", config.name);
+    let board = Board::with_clock(bbcu_host::accel::device(sim, &config)?, name, slots, Some(clock));
+    if let Some(prefix) = xdma {
+        let (link, _made) = bbcu_host::link::xdma::endpoint(&prefix)?;
+        emit(&prefix.display().to_string());
+        let link = if baud > 0 { link.paced(baud) } else { link };
+        board.serve(link).context("board serve: the emulated XDMA endpoint failed")?;
+        return Ok(());
+    }
     let p = bbcu_host::link::serial::Pty::open().context("cannot open a pseudo-terminal")?;
     let _guard = match &link {
         Some(path) => {
@@ -464,8 +551,8 @@ fn default_bitstream(board: &bbcu_boards::Board) -> PathBuf {
 
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.cmd {
-        Cmd::Board(BoardCmd::Serve { pty, link, baud, preset, slots, sim }) => {
-            serve(pty, link, baud, &preset, slots, sim)
+        Cmd::Board(BoardCmd::Serve { pty, link, baud, preset, slots, sim, clock_mhz, xdma }) => {
+            serve(pty, link, baud, &preset, slots, sim, clock_mhz, xdma)
         }
         Cmd::Build { board, preset, seed, baud, out } => {
             let opts = bbcu_host::build::BuildOptions { board, preset, seed, baud, out };
@@ -623,11 +710,26 @@ fn dispatch(cli: Cli) -> Result<()> {
             profile_cmd(board, &model, &image, &link, sim, &preset, report.as_deref(), json.as_deref(), html.as_deref())
         }
         Cmd::Explore { board, model, size, all, json } => explore_cmd(board, &model, &size, all, json.as_deref()),
-        Cmd::Bench { feat, blocks, scale, size, reps, no_torch } => {
-            let (w, h) = size
-                .split_once('x')
-                .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
-                .with_context(|| format!("--size {size}: expected WxH, e.g. 320x180"))?;
+        Cmd::Bench { feat, blocks, scale, size, reps, no_torch, only, model, preset, baud, board_size } => {
+            let parse = |flag: &str, size: &str| {
+                size.split_once('x')
+                    .and_then(|(a, b)| Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?)))
+                    .filter(|(w, h)| *w > 0 && *h > 0)
+                    .with_context(|| format!("{flag} {size}: expected WxH, e.g. 320x180"))
+            };
+            if only == BenchKind::Board {
+                if baud == 0 {
+                    bail!("--baud 0: give the link's baud rate");
+                }
+                let (w, h) = parse("--board-size", &board_size)?;
+                let model = match model {
+                    Some(p) => p,
+                    None => bundled(bbcu_host::DEFAULT_MODEL)?,
+                };
+                emit(&bench::board_link(&model, &preset, w, h, baud, reps)?.to_string());
+                return Ok(());
+            }
+            let (w, h) = parse("--size", &size)?;
             let report =
                 bench::run(&bench::BenchArgs { feat, blocks, scale, width: w, height: h, reps, torch: !no_torch })?;
             emit(&report.to_string());
@@ -685,10 +787,7 @@ fn profile_cmd(
             let port = link.port.as_ref().with_context(|| {
                 "--board needs --port DEV (the board's serial port, or the one `bbcu-host board serve --pty` prints)"
             })?;
-            let mut l = bbcu_host::link::serial::open(port, link.baud).map_err(anyhow::Error::msg)?;
-            if bbcu_host::link::serial::is_pty(port) {
-                l = l.paced(link.baud);
-            }
+            let l = bbcu_host::link::open(port, link.baud).map_err(anyhow::Error::msg)?;
             profile::measure_link(l, &cfg, &compiled, &model.fixed, &img, link.baud)?
         }
     };

@@ -45,6 +45,11 @@ impl LinkStats {
     }
 }
 
+/// A run stopped by the user (Ctrl-C): no more strips were sent. `main` exits with 130.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
+
 enum Incoming {
     Frame(Frame),
     Closed(String),
@@ -64,6 +69,9 @@ pub struct Client {
     pub hello: Option<Hello>,
     image: Option<Vec<u8>>,
     next_id: u16,
+    /// Set (by a signal handler) to stop a run: nothing more is sent and `run_strips` returns
+    /// [`Interrupted`].
+    pub cancel: Arc<AtomicBool>,
 }
 
 /// A strip on its way: sent, committed, its result arriving.
@@ -174,7 +182,29 @@ impl Client {
             hello: None,
             image: None,
             next_id: 0,
+            cancel: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    fn cancelled(&self) -> Result<()> {
+        if self.cancel.load(Ordering::SeqCst) {
+            return Err(Interrupted.into());
+        }
+        Ok(())
+    }
+
+    /// After an interrupted run: `RESET keep_model=1` so that the board drops the strips of
+    /// this run and keeps its model, waiting at most `wait` for RESET_DONE. True when the
+    /// board confirmed.
+    pub fn reset_after_interrupt(&mut self, wait: Duration) -> bool {
+        let Ok(seq) = self.send(&Msg::Reset { keep_model: true }) else { return false };
+        let deadline = Instant::now() + wait;
+        while let Ok(Some((m, s))) = self.recv_until(deadline) {
+            if s == seq && m == Msg::ResetDone {
+                return true;
+            }
+        }
+        false
     }
 
     fn send(&mut self, m: &Msg) -> Result<u8> {
@@ -281,6 +311,9 @@ impl Client {
         for &(off, len) in ranges {
             let (mut o, end) = (off as usize / chunk * chunk, (off as usize + len as usize).min(data.len()));
             while o < end {
+                // A strip takes a good fraction of a second to send over a UART: stop between
+                // chunks when the user asks.
+                self.cancelled()?;
                 let n = chunk.min(data.len() - o);
                 self.send(&Msg::Data { target, id, offset: o as u32, bytes: data[o..o + n].to_vec() })?;
                 o += n;
@@ -394,6 +427,7 @@ impl Client {
         let mut next = 0;
         let mut recoveries = 0;
         while next < work.len() || !flights.is_empty() {
+            self.cancelled()?;
             while flights.len() < window && next < work.len() {
                 let w = &work[next];
                 let n = w.out_len.div_ceil(chunk);
@@ -414,8 +448,10 @@ impl Client {
                 flights.push(f);
                 next += 1;
             }
+            // Woken at least every 100 ms to notice a cancel.
             let deadline = flights.iter().map(|f| f.deadline).min().unwrap();
-            match self.recv_until(deadline)? {
+            let wake = deadline.min(Instant::now() + Duration::from_millis(100));
+            match self.recv_until(wake)? {
                 Some((m, _)) => {
                     if self.on_message(m, &mut flights, work, &mut recoveries)? {
                         continue;

@@ -47,13 +47,18 @@ pub struct Session {
     strip_width: Option<usize>,
     baud: u32,
     started: Instant,
+    /// Time spent moving images (from a strip's first byte out to its image's last byte in),
+    /// the time the link bound is compared with.
+    on_link: Duration,
+    cfg: HwConfig,
+    program: bbcu_arch::program::Program,
 }
 
 /// Options of a board run.
 pub struct SessionOptions {
     pub baud: u32,
-    /// Widest strip to send; by default narrow enough that the next strip travels while the
-    /// board computes and answers the current one.
+    /// Widest strip to send; by default the plan a model of the link and the engine's cycles
+    /// says finishes first (`board::plan`).
     pub strip_width: Option<usize>,
 }
 
@@ -106,16 +111,43 @@ impl Session {
             strip_width: opts.strip_width,
             baud: opts.baud,
             started: Instant::now(),
+            on_link: Duration::ZERO,
+            cfg: want.clone(),
+            program: compiled.program.clone(),
         })
     }
 
-    /// The strips of a `width`-column image. Without `--strip-width`, eight strips when the
-    /// image is wide enough: the board's answer cannot start before the first strip has
-    /// arrived and been computed, so that strip should be short; the halo columns sent more
-    /// than once cost little on a full-duplex link where results dominate.
+    /// The strips of a `width`-column image: `--strip-width` wide, or the plan that the model
+    /// of the link and the engine's cycles says finishes first.
     fn plan(&self, width: usize, height: usize) -> Result<Vec<strips::Strip>> {
-        let w = self.strip_width.unwrap_or_else(|| (width.div_ceil(8) + 2 * self.halo).min(self.max_width));
-        strips::plan(width, height, w.max(2 * self.halo + 1), self.halo).map_err(|e| anyhow::anyhow!(e))
+        if width == 0 || height == 0 {
+            bail!("image is {width}×{height}: nothing to process");
+        }
+        if let Some(w) = self.strip_width {
+            return strips::plan(width, height, w, self.halo).map_err(|e| anyhow::anyhow!(e));
+        }
+        let timing = super::plan::Timing {
+            cfg: &self.cfg,
+            program: &self.program,
+            rate: bytes_per_second(self.baud),
+            chunk: self.client.chunk,
+            window: self.hello.slots.max(1) as usize,
+        };
+        Ok(timing.best(width, height, self.max_width, self.halo))
+    }
+
+    /// The strips a `width × height` image would go in and the seconds the pipeline model
+    /// predicts for them (`board::plan`).
+    pub fn planned(&self, width: usize, height: usize) -> Result<(usize, f64)> {
+        let strips = self.plan(width, height)?;
+        let timing = super::plan::Timing {
+            cfg: &self.cfg,
+            program: &self.program,
+            rate: bytes_per_second(self.baud),
+            chunk: self.client.chunk,
+            window: self.hello.slots.max(1) as usize,
+        };
+        Ok((strips.len(), timing.makespan(&strips, &timing.cycle_fit(height))))
     }
 
     /// Runs one image: strips out, results stitched.
@@ -139,6 +171,7 @@ impl Session {
         let mut out = Planes::new(self.out_ch, img.height * r, img.width * r);
         let mut done = 0;
         let n = plan.len();
+        let t0 = Instant::now();
         self.client.run_strips(&work, |i, bytes| {
             let s = &plan[i];
             let tile = Planes::from_vec(self.out_ch, img.height * r, s.job.keep_w * r, bytes);
@@ -147,6 +180,7 @@ impl Session {
             bar.inc((work[i].input.len() + work[i].out_len) as u64);
             bar.set_message(format!("strip {done}/{n}"));
         })?;
+        self.on_link += t0.elapsed();
         Ok(out)
     }
 
@@ -154,12 +188,12 @@ impl Session {
     pub fn summary(&self, images: usize) -> String {
         let s = &self.client.stats;
         let (sent, recv) = (LinkStats::get(&s.sent), LinkStats::get(&s.received));
-        let t = self.started.elapsed().as_secs_f64();
+        let t = self.on_link.as_secs_f64();
         let rate = bytes_per_second(self.baud);
         // Each direction of a UART has the full rate: the busier one bounds the time.
         let bound = sent.max(recv) as f64 / rate;
         format!(
-            "link: {} sent, {} received in {t:.2} s at {} baud; busier direction needs {bound:.2} s ({:.0} % of the bound reached); \
+            "link: {} sent, {} received in {t:.2} s of image transfer at {} baud; busier direction needs {bound:.2} s ({:.0} % of the bound reached); \
              {} retries, {} polls, {} corrupt frames in, {} reported by the board, {} model re-uploads; {:.2} images/s",
             human(sent),
             human(recv),
@@ -174,6 +208,11 @@ impl Session {
         )
     }
 
+    /// Time spent moving images since the clock was last restarted.
+    pub fn on_link(&self) -> Duration {
+        self.on_link
+    }
+
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }
@@ -181,6 +220,7 @@ impl Session {
     /// Restarts the clock (after the model upload, to time images alone).
     pub fn restart_clock(&mut self) {
         self.started = Instant::now();
+        self.on_link = Duration::ZERO;
         let s = &self.client.stats;
         s.sent.store(0, std::sync::atomic::Ordering::Relaxed);
         s.received.store(0, std::sync::atomic::Ordering::Relaxed);

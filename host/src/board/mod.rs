@@ -3,6 +3,8 @@
 
 pub mod client;
 pub mod drive;
+pub mod modelled;
+pub mod plan;
 pub mod serve;
 
 use bbcu_sim::{FixedNetwork, Global};

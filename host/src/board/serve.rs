@@ -129,6 +129,9 @@ struct Outbox {
 
 struct Shared {
     device: Mutex<Box<dyn Device>>,
+    /// Cycles per second of the modelled engine: a strip is not answered before its cycles
+    /// at this clock have passed (`None`: as soon as the device is done).
+    clock_hz: Option<f64>,
     design: DesignInfo,
     name: String,
     slots: usize,
@@ -147,9 +150,17 @@ impl Board {
     /// `slots`: strips held at once (receiving, queued or computing); 2 or more lets the next
     /// strip arrive while one computes.
     pub fn new(device: Box<dyn Device>, name: impl Into<String>, slots: usize) -> Board {
+        Board::with_clock(device, name, slots, None)
+    }
+
+    /// A board whose strips take as long as the device's cycle counters say they would at
+    /// `clock_mhz`, however fast this computer computes them, so that a virtual board keeps
+    /// the hardware's timing (a slower device still takes its own time).
+    pub fn with_clock(device: Box<dyn Device>, name: impl Into<String>, slots: usize, clock_mhz: Option<f64>) -> Board {
         let design = device.info();
         Board(Arc::new(Shared {
             device: Mutex::new(device),
+            clock_hz: clock_mhz.filter(|m| *m > 0.0).map(|m| m * 1e6),
             design,
             name: name.into(),
             slots: slots.clamp(1, 255),
@@ -368,6 +379,8 @@ impl Board {
                 } else {
                     self.power_cycle();
                 }
+                // An engine waiting out a strip's modelled time stops waiting.
+                sh.work.notify_all();
                 self.reply(Msg::ResetDone, seq);
             }
             other => {
@@ -488,9 +501,24 @@ impl Board {
                 *s = Slot::Computing;
             }
             drop(st);
-            let r = sh.device.lock().unwrap().run_strip(&job, &input);
+            let started = Instant::now();
+            let (r, cycles) = {
+                let mut d = sh.device.lock().unwrap();
+                let r = d.run_strip(&job, &input);
+                (r, d.counters().total_cycles)
+            };
             let mut st = sh.state.lock().unwrap();
-            if epoch != st.epoch {
+            if let (Some(hz), Ok(_)) = (sh.clock_hz, &r) {
+                let due = started + Duration::from_secs_f64(cycles as f64 / hz);
+                while st.epoch == epoch && !st.stop {
+                    let left = due.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    st = sh.work.wait_timeout(st, left).unwrap().0;
+                }
+            }
+            if epoch != st.epoch || st.stop {
                 continue;
             }
             match r {

@@ -8,6 +8,7 @@
 pub mod fault;
 pub mod pipe;
 pub mod serial;
+pub mod xdma;
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -21,6 +22,18 @@ pub trait Rx: Send {
 /// The sending half; `send` returns when the bytes are on their way.
 pub trait Tx: Send {
     fn send(&mut self, data: &[u8]) -> io::Result<()>;
+}
+
+/// Opens the host's link to a board: an XDMA (PCIe) device for `/dev/xdmaN`, else a serial
+/// port. A pseudo-terminal (a virtual board) moves bytes as fast as memory, so the host's
+/// sending side is held to the UART rate the virtual board stands for; a real UART and PCIe
+/// pace themselves.
+pub fn open(port: &std::path::Path, baud: u32) -> Result<Link, String> {
+    if xdma::is_xdma(port) {
+        return xdma::open(port);
+    }
+    let link = serial::open(port, baud)?;
+    Ok(if serial::is_pty(port) { link.paced(baud) } else { link })
 }
 
 /// How long a receiver waits before reporting a quiet line.
@@ -44,6 +57,9 @@ impl Link {
 pub fn bytes_per_second(baud: u32) -> f64 {
     baud as f64 / 10.0
 }
+
+/// How late a paced sender may wake without the line counting as idle.
+const LATE_WAKE: Duration = Duration::from_millis(4);
 
 /// A sender that moves bytes no faster than a UART at a given baud rate would, so that a
 /// virtual board's timings are those of the real link (pseudo-terminals ignore the baud
@@ -69,8 +85,11 @@ impl Tx for Paced {
     fn send(&mut self, data: &[u8]) -> io::Result<()> {
         for piece in data.chunks(self.piece) {
             let now = Instant::now();
-            // A line that was idle does not bank credit.
-            if self.busy_until < now {
+            // A line that was idle does not bank credit; but a sender woken a little late (a
+            // sleep overshoots by a fraction of a millisecond, more on a loaded machine) has
+            // not left the line idle: a UART's FIFO and the driver's buffer kept it busy. Without
+            // this allowance every late wake-up would be lost line time.
+            if self.busy_until + LATE_WAKE < now {
                 self.busy_until = now;
             }
             self.busy_until += Duration::from_secs_f64(piece.len() as f64 / self.rate);
