@@ -292,8 +292,16 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
     }
     // The input ring has a memory of its own (ring 0); the others share the feature memory.
     let per_w_x = rings[0].f_rows * rings[0].ch;
-    let per_w_f: usize = rings[1..].iter().map(|g| g.f_rows * g.scale * g.ch).sum();
     let per_w_b: usize = rings.iter().map(|g| g.b_rows * g.scale * g.ch.div_ceil(c.lanes)).sum();
+    // Feature words per column in each bank: with two banks (a single-port feature memory)
+    // ring l goes to bank l mod 2, so that op l reads one bank while it writes the other;
+    // a strip column then costs the fuller bank's words in both.
+    let banks = c.memory.feature_banks;
+    let mut per_bank = vec![0usize; banks];
+    for (l, g) in rings.iter().enumerate().skip(1) {
+        per_bank[l % banks] += g.f_rows * g.scale * g.ch;
+    }
+    let per_w_f = banks * per_bank.iter().copied().max().unwrap_or(0).max(1);
     let mut width_cap = c
         .max_width
         .min(c.memory.feature_words / per_w_f)
@@ -302,10 +310,11 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
     if let Some(w) = c.memory.bit_words.checked_div(per_w_b) {
         width_cap = width_cap.min(w);
     }
-    let (mut fb, mut bb) = (0, 0);
-    for g in &mut rings[1..] {
-        g.f_base = fb;
-        fb += g.f_rows * g.scale * g.ch * width_cap;
+    let bank_words = c.memory.feature_words / banks;
+    let (mut fb, mut bb) = ((0..banks).map(|k| k * bank_words).collect::<Vec<_>>(), 0);
+    for (l, g) in rings.iter_mut().enumerate().skip(1) {
+        g.f_base = fb[l % banks];
+        fb[l % banks] += g.f_rows * g.scale * g.ch * width_cap;
         g.b_base = bb;
         bb += g.b_rows * g.scale * g.ch.div_ceil(c.lanes) * width_cap;
     }

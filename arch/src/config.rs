@@ -19,11 +19,26 @@ pub enum ConfigError {
 }
 
 /// Depth of each on-chip memory, in words of the width the memory has in this design.
+fn one() -> usize {
+    1
+}
+
+fn is_one(v: &usize) -> bool {
+    *v == 1
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Memories {
     /// Feature rings: 16-bit words (SPRAM on the UP5K).
     pub feature_words: usize,
+    /// 2 where the feature memory is single-port (UP5K SPRAM): the compiler then places the
+    /// rings of even and odd index in different halves, so that an op (which reads ring l and
+    /// writes ring l + 1) never reads and writes the same half in one cycle. 1 (the default,
+    /// left out of the serialised form so that older configurations keep their hash) for
+    /// dual-port block RAM.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub feature_banks: usize,
     /// The input ring (k-scaled input words, read by the head and the global residual):
     /// 16-bit words, a memory of its own so that the tail reads it beside its features.
     pub input_words: usize,
@@ -89,8 +104,8 @@ impl HwConfig {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |msg: String| Err(ConfigError::Invalid { name: self.name.clone(), msg });
-        if self.lanes != 32 && self.lanes != 64 {
-            return bad(format!("lanes must be 32 or 64, not {}", self.lanes));
+        if ![16, 32, 64].contains(&self.lanes) {
+            return bad(format!("lanes must be 16, 32 or 64, not {}", self.lanes));
         }
         if self.pes == 0 {
             return bad(format!("pes must be at least 1, not {}", self.pes));
@@ -113,6 +128,9 @@ impl HwConfig {
             return bad(format!("max_channels must be 1..=512, not {}", self.max_channels));
         }
         let m = &self.memory;
+        if m.feature_banks != 1 && m.feature_banks != 2 {
+            return bad(format!("memory.feature_banks must be 1 or 2, not {}", m.feature_banks));
+        }
         for (what, v) in [
             ("feature_words", m.feature_words),
             ("input_words", m.input_words),
@@ -174,9 +192,9 @@ mod tests {
 
     #[test]
     fn bad_presets_get_one_line_errors() {
-        let text = include_str!("../presets/ice40-up5k.toml").replace("lanes = 32", "lanes = 48");
+        let text = include_str!("../presets/ice40-up5k.toml").replace("lanes = 16", "lanes = 48");
         let e = HwConfig::parse(&text, "x.toml").unwrap_err().to_string();
-        assert_eq!(e, "preset ice40-up5k: lanes must be 32 or 64, not 48");
+        assert_eq!(e, "preset ice40-up5k: lanes must be 16, 32 or 64, not 48");
         let e = HwConfig::parse("name = 3", "x.toml").unwrap_err().to_string();
         assert!(e.starts_with("x.toml: "), "{e}");
     }

@@ -34,12 +34,9 @@ pub mod cycles {
     /// Per input row, after its bytes: the input-word pipeline drains.
     pub const INPUT_DRAIN: u64 = 3;
     /// Pipeline latencies of the hardware blocks (checked against `bbcu_hdl` by its tests).
+    /// A PE's latency: its popcount tree has log2(lanes) levels, plus the accumulator.
     pub fn pe_latency(lanes: usize) -> u64 {
-        if lanes == 64 {
-            7
-        } else {
-            6
-        }
+        lanes.trailing_zeros() as u64 + 1
     }
     pub const MAC_LATENCY: u64 = 2;
     pub const BINARY_POST_LATENCY: u64 = 9;

@@ -20,6 +20,7 @@ fn config(pes: usize, lanes: usize, fp_lanes: usize, max_width: usize) -> HwConf
         max_channels: 64,
         memory: Memories {
             feature_words: 1 << 20,
+            feature_banks: 1,
             input_words: 1 << 16,
             bit_words: 1 << 16,
             weight_words: 1 << 14,

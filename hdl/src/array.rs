@@ -2,7 +2,7 @@
 //! flags) broadcast to all of them, one weight word per element, so `P` output channels are
 //! counted in parallel. Every element sees the same flags, so element 0's `done` stands for all.
 
-use crate::pe::{Pe32, Pe64};
+use crate::pe::{Pe16, Pe32, Pe64};
 use rust_hdl::prelude::*;
 
 macro_rules! pe_array {
@@ -70,6 +70,12 @@ macro_rules! pe_array {
     };
 }
 
+pe_array!(
+    /// `P` 16-lane PEs sharing the activation word.
+    PeArray16,
+    Pe16,
+    16
+);
 pe_array!(
     /// `P` 32-lane PEs sharing the activation word.
     PeArray32,

@@ -2,7 +2,7 @@
 //! model image goes in through the load port word by word, pixels stream in and out through
 //! the ready/valid ports, and the counters are read back through `cnt_sel`.
 
-use crate::engine::{Engine32, Engine64};
+use crate::engine::{Engine16, Engine32, Engine64};
 use crate::sim::{settle, start, tick, Clocked};
 use bbcu_arch::device::{chw_to_hwc, hwc_to_chw};
 use bbcu_arch::image::ModelImage;
@@ -71,6 +71,7 @@ macro_rules! ports {
         }
     };
 }
+ports!(Engine16);
 ports!(Engine32);
 ports!(Engine64);
 
@@ -114,8 +115,8 @@ pub struct HdlDevice<E: EnginePorts> {
     pub cycles: u64,
 }
 
-pub type TestEngine = Engine32<4, 2, 16, 13, 12, 12, 12, 10, 10, 12>;
-pub type Up5kEngine = Engine32<4, 2, 15, 14, 9, 9, 9, 7, 8, 11>;
+pub type TestEngine = Engine16<4, 2, 16, 13, 12, 12, 12, 10, 10, 12>;
+pub type Up5kEngine = Engine16<4, 2, 15, 14, 10, 9, 9, 8, 9, 10>;
 pub type Ecp5Engine = Engine64<8, 8, 17, 13, 12, 10, 9, 10, 10, 11>;
 
 /// The engine instances this build simulates, by the configuration they were generated from.

@@ -23,7 +23,8 @@
 
 use crate::fp::{ConvPost, InWord, MacLanes, OutPixel, Slope};
 use crate::post::Post;
-use crate::{PeArray32, PeArray64};
+use crate::spram::SpRam;
+use crate::{PeArray16, PeArray32, PeArray64};
 use rust_hdl::prelude::*;
 
 #[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
@@ -57,7 +58,7 @@ const BIN_LAT: usize = Post::LATENCY + Slope::LATENCY;
 const CONV_LAT: usize = ConvPost::LATENCY;
 
 macro_rules! engine {
-    ($(#[$meta:meta])* $name:ident, $array:ident, $lanes:literal) => {
+    ($(#[$meta:meta])* $name:ident, $array:ident, $lanes:literal, $ring:ident) => {
         $(#[$meta])*
         #[derive(LogicBlock)]
         pub struct $name<
@@ -99,11 +100,15 @@ macro_rules! engine {
             wmem: [RAM<Bits<$lanes>, WA>; P],
             fpw: [RAM<Signed<16>, FWA>; M],
             cmem: [RAM<Bits<16>, CA>; 8],
-            fmem: RAM<Signed<16>, FA>,
-            xmem: RAM<Signed<16>, XA>,
+            // The feature and input rings: `SpRam` (UP5K SPRAM) or `RAM` (EBR).
+            fmem: $ring<Signed<16>, FA>,
+            xmem: $ring<Signed<16>, XA>,
             bmem: RAM<Bits<$lanes>, BA>,
             obuf: RAM<Bits<8>, OA>,
-            opst: RAM<Bits<88>, 5>,
+            // Op state, two 48-bit halves per op (address 2l + h): half 0 holds the countdown,
+            // row and aux fields, half 1 the sub-row and ring slots. 48 bits are three EBR
+            // where one 88-bit word took six; each half is written on its own cycle.
+            opst: RAM<Bits<48>, 6>,
             cnts: RAM<Bits<32>, 7>,
 
             // Datapaths.
@@ -238,6 +243,7 @@ macro_rules! engine {
             rec_keep: Constant<Bits<16>>,
             in_lat: Constant<Bits<16>>,
             op_words: Constant<Bits<16>>,
+            mul_wide: Constant<Bit>,
 
             // Combinational locals.
             is_bin: Signal<Local, Bit>,
@@ -329,6 +335,7 @@ macro_rules! engine {
             o_push: Signal<Local, Bit>,
             o_pop: Signal<Local, Bit>,
             st_next: Signal<Local, Bits<88>>,
+            opst_hi: Signal<Local, Bit>,
             inc_isub: Signal<Local, Bits<4>>,
             isub_wrap: Signal<Local, Bit>,
             n_sb: Signal<Local, Bits<8>>,
@@ -509,6 +516,11 @@ macro_rules! engine {
                     rec_keep: Constant::new(bits::<16>(REC_KEEP as u64)),
                     in_lat: Constant::new(bits::<16>(InWord::LATENCY as u64)),
                     op_words: Constant::new(bits::<16>(OP_WORDS as u64)),
+                    // The setup multiplier's upper 16×16 product only reaches address bits
+                    // 16 and up (its 32-bit operand exceeds 16 bits only for pitches and
+                    // weight strides); with every ring and weight memory at most 2^16 words
+                    // those bits are cut off, and the product needs one SB_MAC16, not two.
+                    mul_wide: Constant::new([FA, XA, BA, WA, FWA].into_iter().max().unwrap() > 16),
                     is_bin: Default::default(),
                     is_tail: Default::default(),
                     f_bits: Default::default(),
@@ -598,6 +610,7 @@ macro_rules! engine {
                     o_push: Default::default(),
                     o_pop: Default::default(),
                     st_next: Default::default(),
+                    opst_hi: Default::default(),
                     inc_isub: Default::default(),
                     isub_wrap: Default::default(),
                     n_sb: Default::default(),
@@ -1033,8 +1046,9 @@ macro_rules! engine {
                 self.bmem.write_data.next = self.wb_word.val();
                 self.bmem.read_address.next = bit_cast::<BA, 32>(self.iaddr.val());
                 self.opst.write_enable.next = false;
-                self.opst.write_address.next = bit_cast::<5, 8>(self.l.q.val());
-                self.opst.read_address.next = bit_cast::<5, 8>(self.l.q.val());
+                self.opst.write_address.next = bit_cast::<6, 8>(self.l.q.val() << 1);
+                self.opst.read_address.next = bit_cast::<6, 8>(self.l.q.val() << 1);
+                self.opst_hi.next = false;
                 self.cnts.write_enable.next = false;
                 self.cnts.write_address.next = bit_cast::<7, 8>(self.l.q.val() << 1) + 2;
                 self.cnts.write_data.next = self.cnts.read_data.val() + self.row_cyc.q.val();
@@ -1162,7 +1176,10 @@ macro_rules! engine {
                 }
                 self.tmul[0].next = self.mul_a.val() * self.mul_b.val().get_bits::<16>(0);
                 self.tmul[1].next = self.mul_a.val() * self.mul_b.val().get_bits::<16>(16);
-                self.mul_p.next = self.tmul[0].val() + (self.tmul[1].val() << 16);
+                self.mul_p.next = self.tmul[0].val();
+                if self.mul_wide.val() {
+                    self.mul_p.next = self.tmul[0].val() + (self.tmul[1].val() << 16);
+                }
 
                 // ---- Phases.
                 self.total.d.next = self.total.q.val() + 1;
@@ -1229,8 +1246,13 @@ macro_rules! engine {
                         self.cnts.write_enable.next = true;
                         self.cnts.write_address.next = bit_cast::<7, 8>(self.l.q.val() << 1) + 2 + bit_cast::<7, 16>(self.fi.q.val());
                         self.cnts.write_data.next = 0.into();
+                        // Half 1 (sub-row and slots) is cleared while the delay is read, then
+                        // half 0 gets the delay as its countdown, row and aux zero.
+                        self.opst.write_enable.next = true;
+                        self.opst_hi.next = true;
+                        self.st_next.next = 0.into();
                         if self.fi.q.val() == 1 {
-                            self.opst.write_enable.next = true;
+                            self.opst_hi.next = false;
                             self.st_next.next = bit_cast::<88, 16>(self.prog.read_data.val());
                             self.tail_delay.d.next = self.prog.read_data.val();
                             self.fi.d.next = 0.into();
@@ -1295,8 +1317,13 @@ macro_rules! engine {
                             self.row_cyc.d.next = 1.into();
                             self.row_busy.d.next = 0.into();
                         }
+                        // Half 0 of the op state arrives at fi = 1, half 1 (addressed then) at 2.
                         if self.fi.q.val() == 1 {
-                            self.st.d.next = self.opst.read_data.val();
+                            self.opst.read_address.next = bit_cast::<6, 8>(self.l.q.val() << 1) + 1;
+                            self.st.d.next = bit_cast::<88, 48>(self.opst.read_data.val());
+                        }
+                        if self.fi.q.val() == 2 {
+                            self.st.d.next = self.st.q.val() | (bit_cast::<88, 48>(self.opst.read_data.val()) << 48);
                         }
                         for i in 0..REC_KEEP {
                             if self.fi.q.val().index() == i + 1 {
@@ -1429,20 +1456,22 @@ macro_rules! engine {
                         }
                     }
                     Phase::RowDrain => {
-                        // The last outputs leave the write-back; update the op state.
+                        // The last outputs leave the write-back; update the op state, half 0
+                        // now and half 1 on the next cycle.
                         self.fi.d.next = self.fi.q.val() + 1;
+                        self.opst.write_enable.next = true;
+                        self.st_next.next = bit_cast::<88, 16>(self.f_period.val() - 1)
+                            | (bit_cast::<88, 16>(self.s_nu.val() + 1) << 16)
+                            | (bit_cast::<88, 16>(self.n_aux.val()) << 32)
+                            | (bit_cast::<88, 4>(self.inc_isub.val()) << 48)
+                            | (bit_cast::<88, 8>(self.n_sb.val()) << 52)
+                            | (bit_cast::<88, 8>(self.n_sf.val()) << 60)
+                            | (bit_cast::<88, 8>(self.n_df.val()) << 68)
+                            | (bit_cast::<88, 8>(self.n_db.val()) << 76);
                         if self.fi.q.val() == 1 {
+                            self.opst_hi.next = true;
                             self.phase.d.next = Phase::RowEnd;
                             self.fi.d.next = 0.into();
-                            self.opst.write_enable.next = true;
-                            self.st_next.next = bit_cast::<88, 16>(self.f_period.val() - 1)
-                                | (bit_cast::<88, 16>(self.s_nu.val() + 1) << 16)
-                                | (bit_cast::<88, 16>(self.n_aux.val()) << 32)
-                                | (bit_cast::<88, 4>(self.inc_isub.val()) << 48)
-                                | (bit_cast::<88, 8>(self.n_sb.val()) << 52)
-                                | (bit_cast::<88, 8>(self.n_sf.val()) << 60)
-                                | (bit_cast::<88, 8>(self.n_df.val()) << 68)
-                                | (bit_cast::<88, 8>(self.n_db.val()) << 76);
                         }
                     }
                     Phase::RowEnd => {
@@ -1486,7 +1515,11 @@ macro_rules! engine {
                         self.phase.d.next = Phase::Idle;
                     }
                 }
-                self.opst.write_data.next = self.st_next.val();
+                self.opst.write_data.next = bit_cast::<48, 88>(self.st_next.val());
+                if self.opst_hi.val() {
+                    self.opst.write_address.next = bit_cast::<6, 8>(self.l.q.val() << 1) + 1;
+                    self.opst.write_data.next = bit_cast::<48, 88>(self.st_next.val() >> 48);
+                }
 
                 if (self.phase.q.val() == Phase::RowRun) & !self.issue_done.q.val() {
                     self.iss_v.d.next = true;
@@ -1789,14 +1822,25 @@ macro_rules! engine {
 }
 
 engine!(
-    /// The engine with 32-lane PEs.
-    Engine32,
-    PeArray32,
-    32
+    /// The engine with 16-lane PEs (the UP5K's 16-channel models: no lane idles), its
+    /// feature and input rings in iCE40 UP5K SPRAM (the compiler's `feature_banks = 2`
+    /// layout keeps every op's reads and writes in different RAMs).
+    Engine16,
+    PeArray16,
+    16,
+    SpRam
 );
 engine!(
-    /// The engine with 64-lane PEs.
+    /// The engine with 32-lane PEs, every memory in block RAM.
+    Engine32,
+    PeArray32,
+    32,
+    RAM
+);
+engine!(
+    /// The engine with 64-lane PEs, every memory in block RAM.
     Engine64,
     PeArray64,
-    64
+    64,
+    RAM
 );

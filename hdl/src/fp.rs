@@ -603,6 +603,11 @@ impl crate::sim::Clocked for InWord {
 /// | `a1`, `b1`  | `Bits<9>`    | Q8 row and column weights, 0..=256                        |
 /// | `k_out`     | `Bits<32>`   | K_out (the contract: ≤ 2^24; any 32-bit value works)      |
 /// | `frac`      | `Bits<4>`    | F, 0..=12 (any 0..=15 works)                              |
+///
+/// `k_out` and `frac` are per-model settings, read at the stages that use them (10–12), not
+/// carried down the pipeline: they must hold while values are in flight, as they do in the
+/// engine for a whole strip. (Delay lines for them cost 332 flip-flops, a twentieth of the
+/// UP5K's logic cells.)
 /// | `pixel`     | `Bits<8>`    | the output byte                                           |
 ///
 /// Exact for every input except through one documented simplification: `S` is clamped to
@@ -658,8 +663,6 @@ pub struct OutPixel {
     // Side pipelines: the flag to stage 8, K_out to stage 10, F to stages 11–12, valid from the
     // rounding's output to the end.
     sub: [DFF<Bit>; 7],
-    kd: [DFF<Bits<32>>; 9],
-    fr: [DFF<Bits<4>>; 11],
     vl: [DFF<Bit>; 9],
     // Bilinear path.
     d0_1: DFF<Bits<17>>,
@@ -760,8 +763,6 @@ impl Default for OutPixel {
             valid_out: Default::default(),
             round: Default::default(),
             sub: std::array::from_fn(|_| Default::default()),
-            kd: std::array::from_fn(|_| Default::default()),
-            fr: std::array::from_fn(|_| Default::default()),
             vl: std::array::from_fn(|_| Default::default()),
             d0_1: Default::default(),
             d1_1: Default::default(),
@@ -838,11 +839,7 @@ impl Logic for OutPixel {
             self.sub[i].clock.next = self.clock.val();
         }
         for i in 0..9 {
-            self.kd[i].clock.next = self.clock.val();
             self.vl[i].clock.next = self.clock.val();
-        }
-        for i in 0..11 {
-            self.fr[i].clock.next = self.clock.val();
         }
         for i in 0..4 {
             self.tc[i].clock.next = self.clock.val();
@@ -850,14 +847,6 @@ impl Logic for OutPixel {
         self.sub[0].d.next = self.subtract.val();
         for i in 1..7 {
             self.sub[i].d.next = self.sub[i - 1].q.val();
-        }
-        self.kd[0].d.next = self.k_out.val();
-        for i in 1..9 {
-            self.kd[i].d.next = self.kd[i - 1].q.val();
-        }
-        self.fr[0].d.next = self.frac.val();
-        for i in 1..11 {
-            self.fr[i].d.next = self.fr[i - 1].q.val();
         }
         self.vl[0].d.next = self.round.valid_out.val();
         for i in 1..9 {
@@ -967,16 +956,16 @@ impl Logic for OutPixel {
         }
 
         // Stage 10: S'·kl, S'·kh.
-        self.pl_10.d.next = self.sc_9.q.val() * self.kd[8].q.val().get_bits::<16>(0);
-        self.ph_10.d.next = self.sc_9.q.val() * self.kd[8].q.val().get_bits::<16>(16);
+        self.pl_10.d.next = self.sc_9.q.val() * self.k_out.val().get_bits::<16>(0);
+        self.ph_10.d.next = self.sc_9.q.val() * self.k_out.val().get_bits::<16>(16);
 
         // Stage 11: S'·k_out + 2^(15+F).
         self.p_11.d.next = bit_cast::<48, 32>(self.pl_10.q.val())
             + (bit_cast::<48, 32>(self.ph_10.q.val()) << 16)
-            + (self.half15.val() << self.fr[9].q.val());
+            + (self.half15.val() << self.frac.val());
 
         // Stage 12: >> (16 + F), clamp to 255.
-        self.sh12.next = bit_cast::<5, 4>(self.fr[10].q.val()) + self.sixteen.val();
+        self.sh12.next = bit_cast::<5, 4>(self.frac.val()) + self.sixteen.val();
         self.q12.next = self.p_11.q.val() >> self.sh12.val();
         self.px_12.d.next = self.q12.val().get_bits::<8>(0);
         if self.q12.val().get_bits::<40>(8).any() {

@@ -12,6 +12,7 @@
 //!   between the UART's FIFOs and the engine's ports;
 //! - [`board_top`]: the board top-level (UART, protocol engine, engine) per engine instance;
 //! - [`top_echo`]: a UART echo board design that tests the board flow;
+//! - [`spram`]: a memory of iCE40 UP5K single-port RAMs with the `RAM` widget's ports;
 //! - [`engine`]: the whole accelerator engine (sequencer, memories, datapaths, counters);
 //! - [`device`]: the engine under rust-hdl's simulator as a `bbcu_arch::Device`;
 //! - [`sim`]: a thread-free driver for rust-hdl's simulator;
@@ -41,10 +42,11 @@ pub mod popcount;
 pub mod post;
 pub mod proto;
 pub mod sim;
+pub mod spram;
 pub mod top_echo;
 pub mod uart;
 pub mod verilator;
 
-pub use array::{PeArray32, PeArray64};
-pub use pe::{Pe32, Pe64};
-pub use popcount::{Popcount32, Popcount64};
+pub use array::{PeArray16, PeArray32, PeArray64};
+pub use pe::{Pe16, Pe32, Pe64};
+pub use popcount::{Popcount16, Popcount32, Popcount64};

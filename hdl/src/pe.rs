@@ -15,7 +15,7 @@
 //! The 16-bit accumulator bounds a sum to |P| ≤ 32767, i.e. 9·Cin with Cin ≤ 3640; the
 //! contract's Cin ≤ 256 needs 13 bits, and 16 is the operand width of the α multiplier.
 
-use crate::popcount::{Popcount32, Popcount64};
+use crate::popcount::{Popcount16, Popcount32, Popcount64};
 use rust_hdl::prelude::*;
 
 // A macro rather than a generic, because the tree's depth differs per lane count and
@@ -125,6 +125,14 @@ macro_rules! xnor_pe {
     };
 }
 
+xnor_pe!(
+    /// 16-lane XNOR-popcount PE; latency 5 (the UP5K's: its models have 16 channels).
+    Pe16,
+    Popcount16,
+    16,
+    6,
+    4
+);
 xnor_pe!(
     /// 32-lane XNOR-popcount PE; latency 6.
     Pe32,

@@ -96,6 +96,44 @@ impl<const NI: usize, const NO: usize, const WI: usize, const WO: usize> Logic f
 
 /// `Σu` over 32 lanes (`0..=64`, 7 bits), valid [`Popcount32::LATENCY`] cycles after the inputs.
 #[derive(LogicBlock, Default)]
+pub struct Popcount16 {
+    pub clock: Signal<In, Clock>,
+    pub act: Signal<In, Bits<16>>,
+    pub wgt: Signal<In, Bits<16>>,
+    pub lane: Signal<In, Bits<16>>,
+    pub s: Signal<Out, Bits<6>>,
+    l1: LeafLevel<16, 8>,
+    l2: AddLevel<8, 4, 3, 4>,
+    l3: AddLevel<4, 2, 4, 5>,
+    l4: AddLevel<2, 1, 5, 6>,
+}
+
+impl Popcount16 {
+    pub const LANES: usize = 16;
+    pub const LATENCY: usize = 4;
+}
+
+impl Logic for Popcount16 {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(self, clock, l1, l2, l3, l4);
+        self.l1.act.next = self.act.val();
+        self.l1.wgt.next = self.wgt.val();
+        self.l1.lane.next = self.lane.val();
+        for i in 0..8 {
+            self.l2.a[i].next = self.l1.s[i].val();
+        }
+        for i in 0..4 {
+            self.l3.a[i].next = self.l2.s[i].val();
+        }
+        for i in 0..2 {
+            self.l4.a[i].next = self.l3.s[i].val();
+        }
+        self.s.next = self.l4.s[0].val();
+    }
+}
+
+#[derive(LogicBlock, Default)]
 pub struct Popcount32 {
     pub clock: Signal<In, Clock>,
     pub act: Signal<In, Bits<32>>,

@@ -742,8 +742,15 @@ fn rand_scale(rng: &mut ChaCha8Rng) -> (i64, u32) {
 fn out_vectors(seed: u64, n: usize) -> Vec<OutIn> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut c = Vec::new();
-    for _ in 0..n {
-        let (k_out, frac) = rand_scale(&mut rng);
+    // OutPixel reads k_out and frac where it uses them: a scale holds for a segment, whose
+    // last LATENCY inputs are invalid so that its values leave before the next scale.
+    let seg = 32 + OutPixel::LATENCY;
+    let mut scale = rand_scale(&mut rng);
+    for i in 0..n {
+        if i % seg == 0 {
+            scale = rand_scale(&mut rng);
+        }
+        let (k_out, frac) = scale;
         let x: [i64; 4] = std::array::from_fn(|_| rand_i16(&mut rng));
         let w = |rng: &mut ChaCha8Rng| match rng.random_range(0..6) {
             0 => 0,
@@ -753,7 +760,8 @@ fn out_vectors(seed: u64, n: usize) -> Vec<OutIn> {
         };
         let (a1, b1) = (w(&mut rng), w(&mut rng));
         let sub = rng.random_bool(0.3);
-        let mut o = OutIn { valid: rng.random_bool(0.9), acc: 0, bias: 0, shift: 0, sub, x, a1, b1, k_out, frac };
+        let valid = rng.random_bool(0.9) && i % seg < seg - OutPixel::LATENCY;
+        let mut o = OutIn { valid, acc: 0, bias: 0, shift: 0, sub, x, a1, b1, k_out, frac };
         let base = if sub { x[0] } else { bilinear(&o) };
         // The span of S where the pixel moves: S·k_out/2^(16+F) from 0 to 255.
         let span = ((255i64 << (16 + frac)) / k_out.max(1)).max(1);
@@ -783,8 +791,21 @@ fn out_vectors(seed: u64, n: usize) -> Vec<OutIn> {
     c
 }
 
+/// Appends LATENCY copies of the last row with `valid_in` low: OutPixel reads `k_out` and
+/// `frac` where it uses them, so they must hold until the last value is out (the runners'
+/// idle rows are all zeros).
+fn out_hold(mut rows: Vec<Vec<i64>>) -> Vec<Vec<i64>> {
+    let mut last = rows.last().cloned().unwrap_or_default();
+    if !last.is_empty() {
+        last[0] = 0;
+        rows.extend(std::iter::repeat_n(last, OutPixel::LATENCY));
+    }
+    rows
+}
+
 fn out_rows(c: &[OutIn]) -> Vec<Vec<i64>> {
-    c.iter()
+    let rows = c
+        .iter()
         .map(|o| {
             vec![
                 o.valid as i64,
@@ -802,7 +823,8 @@ fn out_rows(c: &[OutIn]) -> Vec<Vec<i64>> {
                 o.frac as i64,
             ]
         })
-        .collect()
+        .collect();
+    out_hold(rows)
 }
 
 fn out_drive(u: &mut OutPixel, r: &[i64]) {
@@ -957,6 +979,7 @@ fn out_pixel_matches_fixed_finish() {
                 }
             }
         }
+        let rows = out_hold(rows);
         let (got, _) = run_hdl::<OutPixel>(&rows, OutPixel::LATENCY, out_drive, out_read);
         let got: Vec<u8> = got.iter().map(|(_, p)| p[0] as u8).collect();
         assert_eq!(got, want.data, "{global:?} {h}×{w}");

@@ -2,7 +2,7 @@
 //! against `bbcu_sim::fixed` on seeded random vectors.
 
 use bbcu_hdl::sim::{start, tick, Clocked};
-use bbcu_hdl::{Pe32, Pe64, PeArray32, PeArray64};
+use bbcu_hdl::{Pe16, Pe32, Pe64, PeArray16, PeArray32, PeArray64};
 mod common;
 
 use bbcu_sim::fixed::{binarize, popcount_dot, Fmap, QBinary};
@@ -74,9 +74,11 @@ macro_rules! dut_pe {
     };
 }
 
+dut_array!(PeArray16<4>, 16);
 dut_array!(PeArray32<4>, 32);
 dut_array!(PeArray64<4>, 64);
 dut_array!(PeArray32<1>, 32);
+dut_pe!(Pe16, 16);
 dut_pe!(Pe32, 32);
 dut_pe!(Pe64, 64);
 
@@ -109,6 +111,16 @@ fn check_random<D: Dut>(seed: u64, p: usize, groups: usize) -> f64 {
         assert_eq!(a, b, "group {g}");
     }
     rate
+}
+
+#[test]
+fn pe16_random_words() {
+    check_random::<Pe16>(7, 1, 60);
+}
+
+#[test]
+fn array16x4_random_words() {
+    check_random::<PeArray16<4>>(8, 4, 80);
 }
 
 #[test]

@@ -6,7 +6,7 @@
 mod common;
 mod verilator;
 
-use bbcu_hdl::{PeArray32, PeArray64};
+use bbcu_hdl::{PeArray16, PeArray32, PeArray64};
 use common::random_groups;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -19,6 +19,11 @@ fn lint_array(path: &std::path::Path) {
     std::fs::write(&vlt, "`verilator_config\nlint_off -rule UNUSEDSIGNAL -file \"*\" -match \"*pe$*$done*\"\n")
         .unwrap();
     lint(path, &[vlt]);
+}
+
+#[test]
+fn array16x4_verilog_lints() {
+    lint_array(&emit(PeArray16::<4>::default(), "pe_array16x4"));
 }
 
 #[test]
@@ -86,6 +91,11 @@ fn cross_simulate<B: Block + Default>(name: &str, lanes: usize, latency: usize) 
     for (g, (a, b)) in got.iter().zip(&want).enumerate() {
         assert_eq!(a, b, "group {g}");
     }
+}
+
+#[test]
+fn array16x4_verilator_matches_model() {
+    cross_simulate::<PeArray16<4>>("pe_array16x4_xsim", 16, PeArray16::<4>::LATENCY);
 }
 
 #[test]

@@ -1,0 +1,35 @@
+//! The iCE40 UP5K preset against the shapes of the 16-channel models trained for it
+//! (`train/`: sr_x2_small, sr_x4_small, denoise_small, deblock_small): every one must pass the
+//! fit check, so that `generate` and the boards accept them once trained. Sizes depend on the
+//! shapes only, so seeded parameters stand in for the trained ones.
+
+use bbcu_arch::compile;
+use bbcu_arch::config::HwConfig;
+use bbcu_sim::fixed::FixedNetwork;
+use bbcu_sim::synth::Topology;
+
+#[test]
+fn ice40_up5k_holds_the_16_channel_models() {
+    let cfg = HwConfig::preset("ice40-up5k").unwrap();
+    // (name, topology, program words the trained checkpoint needs: `bbcu-host generate` on them)
+    for (name, t, prog) in [
+        ("sr_x2_small", Topology::bbcu_m(16, 2, 2), 416),
+        ("sr_x4_small", Topology::bbcu_m(16, 2, 4), 464),
+        ("denoise_small", Topology::denoise(16, 6), 320),
+        ("deblock_small", Topology::deblock(16, 6), 320),
+    ] {
+        let q = FixedNetwork::compile(&t.build(1), None).unwrap();
+        let c = compile(&q, &cfg).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let used = |m: &str| c.usage.iter().find(|u| u.memory == m).unwrap().used_words;
+        assert_eq!(used("program"), prog, "{name}: not the trained model's shape");
+        eprintln!(
+            "{name}: strips ≤ {} columns; {}",
+            c.width_cap,
+            c.usage
+                .iter()
+                .map(|u| format!("{} {}/{}", u.memory, u.used_words, u.capacity_words))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+}
