@@ -262,6 +262,10 @@ pub fn build(verilog: &Path, top: &str, board: &Board, out: &Path, opts: &Option
                 "--seed",
                 &seed,
                 "--timing-allow-fail",
+                // router1 needed > 15 min on the 13k-LUT engine here; router2 is nextpnr's
+                // router for large designs.
+                "--router",
+                "router2",
             ]);
             if let Some(speed) = board.fpga.speed {
                 pnr.extend(s(&["--speed", &speed.to_string()]));
