@@ -309,6 +309,8 @@ pub struct Proto<const RA: usize> {
     fver: Constant<Bits<32>>,
     dhash: Constant<Bits<32>>,
     w32: Constant<Bit>,
+    /// 16-lane engines: a weight word is 16 bits, like every other memory's.
+    w16w: Constant<Bit>,
     wlast_w: Constant<Bits<4>>,
     cap_p: Constant<Bits<32>>,
     cap_w: Constant<Bits<32>>,
@@ -357,7 +359,7 @@ impl<const RA: usize> Proto<RA> {
         let rom_map: BTreeMap<Bits<RA>, Bits<8>> =
             rom.iter().enumerate().map(|(i, b)| (bits::<RA>(i as u64), bits::<8>(*b as u64))).collect();
         let wbytes = cfg.lanes / 8;
-        assert!(wbytes == 4 || wbytes == 8, "weight words of {} lanes", cfg.lanes);
+        assert!(matches!(wbytes, 2 | 4 | 8), "weight words of {} lanes", cfg.lanes);
         let cap = |m: Mem| Constant::new(bits::<32>(m.geometry(cfg).1 as u64));
         let info_len = 16 + info_tail_len(cfg);
         assert!(info_len <= 4096, "INFO payload of {info_len} bytes exceeds a frame");
@@ -525,6 +527,7 @@ impl<const RA: usize> Proto<RA> {
             fver: Constant::new(bits::<32>(bbcu_arch::device::FORMAT_VERSION as u64)),
             dhash: Constant::new(bits::<32>(cfg.design_hash() as u64)),
             w32: Constant::new(wbytes == 4),
+            w16w: Constant::new(wbytes == 2),
             wlast_w: Constant::new(bits::<4>(wbytes as u64 - 1)),
             cap_p: cap(Mem::Program),
             cap_w: cap(Mem::Weight),
@@ -1246,6 +1249,9 @@ impl<const RA: usize> Logic for Proto<RA> {
                                     self.l_data.d.next = self.iwn.val();
                                     if self.w32.val() {
                                         self.l_data.d.next = self.iwn.val() >> 32;
+                                    }
+                                    if self.w16w.val() {
+                                        self.l_data.d.next = bit_cast::<64, 16>(self.w16.val());
                                     }
                                 }
                                 if self.i_mem.q.val() == 1 {
