@@ -11,6 +11,7 @@
 //! - [`proto`]: the device side of the link protocol (`docs/protocol.md`, "Hardware boards")
 //!   between the UART's FIFOs and the engine's ports;
 //! - [`board_top`]: the board top-level (UART, protocol engine, engine) per engine instance;
+//! - [`board_sim`]: the board top-level's Verilog under Verilator, spoken to on its serial pins;
 //! - [`top_echo`]: a UART echo board design that tests the board flow;
 //! - [`spram`]: a memory of iCE40 UP5K single-port RAMs with the `RAM` widget's ports;
 //! - [`engine`]: the whole accelerator engine (sequencer, memories, datapaths, counters);
@@ -31,6 +32,7 @@
 //! fields. A `const` as a `for` range or a literal array index is fine.
 
 pub mod array;
+pub mod board_sim;
 pub mod board_top;
 pub mod crc;
 pub mod device;

@@ -28,7 +28,7 @@ pub const HARNESS: &str = include_str!("../verilator/engine_tb.cpp");
 /// (`--x-initial fast` would leave them unspecified). `-O3` and `-O2` for the C++ because
 /// throughput (≥ 1 M cycles/s) is what this simulator is for. Warnings are the lint
 /// test's business (`hdl/tests/engine_verilator.rs`), not the build's.
-const BUILD_FLAGS: &[&str] = &[
+pub(crate) const BUILD_FLAGS: &[&str] = &[
     "--cc",
     "--exe",
     "--build",
@@ -89,7 +89,7 @@ fn version_of(program: &Path) -> Result<String, String> {
 
 /// 64-bit FNV-1a: stable across Rust versions, unlike `DefaultHasher`, so a cached build
 /// stays valid when the toolchain changes.
-fn fnv1a(parts: &[&[u8]]) -> u64 {
+pub(crate) fn fnv1a(parts: &[&[u8]]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for p in parts {
         for &b in p.iter().chain(&[0xff]) {
@@ -166,7 +166,7 @@ pub fn build(v: &EngineVerilog) -> Result<PathBuf, String> {
     Ok(bin)
 }
 
-fn prune(root: &Path, instance: &str, keep: &Path) {
+pub(crate) fn prune(root: &Path, instance: &str, keep: &Path) {
     let Ok(entries) = std::fs::read_dir(root) else { return };
     for e in entries.flatten() {
         let p = e.path();

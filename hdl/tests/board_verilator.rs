@@ -5,9 +5,9 @@
 //! a strip whose result equals the golden model, and the wire throughput of result streaming.
 //!
 //! The UART runs at divisor 1 (16 clocks a bit, the fastest the design allows; a 48 MHz
-//! board then runs 3 Mbaud). The first test to need the simulator builds it (about a minute
-//! on two cores) into the cargo target folder; later runs reuse it while the Verilog and the
-//! harness are unchanged.
+//! board then runs 3 Mbaud). The simulator is `bbcu_hdl::board_sim`: the first test to need
+//! it builds it (about a minute on two cores) into the cargo target folder; later runs reuse
+//! it while the Verilog and the harness are unchanged.
 
 mod link;
 #[allow(dead_code)]
@@ -15,29 +15,17 @@ mod verilator;
 
 use bbcu_arch::device::{chw_to_hwc, hwc_to_chw};
 use bbcu_arch::{compile, HwConfig};
+use bbcu_hdl::board_sim::{BoardSim, RxByte, BYTE};
 use bbcu_hdl::device::test_config;
 use bbcu_hdl::generate::board_verilog;
 use bbcu_sim::fixed::{forward, FixedNetwork};
 use bbcu_sim::synth::{Rng, Topology};
 use bbcu_sim::Planes;
 use link::*;
-use std::io::{BufReader, BufWriter, Read, Write};
-use std::path::PathBuf;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::Mutex;
-use verilator::{lint, out_dir, verilator};
+use verilator::{lint, out_dir};
 
-const DIVISOR: u32 = 1;
-/// Clocks of one bit and of one byte (8N1) on the line.
-const BIT: u64 = 16 * DIVISOR as u64;
-const BYTE: u64 = 10 * BIT;
 /// The partial-frame timeout of the simulated board: 100 byte times.
 const STALE: u32 = 100 * BYTE as u32;
-const HARNESS: &str = include_str!("../verilator/board_tb.cpp");
-
-fn board_text() -> String {
-    board_verilog(&test_config(), DIVISOR, STALE, false).unwrap()
-}
 
 /// Lint waivers of the board top-level: the engine's (`tests/engine_verilator.rs`), plus
 /// UNUSEDPARAM for the protocol engine's state enums (rust-hdl declares an enum's names in
@@ -69,101 +57,38 @@ fn board_verilog_lints() {
     }
 }
 
-/// The simulator, built once per process (and kept across runs while its inputs match).
-fn simulator() -> PathBuf {
-    static BUILT: Mutex<Option<PathBuf>> = Mutex::new(None);
-    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(p) = built.as_ref() {
-        return p.clone();
-    }
-    let text = board_text();
-    let dir = out_dir().join("board-vl");
-    let stamp = dir.join("inputs");
-    let bin = dir.join("vboard");
-    let key = format!("{}\n{}", text.len(), CRC32.checksum(format!("{text}{HARNESS}").as_bytes()));
-    if !(bin.is_file() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(key.as_str())) {
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("top.v"), &text).unwrap();
-        std::fs::write(dir.join("board_tb.cpp"), HARNESS).unwrap();
-        let out = verilator()
-            .args(["--cc", "--exe", "--build", "-O3", "--x-assign", "fast", "--noassert", "-Wno-fatal", "-Wno-lint"])
-            .args(["-Wno-style", "--top-module", "top", "-j", "2", "-MAKEFLAGS", "OPT_FAST=-O2 OPT_SLOW=-O1"])
-            .arg("--Mdir")
-            .arg(&dir)
-            .args(["-o", "vboard"])
-            .arg(dir.join("top.v"))
-            .arg(dir.join("board_tb.cpp"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "verilator build:\n{}", String::from_utf8_lossy(&out.stderr));
-        std::fs::write(&stamp, &key).unwrap();
-    }
-    *built = Some(bin.clone());
-    bin
-}
-
-struct Rx {
-    byte: u8,
-    at: u64,
-}
-
-/// One simulated board on a serial line.
+/// One simulated board on a serial line, with the bytes received not yet parsed.
 struct Board {
-    child: Child,
-    tx: BufWriter<ChildStdin>,
-    rx: BufReader<ChildStdout>,
+    sim: BoardSim,
     /// Bytes received and not yet parsed into frames, with their arrival cycles.
-    buf: Vec<Rx>,
+    buf: Vec<RxByte>,
     cycles: u64,
     led: u8,
 }
 
 impl Board {
     fn new() -> Board {
-        let mut child = Command::new(simulator())
-            .arg(DIVISOR.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let tx = BufWriter::new(child.stdin.take().unwrap());
-        let rx = BufReader::new(child.stdout.take().unwrap());
-        Board { child, tx, rx, buf: Vec::new(), cycles: 0, led: 0 }
+        let sim = BoardSim::new(&test_config(), STALE).unwrap_or_else(|e| panic!("{e}"));
+        Board { sim, buf: Vec::new(), cycles: 0, led: 0 }
     }
 
     fn send_raw(&mut self, items: &[u16]) {
-        let mut m = vec![b'S'];
-        m.extend_from_slice(&(items.len() as u32).to_le_bytes());
-        for i in items {
-            m.extend_from_slice(&i.to_le_bytes());
-        }
-        self.tx.write_all(&m).unwrap();
+        self.sim.send_raw(items).unwrap();
     }
 
     fn send(&mut self, bytes: &[u8]) {
-        self.send_raw(&bytes.iter().map(|&b| b as u16).collect::<Vec<_>>());
+        self.sim.send(bytes).unwrap();
     }
 
     /// Runs until `want` more bytes came back (and everything queued was sent) or `max`
     /// clocks passed.
     fn run(&mut self, max: u64, want: u32) {
-        let mut m = vec![b'R'];
-        m.extend_from_slice(&max.to_le_bytes());
-        m.extend_from_slice(&want.to_le_bytes());
-        self.tx.write_all(&m).unwrap();
-        self.tx.flush().unwrap();
-        let mut h = [0u8; 14];
-        self.rx.read_exact(&mut h).unwrap();
-        assert_eq!(h[0], b'r');
-        self.cycles = u64::from_le_bytes(h[1..9].try_into().unwrap());
-        self.led = h[9];
-        let n = u32::from_le_bytes(h[10..14].try_into().unwrap()) as usize;
-        let mut b = vec![0u8; 10 * n];
-        self.rx.read_exact(&mut b).unwrap();
-        for r in b.chunks(10) {
-            assert_eq!(r[1], 1, "the board sent a byte with a low stop bit");
-            self.buf.push(Rx { byte: r[0], at: u64::from_le_bytes(r[2..10].try_into().unwrap()) });
+        let got = self.sim.run(max, want).unwrap();
+        self.cycles = self.sim.cycles;
+        self.led = self.sim.led;
+        for r in got {
+            assert!(r.stop_ok, "the board sent a byte with a low stop bit");
+            self.buf.push(r);
         }
     }
 
@@ -204,14 +129,6 @@ impl Board {
         let f = r.pop().unwrap();
         assert_eq!(f.seq, seq, "{f:?}");
         f
-    }
-}
-
-impl Drop for Board {
-    fn drop(&mut self) {
-        let _ = self.tx.write_all(b"Q");
-        let _ = self.tx.flush();
-        let _ = self.child.wait();
     }
 }
 

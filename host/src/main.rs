@@ -86,7 +86,8 @@ enum BoardCmd {
         /// (0: as fast as the pseudo-terminal goes).
         #[arg(long, default_value_t = 3_000_000)]
         baud: u32,
-        /// Hardware preset the virtual board reports (ice40-up5k, ice40-hx8k, ecp5-85k).
+        /// Hardware preset the virtual board reports (ice40-up5k, ice40-hx8k, ecp5-85k, or a
+        /// TOML file).
         #[arg(long, default_value = "ice40-up5k")]
         preset: String,
         /// Strips held at once (receiving, queued or computing).
@@ -94,14 +95,27 @@ enum BoardCmd {
         slots: usize,
         /// What computes the strips: the CPU engine with the exact cycle model (as fast as the
         /// hardware), the instruction-level reference model, the engine's Verilog under
-        /// Verilator, or rust-hdl's simulator (slow). All give the same bytes and counters.
+        /// Verilator, or rust-hdl's simulator (slow) — all the same bytes and counters; or
+        /// board-top: the whole hardware board (UART, protocol engine, engine) under Verilator,
+        /// speaking the streaming profile (the preset must be one of the engine's instances:
+        /// sim-test, ice40-up5k, ecp5-85k).
         #[arg(long, value_enum, default_value = "cpu")]
-        sim: bbcu_host::accel::SimKind,
+        sim: ServeSim,
         /// Engine clock in MHz the strips are paced to (default: the preset's clock; 0: answer
         /// as soon as this computer has computed a strip).
         #[arg(long)]
         clock_mhz: Option<f64>,
     },
+}
+
+/// What stands behind `board serve`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ServeSim {
+    Cpu,
+    Ref,
+    Verilator,
+    Rust,
+    BoardTop,
 }
 
 #[derive(Subcommand)]
@@ -132,9 +146,11 @@ enum Cmd {
         /// With --board sim: which simulator runs the accelerator.
         #[arg(long, value_enum, default_value = "verilator")]
         sim: bbcu_host::accel::SimKind,
-        /// With --board sim: the hardware configuration (a preset name or a TOML file).
-        #[arg(long, default_value = "ecp5-85k")]
-        preset: String,
+        /// The hardware configuration (a preset name or a TOML file): with --board sim, the
+        /// one simulated (default ecp5-85k); with a board, the design it was built from when
+        /// not the board's preset (a virtual board of another configuration).
+        #[arg(long)]
+        preset: Option<String>,
     },
     /// A virtual board, for testing the host driver without hardware.
     #[command(subcommand)]
@@ -385,7 +401,7 @@ fn run_on_board(
     if baud == 0 {
         bail!("--baud 0: give the board's UART rate");
     }
-    let want = bbcu_arch::HwConfig::preset(preset)?;
+    let want = bbcu_host::accel::config(preset)?;
     // Compiled before the port is opened: a model that cannot run on the design is refused
     // without a board.
     let compiled = bbcu_arch::compile(&model.fixed, &want)
@@ -488,10 +504,11 @@ fn serve(
     baud: u32,
     preset: &str,
     slots: usize,
-    sim: bbcu_host::accel::SimKind,
+    sim: ServeSim,
     clock_mhz: Option<f64>,
     xdma: Option<PathBuf>,
 ) -> Result<()> {
+    use bbcu_host::accel::SimKind;
     use bbcu_host::board::serve::Board;
     if !pty && xdma.is_none() {
         bail!("board serve: give --pty (a virtual board behind a pseudo-terminal) or --xdma PREFIX");
@@ -501,17 +518,43 @@ fn serve(
     if !(clock >= 0.0 && clock.is_finite()) {
         bail!("--clock-mhz {clock}: give a clock in MHz, or 0 for no pacing");
     }
-    let what = match sim {
-        bbcu_host::accel::SimKind::Cpu => "CPU engine with the engine's cycle model",
-        bbcu_host::accel::SimKind::Ref => "instruction-level reference model of the engine",
-        bbcu_host::accel::SimKind::Verilator => "the engine's Verilog under Verilator",
-        bbcu_host::accel::SimKind::Rust => "the engine under rust-hdl's simulator",
+    let kind = match sim {
+        ServeSim::Cpu => Some(SimKind::Cpu),
+        ServeSim::Ref => Some(SimKind::Ref),
+        ServeSim::Verilator => Some(SimKind::Verilator),
+        ServeSim::Rust => Some(SimKind::Rust),
+        ServeSim::BoardTop => None,
     };
-    let paced = if clock > 0.0 { format!(", paced at {clock} MHz") } else { String::new() };
-    let name = format!("virtual {} ({what}{paced})", config.name);
-    let board = Board::with_clock(bbcu_host::accel::device(sim, &config)?, name, slots, Some(clock));
-    if let Some(prefix) = xdma {
-        let (link, _made) = bbcu_host::link::xdma::endpoint(&prefix)?;
+    // INFO's `slots = 1` announces a hardware board's streaming profile, which the software
+    // board does not speak.
+    if kind.is_some() && slots < 2 {
+        bail!("--slots {slots}: a software board holds 2 or more (1 announces a hardware board; use --sim board-top)");
+    }
+    let board = match kind {
+        Some(k) => {
+            let what = match k {
+                SimKind::Cpu => "CPU engine with the engine's cycle model",
+                SimKind::Ref => "instruction-level reference model of the engine",
+                SimKind::Verilator => "the engine's Verilog under Verilator",
+                SimKind::Rust => "the engine under rust-hdl's simulator",
+            };
+            let paced = if clock > 0.0 { format!(", paced at {clock} MHz") } else { String::new() };
+            let name = format!("virtual {} ({what}{paced})", config.name);
+            Some(Board::with_clock(bbcu_host::accel::device(k, &config)?, name, slots, Some(clock)))
+        }
+        // Built before the pseudo-terminal is offered, so a first build (about a minute) does
+        // not eat into the host's timeouts.
+        None => {
+            if xdma.is_some() {
+                bail!("--xdma serves a software board; --sim board-top runs behind a pseudo-terminal");
+            }
+            bbcu_hdl::board_sim::simulator(&config, bbcu_host::board::board_top::STALE_CYCLES)
+                .map_err(anyhow::Error::msg)?;
+            None
+        }
+    };
+    if let (Some(prefix), Some(board)) = (&xdma, &board) {
+        let (link, _made) = bbcu_host::link::xdma::endpoint(prefix)?;
         emit(&prefix.display().to_string());
         let link = if baud > 0 { link.paced(baud) } else { link };
         board.serve(link).context("board serve: the emulated XDMA endpoint failed")?;
@@ -531,6 +574,10 @@ fn serve(
     };
     emit(&p.path.display().to_string());
     // The pseudo-terminal's other end stays open in `p` for as long as this serves.
+    let Some(board) = board else {
+        // The simulated UART paces itself.
+        return bbcu_host::board::board_top::serve(&config, p.link, baud);
+    };
     let link = if baud > 0 { p.link.paced(baud) } else { p.link };
     board.serve(link).context("board serve: the pseudo-terminal failed")?;
     Ok(())
@@ -589,12 +636,14 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Run { board, model, image, out, out_dir, precision, link, strip_width, sim, preset: sim_preset } => {
-            let preset = match board {
+            let board_preset = match board {
                 Board::Cpu | Board::Sim => None,
                 Board::Ice40 => Some("ice40-up5k"),
                 Board::Ice40Hx8k => Some("ice40-hx8k"),
                 Board::Ecp5 => Some("ecp5-85k"),
             };
+            let preset = board_preset.map(|p| sim_preset.as_deref().unwrap_or(p));
+            let sim_preset = sim_preset.as_deref().unwrap_or("ecp5-85k");
             let board_name = board.to_possible_value().unwrap().get_name().to_string();
             if preset.is_some() && precision != Precision::Fixed {
                 bail!("--board {board_name} computes in fixed point; --precision float runs only on --board cpu");
@@ -657,7 +706,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 );
             }
             if board == Board::Sim {
-                return run_on_sim(sim, &sim_preset, &model_path, &model, &inputs, &images, &targets);
+                return run_on_sim(sim, sim_preset, &model_path, &model, &inputs, &images, &targets);
             }
             let runner = model.runner(precision);
             let bar = if images.len() > 1 { ProgressBar::new(images.len() as u64) } else { ProgressBar::hidden() };

@@ -13,6 +13,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+mod stream;
+pub use stream::MAX_STREAM_CHUNK;
+
 /// Tries without any sign of life before a request is given up.
 pub const MAX_TRIES: u32 = 8;
 /// Times per run the board may lose its state (reset, power cycle) before the run fails.
@@ -279,6 +282,11 @@ impl Client {
         Err(self.no_answer(what, MAX_TRIES))
     }
 
+    /// True for a board that speaks the streaming profile (a hardware board: INFO `slots = 1`).
+    pub fn streaming(&self) -> bool {
+        self.hello.as_ref().is_some_and(|h| h.slots == 1)
+    }
+
     /// HELLO: what the board is and what it holds.
     pub fn hello(&mut self) -> Result<Hello> {
         let h = self.request(&Msg::Hello, "HELLO", |m, mine| match m {
@@ -421,6 +429,9 @@ impl Client {
     /// Runs strips with up to the board's slot count in flight, calling `done` with each
     /// strip's index and result as it completes. The model must be loaded.
     pub fn run_strips(&mut self, work: &[StripWork], mut done: impl FnMut(usize, Vec<u8>)) -> Result<()> {
+        if self.streaming() {
+            return self.run_strips_streaming(work, done);
+        }
         let window = self.hello.as_ref().map_or(1, |h| h.slots.max(1) as usize);
         let chunk = self.chunk;
         let mut flights: Vec<Flight> = Vec::new();

@@ -5,7 +5,7 @@ use super::client::{Client, LinkStats, StripWork};
 use crate::link::{bytes_per_second, Link};
 use crate::protocol::Hello;
 use anyhow::{bail, Result};
-use bbcu_arch::device::FORMAT_VERSION;
+use bbcu_arch::device::{chw_to_hwc, hwc_to_chw, FORMAT_VERSION};
 use bbcu_arch::{strips, Compiled, HwConfig};
 use bbcu_sim::{FixedNetwork, Planes};
 use indicatif::ProgressBar;
@@ -157,12 +157,17 @@ impl Session {
         }
         let r = self.scale;
         let plan = self.plan(img.width, img.height)?;
+        // A hardware board has no memory to transpose in: it takes and gives HWC.
+        let hwc = self.client.streaming();
         let work: Vec<StripWork> = plan
             .iter()
-            .map(|s| StripWork {
-                job: s.job,
-                input: img.crop(0, s.x0, img.height, s.job.width).data,
-                out_len: self.out_ch * img.height * r * s.job.keep_w * r,
+            .map(|s| {
+                let chw = img.crop(0, s.x0, img.height, s.job.width).data;
+                StripWork {
+                    job: s.job,
+                    input: if hwc { chw_to_hwc(&chw, img.channels, img.height, s.job.width) } else { chw },
+                    out_len: self.out_ch * img.height * r * s.job.keep_w * r,
+                }
             })
             .collect();
         let total: usize = work.iter().map(|w| w.input.len() + w.out_len).sum();
@@ -174,7 +179,9 @@ impl Session {
         let t0 = Instant::now();
         self.client.run_strips(&work, |i, bytes| {
             let s = &plan[i];
-            let tile = Planes::from_vec(self.out_ch, img.height * r, s.job.keep_w * r, bytes);
+            let (h, w) = (img.height * r, s.job.keep_w * r);
+            let bytes = if hwc { hwc_to_chw(&bytes, self.out_ch, h, w) } else { bytes };
+            let tile = Planes::from_vec(self.out_ch, h, w, bytes);
             out.paste(&tile, 0, (s.x0 + s.job.keep_x0) * r);
             done += 1;
             bar.inc((work[i].input.len() + work[i].out_len) as u64);

@@ -1,6 +1,7 @@
-//! Boards behind a link: the device-side protocol server ([`serve`]) and the host's driver
-//! ([`client`], [`drive`]).
+//! Boards behind a link: the device-side protocol server ([`serve`]), the simulated hardware
+//! board top-level ([`board_top`]) and the host's driver ([`client`], [`drive`]).
 
+pub mod board_top;
 pub mod client;
 pub mod drive;
 pub mod modelled;
