@@ -37,6 +37,7 @@ fn lint_config() -> String {
     off("VARHIDDEN", "*hides declaration in upper scope: 'q'*");
     off("UNUSEDSIGNAL", "*Signal is not used: 'pe$*$done'*");
     off("UNUSEDSIGNAL", "*Bits of signal are not used: 'load_data'[63:32]*");
+    off("UNUSEDSIGNAL", "*Bits of signal are not used: 'load_data'[63:16]*");
     for e in ["Ps", "Ss", "Tk", "Is", "Rk"] {
         off("UNUSEDPARAM", &format!("*Parameter is not used: '{e}$*"));
     }
