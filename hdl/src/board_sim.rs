@@ -9,7 +9,7 @@
 //! the binary, and reused while that is unchanged.
 
 use crate::generate::{board_verilog, instance, Instance};
-use crate::verilator::{cache_root, fnv1a, prune, verilator_version, BUILD_FLAGS};
+use crate::verilator::build_cached;
 use bbcu_arch::HwConfig;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::PathBuf;
@@ -41,46 +41,8 @@ pub fn simulator(cfg: &HwConfig, stale_cycles: u32) -> Result<PathBuf, String> {
     if let Some((_, p)) = built.iter().find(|(t, _)| *t == tag) {
         return Ok(p.clone());
     }
-    let version = verilator_version()?;
     let text = board_verilog(cfg, DIVISOR, stale_cycles, false)?;
-    let flags = BUILD_FLAGS.join(" ");
-    let key = fnv1a(&[text.as_bytes(), HARNESS.as_bytes(), version.as_bytes(), flags.as_bytes()]);
-    let root = cache_root();
-    let dir = root.join(format!("{tag}-{key:016x}"));
-    let bin = dir.join("vboard");
-    if !bin.is_file() {
-        let tmp = root.join(format!("{tag}-{key:016x}.build-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&tmp);
-        std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
-        let write = |name: &str, text: &str| {
-            let p = tmp.join(name);
-            std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display())).map(|_| p)
-        };
-        let top = write("top.v", &text)?;
-        let tb = write("board_tb.cpp", HARNESS)?;
-        let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).to_string();
-        let out = Command::new("verilator")
-            .args(BUILD_FLAGS)
-            .args(["-j", &jobs, "-o", "vboard", "--Mdir"])
-            .arg(&tmp)
-            .arg(&top)
-            .arg(&tb)
-            .output()
-            .map_err(|e| format!("verilator: {e}"))?;
-        if !out.status.success() {
-            let log = String::from_utf8_lossy(&out.stderr);
-            let tail: Vec<&str> = log.lines().rev().take(30).collect();
-            let tail: Vec<&str> = tail.into_iter().rev().collect();
-            return Err(format!("verilator build of the {name} board failed:\n{}", tail.join("\n")));
-        }
-        match std::fs::rename(&tmp, &dir) {
-            Ok(()) => prune(&root, &tag, &dir),
-            Err(_) if bin.is_file() => {
-                let _ = std::fs::remove_dir_all(&tmp);
-            }
-            Err(e) => return Err(format!("{} → {}: {e}", tmp.display(), dir.display())),
-        }
-    }
+    let bin = build_cached(&tag, &text, ("board_tb.cpp", HARNESS), "vboard", &format!("the {name} board"))?;
     built.push((tag, bin.clone()));
     Ok(bin)
 }

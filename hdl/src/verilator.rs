@@ -119,29 +119,43 @@ pub fn cache_root() -> PathBuf {
 /// interrupted build never leaves a half-written binary under the final name.
 pub fn build(v: &EngineVerilog) -> Result<PathBuf, String> {
     static BUILDING: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
+    build_cached(v.instance, &v.text, ("engine_tb.cpp", HARNESS), "vengine", v.instance)
+}
+
+/// The Verilator build of `verilog` with its C++ `harness` (file name, text) into the cache
+/// folder `<tag>-<hash of Verilog, harness, Verilator version and flags>`, binary `bin_name`;
+/// reused when present, otherwise built in a private folder and renamed into place (earlier
+/// builds of the same tag are pruned). The caller serialises builds within its process.
+pub(crate) fn build_cached(
+    tag: &str,
+    verilog: &str,
+    harness: (&str, &str),
+    bin_name: &str,
+    what: &str,
+) -> Result<PathBuf, String> {
     let version = verilator_version()?;
     let flags = BUILD_FLAGS.join(" ");
-    let key = fnv1a(&[v.text.as_bytes(), HARNESS.as_bytes(), version.as_bytes(), flags.as_bytes()]);
+    let key = fnv1a(&[verilog.as_bytes(), harness.1.as_bytes(), version.as_bytes(), flags.as_bytes()]);
     let root = cache_root();
-    let dir = root.join(format!("{}-{key:016x}", v.instance));
-    let bin = dir.join("vengine");
-    let _one_at_a_time = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = root.join(format!("{tag}-{key:016x}"));
+    let bin = dir.join(bin_name);
     if bin.is_file() {
         return Ok(bin);
     }
-    let tmp = root.join(format!("{}-{key:016x}.build-{}", v.instance, std::process::id()));
+    let tmp = root.join(format!("{tag}-{key:016x}.build-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
     let write = |name: &str, text: &str| {
         let p = tmp.join(name);
         std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display())).map(|_| p)
     };
-    let top = write("top.v", &v.text)?;
-    let tb = write("engine_tb.cpp", HARNESS)?;
+    let top = write("top.v", verilog)?;
+    let tb = write(harness.0, harness.1)?;
     let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).to_string();
     let out = Command::new("verilator")
         .args(BUILD_FLAGS)
-        .args(["-j", &jobs, "-o", "vengine", "--Mdir"])
+        .args(["-j", &jobs, "-o", bin_name, "--Mdir"])
         .arg(&tmp)
         .arg(&top)
         .arg(&tb)
@@ -151,12 +165,12 @@ pub fn build(v: &EngineVerilog) -> Result<PathBuf, String> {
         let log = String::from_utf8_lossy(&out.stderr);
         let tail: Vec<&str> = log.lines().rev().take(30).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
-        return Err(format!("verilator build of {} failed:\n{}", v.instance, tail.join("\n")));
+        return Err(format!("verilator build of {what} failed:\n{}", tail.join("\n")));
     }
     match std::fs::rename(&tmp, &dir) {
-        // Builds of earlier Verilog of this instance are dead weight now (a process still
+        // Builds of earlier Verilog of this tag are dead weight now (a process still
         // running one keeps its open binary).
-        Ok(()) => prune(&root, v.instance, &dir),
+        Ok(()) => prune(&root, tag, &dir),
         // Another process finished the same build first: use its binary.
         Err(_) if bin.is_file() => {
             let _ = std::fs::remove_dir_all(&tmp);
@@ -166,7 +180,7 @@ pub fn build(v: &EngineVerilog) -> Result<PathBuf, String> {
     Ok(bin)
 }
 
-pub(crate) fn prune(root: &Path, instance: &str, keep: &Path) {
+fn prune(root: &Path, instance: &str, keep: &Path) {
     let Ok(entries) = std::fs::read_dir(root) else { return };
     for e in entries.flatten() {
         let p = e.path();
