@@ -126,6 +126,12 @@ pub trait Device: Send {
     /// keep_w·r`).
     fn run_strip(&mut self, job: &StripJob, input: &[u8]) -> Result<Vec<u8>, DeviceError>;
     fn counters(&self) -> Counters;
+    /// The cycle (from the strip's start) by which each output row of `job` is complete, as
+    /// the engine's wavefront produces them, when the device knows it: a board that streams
+    /// results can send a row from then on.
+    fn output_rows(&self, _job: &StripJob) -> Option<Vec<u64>> {
+        None
+    }
     /// Forgets the model and the counters.
     fn reset(&mut self);
 }

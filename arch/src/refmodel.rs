@@ -71,6 +71,60 @@ pub mod cycles {
     pub fn input_row(in_ch: usize, width: usize) -> u64 {
         (in_ch * width) as u64 + INPUT_DRAIN
     }
+
+    /// One step of a strip's wavefront: the input row taken in (if one is due) and, in program
+    /// order, the rows the ops compute (`(op index, row)`).
+    pub struct Step {
+        pub input_row: Option<usize>,
+        pub rows: Vec<(usize, usize)>,
+    }
+
+    /// The wavefront of a strip step by step, as the sequencer walks it: an input row every
+    /// `scale` steps, op `l` computing its row `(u - delay) / period` on the steps that are
+    /// due, until the tail's last row.
+    pub fn wavefront<'a>(p: &'a Program, job: &StripJob) -> impl Iterator<Item = Step> + 'a {
+        let (r, hh) = (p.header.scale, job.height);
+        let tail = p.ops[p.ops.len() - 1];
+        let last = tail.delay + (hh * r - 1) * tail.period;
+        (0..=last).map(move |u| Step {
+            input_row: (u.is_multiple_of(r) && u / r < hh).then_some(u / r),
+            rows: p
+                .ops
+                .iter()
+                .enumerate()
+                .filter(|(_, op)| u >= op.delay && (u - op.delay).is_multiple_of(op.period))
+                .map(|(l, op)| (l, (u - op.delay) / op.period))
+                .filter(|&(l, nu)| nu < hh * p.ops[l].src.scale * p.ops[l].up)
+                .collect(),
+        })
+    }
+
+    /// Cycles of a step outside the rows it computes: the input row, deciding, and every
+    /// op's visit.
+    pub fn step_overhead(p: &Program, job: &StripJob, step: &Step) -> u64 {
+        let input = step.input_row.map_or(0, |_| input_row(p.header.in_ch, job.width));
+        input + STEP + (VISIT + VISIT_REST) * p.ops.len() as u64
+    }
+
+    /// The cycle (from the strip's start) by which each output row of the strip is complete:
+    /// the tail finishes row `y` in the step that computes it. A board streams a row's bytes
+    /// out from then on.
+    pub fn output_rows(c: &HwConfig, p: &Program, job: &StripJob) -> Vec<u64> {
+        let n = p.ops.len();
+        let mut at = vec![0u64; job.height * p.header.scale];
+        // The strip's setup (header, tables) comes first.
+        let mut t = STRIP + 2 * n as u64;
+        for step in wavefront(p, job) {
+            t += step_overhead(p, job, &step);
+            for &(l, nu) in &step.rows {
+                t += row(c, &p.ops[l], job.width, job.keep_w);
+                if l == n - 1 {
+                    at[nu] = t;
+                }
+            }
+        }
+        at
+    }
 }
 
 pub struct RefDevice {
@@ -387,11 +441,8 @@ impl Device for RefDevice {
         let n_ops = p.ops.len();
         let mut layer_cycles = vec![0u64; n_ops + 1];
         let mut layer_busy = vec![0u64; n_ops + 1];
-        let tail = p.ops[n_ops - 1];
-        let last = tail.delay + (hh * r - 1) * tail.period;
-        for u in 0..=last {
-            if u.is_multiple_of(r) && u / r < hh {
-                let y = u / r;
+        for step in cycles::wavefront(&p, job) {
+            if let Some(y) = step.input_row {
                 for c in 0..h.in_ch {
                     for x in 0..w {
                         let px = input[(c * hh + y) * w + x] as i64;
@@ -401,18 +452,13 @@ impl Device for RefDevice {
                 }
                 layer_cycles[n_ops] += cycles::input_row(h.in_ch, w);
             }
-            layer_cycles[n_ops] += cycles::STEP;
-            for (l, op) in p.ops.iter().enumerate() {
-                layer_cycles[l] += cycles::VISIT;
-                layer_cycles[n_ops] += cycles::VISIT_REST;
-                if u < op.delay || !(u - op.delay).is_multiple_of(op.period) {
-                    continue;
-                }
-                let nu = (u - op.delay) / op.period;
+            layer_cycles[n_ops] += cycles::STEP + cycles::VISIT_REST * n_ops as u64;
+            for c in layer_cycles.iter_mut().take(n_ops) {
+                *c += cycles::VISIT;
+            }
+            for &(l, nu) in &step.rows {
+                let op = &p.ops[l];
                 let hs = hh * op.src.scale;
-                if nu >= hs * op.up {
-                    continue;
-                }
                 let busy = match op.kind {
                     OpKind::Binary => self.run_binary(op, wc, w, hs, nu),
                     OpKind::Conv => self.run_conv(op, wc, w, hs, nu),
@@ -435,6 +481,10 @@ impl Device for RefDevice {
 
     fn counters(&self) -> Counters {
         self.counters.clone()
+    }
+
+    fn output_rows(&self, job: &StripJob) -> Option<Vec<u64>> {
+        Some(cycles::output_rows(&self.cfg, self.program.as_ref()?, job))
     }
 
     fn reset(&mut self) {

@@ -45,8 +45,20 @@ fn check(t: Topology, cfg: &HwConfig, h: usize, w: usize, seed: u64) {
     dev.load(&compiled.image.to_bytes(cfg)).unwrap();
     let input = image(net.in_ch, h, w, seed + 1);
     let want = forward(&q, &input);
-    let got =
-        run_image(&mut dev, &input, compiled.halo, compiled.width_cap, net.scale(), net.out_ch, |_, _| {}).unwrap();
+    let mut last_strip = None;
+    let got = run_image(&mut dev, &input, compiled.halo, compiled.width_cap, net.scale(), net.out_ch, |s, _| {
+        last_strip = Some(s.job)
+    })
+    .unwrap();
+    // The cycle each output row is done: one per row, rising, within the strip's cycles.
+    let job = last_strip.expect("no strip ran");
+    let rows = dev.output_rows(&job).unwrap();
+    let total = dev.counters().total_cycles;
+    assert_eq!(rows.len(), job.height * net.scale());
+    assert!(
+        rows[0] > 0 && rows.windows(2).all(|w| w[0] < w[1]) && *rows.last().unwrap() <= total,
+        "{rows:?} of {total}"
+    );
     let diff = want.data.iter().zip(&got.data).filter(|(a, b)| a != b).count();
     assert_eq!(
         diff,

@@ -49,29 +49,20 @@ fn row_read_bytes(c: &HwConfig, op: &Op, width: usize, keep_w: usize, bilinear: 
 /// The cycle model over one strip: the wavefront replayed step by step, each op charged its
 /// visit and, on the steps it computes a row, the row's cycles.
 pub fn predict_strip(c: &HwConfig, p: &Program, job: &StripJob) -> (Vec<u64>, Vec<u64>) {
-    let h = &p.header;
     let n = p.ops.len();
-    let (r, hh, w) = (h.scale, job.height, job.width);
-    let bilinear = h.global == bbcu_arch::program::GlobalKind::Bilinear;
+    let bilinear = p.header.global == bbcu_arch::program::GlobalKind::Bilinear;
     let mut lc = vec![0u64; n + 1];
     let mut lb = vec![0u64; n + 1];
-    let tail = p.ops[n - 1];
-    let last = tail.delay + (hh * r - 1) * tail.period;
-    for u in 0..=last {
-        if u.is_multiple_of(r) && u / r < hh {
-            lc[n] += cycles::input_row(h.in_ch, w);
+    for step in cycles::wavefront(p, job) {
+        if step.input_row.is_some() {
+            lc[n] += cycles::input_row(p.header.in_ch, job.width);
         }
         lc[n] += cycles::STEP + cycles::VISIT_REST * n as u64;
-        for (l, op) in p.ops.iter().enumerate() {
-            lc[l] += cycles::VISIT;
-            if u < op.delay || !(u - op.delay).is_multiple_of(op.period) {
-                continue;
-            }
-            if (u - op.delay) / op.period >= hh * op.src.scale * op.up {
-                continue;
-            }
-            lc[l] += cycles::row(c, op, w, job.keep_w);
-            lb[l] += row_read_bytes(c, op, w, job.keep_w, bilinear);
+        lc.iter_mut().take(n).for_each(|c| *c += cycles::VISIT);
+        for &(l, _) in &step.rows {
+            let op = &p.ops[l];
+            lc[l] += cycles::row(c, op, job.width, job.keep_w);
+            lb[l] += row_read_bytes(c, op, job.width, job.keep_w, bilinear);
         }
     }
     lc[n] += cycles::STRIP + 2 * n as u64;

@@ -96,3 +96,56 @@ fn run_on_the_simulated_board_top_equals_the_cpu_fixed_point_run() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// The streaming profile's recovery paths against the board's own logic: host ↔ pty ↔ fault
+/// proxy ↔ pipe ↔ the Verilated board top-level. Dropped, flipped, duplicated and delayed
+/// bytes cost lost DATA frames (re-sent after QUERY), result chunks lost or damaged (the strip
+/// is run again under a new id), and partial frames the board must give up; every run must
+/// still give exactly the CPU's fixed-point image.
+#[test]
+fn the_streaming_profile_recovers_from_a_damaged_line() {
+    use bbcu_host::board::drive::{Session, SessionOptions};
+    use bbcu_host::link::fault::FaultProxy;
+    use bbcu_host::link::{pipe::pipe, serial::pty_pair};
+    use bbcu_sim::engine::FixedEngine;
+    use bbcu_sim::Planes;
+
+    let cfg = bbcu_arch::HwConfig::load(&root().join("hdl/sim-test.toml")).unwrap();
+    let path = root().join("models/denoise_small.pth");
+    let model = bbcu_host::model::Model::load(&path, bbcu_host::default_k(&path).unwrap(), None).unwrap();
+    let compiled = bbcu_arch::compile(&model.fixed, &cfg).unwrap();
+    let (h, w) = (16, 32);
+    let img = Planes::from_vec(3, h, w, (0..3 * h * w).map(|i| (i * 37 % 251) as u8).collect());
+    let want = FixedEngine::new(&model.fixed).run(&img);
+    let baud = 921_600;
+    let mut faults = 0;
+    let mut retries = 0;
+    for seed in 0..3 {
+        let (host, proxy_host_side) = pty_pair().unwrap();
+        let (proxy_board_side, dev) = pipe();
+        let board_cfg = cfg.clone();
+        let server = std::thread::spawn(move || bbcu_host::board::board_top::serve(&board_cfg, dev, baud));
+        // A clean line for the handshake and the model, then the damage: the model upload's
+        // own recovery is the software profile's, tested in tests/board.rs.
+        let proxy = FaultProxy::spawn(proxy_host_side, proxy_board_side, 0.0, seed);
+        let opts = SessionOptions { baud, strip_width: None };
+        let mut s = Session::open(host, &cfg, &model.fixed, &compiled, &opts).unwrap();
+        assert!(s.client.streaming(), "the board top-level should speak the streaming profile");
+        // One fault per kB: ten times the rate the software profile is held to.
+        proxy.set_rate(1e-3);
+        let t = Instant::now();
+        let got = s.run(&img, &indicatif::ProgressBar::hidden());
+        let n = proxy.to_board.faults() + proxy.to_host.faults();
+        let r = bbcu_host::board::client::LinkStats::get(&s.client.stats.retries);
+        eprintln!("seed {seed}: {n} faults, {r} retries, {:.1} s", t.elapsed().as_secs_f64());
+        assert_eq!(got.unwrap(), want, "seed {seed}");
+        faults += n;
+        retries += r;
+        drop(s);
+        proxy.join();
+        // The board ends when the host has gone: on reading the closed link, or on a write
+        // to it (`broken pipe`), whichever it meets first.
+        let _ = server.join().expect("the board thread panicked");
+    }
+    assert!(faults >= 3 && retries >= 1, "the runs met too little damage: {faults} faults, {retries} retries");
+}

@@ -13,6 +13,7 @@
 use crate::profile::predict_strip;
 use bbcu_arch::image::Mem;
 use bbcu_arch::program::{GlobalKind, OpKind, Program, RECORD_WORDS};
+use bbcu_arch::refmodel::cycles;
 use bbcu_arch::{compile, Counters, DesignInfo, Device, DeviceError, HwConfig, ModelImage, RefDevice, StripJob};
 use bbcu_sim::engine::FixedEngine;
 use bbcu_sim::fixed::{QBinary, QConv, QLayer};
@@ -268,6 +269,10 @@ impl Device for ModelledDevice {
 
     fn counters(&self) -> Counters {
         self.counters.clone()
+    }
+
+    fn output_rows(&self, job: &StripJob) -> Option<Vec<u64>> {
+        Some(cycles::output_rows(&self.cfg, &self.loaded.as_ref()?.program, job))
     }
 
     fn reset(&mut self) {

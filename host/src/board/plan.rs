@@ -11,6 +11,7 @@
 use crate::profile::predict_strip;
 use crate::protocol::{HEADER, MAX_PAYLOAD};
 use bbcu_arch::program::Program;
+use bbcu_arch::refmodel::cycles;
 use bbcu_arch::strips::Strip;
 use bbcu_arch::{HwConfig, StripJob};
 
@@ -37,21 +38,30 @@ impl Timing<'_> {
         (bytes + bytes.div_ceil(self.chunk.clamp(1, MAX_PAYLOAD)) * PER_CHUNK + PER_STRIP) as f64 / self.rate
     }
 
-    /// Cycles of a strip as an affine function of its width and kept width (every row's cost
-    /// is), found from three evaluations of the cycle model at this height.
-    pub fn cycle_fit(&self, height: usize) -> impl Fn(usize, usize) -> f64 {
+    /// Cycles of a strip, and cycles until its first output row is complete, each as an
+    /// affine function of its width and kept width (every row's cost is), found from three
+    /// evaluations of the cycle model at this height.
+    pub fn cycle_fit(&self, height: usize) -> impl Fn(usize, usize) -> (f64, f64) {
         let at = |width, keep_w| {
-            let (lc, _) = predict_strip(self.cfg, self.program, &StripJob { width, height, keep_x0: 0, keep_w });
-            lc.iter().sum::<u64>() as f64
+            let job = StripJob { width, height, keep_x0: 0, keep_w };
+            let (lc, _) = predict_strip(self.cfg, self.program, &job);
+            let first = cycles::output_rows(self.cfg, self.program, &job).first().copied().unwrap_or(0);
+            (lc.iter().sum::<u64>() as f64, first as f64)
         };
-        let base = at(2, 1);
-        let per_w = at(3, 1) - base;
-        let per_k = at(3, 2) - at(3, 1);
-        move |w, k| base + per_w * (w as f64 - 2.0) + per_k * (k as f64 - 1.0)
+        let affine = |f: fn((f64, f64)) -> f64| {
+            let base = f(at(2, 1));
+            let per_w = f(at(3, 1)) - base;
+            let per_k = f(at(3, 2)) - f(at(3, 1));
+            move |w: usize, k: usize| base + per_w * (w as f64 - 2.0) + per_k * (k as f64 - 1.0)
+        };
+        let (total, first) = (affine(|c| c.0), affine(|c| c.1));
+        move |w, k| (total(w, k), first(w, k))
     }
 
-    /// Seconds from the first byte sent to the last result byte received, for `strips`.
-    pub fn makespan(&self, strips: &[Strip], cycles: &impl Fn(usize, usize) -> f64) -> f64 {
+    /// Seconds from the first byte sent to the last result byte received, for `strips`. The
+    /// board sends a strip's result as its rows leave the engine: from its first row on, at
+    /// the link's rate, and not ending before the engine's last row.
+    pub fn makespan(&self, strips: &[Strip], cycles: &impl Fn(usize, usize) -> (f64, f64)) -> f64 {
         let h = self.program.header.clone();
         let hz = self.cfg.clock_mhz * 1e6;
         let (mut up, mut engine, mut down) = (0.0f64, 0.0f64, 0.0f64);
@@ -60,8 +70,12 @@ impl Timing<'_> {
             let j = &s.job;
             let free = if i >= self.window { done[i - self.window] } else { 0.0 };
             up = up.max(free) + self.framed(h.in_ch * j.height * j.width);
-            engine = engine.max(up) + cycles(j.width, j.keep_w) / hz;
-            down = down.max(engine) + self.framed(h.out_ch * j.height * h.scale * j.keep_w * h.scale);
+            let (total, first) = cycles(j.width, j.keep_w);
+            let start = engine.max(up);
+            engine = start + total / hz;
+            let out = h.out_ch * j.height * h.scale * j.keep_w * h.scale;
+            let last_row = self.framed(out / (j.height * h.scale).max(1));
+            down = (down.max(start + first / hz) + self.framed(out)).max(engine + last_row);
             done.push(down);
         }
         down

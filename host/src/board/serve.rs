@@ -3,9 +3,11 @@
 //! serve` puts behind a pseudo-terminal, and the behaviour the hardware protocol engine
 //! implements (`docs/protocol.md`).
 //!
-//! Three threads per session: the reader (parses and answers frames), the engine (runs one
-//! strip at a time), the writer (sends replies before bulk result data). The next strip is
-//! received while the current one computes and the one before it is still being sent.
+//! Four threads per session: the reader (parses and answers frames), the engine (runs each
+//! strip on the device as soon as it is whole), the pacer (releases results at the modelled
+//! engine's time when the board has a clock: one strip at a time, each result chunk once its
+//! rows have left the wavefront), the writer (sends replies before bulk result data). The next
+//! strip is received while the current one computes and the one before it is still being sent.
 
 use crate::link::{Link, Rx, Tx};
 use crate::protocol::{crc32, ErrorKind, Event, Hello, Msg, Parser, StripState, Target, MAX_PAYLOAD, MAX_RANGES};
@@ -94,6 +96,22 @@ struct Job {
     job: StripJob,
     input: Vec<u8>,
     chunk: usize,
+    /// When the strip was whole at the board: the modelled engine may start it from then on.
+    committed: Instant,
+}
+
+/// A strip the device has computed, waiting for the modelled engine's time to send it.
+struct Computed {
+    epoch: u64,
+    id: u16,
+    job: StripJob,
+    chunk: usize,
+    committed: Instant,
+    /// When this computer had the bytes: nothing goes earlier, however fast the model says.
+    ready: Instant,
+    result: Result<Vec<u8>, DeviceError>,
+    cycles: u64,
+    rows: Option<Vec<u64>>,
 }
 
 struct State {
@@ -103,6 +121,7 @@ struct State {
     model_blob: Option<Blob>,
     strips: VecDeque<(u16, Slot)>,
     jobs: VecDeque<Job>,
+    computed: VecDeque<Computed>,
     stop: bool,
 }
 
@@ -115,6 +134,7 @@ impl State {
         self.epoch += 1;
         self.strips.clear();
         self.jobs.clear();
+        self.computed.clear();
     }
 }
 
@@ -170,6 +190,7 @@ impl Board {
                 model_blob: None,
                 strips: VecDeque::new(),
                 jobs: VecDeque::new(),
+                computed: VecDeque::new(),
                 stop: false,
             }),
             work: Condvar::new(),
@@ -201,6 +222,10 @@ impl Board {
             let b = self.clone();
             std::thread::spawn(move || b.engine_loop())
         };
+        let pacer = {
+            let b = self.clone();
+            std::thread::spawn(move || b.pace_loop())
+        };
         let r = self.read_loop(rx);
         done.store(true, Ordering::SeqCst);
         self.0.state.lock().unwrap().stop = true;
@@ -208,6 +233,7 @@ impl Board {
         self.0.out_ready.notify_all();
         let _ = writer.join();
         let _ = engine.join();
+        let _ = pacer.join();
         r
     }
 
@@ -458,7 +484,14 @@ impl Board {
             return self.error(ErrorKind::NoModel, id, "no model loaded", seq);
         }
         // The result goes back in chunks of the upload's size (see docs/protocol.md).
-        let job = Job { epoch, id, job: b.job, input: std::mem::take(&mut b.data), chunk: b.chunk };
+        let job = Job {
+            epoch,
+            id,
+            job: b.job,
+            input: std::mem::take(&mut b.data),
+            chunk: b.chunk,
+            committed: Instant::now(),
+        };
         *slot = Slot::Queued;
         st.jobs.push_back(job);
         drop(st);
@@ -466,23 +499,35 @@ impl Board {
         self.reply(Msg::Committed { target: Target::Strip, id }, seq);
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn queue_result(&self, id: u16, epoch: u64, result: &[u8], crc: u32, chunk: usize, offset: usize, len: usize) {
-        let end = offset.saturating_add(len).min(result.len());
-        let first = offset / chunk * chunk;
+    /// Queues the result chunks that overlap `range` (whole chunks: the host takes a chunk
+    /// only at its own offset and length).
+    fn queue_chunks(&self, id: u16, result: &[u8], chunk: usize, range: std::ops::Range<usize>) {
+        let end = range.end.min(result.len());
         let mut out = self.0.out.lock().unwrap();
-        let mut off = first;
+        let mut off = range.start / chunk * chunk;
         while off < end {
             let n = chunk.min(result.len() - off);
             out.bulk
                 .push_back((Msg::ResultData { id, offset: off as u32, bytes: result[off..off + n].to_vec() }, None));
             off += n;
         }
-        out.bulk.push_back((Msg::ResultEnd { id, len: result.len() as u32, crc }, Some((id, epoch))));
         drop(out);
         self.0.out_ready.notify_all();
     }
 
+    fn queue_end(&self, id: u16, epoch: u64, len: usize, crc: u32) {
+        self.0.out.lock().unwrap().bulk.push_back((Msg::ResultEnd { id, len: len as u32, crc }, Some((id, epoch))));
+        self.0.out_ready.notify_all();
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn queue_result(&self, id: u16, epoch: u64, result: &[u8], crc: u32, chunk: usize, offset: usize, len: usize) {
+        self.queue_chunks(id, result, chunk, offset..offset.saturating_add(len));
+        self.queue_end(id, epoch, result.len(), crc);
+    }
+
+    /// Computes queued strips on the device as soon as they are whole, ahead of the modelled
+    /// engine's time, so that this computer's own speed does not delay a paced board.
     fn engine_loop(&self) {
         let sh = &*self.0;
         loop {
@@ -493,7 +538,7 @@ impl Board {
             if st.stop {
                 return;
             }
-            let Job { epoch, id, job, input, chunk } = st.jobs.pop_front().unwrap();
+            let Job { epoch, id, job, input, chunk, committed } = st.jobs.pop_front().unwrap();
             if epoch != st.epoch {
                 continue;
             }
@@ -501,41 +546,47 @@ impl Board {
                 *s = Slot::Computing;
             }
             drop(st);
-            let started = Instant::now();
-            let (r, cycles) = {
+            let (result, cycles, rows) = {
                 let mut d = sh.device.lock().unwrap();
                 let r = d.run_strip(&job, &input);
-                (r, d.counters().total_cycles)
+                (r, d.counters().total_cycles, d.output_rows(&job))
             };
             let mut st = sh.state.lock().unwrap();
-            if let (Some(hz), Ok(_)) = (sh.clock_hz, &r) {
-                let due = started + Duration::from_secs_f64(cycles as f64 / hz);
-                while st.epoch == epoch && !st.stop {
-                    let left = due.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        break;
-                    }
-                    st = sh.work.wait_timeout(st, left).unwrap().0;
-                }
+            if epoch == st.epoch {
+                let ready = Instant::now();
+                st.computed.push_back(Computed { epoch, id, job, chunk, committed, ready, result, cycles, rows });
+                drop(st);
+                sh.work.notify_all();
             }
-            if epoch != st.epoch || st.stop {
+        }
+    }
+
+    /// Sends computed strips at the modelled engine's pace: it takes one strip at a time, each
+    /// from when it was whole (or the engine became free), and a result chunk goes once the
+    /// rows it holds have left the engine's wavefront, as the hardware streams its result.
+    fn pace_loop(&self) {
+        let sh = &*self.0;
+        let mut free = Instant::now();
+        loop {
+            let mut st = sh.state.lock().unwrap();
+            while st.computed.is_empty() && !st.stop {
+                st = sh.work.wait(st).unwrap();
+            }
+            if st.stop {
+                return;
+            }
+            let Computed { epoch, id, job, chunk, committed, ready, result, cycles, rows } =
+                st.computed.pop_front().unwrap();
+            if epoch != st.epoch {
                 continue;
             }
-            match r {
-                Ok(out) => {
-                    let crc = crc32(&out);
-                    let out = Arc::new(out);
-                    if let Some(s) = st.slot(id) {
-                        *s = Slot::Done { result: out.clone(), crc, chunk, sent: false };
-                    }
-                    drop(st);
-                    self.queue_result(id, epoch, &out, crc, chunk, 0, out.len());
-                }
+            drop(st);
+            let out = match result {
+                Ok(out) => Arc::new(out),
                 Err(e) => {
-                    if let Some(s) = st.slot(id) {
+                    if let Some(s) = sh.state.lock().unwrap().slot(id) {
                         *s = Slot::Failed;
                     }
-                    drop(st);
                     let kind = match e {
                         DeviceError::NoModel => ErrorKind::NoModel,
                         DeviceError::BadImage(_) => ErrorKind::BadImage,
@@ -544,9 +595,58 @@ impl Board {
                     };
                     self.0.out.lock().unwrap().ctrl.push_back((Msg::Error { kind, id, message: e.to_string() }, None));
                     self.0.out_ready.notify_all();
+                    continue;
+                }
+            };
+            let start = committed.max(free);
+            let at = |cycle: u64| match sh.clock_hz {
+                Some(hz) => (start + Duration::from_secs_f64(cycle as f64 / hz)).max(ready),
+                None => ready,
+            };
+            free = at(cycles);
+            let mut releases = match (sh.clock_hz, rows) {
+                (Some(_), Some(rows)) => {
+                    let row = job.keep_w * rows.len() / job.height.max(1);
+                    chunk_ready(&rows, row, out.len(), chunk)
+                }
+                _ => vec![(0, 0..out.len())],
+            };
+            releases.push((cycles, out.len()..out.len()));
+            let mut released = true;
+            for (cycle, range) in releases {
+                if !self.wait_until(at(cycle), epoch) {
+                    released = false;
+                    break;
+                }
+                if !range.is_empty() {
+                    self.queue_chunks(id, &out, chunk, range);
                 }
             }
+            let mut st = sh.state.lock().unwrap();
+            if !released || epoch != st.epoch || st.stop {
+                continue;
+            }
+            let crc = crc32(&out);
+            if let Some(s) = st.slot(id) {
+                *s = Slot::Done { result: out.clone(), crc, chunk, sent: false };
+            }
+            drop(st);
+            self.queue_end(id, epoch, out.len(), crc);
         }
+    }
+
+    /// Waits until `due`; false when a reset (or the session's end) made the work stale.
+    fn wait_until(&self, due: Instant, epoch: u64) -> bool {
+        let sh = &*self.0;
+        let mut st = sh.state.lock().unwrap();
+        while st.epoch == epoch && !st.stop {
+            let left = due.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            st = sh.work.wait_timeout(st, left).unwrap().0;
+        }
+        false
     }
 
     fn write_loop(&self, mut tx: Box<dyn Tx>, done: &AtomicBool) {
@@ -584,5 +684,56 @@ impl Board {
                 }
             }
         }
+    }
+}
+
+/// When each result chunk may go: `rows[y]` is the cycle output row `y` is complete, and the
+/// result is channel-major (planes of `rows.len()` rows of `row` bytes), so a chunk waits for
+/// the latest row it touches in any plane. In order of time; each entry one chunk's bytes.
+fn chunk_ready(rows: &[u64], row: usize, len: usize, chunk: usize) -> Vec<(u64, std::ops::Range<usize>)> {
+    let plane = row * rows.len();
+    if plane == 0 || chunk == 0 || !len.is_multiple_of(plane) {
+        return vec![(rows.last().copied().unwrap_or(0), 0..len)];
+    }
+    let mut v: Vec<(u64, std::ops::Range<usize>)> = (0..len)
+        .step_by(chunk)
+        .map(|a| {
+            let b = (a + chunk).min(len);
+            let at = (a / plane..=(b - 1) / plane)
+                .map(|p| {
+                    let last = (b.min((p + 1) * plane) - 1 - p * plane) / row;
+                    rows[last]
+                })
+                .max()
+                .unwrap_or(0);
+            (at, a..b)
+        })
+        .collect();
+    v.sort_by_key(|(at, r)| (*at, r.start));
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunk_ready;
+
+    #[test]
+    fn each_chunk_goes_once_after_the_latest_row_it_holds() {
+        // 3 planes of 4 rows of 5 bytes; row y is done at cycle 10·(y + 1).
+        let rows = [10, 20, 30, 40];
+        for chunk in [1, 3, 5, 7, 20, 64] {
+            let v = chunk_ready(&rows, 5, 60, chunk);
+            let mut seen = vec![0; 60];
+            for (at, r) in &v {
+                assert!(r.start.is_multiple_of(chunk) && r.end == (r.start + chunk).min(60));
+                let latest = r.clone().map(|b| rows[(b % 20) / 5]).max().unwrap();
+                assert_eq!(*at, latest, "chunk {chunk} at {r:?}");
+                r.clone().for_each(|b| seen[b] += 1);
+            }
+            assert!(seen.iter().all(|&n| n == 1), "chunk {chunk}");
+            assert!(v.windows(2).all(|w| w[0].0 <= w[1].0));
+        }
+        // A result that is not whole planes of the rows goes at the end, in one piece.
+        assert_eq!(chunk_ready(&rows, 5, 61, 8), vec![(40, 0..61)]);
     }
 }

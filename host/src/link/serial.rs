@@ -32,6 +32,8 @@ pub fn from_port(port: TTYPort, name: String) -> io::Result<Link> {
     let mut rx = port;
     rx.set_timeout(POLL).map_err(io::Error::from)?;
     let mut tx = rx.try_clone_native().map_err(io::Error::from)?;
+    close_on_exec(&rx)?;
+    close_on_exec(&tx)?;
     // A full output buffer (nobody reading at the other end) must not hang the sender forever.
     tx.set_timeout(Duration::from_secs(10)).map_err(io::Error::from)?;
     Ok(Link { rx: Box::new(PortRx(rx)), tx: Box::new(PortTx(tx)), name })
@@ -72,9 +74,28 @@ pub struct Pty {
     _keep: TTYPort,
 }
 
+/// A pseudo-terminal pair whose descriptors are not inherited by programs this one starts
+/// (`serialport` opens them without close-on-exec): a child holding the terminal side open
+/// — the Verilated board simulator, say — would hide the host's hang-up from the board end.
+fn pair() -> io::Result<(TTYPort, TTYPort)> {
+    let (master, slave) = TTYPort::pair().map_err(io::Error::from)?;
+    close_on_exec(&master)?;
+    close_on_exec(&slave)?;
+    Ok((master, slave))
+}
+
+fn close_on_exec(port: &TTYPort) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fcntl on a descriptor the port owns and keeps open.
+    if unsafe { libc::fcntl(port.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 impl Pty {
     pub fn open() -> io::Result<Pty> {
-        let (master, slave) = TTYPort::pair().map_err(io::Error::from)?;
+        let (master, slave) = pair()?;
         let path = PathBuf::from(slave.name().ok_or_else(|| io::Error::other("pseudo-terminal without a name"))?);
         let link = from_port(master, format!("pseudo-terminal {}", path.display()))?;
         Ok(Pty { link, path, _keep: slave })
@@ -83,7 +104,7 @@ impl Pty {
 
 /// Both ends of a pseudo-terminal pair as links, for in-process tests.
 pub fn pty_pair() -> io::Result<(Link, Link)> {
-    let (master, slave) = TTYPort::pair().map_err(io::Error::from)?;
+    let (master, slave) = pair()?;
     let name = slave.name().unwrap_or_default();
     Ok((from_port(slave, name.clone())?, from_port(master, format!("{name} (board end)"))?))
 }
