@@ -22,13 +22,14 @@ pub mod cycles {
     pub const VISIT: u64 = 48;
     /// The rest of a visit, outside the per-op counters: two write-back cycles and `Next`.
     pub const VISIT_REST: u64 = 3;
-    /// A computed row's fixed cost: address setup (13), drain (2), write-back (1).
-    pub const ROW: u64 = 16;
+    /// A computed row's fixed cost: address setup (14: thirteen products through the shared,
+    /// operand-registered multiplier, one cycle behind their operands), drain (2), write-back (1).
+    pub const ROW: u64 = 17;
     /// The tail first checks the output buffer has room for its row (one cycle when it has).
     pub const TAIL_WAIT: u64 = 1;
-    /// Per strip: read the header (26), the bilinear table (4), done (1), plus 2 per op to
-    /// reset its state and counters.
-    pub const STRIP: u64 = 31;
+    /// Per strip: read the header (26), the bilinear table and the strip's products (6), done
+    /// (1), plus 2 per op to reset its state and counters.
+    pub const STRIP: u64 = 33;
     /// Per wavefront step: deciding whether an input row is due.
     pub const STEP: u64 = 1;
     /// Per input row, after its bytes: the input-word pipeline drains.

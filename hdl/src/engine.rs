@@ -142,6 +142,17 @@ macro_rules! engine {
             in_c: DFF<Bits<8>>,
             in_left: DFF<Bits<32>>,
             xw_ptr: DFF<Bits<32>>,
+            // x_slot · input pitch, kept as x_slot moves (the input ring's row offset).
+            x_off: DFF<Bits<32>>,
+            // The setup multiplier's operands, registered: a product is ready the cycle after
+            // its operands are chosen, and the op-state decode never feeds the multiplier in
+            // the same cycle (the path that limited the ECP5 build to 30.85 MHz).
+            mop_a: DFF<Bits<16>>,
+            mop_b: DFF<Bits<32>>,
+            // The window and bilinear ring slots, registered (the op state is stable for the
+            // whole row setup).
+            wsl: [DFF<Bits<8>>; 3],
+            tsl: [DFF<Bits<8>>; 2],
             st: DFF<Bits<88>>,
             row_out_bytes: DFF<Bits<32>>,
             shr: DFF<Bits<32>>,
@@ -420,6 +431,11 @@ macro_rules! engine {
                     u_sub: Default::default(),
                     y_in: Default::default(),
                     x_slot: Default::default(),
+                    x_off: Default::default(),
+                    mop_a: Default::default(),
+                    mop_b: Default::default(),
+                    wsl: std::array::from_fn(|_| Default::default()),
+                    tsl: std::array::from_fn(|_| Default::default()),
                     in_x: Default::default(),
                     in_c: Default::default(),
                     in_left: Default::default(),
@@ -658,7 +674,7 @@ macro_rules! engine {
             #[hdl_gen]
             fn update(&mut self) {
                 dff_setup!(
-                    self, clock, phase, fi, sw, sh, kx0, kw, l, opbase, tail_delay, u, u_last, u_sub, y_in, x_slot,
+                    self, clock, phase, fi, sw, sh, kx0, kw, l, opbase, tail_delay, u, u_last, u_sub, y_in, x_slot, x_off, mop_a, mop_b,
                     in_x, in_c, in_left, xw_ptr, st, row_out_bytes, kwr, shr, res_base, wb_fbase, wb_bbase, iu, wrow, rec_row,
                     t_a1, xo_end, lastmask, issue_done, xo, x, j, g, cg, ty, dx, q, px, pxr, waddr, recj, recg, xdiv,
                     xmod, iss_v, iss_ok, iss_first, iss_last, iss_lastq, pend, pend_pxr, pend_rec, pend_cg, pend_live,
@@ -680,10 +696,12 @@ macro_rules! engine {
                 }
                 for i in 0..3 {
                     self.win[i].clock.next = self.clock.val();
+                    self.wsl[i].clock.next = self.clock.val();
                     self.win[i].d.next = self.win[i].q.val();
                 }
                 for i in 0..2 {
                     self.xr[i].clock.next = self.clock.val();
+                    self.tsl[i].clock.next = self.clock.val();
                     self.xr[i].d.next = self.xr[i].q.val();
                     self.pxc[i].clock.next = self.clock.val();
                     self.pxc[i].d.next = self.pxc[i].q.val();
@@ -886,6 +904,11 @@ macro_rules! engine {
                 if self.ty0.val() + 1 == self.sh.q.val() {
                     self.tsl1.next = self.tsl0.val();
                 }
+                for i in 0..3 {
+                    self.wsl[i].d.next = self.wslot[i].val();
+                }
+                self.tsl[0].d.next = self.tsl0.val();
+                self.tsl[1].d.next = self.tsl1.val();
 
                 // ---- The issue loop: one word per cycle into the array or the MAC lanes.
                 self.rowbase.next = self.win[1].q.val();
@@ -1095,8 +1118,10 @@ macro_rules! engine {
                 self.mac.last.next = self.iss_last.q.val();
                 self.iss_v.d.next = false;
 
-                // A 16×32 multiplier from two 16×16 ones, shared by the setup steps; its
-                // operands depend only on the phase and step counter.
+                // A 16×32 multiplier from two 16×16 ones, shared by the setup steps. Its
+                // operands are chosen here from the phase and step counter, registered, and
+                // their product is `mul_p` one cycle later: each step below picks the operands
+                // of the product the next step stores.
                 self.mul_a.next = 0.into();
                 self.mul_b.next = 0.into();
                 if self.phase.q.val() == Phase::Bil {
@@ -1110,27 +1135,23 @@ macro_rules! engine {
                         self.mul_a.next = self.kw.q.val();
                         self.mul_b.next = bit_cast::<32, 16>(self.h_r.val());
                     }
-                    if self.fi.q.val() == 3 {
-                        // ... and its bytes.
+                    if self.fi.q.val() == 4 {
+                        // ... and its bytes (keep_w · r is stored at step 3).
                         self.mul_a.next = self.h_outch.val();
                         self.mul_b.next = self.kwr.q.val();
                     }
                 }
-                if self.phase.q.val() == Phase::Step {
-                    self.mul_a.next = bit_cast::<16, 8>(self.x_slot.q.val());
-                    self.mul_b.next = self.h_xpitch.val();
-                }
                 if self.phase.q.val() == Phase::Setup {
                     if self.fi.q.val() == 0 {
-                        self.mul_a.next = bit_cast::<16, 8>(self.wslot[0].val());
+                        self.mul_a.next = bit_cast::<16, 8>(self.wsl[0].q.val());
                         self.mul_b.next = self.wpitch.val();
                     }
                     if self.fi.q.val() == 1 {
-                        self.mul_a.next = bit_cast::<16, 8>(self.wslot[1].val());
+                        self.mul_a.next = bit_cast::<16, 8>(self.wsl[1].q.val());
                         self.mul_b.next = self.wpitch.val();
                     }
                     if self.fi.q.val() == 2 {
-                        self.mul_a.next = bit_cast::<16, 8>(self.wslot[2].val());
+                        self.mul_a.next = bit_cast::<16, 8>(self.wsl[2].q.val());
                         self.mul_b.next = self.wpitch.val();
                     }
                     if self.fi.q.val() == 3 {
@@ -1150,22 +1171,24 @@ macro_rules! engine {
                         self.mul_b.next = bit_cast::<32, 16>(self.f_up.val());
                     }
                     if self.fi.q.val() == 7 {
+                        self.mul_a.next = bit_cast::<16, 8>(self.tsl[0].q.val());
+                        self.mul_b.next = self.h_xpitch.val();
+                    }
+                    if self.fi.q.val() == 8 {
+                        // iu is stored at step 7.
                         self.mul_a.next = self.iu.q.val().get_bits::<16>(0);
                         self.mul_b.next = self.f_perset.val();
                     }
-                    if self.fi.q.val() == 8 {
-                        self.mul_a.next = bit_cast::<16, 8>(self.tsl0.val());
-                        self.mul_b.next = self.h_xpitch.val();
-                    }
                     if self.fi.q.val() == 9 {
-                        self.mul_a.next = bit_cast::<16, 8>(self.tsl1.val());
-                        self.mul_b.next = self.h_xpitch.val();
-                    }
-                    if self.fi.q.val() == 10 {
                         self.mul_a.next = self.kx0.q.val();
                         self.mul_b.next = bit_cast::<32, 16>(self.h_r.val());
                     }
+                    if self.fi.q.val() == 10 {
+                        self.mul_a.next = bit_cast::<16, 8>(self.tsl[1].q.val());
+                        self.mul_b.next = self.h_xpitch.val();
+                    }
                     if self.fi.q.val() == 11 {
+                        // x is stored at step 10.
                         self.mul_a.next = self.x.q.val().get_bits::<16>(0);
                         self.mul_b.next = self.qstride.val();
                     }
@@ -1174,8 +1197,10 @@ macro_rules! engine {
                         self.mul_b.next = bit_cast::<32, 16>(self.f_src_ch.val());
                     }
                 }
-                self.tmul[0].next = self.mul_a.val() * self.mul_b.val().get_bits::<16>(0);
-                self.tmul[1].next = self.mul_a.val() * self.mul_b.val().get_bits::<16>(16);
+                self.mop_a.d.next = self.mul_a.val();
+                self.mop_b.d.next = self.mul_b.val();
+                self.tmul[0].next = self.mop_a.q.val() * self.mop_b.q.val().get_bits::<16>(0);
+                self.tmul[1].next = self.mop_a.q.val() * self.mop_b.q.val().get_bits::<16>(16);
                 self.mul_p.next = self.tmul[0].val();
                 if self.mul_wide.val() {
                     self.mul_p.next = self.tmul[0].val() + (self.tmul[1].val() << 16);
@@ -1222,16 +1247,16 @@ macro_rules! engine {
                         self.prec.d.next = bit_cast::<32, 16>(self.h_bil.val());
                         self.fi.d.next = self.fi.q.val() + 1;
                         // Two edges: the address settles into `prec`, then the read.
-                        if self.fi.q.val() == 1 {
-                            self.shr.d.next = self.mul_p.val();
-                        }
                         if self.fi.q.val() == 2 {
                             for i in 0..8 {
                                 self.bil[i].d.next = self.cmem[i].read_data.val();
                             }
-                            self.kwr.d.next = self.mul_p.val();
+                            self.shr.d.next = self.mul_p.val();
                         }
                         if self.fi.q.val() == 3 {
+                            self.kwr.d.next = self.mul_p.val();
+                        }
+                        if self.fi.q.val() == 5 {
                             self.row_out_bytes.d.next = self.mul_p.val();
                             self.fi.d.next = 0.into();
                             self.l.d.next = 0.into();
@@ -1264,6 +1289,7 @@ macro_rules! engine {
                                 self.u_sub.d.next = 0.into();
                                 self.y_in.d.next = 0.into();
                                 self.x_slot.d.next = 0.into();
+                                self.x_off.d.next = 0.into();
                             }
                         }
                     }
@@ -1278,7 +1304,7 @@ macro_rules! engine {
                             self.phase.d.next = Phase::InRow;
                             self.in_x.d.next = 0.into();
                             self.in_c.d.next = 0.into();
-                            self.xw_ptr.d.next = self.h_xfbase.val() + self.mul_p.val();
+                            self.xw_ptr.d.next = self.h_xfbase.val() + self.x_off.q.val();
                             self.in_left.d.next = 0.into();
                         }
                     }
@@ -1304,8 +1330,10 @@ macro_rules! engine {
                         if self.fi.q.val() == self.in_lat.val() {
                             self.y_in.d.next = self.y_in.q.val() + 1;
                             self.x_slot.d.next = self.x_slot.q.val() + 1;
+                            self.x_off.d.next = self.x_off.q.val() + self.h_xpitch.val();
                             if bit_cast::<16, 8>(self.x_slot.q.val() + 1) == self.h_xfrows.val() {
                                 self.x_slot.d.next = 0.into();
+                                self.x_off.d.next = 0.into();
                             }
                             self.fi.d.next = 0.into();
                             self.phase.d.next = Phase::OpFetch;
@@ -1356,46 +1384,45 @@ macro_rules! engine {
                         }
                     }
                     Phase::Setup => {
+                        // Step k stores the product whose operands step k − 1 chose (see the
+                        // multiplier above); step 0 only chooses.
                         self.fi.d.next = self.fi.q.val() + 1;
-                        if self.fi.q.val() == 0 {
+                        if self.fi.q.val() == 1 {
                             self.win[0].d.next = self.wbase_l.val() + self.mul_p.val();
                         }
-                        if self.fi.q.val() == 1 {
+                        if self.fi.q.val() == 2 {
                             self.win[1].d.next = self.wbase_l.val() + self.mul_p.val();
                         }
-                        if self.fi.q.val() == 2 {
+                        if self.fi.q.val() == 3 {
                             self.win[2].d.next = self.wbase_l.val() + self.mul_p.val();
                         }
-                        if self.fi.q.val() == 3 {
+                        if self.fi.q.val() == 4 {
                             self.res_base.d.next = self.f_src_fbase.val() + self.mul_p.val();
                         }
-                        if self.fi.q.val() == 4 {
+                        if self.fi.q.val() == 5 {
                             self.wb_fbase.d.next = self.f_dst_fbase.val() + self.mul_p.val();
                             self.wbf.d.next = self.f_dst_fbase.val() + self.mul_p.val();
                         }
-                        if self.fi.q.val() == 5 {
+                        if self.fi.q.val() == 6 {
                             self.wb_bbase.d.next = self.f_dst_bbase.val() + self.mul_p.val();
                             self.wbb.d.next = self.f_dst_bbase.val() + self.mul_p.val();
                         }
-                        if self.fi.q.val() == 6 {
+                        if self.fi.q.val() == 7 {
                             self.iu.d.next = self.mul_p.val();
                             if self.is_tail.val() {
                                 self.iu.d.next = 0.into();
                             }
-                        }
-                        if self.fi.q.val() == 7 {
-                            self.wrow.d.next = self.f_wbase.val() + self.mul_p.val();
-                            self.waddr.d.next = self.f_wbase.val() + self.mul_p.val();
-                            self.rec_row.d.next = self.f_cbase.val() + self.iu.q.val();
-                            self.recj.d.next = self.f_cbase.val() + self.iu.q.val();
-                            self.recg.d.next = self.f_cbase.val() + self.iu.q.val();
                         }
                         if self.fi.q.val() == 8 {
                             self.xr[0].d.next = self.h_xfbase.val() + self.mul_p.val();
                             self.t_a1.d.next = self.tw1.val();
                         }
                         if self.fi.q.val() == 9 {
-                            self.xr[1].d.next = self.h_xfbase.val() + self.mul_p.val();
+                            self.wrow.d.next = self.f_wbase.val() + self.mul_p.val();
+                            self.waddr.d.next = self.f_wbase.val() + self.mul_p.val();
+                            self.rec_row.d.next = self.f_cbase.val() + self.iu.q.val();
+                            self.recj.d.next = self.f_cbase.val() + self.iu.q.val();
+                            self.recg.d.next = self.f_cbase.val() + self.iu.q.val();
                         }
                         if self.fi.q.val() == 10 {
                             // First output column: keep_x0·r for the tail, 0 otherwise.
@@ -1409,6 +1436,9 @@ macro_rules! engine {
                             }
                         }
                         if self.fi.q.val() == 11 {
+                            self.xr[1].d.next = self.h_xfbase.val() + self.mul_p.val();
+                        }
+                        if self.fi.q.val() == 12 {
                             // End column, and x · (input words per pixel) for the addresses.
                             self.px.d.next = self.mul_p.val();
                             self.xo_end.d.next = self.ws.val();
@@ -1425,7 +1455,7 @@ macro_rules! engine {
                                 self.xo_end.d.next = self.x.q.val() + self.kwr.q.val();
                             }
                         }
-                        if self.fi.q.val() == 12 {
+                        if self.fi.q.val() == 13 {
                             self.pxr.d.next = self.mul_p.val();
                             self.lastmask.d.next = self.ones.val() >> (self.lanes_c.val() - self.f_lastl.val());
                             self.j.d.next = 0.into();
