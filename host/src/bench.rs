@@ -199,15 +199,21 @@ pub struct BoardBench {
 pub fn board_link(
     model: &std::path::Path,
     preset: &str,
-    width: usize,
-    height: usize,
+    clock_mhz: Option<f64>,
+    (width, height): (usize, usize),
     baud: u32,
     reps: usize,
 ) -> Result<BoardBench> {
     use crate::board::client::LinkStats;
     use crate::board::drive::{Session, SessionOptions};
     use crate::board::serve::Board;
-    let cfg = crate::accel::config(preset)?;
+    let mut cfg = crate::accel::config(preset)?;
+    if let Some(mhz) = clock_mhz {
+        if !(mhz > 0.0 && mhz.is_finite()) {
+            anyhow::bail!("--clock-mhz {mhz}: give a clock in MHz");
+        }
+        cfg.clock_mhz = mhz;
+    }
     let m = crate::model::Model::load(model, crate::default_k(model)?, None)?;
     let compiled = bbcu_arch::compile(&m.fixed, &cfg).map_err(|e| anyhow::anyhow!("{}: {e}", model.display()))?;
     let mut rng = Rng::new(11);

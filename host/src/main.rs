@@ -273,6 +273,10 @@ enum Cmd {
         /// Virtual board: LR input size WxH.
         #[arg(long, default_value = "256x256")]
         board_size: String,
+        /// Virtual board: run the engine at this clock instead of the preset's (a what-if: the
+        /// design hash changes with it, as for a bitstream built at that clock).
+        #[arg(long)]
+        clock_mhz: Option<f64>,
     },
     // --- profile / explore (issue 7) ---
     /// Per-layer cycles, utilisation, MACs and link bytes from the hardware counters of a
@@ -759,7 +763,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             profile_cmd(board, &model, &image, &link, sim, &preset, report.as_deref(), json.as_deref(), html.as_deref())
         }
         Cmd::Explore { board, model, size, all, json } => explore_cmd(board, &model, &size, all, json.as_deref()),
-        Cmd::Bench { feat, blocks, scale, size, reps, no_torch, only, model, preset, baud, board_size } => {
+        Cmd::Bench { feat, blocks, scale, size, reps, no_torch, only, model, preset, baud, board_size, clock_mhz } => {
             let parse = |flag: &str, size: &str| {
                 size.split_once('x')
                     .and_then(|(a, b)| Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?)))
@@ -775,7 +779,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                     Some(p) => p,
                     None => bundled(bbcu_host::DEFAULT_MODEL)?,
                 };
-                emit(&bench::board_link(&model, &preset, w, h, baud, reps)?.to_string());
+                emit(&bench::board_link(&model, &preset, clock_mhz, (w, h), baud, reps)?.to_string());
                 return Ok(());
             }
             let (w, h) = parse("--size", &size)?;
