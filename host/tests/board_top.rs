@@ -118,6 +118,9 @@ fn the_streaming_profile_recovers_from_a_damaged_line() {
     let img = Planes::from_vec(3, h, w, (0..3 * h * w).map(|i| (i * 37 % 251) as u8).collect());
     let want = FixedEngine::new(&model.fixed).run(&img);
     let baud = 921_600;
+    // Build (or find) the board simulator first: built inside the board thread, it would take
+    // longer than the host's HELLO retries.
+    drop(bbcu_hdl::board_sim::BoardSim::new(&cfg, bbcu_host::board::board_top::STALE_CYCLES).unwrap());
     let mut faults = 0;
     let mut retries = 0;
     for seed in 0..3 {
