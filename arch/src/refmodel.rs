@@ -39,7 +39,7 @@ pub mod cycles {
     pub fn pe_latency(lanes: usize) -> u64 {
         lanes.trailing_zeros() as u64 + 1
     }
-    pub const MAC_LATENCY: u64 = 2;
+    pub const MAC_LATENCY: u64 = 3;
     pub const BINARY_POST_LATENCY: u64 = 9;
     pub const CONV_POST_LATENCY: u64 = 6;
     pub const OUT_PIXEL_LATENCY: u64 = 12;

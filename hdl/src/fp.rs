@@ -4,7 +4,7 @@
 //!
 //! | block         | computes                                                          | latency |
 //! |---------------|-------------------------------------------------------------------|---------|
-//! | [`MacLanes`]  | M lanes of `Σ w·x` (one shared `x`, one `w` per lane), 48 bits    | 2       |
+//! | [`MacLanes`]  | M lanes of `Σ w·x` (one shared `x`, one `w` per lane), 48 bits    | 3       |
 //! | [`RoundWide`] | `rnd(acc + bias, shift)`, 48 bits, not saturated                  | 3       |
 //! | [`Slope`]     | `v ≥ 0 ? v : sat16(rnd(v·s, 12))` (`fixed::apply_slope`)          | 2       |
 //! | [`ConvPost`]  | `sat16(rnd(acc + bias, shift))`, then the slope if enabled        | 6       |
@@ -111,8 +111,10 @@ impl Logic for MacLane {
 /// | `acc[k]`   | `Bits<48>`               | lane k's sum, two's complement, wraps mod 2^48    |
 /// | `done`     | `Bit`                    | the sums on `acc` are complete                    |
 ///
-/// Stages: 1. `x·w[k]` (one SB_MAC16 per lane, its output register); 2. the 48-bit accumulate
-/// in logic (an SB_MAC16's own accumulator is 32 bits, the contract needs 40).
+/// Stages: 0. the inputs registered (a word read from a wide block-RAM array arrives through
+/// its read mux late in the cycle; the ECP5 build's critical path ran on from there through the
+/// multiplier); 1. `x·w[k]` (one SB_MAC16 per lane, its output register); 2. the 48-bit
+/// accumulate in logic (an SB_MAC16's own accumulator is 32 bits, the contract needs 40).
 #[derive(LogicBlock)]
 pub struct MacLanes<const M: usize> {
     pub clock: Signal<In, Clock>,
@@ -124,6 +126,11 @@ pub struct MacLanes<const M: usize> {
     pub acc: [Signal<Out, Bits<48>>; M],
     pub done: Signal<Out, Bit>,
     lane: [MacLane; M],
+    xq: DFF<Signed<16>>,
+    wq: [DFF<Signed<16>>; M],
+    vld0: DFF<Bit>,
+    clr0: DFF<Bit>,
+    lst0: DFF<Bit>,
     vld: DFF<Bit>,
     clr: DFF<Bit>,
     lst: DFF<Bit>,
@@ -132,7 +139,7 @@ pub struct MacLanes<const M: usize> {
 
 impl<const M: usize> MacLanes<M> {
     /// Rising edges from a word at the inputs to its effect on `acc` / `done`.
-    pub const LATENCY: usize = 2;
+    pub const LATENCY: usize = 3;
 }
 
 impl<const M: usize> Default for MacLanes<M> {
@@ -148,6 +155,11 @@ impl<const M: usize> Default for MacLanes<M> {
             acc: std::array::from_fn(|_| Default::default()),
             done: Default::default(),
             lane: std::array::from_fn(|_| Default::default()),
+            xq: Default::default(),
+            wq: std::array::from_fn(|_| Default::default()),
+            vld0: Default::default(),
+            clr0: Default::default(),
+            lst0: Default::default(),
             vld: Default::default(),
             clr: Default::default(),
             lst: Default::default(),
@@ -159,15 +171,21 @@ impl<const M: usize> Default for MacLanes<M> {
 impl<const M: usize> Logic for MacLanes<M> {
     #[hdl_gen]
     fn update(&mut self) {
-        clock!(self, clock, vld, clr, lst, fin);
-        self.vld.d.next = self.valid_in.val();
-        self.clr.d.next = self.clear.val();
-        self.lst.d.next = self.last.val();
+        clock!(self, clock, xq, vld0, clr0, lst0, vld, clr, lst, fin);
+        self.xq.d.next = self.x.val();
+        self.vld0.d.next = self.valid_in.val();
+        self.clr0.d.next = self.clear.val();
+        self.lst0.d.next = self.last.val();
+        self.vld.d.next = self.vld0.q.val();
+        self.clr.d.next = self.clr0.q.val();
+        self.lst.d.next = self.lst0.q.val();
         self.fin.d.next = self.vld.q.val() & self.lst.q.val();
         for k in 0..M {
+            self.wq[k].clock.next = self.clock.val();
+            self.wq[k].d.next = self.w[k].val();
             self.lane[k].clock.next = self.clock.val();
-            self.lane[k].x.next = self.x.val();
-            self.lane[k].w.next = self.w[k].val();
+            self.lane[k].x.next = self.xq.q.val();
+            self.lane[k].w.next = self.wq[k].q.val();
             self.lane[k].vld.next = self.vld.q.val();
             self.lane[k].clr.next = self.clr.q.val();
             self.acc[k].next = self.lane[k].acc.val();

@@ -520,12 +520,19 @@ fn mac_lanes_hold_and_clear() {
     };
     word(&mut u, 3, 5, true, true, false);
     word(&mut u, -2, 7, true, false, true);
+    // `done` comes LATENCY edges after the last word was sampled.
+    for _ in 0..MacLanes::<1>::LATENCY - 2 {
+        assert!(!word(&mut u, 0, 0, false, false, false).1);
+    }
     assert_eq!(word(&mut u, 0, 0, false, false, false), (1, true));
     for _ in 0..3 {
         assert_eq!(word(&mut u, 1000, 1000, false, false, true), (1, false));
     }
-    // The clear reaches the accumulator one edge after it is sampled.
+    // The clear reaches the accumulator LATENCY − 1 edges after it is sampled.
     assert_eq!(word(&mut u, 0, 0, false, true, false), (1, false));
+    for _ in 0..MacLanes::<1>::LATENCY - 2 {
+        assert_eq!(word(&mut u, 0, 0, false, false, false), (1, false));
+    }
     assert_eq!(word(&mut u, 0, 0, false, false, false), (0, false));
 }
 
