@@ -48,10 +48,10 @@ impl Timing<'_> {
             let first = cycles::output_rows(self.cfg, self.program, &job).first().copied().unwrap_or(0);
             (lc.iter().sum::<u64>() as f64, first as f64)
         };
+        let (a, b, c) = (at(2, 1), at(3, 1), at(3, 2));
         let affine = |f: fn((f64, f64)) -> f64| {
-            let base = f(at(2, 1));
-            let per_w = f(at(3, 1)) - base;
-            let per_k = f(at(3, 2)) - f(at(3, 1));
+            let base = f(a);
+            let (per_w, per_k) = (f(b) - base, f(c) - f(b));
             move |w: usize, k: usize| base + per_w * (w as f64 - 2.0) + per_k * (k as f64 - 1.0)
         };
         let (total, first) = (affine(|c| c.0), affine(|c| c.1));

@@ -386,7 +386,9 @@ impl Board {
                         *sent = false;
                         let (result, crc, chunk) = (result.clone(), *crc, *chunk);
                         drop(st);
-                        self.queue_result(id, epoch, &result, crc, chunk, offset as usize, len as usize);
+                        let offset = offset as usize;
+                        self.queue_chunks(id, &result, chunk, offset..offset.saturating_add(len as usize));
+                        self.queue_end(id, epoch, result.len(), crc);
                     }
                     _ => {
                         drop(st);
@@ -520,28 +522,13 @@ impl Board {
         self.0.out_ready.notify_all();
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn queue_result(&self, id: u16, epoch: u64, result: &[u8], crc: u32, chunk: usize, offset: usize, len: usize) {
-        self.queue_chunks(id, result, chunk, offset..offset.saturating_add(len));
-        self.queue_end(id, epoch, result.len(), crc);
-    }
-
     /// Computes queued strips on the device as soon as they are whole, ahead of the modelled
     /// engine's time, so that this computer's own speed does not delay a paced board.
     fn engine_loop(&self) {
         let sh = &*self.0;
-        loop {
-            let mut st = sh.state.lock().unwrap();
-            while st.jobs.is_empty() && !st.stop {
-                st = sh.work.wait(st).unwrap();
-            }
-            if st.stop {
-                return;
-            }
-            let Job { epoch, id, job, input, chunk, committed } = st.jobs.pop_front().unwrap();
-            if epoch != st.epoch {
-                continue;
-            }
+        while let Some((mut st, Job { epoch, id, job, input, chunk, committed })) =
+            self.next(|st| &mut st.jobs, |j| j.epoch)
+        {
             if let Some(s) = st.slot(id) {
                 *s = Slot::Computing;
             }
@@ -549,7 +536,8 @@ impl Board {
             let (result, cycles, rows) = {
                 let mut d = sh.device.lock().unwrap();
                 let r = d.run_strip(&job, &input);
-                (r, d.counters().total_cycles, d.output_rows(&job))
+                // Only a paced board releases rows on the model's schedule.
+                (r, d.counters().total_cycles, sh.clock_hz.and_then(|_| d.output_rows(&job)))
             };
             let mut st = sh.state.lock().unwrap();
             if epoch == st.epoch {
@@ -567,20 +555,9 @@ impl Board {
     fn pace_loop(&self) {
         let sh = &*self.0;
         let mut free = Instant::now();
-        loop {
-            let mut st = sh.state.lock().unwrap();
-            while st.computed.is_empty() && !st.stop {
-                st = sh.work.wait(st).unwrap();
-            }
-            if st.stop {
-                return;
-            }
-            let Computed { epoch, id, job, chunk, committed, ready, result, cycles, rows } =
-                st.computed.pop_front().unwrap();
-            if epoch != st.epoch {
-                continue;
-            }
+        while let Some((st, c)) = self.next(|st| &mut st.computed, |c| c.epoch) {
             drop(st);
+            let Computed { epoch, id, job, chunk, committed, ready, result, cycles, rows } = c;
             let out = match result {
                 Ok(out) => Arc::new(out),
                 Err(e) => {
@@ -604,12 +581,12 @@ impl Board {
                 None => ready,
             };
             free = at(cycles);
-            let mut releases = match (sh.clock_hz, rows) {
-                (Some(_), Some(rows)) => {
+            let mut releases = match rows {
+                Some(rows) => {
                     let row = job.keep_w * rows.len() / job.height.max(1);
                     chunk_ready(&rows, row, out.len(), chunk)
                 }
-                _ => vec![(0, 0..out.len())],
+                None => vec![(0, 0..out.len())],
             };
             releases.push((cycles, out.len()..out.len()));
             let mut released = true;
@@ -632,6 +609,29 @@ impl Board {
             }
             drop(st);
             self.queue_end(id, epoch, out.len(), crc);
+        }
+    }
+
+    /// The next item of a work queue whose epoch is current (stale ones are dropped), with the
+    /// state still locked; `None` once the session stops.
+    fn next<T>(
+        &self,
+        queue: impl Fn(&mut State) -> &mut VecDeque<T>,
+        epoch: impl Fn(&T) -> u64,
+    ) -> Option<(std::sync::MutexGuard<'_, State>, T)> {
+        let sh = &*self.0;
+        let mut st = sh.state.lock().unwrap();
+        loop {
+            while queue(&mut st).is_empty() && !st.stop {
+                st = sh.work.wait(st).unwrap();
+            }
+            if st.stop {
+                return None;
+            }
+            let item = queue(&mut st).pop_front().unwrap();
+            if epoch(&item) == st.epoch {
+                return Some((st, item));
+            }
         }
     }
 
