@@ -16,21 +16,24 @@ def stat(preset, run):
             "ram": cells.get("SB_RAM40_4K", 0), "dsp": cells.get("SB_MAC16", 0)}
 
 def preset(name):
-    return tomllib.load(open(f"{root}/arch/presets/{name}.toml", "rb"))
+    path = f"{root}/arch/presets/{name}.toml"
+    return tomllib.load(open(path if os.path.exists(path) else f"{out}/configs/{name}.toml", "rb"))
 
 def ice40_blocks(w, d):
     return min(-(-w // cw) * -(-d // cd) for cw, cd in [(16, 256), (8, 512), (4, 1024), (2, 2048)])
 
 def analytic_ram(c):
     m, s = c["memory"], c["lanes"]
-    mems = [(16, m["feature_words"], 1), (16, m["input_words"], 1), (s, m["bit_words"], 1),
+    # The 16-lane engine keeps its feature and input rings in SPRAM, not block RAM.
+    rings = [] if s == 16 else [(16, m["feature_words"], 1), (16, m["input_words"], 1)]
+    mems = rings + [(s, m["bit_words"], 1),
             (s, m["weight_words"], c["pes"]), (16, m["fp_weight_words"], c["fp_lanes"]),
             (16, m["const_words"], 1), (16, m["program_words"], 1), (8, m["output_bytes"], 1)]
     return sum(n * ice40_blocks(w, d) for w, d, n in mems)
 
 runs, pe, rest, ratios = {}, [], [], []
 lane_dsp, lane_lut = [], []
-for name in ["ice40-up5k", "ecp5-85k"]:
+for name in ["ice40-up5k", "ice40-hx8k", "ecp5-85k"]:
     c = preset(name)
     r = {k: stat(name, k) for k in ["top", "arr", "mac", "mac_nodsp"]}
     runs[name] = {"pes": c["pes"], "lanes": c["lanes"], "fp_lanes": c["fp_lanes"], **r,
@@ -41,7 +44,26 @@ for name in ["ice40-up5k", "ecp5-85k"]:
     lane_dsp.append((r["mac"]["lut"] / c["fp_lanes"], r["mac"]["ff"] / c["fp_lanes"]))
     lane_lut.append((r["mac_nodsp"]["lut"] / c["fp_lanes"], r["mac_nodsp"]["ff"] / c["fp_lanes"]))
     ratios.append(r["top"]["ram"] / analytic_ram(c))
-    rest_dsp = r["top"]["dsp"] - r["mac"]["dsp"]
+    if name == "ice40-up5k":
+        rest_dsp = r["top"]["dsp"] - r["mac"]["dsp"]
+# The rest grows with the MAC lanes too (their accumulators' muxes and the selection of a
+# lane's sum): the slope from each lane width's second point, then every width's rest taken
+# back to zero lanes.
+slopes = []
+for name, other in [("ice40-hx8k", "ice40-hx8k-m8"), ("ecp5-85k", "ecp5-85k-m1")]:
+    c = preset(name)
+    m2 = {"ice40-hx8k-m8": 8, "ecp5-85k-m1": 1}[other]
+    t, mac = stat(other, "top"), stat(other, "mac")
+    arr = runs[name]["arr"]
+    rest2 = {k: t[k] - arr[k] - mac[k] for k in ["lut", "ff"]}
+    runs[other] = {"pes": c["pes"], "lanes": c["lanes"], "fp_lanes": m2, "top": t, "mac": mac}
+    r1 = next(x for x in rest if x["lanes"] == c["lanes"])
+    slopes.append({k: (rest2[k] - r1[k]) / (m2 - c["fp_lanes"]) for k in ["lut", "ff"]})
+per_lane = {k: sum(x[k] for x in slopes) / len(slopes) for k in ["lut", "ff"]}
+for x, name in zip(rest, ["ice40-up5k", "ice40-hx8k", "ecp5-85k"]):
+    m = preset(name)["fp_lanes"]
+    x["lut"] -= per_lane["lut"] * m
+    x["ff"] -= per_lane["ff"] * m
 up = preset("ice40-up5k")
 nodsp = stat("ice40-up5k", "top_nodsp")
 runs["ice40-up5k"]["top_nodsp"] = nodsp
@@ -59,6 +81,7 @@ cal = {
     "mac_lane_dsp": {"lut": mean([l for l, _ in lane_dsp]), "ff": mean([f for _, f in lane_dsp])},
     "mac_lane_lut": {"lut": mean([l for l, _ in lane_lut]), "ff": mean([f for _, f in lane_lut])},
     "rest": rest,
+    "rest_per_fp_lane": per_lane,
     "rest_dsp": rest_dsp,
     "rest_nodsp_extra_lut": round(max(extra, 0)),
     "ram_factor": mean(ratios),

@@ -102,6 +102,11 @@ impl HwConfig {
         Ok(c)
     }
 
+    /// The configuration as a preset file's text (`parse` reads it back unchanged).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a configuration serialises")
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |msg: String| Err(ConfigError::Invalid { name: self.name.clone(), msg });
         if ![16, 32, 64].contains(&self.lanes) {
@@ -177,6 +182,63 @@ impl HwConfig {
     }
 }
 
+/// The compile-time parameters of the Rust-HDL engine type that implements a configuration
+/// (`bbcu_hdl::engine::Engine{lanes}<P, M, FA, XA, BA, WA, FWA, CA, PA, OA>`): the array
+/// shape and every memory's address width. Rust-HDL fixes them at compile time, so an engine
+/// of a new shape is a new type; `hdl/shapes` elaborates any configuration's type from this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineShape {
+    pub lanes: usize,
+    /// P, M, then the address widths FA, XA, BA, WA, FWA, CA (per constant bank), PA, OA.
+    pub params: [usize; 10],
+}
+
+impl EngineShape {
+    /// The Rust type, e.g. `Engine16<4, 2, 15, 14, 10, 9, 9, 8, 9, 10>`.
+    pub fn type_name(&self) -> String {
+        let p: Vec<String> = self.params.iter().map(|v| v.to_string()).collect();
+        format!("Engine{}<{}>", self.lanes, p.join(", "))
+    }
+}
+
+impl HwConfig {
+    /// The engine type's parameters; an error names what no engine type can implement.
+    pub fn engine_shape(&self) -> Result<EngineShape, ConfigError> {
+        self.validate()?;
+        let m = &self.memory;
+        // The 16-lane engine keeps its feature rings in single-port SPRAM.
+        if self.lanes == 16 && m.feature_banks != 2 {
+            return Err(ConfigError::Invalid {
+                name: self.name.clone(),
+                msg: "the 16-lane engine's feature memory is single-port: memory.feature_banks must be 2".into(),
+            });
+        }
+        // Eight constant banks, each of const_words / 8.
+        if m.const_words < 8 {
+            return Err(ConfigError::Invalid {
+                name: self.name.clone(),
+                msg: format!("memory.const_words must be at least 8 (eight banks), not {}", m.const_words),
+            });
+        }
+        let w = |v: usize| v.trailing_zeros() as usize;
+        Ok(EngineShape {
+            lanes: self.lanes,
+            params: [
+                self.pes,
+                self.fp_lanes,
+                w(m.feature_words),
+                w(m.input_words),
+                w(m.bit_words),
+                w(m.weight_words),
+                w(m.fp_weight_words),
+                w(m.const_words / 8),
+                w(m.program_words),
+                w(m.output_bytes),
+            ],
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,5 +259,20 @@ mod tests {
         assert_eq!(e, "preset ice40-up5k: lanes must be 16, 32 or 64, not 48");
         let e = HwConfig::parse("name = 3", "x.toml").unwrap_err().to_string();
         assert!(e.starts_with("x.toml: "), "{e}");
+    }
+
+    #[test]
+    fn engine_shapes_name_the_type_and_refuse_what_no_engine_implements() {
+        let up = HwConfig::preset("ice40-up5k").unwrap().engine_shape().unwrap();
+        assert_eq!(up.type_name(), "Engine16<4, 2, 15, 14, 10, 9, 9, 8, 9, 10>");
+        let mut c = HwConfig::preset("ice40-up5k").unwrap();
+        c.memory.feature_banks = 1;
+        let e = c.engine_shape().unwrap_err().to_string();
+        assert!(e.contains("feature_banks must be 2"), "{e}");
+        let mut c = HwConfig::preset("ecp5-85k").unwrap();
+        c.memory.const_words = 4;
+        assert!(c.engine_shape().unwrap_err().to_string().contains("const_words must be at least 8"));
+        let up5k = HwConfig::preset("ice40-up5k").unwrap();
+        assert_eq!(HwConfig::parse(&up5k.to_toml(), "round trip").unwrap(), up5k);
     }
 }

@@ -194,6 +194,63 @@ fn ice40_has_dsp(device: &str) -> bool {
     device.starts_with("up") || device.starts_with('u')
 }
 
+/// `synth_ice40`'s flag that maps multipliers to SB_MAC16, on the parts that have them.
+fn ice40_dsp(fpga: &crate::board::Fpga) -> &'static str {
+    if ice40_has_dsp(&fpga.device) {
+        " -dsp"
+    } else {
+        ""
+    }
+}
+
+/// The start of every Yosys script: the design as copied into the output folder.
+const READ: &str = "read_verilog design.v";
+
+/// What Yosys made of a design for a board's FPGA, before place-and-route.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Synthesis {
+    /// Cells by type (`SB_LUT4`, `SB_RAM40_4K`, `LUT4`, `DP16KD`, ...).
+    pub cells: BTreeMap<String, u64>,
+    /// LUT4s, counted alike on both families: iCE40 `SB_LUT4` (an adder bit is a LUT4 beside
+    /// its SB_CARRY); ECP5 `LUT4` plus two per `CCU2C` (which holds two adder bits' LUTs).
+    pub luts: u64,
+    pub ffs: u64,
+    /// RAM blocks: iCE40 SB_RAM40_4K, ECP5 DP16KD.
+    pub ram_blocks: u64,
+    /// iCE40 SB_SPRAM256KA.
+    pub spram: u64,
+    /// iCE40 SB_MAC16, ECP5 MULT18X18D.
+    pub dsp: u64,
+    pub yosys: String,
+    pub seconds: f64,
+}
+
+/// Synthesis only, with the script [`build`] uses for `board` (so the counts are the ones a
+/// build would place): `verilog` is copied into `out`, Yosys's log is `out/yosys.log`.
+pub fn synthesise(verilog: &Path, top: &str, board: &Board, out: &Path) -> Result<Synthesis, FlowError> {
+    std::fs::create_dir_all(out).map_err(io(format!("creating {}", out.display())))?;
+    std::fs::copy(verilog, out.join("design.v")).map_err(io(format!("copying {}", verilog.display())))?;
+    let tools = toolchain(board.fpga.family)?;
+    let script = match board.fpga.family {
+        Family::Ice40 => format!("{READ}; synth_ice40{} -top {top}; stat", ice40_dsp(&board.fpga)),
+        Family::Ecp5 => format!("{READ}; synth_ecp5 -top {top}; stat"),
+    };
+    let args = ["-q", "-l", "yosys.log", "-p", &script].map(String::from);
+    let (step, log) = run_step(out, "yosys", &tools.yosys, &args, true)?;
+    let cells = parse_yosys_cells(&log);
+    let count = |names: &[&str]| names.iter().map(|n| cells.get(*n).copied().unwrap_or(0)).sum();
+    Ok(Synthesis {
+        luts: count_luts(&cells) + 2 * count(&["CCU2C"]),
+        ffs: count_ffs(&cells),
+        ram_blocks: count(&["SB_RAM40_4K", "DP16KD"]),
+        spram: count(&["SB_SPRAM256KA"]),
+        dsp: count(&["SB_MAC16", "MULT18X18D"]),
+        yosys: version(&tools.yosys, "-V"),
+        seconds: step.seconds,
+        cells,
+    })
+}
+
 /// Builds `verilog` (top module `top`) for `board` in `out`: the constraints, the logs of each
 /// tool, the netlist, the bitstream (`top.bin` for iCE40, `top.bit` for ECP5) and
 /// `report.json`. Fails with the numbers if the design does not fit or misses timing.
@@ -218,8 +275,7 @@ pub fn build(verilog: &Path, top: &str, board: &Board, out: &Path, opts: &Option
                 pcf += &format!("set_frequency {} {}\n", board.clock.port, board.clock.mhz);
             }
             std::fs::write(out.join("top.pcf"), pcf).map_err(io("writing top.pcf"))?;
-            let dsp = if ice40_has_dsp(&board.fpga.device) { " -dsp" } else { "" };
-            let synth = format!("read_verilog design.v; synth_ice40{dsp} -top {top} -json top.json");
+            let synth = format!("{}; synth_ice40{} -top {top} -json top.json", READ, ice40_dsp(&board.fpga));
             let pnr = s(&[
                 &format!("--{}", board.fpga.device),
                 "--package",
@@ -246,7 +302,7 @@ pub fn build(verilog: &Path, top: &str, board: &Board, out: &Path, opts: &Option
                 lpf = lpf.replace(&clock, &format!("FREQUENCY PORT \"{}\" {t} MHZ;", board.clock.port));
             }
             std::fs::write(out.join("top.lpf"), lpf).map_err(io("writing top.lpf"))?;
-            let synth = format!("read_verilog design.v; synth_ecp5 -top {top} -json top.json");
+            let synth = format!("{READ}; synth_ecp5 -top {top} -json top.json");
             let mut pnr = s(&[
                 &format!("--{}", board.fpga.device),
                 "--package",

@@ -5,7 +5,7 @@
 //! `cargo test -p bbcu-boards --test flow -- --ignored`.
 
 use bbcu_boards::board::Board;
-use bbcu_boards::flow::{build, FlowError, Options};
+use bbcu_boards::flow::{build, synthesise, FlowError, Options};
 use bbcu_hdl::top_echo::TopEcho;
 use bbcu_hdl::uart::divisor_for;
 use rust_hdl::prelude::*;
@@ -27,6 +27,22 @@ fn echo_verilog(board: &Board, dir: &Path) -> PathBuf {
     let path = dir.join("echo.v");
     std::fs::write(&path, generate_verilog(&uut)).unwrap();
     path
+}
+
+/// Synthesis alone counts what the full build's Yosys step places.
+#[test]
+fn synthesis_alone_counts_what_the_build_places() {
+    let board = Board::find("ice40").unwrap();
+    let (a, b) = (out_dir("echo-synth"), out_dir("echo-synth-build"));
+    let v = echo_verilog(&board, &a);
+    let y = synthesise(&v, "top", &board, &a).unwrap();
+    assert!(y.yosys.starts_with("Yosys "), "{}", y.yosys);
+    assert!(a.join("yosys.log").exists() && !a.join("top.bin").exists());
+    let r = build(&v, "top", &board, &b, &Options::default()).unwrap();
+    assert_eq!(y.luts, r.resources["lut"].used, "{:?}", y.cells);
+    assert_eq!(y.ffs, r.resources["ff"].used);
+    assert_eq!(y.ram_blocks, r.resources["ebr"].used);
+    assert_eq!((y.dsp, y.spram), (0, 0));
 }
 
 #[test]

@@ -115,9 +115,21 @@ pub struct HdlDevice<E: EnginePorts> {
     pub cycles: u64,
 }
 
-pub type TestEngine = Engine16<4, 2, 16, 13, 12, 12, 12, 10, 10, 12>;
-pub type Up5kEngine = Engine16<4, 2, 15, 14, 10, 9, 9, 8, 9, 10>;
-pub type Ecp5Engine = Engine64<8, 8, 17, 13, 12, 10, 9, 10, 10, 11>;
+/// An engine type from its parameters (`bbcu_arch::config::EngineShape::params`).
+macro_rules! engine_of {
+    ($e:ident, $s:ident) => {
+        $e<{ $s[0] }, { $s[1] }, { $s[2] }, { $s[3] }, { $s[4] }, { $s[5] }, { $s[6] }, { $s[7] }, { $s[8] }, { $s[9] }>
+    };
+}
+
+/// The parameters of the instances this build simulates; a test checks each against the
+/// shape of the configuration it stands for. Other shapes: `hdl/shapes`.
+pub const TEST_SHAPE: [usize; 10] = [4, 2, 16, 13, 12, 12, 12, 10, 10, 12];
+pub const UP5K_SHAPE: [usize; 10] = [4, 2, 15, 14, 10, 9, 9, 8, 9, 10];
+pub const ECP5_SHAPE: [usize; 10] = [8, 8, 17, 13, 12, 10, 9, 10, 10, 11];
+pub type TestEngine = engine_of!(Engine16, TEST_SHAPE);
+pub type Up5kEngine = engine_of!(Engine16, UP5K_SHAPE);
+pub type Ecp5Engine = engine_of!(Engine64, ECP5_SHAPE);
 
 /// The engine instances this build simulates, by the configuration they were generated from.
 pub fn simulated(cfg: &HwConfig) -> Result<Box<dyn Device>, String> {

@@ -38,7 +38,9 @@ pub fn instance(cfg: &HwConfig) -> Result<Instance, String> {
     ))
 }
 
-fn verilog_of<B: Block + Default>() -> String {
+/// The Verilog of any engine type (top module `top`); `hdl/shapes` calls it for engine types
+/// built from a configuration's `EngineShape`.
+pub fn engine_verilog<B: Block + Default>() -> String {
     let mut uut = B::default();
     uut.connect_all();
     generate_verilog(&uut)
@@ -47,9 +49,9 @@ fn verilog_of<B: Block + Default>() -> String {
 /// The engine's Verilog (top module `top`) for a configuration.
 pub fn verilog(cfg: &HwConfig) -> Result<String, String> {
     Ok(match instance(cfg)? {
-        Instance::Test => verilog_of::<TestEngine>(),
-        Instance::Up5k => verilog_of::<Up5kEngine>(),
-        Instance::Ecp5 => verilog_of::<Ecp5Engine>(),
+        Instance::Test => engine_verilog::<TestEngine>(),
+        Instance::Up5k => engine_verilog::<Up5kEngine>(),
+        Instance::Ecp5 => engine_verilog::<Ecp5Engine>(),
     })
 }
 
@@ -89,4 +91,23 @@ pub fn board_verilog_at(
         Instance::Up5k => emit(BoardUp5k::with_baud(cfg, baud, stale_cycles, led_active_low)),
         Instance::Ecp5 => emit(BoardEcp5::with_baud(cfg, baud, stale_cycles, led_active_low)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::{ECP5_SHAPE, TEST_SHAPE, UP5K_SHAPE};
+
+    /// The compiled instances are the types their configurations' shapes name.
+    #[test]
+    fn instances_have_their_configurations_shapes() {
+        for (cfg, lanes, params) in [
+            (test_config(), 16, TEST_SHAPE),
+            (HwConfig::preset("ice40-up5k").unwrap(), 16, UP5K_SHAPE),
+            (HwConfig::preset("ecp5-85k").unwrap(), 64, ECP5_SHAPE),
+        ] {
+            let shape = cfg.engine_shape().unwrap();
+            assert_eq!((shape.lanes, shape.params), (lanes, params), "{}", cfg.name);
+        }
+    }
 }

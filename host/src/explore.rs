@@ -14,6 +14,8 @@ use bbcu_arch::{compile, CompileError, HwConfig};
 use bbcu_sim::fixed::FixedNetwork;
 use serde::{Deserialize, Serialize};
 
+pub mod synth;
+
 pub const CALIBRATION: &str = include_str!("../../explore/calibration.json");
 
 #[derive(Debug, Clone, Deserialize)]
@@ -23,8 +25,11 @@ pub struct Calibration {
     /// One MAC lane with an SB_MAC16, and built from LUTs.
     pub mac_lane_dsp: Cost,
     pub mac_lane_lut: Cost,
-    /// The engine less its array and MAC lanes, per lane width, with DSPs.
+    /// The engine less its array and MAC lanes, per lane width, with DSPs, taken back to zero
+    /// MAC lanes by `rest_per_fp_lane`.
     pub rest: Vec<PerUnit>,
+    /// What the rest grows by per MAC lane (accumulator muxes, the lane selection).
+    pub rest_per_fp_lane: Cost,
     /// Multipliers outside the MAC lanes (post datapath, bilinear, output scaling).
     pub rest_dsp: u64,
     /// Extra LUTs the rest needs when those multipliers are built from LUTs.
@@ -68,6 +73,8 @@ pub struct Capacity {
     pub ram_blocks: u64,
     pub ram_kind: RamKind,
     pub dsp: u64,
+    /// iCE40 UP5K SPRAM blocks (16K × 16), where the 16-lane engine keeps its rings.
+    pub spram: u64,
     /// Device name in the calibration's Fmax table.
     pub fmax_device: &'static str,
 }
@@ -82,18 +89,31 @@ pub enum RamKind {
 
 pub fn capacity(preset: &str) -> Result<Capacity> {
     Ok(match preset {
-        "ice40-up5k" => {
-            Capacity { lut: 5280, ff: 5280, ram_blocks: 30, ram_kind: RamKind::Ice40, dsp: 8, fmax_device: "UP5K" }
-        }
-        "ice40-hx8k" => {
-            Capacity { lut: 7680, ff: 7680, ram_blocks: 32, ram_kind: RamKind::Ice40, dsp: 0, fmax_device: "HX8K" }
-        }
+        "ice40-up5k" => Capacity {
+            lut: 5280,
+            ff: 5280,
+            ram_blocks: 30,
+            ram_kind: RamKind::Ice40,
+            dsp: 8,
+            spram: 4,
+            fmax_device: "UP5K",
+        },
+        "ice40-hx8k" => Capacity {
+            lut: 7680,
+            ff: 7680,
+            ram_blocks: 32,
+            ram_kind: RamKind::Ice40,
+            dsp: 0,
+            spram: 0,
+            fmax_device: "HX8K",
+        },
         "ecp5-85k" => Capacity {
             lut: 83640,
             ff: 83640,
             ram_blocks: 208,
             ram_kind: RamKind::Ecp5,
             dsp: 156,
+            spram: 0,
             fmax_device: "ECP5-85F",
         },
         _ => return Err(anyhow!("explore: no device figures for preset {preset}")),
@@ -109,19 +129,34 @@ pub fn ram_blocks(kind: RamKind, width: usize, depth: usize) -> u64 {
     shapes.iter().map(|&(w, d)| (width.div_ceil(w) * depth.div_ceil(d)) as u64).min().unwrap_or(0)
 }
 
-/// Every memory of a design, as (width, depth, copies).
+/// The 16-lane engine (`Engine16`) keeps its feature and input rings in UP5K SPRAM.
+pub fn rings_in_spram(c: &HwConfig) -> bool {
+    c.lanes == 16
+}
+
+/// SPRAM blocks (16K × 16) a design's rings take.
+pub fn spram_blocks(c: &HwConfig) -> u64 {
+    if !rings_in_spram(c) {
+        return 0;
+    }
+    (c.memory.feature_words.div_ceil(16384) + c.memory.input_words.div_ceil(16384)) as u64
+}
+
+/// Every block-RAM memory of a design, as (width, depth, copies).
 pub fn memories(c: &HwConfig) -> Vec<(usize, usize, usize)> {
     let m = &c.memory;
-    vec![
-        (16, m.feature_words, 1),
-        (16, m.input_words, 1),
-        (c.lanes, m.bit_words, 1),
-        (c.lanes, m.weight_words, c.pes),
-        (16, m.fp_weight_words, c.fp_lanes),
-        (16, m.const_words, 1),
-        (16, m.program_words, 1),
-        (8, m.output_bytes, 1),
-    ]
+    let rings = if rings_in_spram(c) { vec![] } else { vec![(16, m.feature_words, 1), (16, m.input_words, 1)] };
+    rings
+        .into_iter()
+        .chain([
+            (c.lanes, m.bit_words, 1),
+            (c.lanes, m.weight_words, c.pes),
+            (16, m.fp_weight_words, c.fp_lanes),
+            (16, m.const_words, 1),
+            (16, m.program_words, 1),
+            (8, m.output_bytes, 1),
+        ])
+        .collect()
 }
 
 pub fn design_ram_blocks(kind: RamKind, c: &HwConfig) -> u64 {
@@ -161,6 +196,8 @@ pub struct Candidate {
     pub fits: bool,
     /// Why it does not fit (empty when it does).
     pub why: String,
+    /// The configuration, its memories sized for the model (what `--synth` elaborates).
+    pub config: HwConfig,
 }
 
 /// The preset with another array shape, its memories keeping their total bits (banks split or
@@ -202,8 +239,9 @@ pub fn logic(cal: &Calibration, dsps: bool, pes: usize, lanes: usize, fp_lanes: 
     let rest = cal.rest.iter().find(|u| u.lanes == lanes).ok_or_else(|| anyhow!("no engine cost for S = {lanes}"))?;
     let lane = if dsps { cal.mac_lane_dsp } else { cal.mac_lane_lut };
     let extra = if dsps { 0.0 } else { cal.rest_nodsp_extra_lut as f64 };
-    let lut = rest.lut + extra + pes as f64 * pe.lut + fp_lanes as f64 * lane.lut;
-    let ff = rest.ff + pes as f64 * pe.ff + fp_lanes as f64 * lane.ff;
+    let m = fp_lanes as f64;
+    let lut = rest.lut + extra + pes as f64 * pe.lut + m * (lane.lut + cal.rest_per_fp_lane.lut);
+    let ff = rest.ff + pes as f64 * pe.ff + m * (lane.ff + cal.rest_per_fp_lane.ff);
     let dsp = if dsps { cal.rest_dsp + fp_lanes as u64 } else { 0 };
     Ok((lut.round() as u64, ff.round() as u64, dsp))
 }
@@ -271,7 +309,7 @@ fn fit_memories(
         }
     }
     let mut best = (c.clone(), compile(net, &c)?);
-    while ram_estimate(&cal, cap, &best.0) > cap.ram_blocks {
+    while ram_estimate(&cal, cap, &best.0) > cap.ram_blocks || spram_blocks(&best.0) > cap.spram {
         let mut next = best.0.clone();
         let m = &mut next.memory;
         m.feature_words /= 2;
@@ -286,7 +324,8 @@ fn fit_memories(
     Ok(best)
 }
 
-/// The sweep: P ∈ 1..=9, S ∈ {32, 64}, M ∈ {1, 2, 4, 8}.
+/// The sweep: P ∈ 1..=9, S ∈ {32, 64} (and 16 where the preset's engine is the 16-lane SPRAM
+/// one), M ∈ {1, 2, 4, 8}.
 pub fn sweep(preset: &str, net: &FixedNetwork, model: &str, width: usize, height: usize) -> Result<Vec<Candidate>> {
     let cal = calibration()?;
     let cap = capacity(preset)?;
@@ -296,7 +335,8 @@ pub fn sweep(preset: &str, net: &FixedNetwork, model: &str, width: usize, height
     let ch = max_channels(net);
     let mut out = Vec::new();
     for pes in 1..=9 {
-        for lanes in [32, 64] {
+        let widths: &[usize] = if base.lanes == 16 { &[16, 32, 64] } else { &[32, 64] };
+        for &lanes in widths {
             for fp_lanes in [1, 2, 4, 8] {
                 let c = shaped(&base, pes, lanes, fp_lanes, ch);
                 let (lut, ff, dsp) = logic(&cal, cap.dsp > 0, pes, lanes, fp_lanes)?;
@@ -305,8 +345,10 @@ pub fn sweep(preset: &str, net: &FixedNetwork, model: &str, width: usize, height
                 let clock = base.clock_mhz * fmax(pes) / fmax(base.pes);
                 let mut why = Vec::new();
                 let (mut width_cap, mut cycles, mut fps, mut ram) = (0, 0, 0.0, 0);
+                let mut config = c.clone();
                 match fit_memories(net, &c, cap) {
                     Ok((sized, comp)) => {
+                        config = sized.clone();
                         let pr = predict(&HwConfig { clock_mhz: clock, ..sized.clone() }, &comp, width, height)?;
                         width_cap = comp.width_cap;
                         cycles = pr.total_cycles;
@@ -314,6 +356,10 @@ pub fn sweep(preset: &str, net: &FixedNetwork, model: &str, width: usize, height
                         ram = ram_estimate(&cal, cap, &sized);
                         if ram > cap.ram_blocks {
                             why.push(format!("{ram} RAM blocks of {} even with the smallest memories", cap.ram_blocks));
+                        }
+                        let spram = spram_blocks(&sized);
+                        if spram > cap.spram {
+                            why.push(format!("{spram} SPRAM of {}", cap.spram));
                         }
                     }
                     Err(CompileError::DoesNotFit { overflows, .. }) => why.push(overflows.join("; ")),
@@ -339,6 +385,7 @@ pub fn sweep(preset: &str, net: &FixedNetwork, model: &str, width: usize, height
                     frames_per_s: fps,
                     fits: why.is_empty(),
                     why: why.join("; "),
+                    config,
                 });
             }
         }
@@ -422,8 +469,16 @@ mod tests {
 
     #[test]
     fn pareto_keeps_only_undominated() {
-        let c = |lut, fps| Candidate {
-            pes: 1,
+        let c = |lut, fps| cand(lut as usize, lut, fps, true);
+        let v = vec![c(100, 1.0), c(200, 0.5), c(150, 2.0), c(300, 3.0), c(120, 1.0)];
+        let f: Vec<(u64, f64)> = pareto(&v).iter().map(|c| (c.lut, c.frames_per_s)).collect();
+        assert_eq!(f, vec![(100, 1.0), (150, 2.0), (300, 3.0)]);
+    }
+
+    /// A candidate told apart by `pes`.
+    fn cand(pes: usize, lut: u64, fps: f64, fits: bool) -> Candidate {
+        Candidate {
+            pes,
             lanes: 32,
             fp_lanes: 1,
             lut,
@@ -434,12 +489,21 @@ mod tests {
             width_cap: 1,
             cycles: 1,
             frames_per_s: fps,
-            fits: true,
+            fits,
             why: String::new(),
-        };
-        let v = vec![c(100, 1.0), c(200, 0.5), c(150, 2.0), c(300, 3.0), c(120, 1.0)];
-        let f: Vec<(u64, f64)> = pareto(&v).iter().map(|c| (c.lut, c.frames_per_s)).collect();
-        assert_eq!(f, vec![(100, 1.0), (150, 2.0), (300, 3.0)]);
+            config: HwConfig::preset("ecp5-85k").unwrap(),
+        }
+    }
+
+    #[test]
+    fn synth_takes_the_fastest_of_the_front_and_prefers_what_fits() {
+        let v =
+            vec![cand(1, 100, 1.0, true), cand(2, 150, 2.0, true), cand(3, 300, 3.0, false), cand(4, 200, 0.5, true)];
+        let pes = |n| synth::top(&v, n).iter().map(|c| c.pes).collect::<Vec<_>>();
+        assert_eq!(pes(2), [2, 1]);
+        assert_eq!(pes(9), [2, 1]);
+        let none_fit: Vec<Candidate> = v.iter().map(|c| Candidate { fits: false, ..c.clone() }).collect();
+        assert_eq!(synth::top(&none_fit, 1).iter().map(|c| c.pes).collect::<Vec<_>>(), [3]);
     }
 
     #[test]
@@ -458,18 +522,20 @@ mod tests {
     fn the_logic_model_reproduces_the_synthesised_engines() {
         let cal = calibration().unwrap();
         let runs: serde_json::Value = serde_json::from_str(CALIBRATION).unwrap();
-        for name in ["ice40-up5k", "ecp5-85k"] {
-            let r = &runs["runs"][name];
+        let runs = runs["runs"].as_object().unwrap();
+        assert_eq!(runs.len(), 5, "three presets and two other MAC-lane counts");
+        for (name, r) in runs {
             let n = |k: &str| r[k].as_u64().unwrap() as usize;
-            // Exact but for the per-lane means taken over both runs.
+            // Within 2 %: the per-PE, per-lane and per-lane-rest costs are each a mean over
+            // runs, so no run is met exactly.
             let near = |got: u64, key: &str, run: &str| {
                 let want = r[run][key].as_u64().unwrap();
-                assert!(got.abs_diff(want) * 200 <= want, "{name} {run}: {key} {got} estimated, {want} synthesised");
+                assert!(got.abs_diff(want) * 50 <= want, "{name} {run}: {key} {got} estimated, {want} synthesised");
             };
             let (lut, ff, dsp) = logic(&cal, true, n("pes"), n("lanes"), n("fp_lanes")).unwrap();
             near(lut, "lut", "top");
             near(ff, "ff", "top");
-            assert_eq!(dsp, r["top"]["dsp"].as_u64().unwrap(), "{name}");
+            assert!(dsp.abs_diff(r["top"]["dsp"].as_u64().unwrap()) <= 1, "{name}: {dsp} DSPs estimated");
             // Without DSPs (HX8K): the UP5K engine synthesised with every multiplier in LUTs.
             if name == "ice40-up5k" {
                 let (lut, _, dsp) = logic(&cal, false, n("pes"), n("lanes"), n("fp_lanes")).unwrap();

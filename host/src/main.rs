@@ -321,9 +321,19 @@ enum Cmd {
         /// Print every candidate, not only the Pareto front.
         #[arg(long)]
         all: bool,
-        /// Write every candidate as JSON.
+        /// Write every candidate as JSON (and, with --synth, the synthesis results).
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Elaborate the N fastest candidates of the front and synthesise them with Yosys,
+        /// in parallel; needs this source tree (cargo builds their engines in hdl/shapes).
+        #[arg(long, default_value_t = 0)]
+        synth: usize,
+        /// Where --synth keeps each candidate's Verilog and Yosys log.
+        #[arg(long, default_value = "explore-synth")]
+        synth_out: PathBuf,
+        /// Yosys runs at a time (default: the machine's cores).
+        #[arg(long)]
+        jobs: Option<usize>,
     },
 }
 
@@ -762,7 +772,13 @@ fn dispatch(cli: Cli) -> Result<()> {
         Cmd::Profile { board, model, image, link, sim, preset, report, json, html } => {
             profile_cmd(board, &model, &image, &link, sim, &preset, report.as_deref(), json.as_deref(), html.as_deref())
         }
-        Cmd::Explore { board, model, size, all, json } => explore_cmd(board, &model, &size, all, json.as_deref()),
+        Cmd::Explore { board, model, size, all, json, synth, synth_out, jobs } => {
+            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            if jobs == 0 {
+                bail!("--jobs 0: at least one Yosys run must go at a time");
+            }
+            explore_cmd(board, &model, &size, all, json.as_deref(), (synth, &synth_out, jobs))
+        }
         Cmd::Bench { feat, blocks, scale, size, reps, no_torch, only, model, preset, baud, board_size, clock_mhz } => {
             let parse = |flag: &str, size: &str| {
                 size.split_once('x')
@@ -867,7 +883,14 @@ fn profile_cmd(
     Ok(())
 }
 
-fn explore_cmd(board: Board, m: &ModelArgs, size: &str, all: bool, json: Option<&Path>) -> Result<()> {
+fn explore_cmd(
+    board: Board,
+    m: &ModelArgs,
+    size: &str,
+    all: bool,
+    json: Option<&Path>,
+    (synth, synth_out, jobs): (usize, &Path, usize),
+) -> Result<()> {
     use bbcu_host::explore;
     let preset = board_preset(board).with_context(|| "explore: --board must be ice40, ice40-hx8k or ecp5")?;
     let (w, h) = size
@@ -877,8 +900,17 @@ fn explore_cmd(board: Board, m: &ModelArgs, size: &str, all: bool, json: Option<
     let (model_path, model) = load_model(m)?;
     let cands = explore::sweep(preset, &model.fixed, &model_path.display().to_string(), w, h)?;
     emit(&explore::describe(&cands, preset, all));
+    let mut rows = Vec::new();
+    if synth > 0 {
+        let name = board.to_possible_value().expect("a board name").get_name().to_string();
+        rows = explore::synth::run(&explore::synth::top(&cands, synth), &name, synth_out, jobs)?;
+        emit(&explore::synth::describe(&rows, &name));
+    }
     if let Some(path) = json {
-        std::fs::write(path, serde_json::to_string_pretty(&cands)?)
+        let doc = serde_json::json!({ "candidates": cands, "synthesised": rows });
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_string_pretty(&doc)?)
+            .and_then(|_| std::fs::rename(&tmp, path))
             .with_context(|| format!("{}: cannot write", path.display()))?;
     }
     Ok(())
