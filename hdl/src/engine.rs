@@ -154,6 +154,10 @@ macro_rules! engine {
             wsl: [DFF<Bits<8>>; 3],
             tsl: [DFF<Bits<8>>; 2],
             st: DFF<Bits<88>>,
+            // The op state after this row, registered while the row runs (the op state and
+            // record are stable from the row setup on), so RowDrain writes a register instead
+            // of the ring-slot arithmetic (the ECP5 build's critical path at 41 MHz).
+            st_row: DFF<Bits<88>>,
             row_out_bytes: DFF<Bits<32>>,
             shr: DFF<Bits<32>>,
             kwr: DFF<Bits<32>>,
@@ -180,6 +184,12 @@ macro_rules! engine {
             dx: DFF<Bits<2>>,
             q: DFF<Bits<16>>,
             px: DFF<Bits<32>>,
+            // The issue address in two registered halves, kept as the loop moves, so the
+            // address is one mux and one add (it was window row + column + word ± stride,
+            // three adders before the feature memory's address fan-out: the ECP5 critical
+            // path at 40.5 MHz): win[t] + px for each tap row t, and q + (dx − 1)·qstride.
+            rp: [DFF<Bits<32>>; 3],
+            qoff: DFF<Bits<32>>,
             pxr: DFF<Bits<32>>,
             waddr: DFF<Bits<32>>,
             recj: DFF<Bits<32>>,
@@ -441,6 +451,7 @@ macro_rules! engine {
                     in_left: Default::default(),
                     xw_ptr: Default::default(),
                     st: Default::default(),
+                    st_row: Default::default(),
                     row_out_bytes: Default::default(),
                     shr: Default::default(),
                     kwr: Default::default(),
@@ -465,6 +476,8 @@ macro_rules! engine {
                     dx: Default::default(),
                     q: Default::default(),
                     px: Default::default(),
+                    rp: Default::default(),
+                    qoff: Default::default(),
                     pxr: Default::default(),
                     waddr: Default::default(),
                     recj: Default::default(),
@@ -675,8 +688,8 @@ macro_rules! engine {
             fn update(&mut self) {
                 dff_setup!(
                     self, clock, phase, fi, sw, sh, kx0, kw, l, opbase, tail_delay, u, u_last, u_sub, y_in, x_slot, x_off, mop_a, mop_b,
-                    in_x, in_c, in_left, xw_ptr, st, row_out_bytes, kwr, shr, res_base, wb_fbase, wb_bbase, iu, wrow, rec_row,
-                    t_a1, xo_end, lastmask, issue_done, xo, x, j, g, cg, ty, dx, q, px, pxr, waddr, recj, recg, xdiv,
+                    in_x, in_c, in_left, xw_ptr, st, st_row, row_out_bytes, kwr, shr, res_base, wb_fbase, wb_bbase, iu, wrow, rec_row,
+                    t_a1, xo_end, lastmask, issue_done, xo, x, j, g, cg, ty, dx, q, px, qoff, pxr, waddr, recj, recg, xdiv,
                     xmod, iss_v, iss_ok, iss_first, iss_last, iss_lastq, pend, pend_pxr, pend_rec, pend_cg, pend_live,
                     pend_xdiv, pend_xmod, pb, pk, plive, prec, pres, psub, pb1, pv, psel, pacc, px00, px01, px10,
                     pbias, outstanding, wbf, wbb, wbc, bitreg, owp, orp, ocount, o_have, o_pend, o_byte, total,
@@ -906,27 +919,21 @@ macro_rules! engine {
                 }
                 for i in 0..3 {
                     self.wsl[i].d.next = self.wslot[i].val();
+                    self.rp[i].clock.next = self.clock.val();
+                    self.rp[i].d.next = self.rp[i].q.val();
                 }
                 self.tsl[0].d.next = self.tsl0.val();
                 self.tsl[1].d.next = self.tsl1.val();
 
                 // ---- The issue loop: one word per cycle into the array or the MAC lanes.
-                self.rowbase.next = self.win[1].q.val();
+                self.rowbase.next = self.rp[1].q.val();
                 if self.ty.q.val() == 0 {
-                    self.rowbase.next = self.win[0].q.val();
+                    self.rowbase.next = self.rp[0].q.val();
                 }
                 if self.ty.q.val() == 2 {
-                    self.rowbase.next = self.win[2].q.val();
+                    self.rowbase.next = self.rp[2].q.val();
                 }
-                self.iaddr.next = self.rowbase.val() + self.px.q.val() + bit_cast::<32, 16>(self.q.q.val());
-                if self.dx.q.val() == 0 {
-                    self.iaddr.next =
-                        self.rowbase.val() + self.px.q.val() + bit_cast::<32, 16>(self.q.q.val()) - self.qstride.val();
-                }
-                if self.dx.q.val() == 2 {
-                    self.iaddr.next =
-                        self.rowbase.val() + self.px.q.val() + bit_cast::<32, 16>(self.q.q.val()) + self.qstride.val();
-                }
+                self.iaddr.next = self.rowbase.val() + self.qoff.q.val();
                 self.tap_ok.next = true;
                 if (self.ty.q.val() == 0) & (self.rho.val() == 0) {
                     self.tap_ok.next = false;
@@ -965,7 +972,7 @@ macro_rules! engine {
                 self.wb_word.next = self.bitreg.q.val() | (bit_cast::<$lanes, 1>(self.wb_bit.val().into()) << (self.wbc.q.val() & self.lane_mask.val()));
                 self.wb_wend.next = ((self.wbc.q.val() & self.lane_mask.val()) == self.lane_mask.val())
                     | (self.wbc.q.val() + 1 == self.f_cout.val());
-                // ---- Next op state after a row (used by RowDrain).
+                // ---- Next op state after a row (registered in st_row for RowDrain).
                 self.inc_isub.next = self.s_isub.val() + 1;
                 self.isub_wrap.next = bit_cast::<16, 4>(self.s_isub.val() + 1) == self.f_up.val();
                 if self.is_tail.val() {
@@ -1008,6 +1015,14 @@ macro_rules! engine {
                         self.n_db.next = 0.into();
                     }
                 }
+                self.st_row.d.next = bit_cast::<88, 16>(self.f_period.val() - 1)
+                    | (bit_cast::<88, 16>(self.s_nu.val() + 1) << 16)
+                    | (bit_cast::<88, 16>(self.n_aux.val()) << 32)
+                    | (bit_cast::<88, 4>(self.inc_isub.val()) << 48)
+                    | (bit_cast::<88, 8>(self.n_sb.val()) << 52)
+                    | (bit_cast::<88, 8>(self.n_sf.val()) << 60)
+                    | (bit_cast::<88, 8>(self.n_df.val()) << 68)
+                    | (bit_cast::<88, 8>(self.n_db.val()) << 76);
 
                 // ---- Defaults.
                 self.busy.next = self.phase.q.val() != Phase::Idle;
@@ -1367,7 +1382,10 @@ macro_rules! engine {
                         if bit_cast::<32, 16>(self.s_nu.val()) >= self.hd.val() {
                             self.phase.d.next = Phase::RowEnd;
                         } else if self.s_cd.val() != 0 {
-                            self.st_next.next = self.st.q.val() - 1;
+                            // The countdown is not zero here: decrement its 16 bits alone
+                            // rather than carry through all 88.
+                            self.st_next.next = (self.st.q.val() & !bits::<88>(0xFFFF))
+                                | bit_cast::<88, 16>(self.s_cd.val() - 1);
                             self.opst.write_enable.next = true;
                             self.phase.d.next = Phase::RowEnd;
                         } else if self.is_tail.val() {
@@ -1441,6 +1459,9 @@ macro_rules! engine {
                         if self.fi.q.val() == 12 {
                             // End column, and x · (input words per pixel) for the addresses.
                             self.px.d.next = self.mul_p.val();
+                            for i in 0..3 {
+                                self.rp[i].d.next = self.win[i].q.val() + self.mul_p.val();
+                            }
                             self.xo_end.d.next = self.ws.val();
                             if self.f_up.val() == 2 {
                                 self.xo_end.d.next = self.ws.val() << 1;
@@ -1464,6 +1485,7 @@ macro_rules! engine {
                             self.ty.d.next = 0.into();
                             self.dx.d.next = 0.into();
                             self.q.d.next = 0.into();
+                            self.qoff.d.next = bits::<32>(0) - self.qstride.val();
                             self.xmod.d.next = 0.into();
                             self.wbc.d.next = 0.into();
                             self.bitreg.d.next = 0.into();
@@ -1490,14 +1512,7 @@ macro_rules! engine {
                         // now and half 1 on the next cycle.
                         self.fi.d.next = self.fi.q.val() + 1;
                         self.opst.write_enable.next = true;
-                        self.st_next.next = bit_cast::<88, 16>(self.f_period.val() - 1)
-                            | (bit_cast::<88, 16>(self.s_nu.val() + 1) << 16)
-                            | (bit_cast::<88, 16>(self.n_aux.val()) << 32)
-                            | (bit_cast::<88, 4>(self.inc_isub.val()) << 48)
-                            | (bit_cast::<88, 8>(self.n_sb.val()) << 52)
-                            | (bit_cast::<88, 8>(self.n_sf.val()) << 60)
-                            | (bit_cast::<88, 8>(self.n_df.val()) << 68)
-                            | (bit_cast::<88, 8>(self.n_db.val()) << 76);
+                        self.st_next.next = self.st_row.q.val();
                         if self.fi.q.val() == 1 {
                             self.opst_hi.next = true;
                             self.phase.d.next = Phase::RowEnd;
@@ -1562,10 +1577,17 @@ macro_rules! engine {
                     }
                     self.waddr.d.next = self.waddr.q.val() + 1;
                     self.q.d.next = self.q.q.val() + 1;
+                    self.qoff.d.next = self.qoff.q.val() + 1;
                     if self.q.q.val() + 1 == self.qn.val() {
                         self.q.d.next = 0.into();
                         self.dx.d.next = self.dx.q.val() + 1;
+                        // The next tap column's first word: 0, then +qstride, then −qstride.
+                        self.qoff.d.next = 0.into();
+                        if self.dx.q.val() == 1 {
+                            self.qoff.d.next = self.qstride.val();
+                        }
                         if self.dx.q.val() == 2 {
+                            self.qoff.d.next = bits::<32>(0) - self.qstride.val();
                             self.dx.d.next = 0.into();
                             self.ty.d.next = self.ty.q.val() + 1;
                             if self.ty.q.val() == 2 {
@@ -1592,6 +1614,9 @@ macro_rules! engine {
                                         self.j.d.next = 0.into();
                                         self.x.d.next = self.x.q.val() + 1;
                                         self.px.d.next = self.px.q.val() + self.qstride.val();
+                                        for i in 0..3 {
+                                            self.rp[i].d.next = self.rp[i].q.val() + self.qstride.val();
+                                        }
                                         self.pxr.d.next = self.pxr.q.val() + bit_cast::<32, 16>(self.f_src_ch.val());
                                         self.waddr.d.next = self.wrow.q.val();
                                         self.recj.d.next = self.rec_row.q.val();
