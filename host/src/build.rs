@@ -32,8 +32,32 @@ pub struct BoardBuild {
     pub uart_ticks_per_bit: u32,
     pub seed: u64,
     pub bitstream: String,
+    /// CRC-32 of the Verilog the flow built (board top, engine, PLL shell): the design hash
+    /// covers the configuration, this the HDL, so a test can tell that an engine change
+    /// needs the folder rebuilt without running the flow.
+    #[serde(default)]
+    pub verilog_crc32: String,
     /// The command that rebuilt this folder, from the repository root.
     pub command: String,
+}
+
+/// What `build` hands the flow, decided before any tool runs.
+pub struct Design {
+    pub board: Board,
+    pub cfg: HwConfig,
+    pub preset: String,
+    pub baud: u64,
+    /// The PLL's clock (may sit a little off the preset's round number).
+    pub clock_mhz: f64,
+    pub timing: Baud,
+    /// The whole design: board top-level and engine (module `core`) and the PLL shell (`top`).
+    pub verilog: String,
+}
+
+impl Design {
+    pub fn verilog_crc32(&self) -> String {
+        format!("{:08x}", crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(self.verilog.as_bytes()))
+    }
 }
 
 pub struct BuildOptions {
@@ -67,8 +91,8 @@ pub fn uart_timing(clock_mhz: f64, baud: u64) -> Result<Baud> {
     })
 }
 
-/// Builds the board's bitstream; returns the report and `board.json`'s contents.
-pub fn build(opts: &BuildOptions) -> Result<(Report, BoardBuild, PathBuf)> {
+/// The Verilog `build` would hand the flow, and the settings it follows from.
+pub fn design(opts: &BuildOptions) -> Result<Design> {
     let board = Board::find(&opts.board)?;
     let preset = opts.preset.clone().unwrap_or_else(|| board.preset.clone());
     let cfg: HwConfig = crate::accel::config(&preset)?;
@@ -94,13 +118,20 @@ pub fn build(opts: &BuildOptions) -> Result<(Report, BoardBuild, PathBuf)> {
         .replacen("module top(", &format!("module {CORE}("), 1);
     let core_ports = ports(&core, CORE)?;
     let (shell, _) = pll::shell(&board, CORE, &core_ports, cfg.clock_mhz).map_err(|e| anyhow!(e))?;
+    Ok(Design { board, cfg, preset, baud, clock_mhz, timing, verilog: format!("{core}\n{shell}") })
+}
 
+/// Builds the board's bitstream; returns the report and `board.json`'s contents.
+pub fn build(opts: &BuildOptions) -> Result<(Report, BoardBuild, PathBuf)> {
+    let d = design(opts)?;
+    let crc32 = d.verilog_crc32();
+    let Design { board, cfg, preset, baud, clock_mhz, timing, verilog } = d;
     let out = opts.out.clone().unwrap_or_else(|| default_dir(&board));
     let work = out.join("work");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
     let design = work.join("board.v");
-    std::fs::write(&design, format!("{core}\n{shell}")).with_context(|| format!("writing {}", design.display()))?;
+    std::fs::write(&design, verilog).with_context(|| format!("writing {}", design.display()))?;
     let report =
         flow::build(&design, "top", &board, &work.join("flow"), &flow::Options { seed: opts.seed, target_mhz: None })?;
 
@@ -121,6 +152,7 @@ pub fn build(opts: &BuildOptions) -> Result<(Report, BoardBuild, PathBuf)> {
         uart_ticks_per_bit: timing.ticks,
         seed: opts.seed,
         bitstream: bitstream_name(&board).into(),
+        verilog_crc32: crc32,
         command,
     };
     // Only a complete build replaces the folder's files.
