@@ -913,5 +913,10 @@ fn explore_cmd(
             .and_then(|_| std::fs::rename(&tmp, path))
             .with_context(|| format!("{}: cannot write", path.display()))?;
     }
+    // The table and JSON show every result; a synthesis that failed still fails the command.
+    let failed: Vec<&str> = rows.iter().filter_map(|r| r.error.as_deref()).collect();
+    if let Some(first) = failed.first() {
+        bail!("explore --synth: {} of {} syntheses failed (first: {first})", failed.len(), rows.len());
+    }
     Ok(())
 }

@@ -81,7 +81,9 @@ fn elaborate(cands: &[&Candidate], out: &Path) -> Result<()> {
     let out_abs = out.canonicalize().with_context(|| format!("{}", out.display()))?;
     cmd.arg("--").arg(&out_abs).current_dir(&root).env("BBCU_SHAPES", shapes);
     eprintln!("explore: elaborating {} engine(s) with cargo (hdl/shapes)...", cands.len());
-    let o = cmd.output().with_context(|| format!("running {}", Path::new(&cargo).display()))?;
+    let o = cmd
+        .output()
+        .with_context(|| format!("explore --synth: running {} (it builds hdl/shapes)", Path::new(&cargo).display()))?;
     if !o.status.success() {
         let err = String::from_utf8_lossy(&o.stderr);
         let last = err.lines().rev().find(|l| l.contains("error")).unwrap_or("no error line").trim().to_string();
@@ -107,8 +109,7 @@ pub fn run(cands: &[&Candidate], board: &str, out: &Path, jobs: usize) -> Result
                 let dir = out.join(&c.config.name);
                 let r = synthesise(&dir.join("engine.v"), "top", &board, &dir.join("synth"));
                 let fits = r.as_ref().ok().map(|y| {
-                    let spram_cap = if board.fpga.device == "up5k" { 4 } else { 0 };
-                    y.luts <= cap.lut && y.ram_blocks <= cap.ram_blocks && y.spram <= spram_cap && y.dsp <= cap.dsp
+                    y.luts <= cap.lut && y.ram_blocks <= cap.ram_blocks && y.spram <= cap.spram && y.dsp <= cap.dsp
                 });
                 let (synthesis, error) = match r {
                     Ok(y) => (Some(y), None),
