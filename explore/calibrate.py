@@ -93,5 +93,58 @@ cal = {
         {"device": "ECP5-85F", "pes": 32, "mhz": 76.6},
     ],
 }
+# The ECP5 coefficients, from synth_ecp5 (when calibrate.sh found the ECP5 Yosys): LUTs are
+# LUT4 plus two per CCU2C (a CCU2C holds two adder bits' LUTs), RAM blocks DP16KD.
+def estat(name, run):
+    path = f"{out}/{name}/ecp5_{run}.stat.json"
+    if not os.path.exists(path):
+        return None
+    d = json.load(open(path))
+    cells = d["design"]["num_cells_by_type"] if "design" in d else next(iter(d["modules"].values()))["num_cells_by_type"]
+    return {"lut": cells.get("LUT4", 0) + 2 * cells.get("CCU2C", 0), "ff": cells.get("TRELLIS_FF", 0),
+            "ram": cells.get("DP16KD", 0), "dsp": cells.get("MULT18X18D", 0)}
+
+def ecp5_blocks(w, d):
+    return min(-(-w // cw) * -(-d // cd) for cw, cd in [(36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384)])
+
+pairs = [("ice40-hx8k", "ice40-hx8k-m8"), ("ecp5-85k", "ecp5-85k-m1")]
+if all(estat(n, r) for a, b in pairs for n, r in [(a, "top"), (a, "arr"), (a, "mac"), (b, "top"), (b, "mac")]):
+    e_runs, e_pe, e_rest, e_slopes, e_lane, e_ratio = {}, [], [], [], [], []
+    for name, other in pairs:
+        c = preset(name)
+        r = {k: estat(name, k) for k in ["top", "arr", "mac"]}
+        e_runs[name] = {"pes": c["pes"], "lanes": c["lanes"], "fp_lanes": c["fp_lanes"], **r}
+        e_pe.append({"lanes": c["lanes"], "lut": r["arr"]["lut"] / c["pes"], "ff": r["arr"]["ff"] / c["pes"]})
+        rest1 = {k: r["top"][k] - r["arr"][k] - r["mac"][k] for k in ["lut", "ff"]}
+        m2 = preset(other)["fp_lanes"]
+        t2, mac2 = estat(other, "top"), estat(other, "mac")
+        e_runs[other] = {"pes": c["pes"], "lanes": c["lanes"], "fp_lanes": m2, "top": t2, "mac": mac2}
+        rest2 = {k: t2[k] - r["arr"][k] - mac2[k] for k in ["lut", "ff"]}
+        e_slopes.append({k: (rest2[k] - rest1[k]) / (m2 - c["fp_lanes"]) for k in ["lut", "ff"]})
+        e_rest.append((c, rest1))
+        e_lane.append((r["mac"]["lut"] / c["fp_lanes"], r["mac"]["ff"] / c["fp_lanes"]))
+        e_lane.append((mac2["lut"] / m2, mac2["ff"] / m2))
+        m = c["memory"]
+        analytic = sum(n * ecp5_blocks(w, d) for w, d, n in [
+            (16, m["feature_words"], 1), (16, m["input_words"], 1), (c["lanes"], m["bit_words"], 1),
+            (c["lanes"], m["weight_words"], c["pes"]), (16, m["fp_weight_words"], c["fp_lanes"]),
+            (16, m["const_words"], 1), (16, m["program_words"], 1), (8, m["output_bytes"], 1)])
+        e_runs[name]["analytic_ram_blocks"] = analytic
+        e_ratio.append(r["top"]["ram"] / analytic)
+        e_rest_dsp = r["top"]["dsp"] - r["mac"]["dsp"]
+    e_per = {k: mean([x[k] for x in e_slopes]) for k in ["lut", "ff"]}
+    cal["ecp5"] = {
+        "yosys": open(f"{out}/yosys_ecp5.version").read().strip() if os.path.exists(f"{out}/yosys_ecp5.version") else "",
+        "synthesis": "synth_ecp5 -top <module>; stat -json; LUTs are LUT4 + 2 x CCU2C, FFs TRELLIS_FF, RAM DP16KD, DSP MULT18X18D",
+        "runs": e_runs,
+        "pe": e_pe,
+        "mac_lane_dsp": {"lut": mean([l for l, _ in e_lane]), "ff": mean([f for _, f in e_lane])},
+        "rest": [{"lanes": c["lanes"], "lut": r["lut"] - e_per["lut"] * c["fp_lanes"],
+                  "ff": r["ff"] - e_per["ff"] * c["fp_lanes"]} for c, r in e_rest],
+        "rest_per_fp_lane": e_per,
+        "rest_dsp": e_rest_dsp,
+        "ram_factor": mean(e_ratio),
+    }
+
 json.dump(cal, sys.stdout, indent=2)
 print()

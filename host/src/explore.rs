@@ -18,13 +18,13 @@ pub mod synth;
 
 pub const CALIBRATION: &str = include_str!("../../explore/calibration.json");
 
+/// The linear model's coefficients for one family's synthesis.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Calibration {
-    /// Per lane width (32, 64): LUT4 and FFs of one PE (the array run divided by its P).
+pub struct Coefficients {
+    /// Per lane width: LUT4 and FFs of one PE (the array run divided by its P).
     pub pe: Vec<PerUnit>,
-    /// One MAC lane with an SB_MAC16, and built from LUTs.
+    /// One MAC lane with its multiplier in a DSP block.
     pub mac_lane_dsp: Cost,
-    pub mac_lane_lut: Cost,
     /// The engine less its array and MAC lanes, per lane width, with DSPs, taken back to zero
     /// MAC lanes by `rest_per_fp_lane`.
     pub rest: Vec<PerUnit>,
@@ -32,13 +32,34 @@ pub struct Calibration {
     pub rest_per_fp_lane: Cost,
     /// Multipliers outside the MAC lanes (post datapath, bilinear, output scaling).
     pub rest_dsp: u64,
-    /// Extra LUTs the rest needs when those multipliers are built from LUTs.
-    pub rest_nodsp_extra_lut: u64,
     /// Yosys' RAM block count over this module's count for the same memories (read ports
     /// Yosys duplicates).
     pub ram_factor: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Calibration {
+    /// From `synth_ice40 -dsp` (LUTs are SB_LUT4).
+    #[serde(flatten)]
+    pub ice40: Coefficients,
+    /// From `synth_ecp5` (LUT4 + 2 per CCU2C, DP16KD, MULT18X18D), 32- and 64-lane engines.
+    pub ecp5: Option<Coefficients>,
+    /// One MAC lane built from LUTs (iCE40 parts without DSPs).
+    pub mac_lane_lut: Cost,
+    /// Extra LUTs the rest needs when its multipliers are built from LUTs.
+    pub rest_nodsp_extra_lut: u64,
     /// Place-and-route Fmax (MHz) of n × 64-lane PEs, per device, from the notes.
     pub fmax: Vec<FmaxPoint>,
+}
+
+impl Calibration {
+    /// The coefficients for a device's RAM kind (the ECP5's when calibrated, else iCE40's).
+    pub fn for_kind(&self, kind: RamKind) -> &Coefficients {
+        match (kind, &self.ecp5) {
+            (RamKind::Ecp5, Some(e)) => e,
+            _ => &self.ice40,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -234,20 +255,28 @@ fn max_channels(net: &FixedNetwork) -> usize {
 /// LUT4s, FFs and DSPs of an engine with this array: the measured rest of the engine, plus
 /// each PE and MAC lane (in DSPs when the part has them, else in LUTs with the engine's other
 /// multipliers).
-pub fn logic(cal: &Calibration, dsps: bool, pes: usize, lanes: usize, fp_lanes: usize) -> Result<(u64, u64, u64)> {
-    let pe = cal.pe.iter().find(|u| u.lanes == lanes).ok_or_else(|| anyhow!("no PE cost for S = {lanes}"))?;
-    let rest = cal.rest.iter().find(|u| u.lanes == lanes).ok_or_else(|| anyhow!("no engine cost for S = {lanes}"))?;
-    let lane = if dsps { cal.mac_lane_dsp } else { cal.mac_lane_lut };
+pub fn logic(
+    cal: &Calibration,
+    kind: RamKind,
+    dsps: bool,
+    pes: usize,
+    lanes: usize,
+    fp_lanes: usize,
+) -> Result<(u64, u64, u64)> {
+    let k = cal.for_kind(kind);
+    let pe = k.pe.iter().find(|u| u.lanes == lanes).ok_or_else(|| anyhow!("no PE cost for S = {lanes}"))?;
+    let rest = k.rest.iter().find(|u| u.lanes == lanes).ok_or_else(|| anyhow!("no engine cost for S = {lanes}"))?;
+    let lane = if dsps { k.mac_lane_dsp } else { cal.mac_lane_lut };
     let extra = if dsps { 0.0 } else { cal.rest_nodsp_extra_lut as f64 };
     let m = fp_lanes as f64;
-    let lut = rest.lut + extra + pes as f64 * pe.lut + m * (lane.lut + cal.rest_per_fp_lane.lut);
-    let ff = rest.ff + pes as f64 * pe.ff + m * (lane.ff + cal.rest_per_fp_lane.ff);
-    let dsp = if dsps { cal.rest_dsp + fp_lanes as u64 } else { 0 };
+    let lut = rest.lut + extra + pes as f64 * pe.lut + m * (lane.lut + k.rest_per_fp_lane.lut);
+    let ff = rest.ff + pes as f64 * pe.ff + m * (lane.ff + k.rest_per_fp_lane.ff);
+    let dsp = if dsps { k.rest_dsp + fp_lanes as u64 } else { 0 };
     Ok((lut.round() as u64, ff.round() as u64, dsp))
 }
 
 fn ram_estimate(cal: &Calibration, cap: Capacity, c: &HwConfig) -> u64 {
-    (design_ram_blocks(cap.ram_kind, c) as f64 * cal.ram_factor).ceil() as u64
+    (design_ram_blocks(cap.ram_kind, c) as f64 * cal.for_kind(cap.ram_kind).ram_factor).ceil() as u64
 }
 
 /// Memories sized for the model on this shape, not taken from the preset: first every memory
@@ -339,7 +368,7 @@ pub fn sweep(preset: &str, net: &FixedNetwork, model: &str, width: usize, height
         for &lanes in widths {
             for fp_lanes in [1, 2, 4, 8] {
                 let c = shaped(&base, pes, lanes, fp_lanes, ch);
-                let (lut, ff, dsp) = logic(&cal, cap.dsp > 0, pes, lanes, fp_lanes)?;
+                let (lut, ff, dsp) = logic(&cal, cap.ram_kind, cap.dsp > 0, pes, lanes, fp_lanes)?;
                 // Anchored at the preset: its shape runs at its target clock, others by the
                 // notes' trend of array Fmax with size.
                 let clock = base.clock_mhz * fmax(pes) / fmax(base.pes);
@@ -532,16 +561,34 @@ mod tests {
                 let want = r[run][key].as_u64().unwrap();
                 assert!(got.abs_diff(want) * 50 <= want, "{name} {run}: {key} {got} estimated, {want} synthesised");
             };
-            let (lut, ff, dsp) = logic(&cal, true, n("pes"), n("lanes"), n("fp_lanes")).unwrap();
+            let (lut, ff, dsp) = logic(&cal, RamKind::Ice40, true, n("pes"), n("lanes"), n("fp_lanes")).unwrap();
             near(lut, "lut", "top");
             near(ff, "ff", "top");
             assert!(dsp.abs_diff(r["top"]["dsp"].as_u64().unwrap()) <= 1, "{name}: {dsp} DSPs estimated");
             // Without DSPs (HX8K): the UP5K engine synthesised with every multiplier in LUTs.
             if name == "ice40-up5k" {
-                let (lut, _, dsp) = logic(&cal, false, n("pes"), n("lanes"), n("fp_lanes")).unwrap();
+                let (lut, _, dsp) = logic(&cal, RamKind::Ice40, false, n("pes"), n("lanes"), n("fp_lanes")).unwrap();
                 near(lut, "lut", "top_nodsp");
                 assert_eq!(dsp, 0);
             }
+        }
+    }
+
+    #[test]
+    fn the_ecp5_logic_model_reproduces_synth_ecp5() {
+        let cal = calibration().unwrap();
+        assert!(cal.ecp5.is_some(), "explore/calibration.json has no synth_ecp5 coefficients");
+        let doc: serde_json::Value = serde_json::from_str(CALIBRATION).unwrap();
+        let runs = doc["ecp5"]["runs"].as_object().unwrap();
+        assert_eq!(runs.len(), 4, "the 32- and 64-lane presets and their other MAC-lane counts");
+        for (name, r) in runs {
+            let n = |k: &str| r[k].as_u64().unwrap() as usize;
+            let (lut, ff, dsp) = logic(&cal, RamKind::Ecp5, true, n("pes"), n("lanes"), n("fp_lanes")).unwrap();
+            for (got, key) in [(lut, "lut"), (ff, "ff")] {
+                let want = r["top"][key].as_u64().unwrap();
+                assert!(got.abs_diff(want) * 50 <= want, "{name}: {key} {got} estimated, {want} synthesised");
+            }
+            assert!(dsp.abs_diff(r["top"]["dsp"].as_u64().unwrap()) <= 1, "{name}: {dsp} DSPs estimated");
         }
     }
 
