@@ -8,9 +8,13 @@ import json, os, subprocess, sys, tomllib
 out = sys.argv[1]
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+def cells_of(path):
+    """Cells by type of a Yosys `stat -json` file."""
+    d = json.load(open(path))
+    return d["design"]["num_cells_by_type"] if "design" in d else next(iter(d["modules"].values()))["num_cells_by_type"]
+
 def stat(preset, run):
-    d = json.load(open(f"{out}/{preset}/{run}.stat.json"))
-    cells = d["design"]["num_cells_by_type"] if "design" in d else next(iter(d["modules"].values()))["num_cells_by_type"]
+    cells = cells_of(f"{out}/{preset}/{run}.stat.json")
     ff = sum(v for k, v in cells.items() if k.startswith("SB_DFF"))
     return {"lut": cells.get("SB_LUT4", 0), "ff": ff, "carry": cells.get("SB_CARRY", 0),
             "ram": cells.get("SB_RAM40_4K", 0), "dsp": cells.get("SB_MAC16", 0)}
@@ -99,8 +103,7 @@ def estat(name, run):
     path = f"{out}/{name}/ecp5_{run}.stat.json"
     if not os.path.exists(path):
         return None
-    d = json.load(open(path))
-    cells = d["design"]["num_cells_by_type"] if "design" in d else next(iter(d["modules"].values()))["num_cells_by_type"]
+    cells = cells_of(path)
     return {"lut": cells.get("LUT4", 0) + 2 * cells.get("CCU2C", 0), "ff": cells.get("TRELLIS_FF", 0),
             "ram": cells.get("DP16KD", 0), "dsp": cells.get("MULT18X18D", 0)}
 

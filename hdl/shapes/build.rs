@@ -18,11 +18,10 @@ fn main() {
             let cfg = bbcu_arch::HwConfig::load(&path).unwrap_or_else(|e| fail(&path, &e.to_string()));
             let shape = cfg.engine_shape().unwrap_or_else(|e| fail(&path, &e.to_string()));
             // The file's text is compiled in (`include_str!`), so the binary needs no paths.
+            let file = path.display().to_string();
             writeln!(
                 table,
-                "    Shape {{ config: include_str!({:?}), origin: {:?}, verilog: bbcu_hdl::generate::engine_verilog::<bbcu_hdl::engine::{}> }},",
-                path.display().to_string(),
-                path.display().to_string(),
+                "    Shape {{ config: include_str!({file:?}), origin: {file:?}, verilog: bbcu_hdl::generate::engine_verilog::<bbcu_hdl::engine::{}> }},",
                 shape.type_name()
             )
             .unwrap();

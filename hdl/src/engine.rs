@@ -162,7 +162,6 @@ macro_rules! engine {
             shr: DFF<Bits<32>>,
             kwr: DFF<Bits<32>>,
             // Row setup results.
-            win: [DFF<Bits<32>>; 3],
             res_base: DFF<Bits<32>>,
             wb_fbase: DFF<Bits<32>>,
             wb_bbase: DFF<Bits<32>>,
@@ -183,11 +182,11 @@ macro_rules! engine {
             ty: DFF<Bits<2>>,
             dx: DFF<Bits<2>>,
             q: DFF<Bits<16>>,
-            px: DFF<Bits<32>>,
             // The issue address in two registered halves, kept as the loop moves, so the
             // address is one mux and one add (it was window row + column + word ± stride,
             // three adders before the feature memory's address fan-out: the ECP5 critical
-            // path at 40.5 MHz): win[t] + px for each tap row t, and q + (dx − 1)·qstride.
+            // path at 40.5 MHz): for each tap row t its window row's base plus the column's
+            // offset (x · words per pixel), and q + (dx − 1)·qstride.
             rp: [DFF<Bits<32>>; 3],
             qoff: DFF<Bits<32>>,
             pxr: DFF<Bits<32>>,
@@ -455,7 +454,6 @@ macro_rules! engine {
                     row_out_bytes: Default::default(),
                     shr: Default::default(),
                     kwr: Default::default(),
-                    win: std::array::from_fn(|_| Default::default()),
                     res_base: Default::default(),
                     wb_fbase: Default::default(),
                     wb_bbase: Default::default(),
@@ -475,7 +473,6 @@ macro_rules! engine {
                     ty: Default::default(),
                     dx: Default::default(),
                     q: Default::default(),
-                    px: Default::default(),
                     rp: Default::default(),
                     qoff: Default::default(),
                     pxr: Default::default(),
@@ -689,7 +686,7 @@ macro_rules! engine {
                 dff_setup!(
                     self, clock, phase, fi, sw, sh, kx0, kw, l, opbase, tail_delay, u, u_last, u_sub, y_in, x_slot, x_off, mop_a, mop_b,
                     in_x, in_c, in_left, xw_ptr, st, st_row, row_out_bytes, kwr, shr, res_base, wb_fbase, wb_bbase, iu, wrow, rec_row,
-                    t_a1, xo_end, lastmask, issue_done, xo, x, j, g, cg, ty, dx, q, px, qoff, pxr, waddr, recj, recg, xdiv,
+                    t_a1, xo_end, lastmask, issue_done, xo, x, j, g, cg, ty, dx, q, qoff, pxr, waddr, recj, recg, xdiv,
                     xmod, iss_v, iss_ok, iss_first, iss_last, iss_lastq, pend, pend_pxr, pend_rec, pend_cg, pend_live,
                     pend_xdiv, pend_xmod, pb, pk, plive, prec, pres, psub, pb1, pv, psel, pacc, px00, px01, px10,
                     pbias, outstanding, wbf, wbb, wbc, bitreg, owp, orp, ocount, o_have, o_pend, o_byte, total,
@@ -708,9 +705,9 @@ macro_rules! engine {
                     self.bil[i].d.next = self.bil[i].q.val();
                 }
                 for i in 0..3 {
-                    self.win[i].clock.next = self.clock.val();
+                    self.rp[i].clock.next = self.clock.val();
                     self.wsl[i].clock.next = self.clock.val();
-                    self.win[i].d.next = self.win[i].q.val();
+                    self.rp[i].d.next = self.rp[i].q.val();
                 }
                 for i in 0..2 {
                     self.xr[i].clock.next = self.clock.val();
@@ -919,8 +916,6 @@ macro_rules! engine {
                 }
                 for i in 0..3 {
                     self.wsl[i].d.next = self.wslot[i].val();
-                    self.rp[i].clock.next = self.clock.val();
-                    self.rp[i].d.next = self.rp[i].q.val();
                 }
                 self.tsl[0].d.next = self.tsl0.val();
                 self.tsl[1].d.next = self.tsl1.val();
@@ -1406,13 +1401,13 @@ macro_rules! engine {
                         // multiplier above); step 0 only chooses.
                         self.fi.d.next = self.fi.q.val() + 1;
                         if self.fi.q.val() == 1 {
-                            self.win[0].d.next = self.wbase_l.val() + self.mul_p.val();
+                            self.rp[0].d.next = self.wbase_l.val() + self.mul_p.val();
                         }
                         if self.fi.q.val() == 2 {
-                            self.win[1].d.next = self.wbase_l.val() + self.mul_p.val();
+                            self.rp[1].d.next = self.wbase_l.val() + self.mul_p.val();
                         }
                         if self.fi.q.val() == 3 {
-                            self.win[2].d.next = self.wbase_l.val() + self.mul_p.val();
+                            self.rp[2].d.next = self.wbase_l.val() + self.mul_p.val();
                         }
                         if self.fi.q.val() == 4 {
                             self.res_base.d.next = self.f_src_fbase.val() + self.mul_p.val();
@@ -1458,9 +1453,9 @@ macro_rules! engine {
                         }
                         if self.fi.q.val() == 12 {
                             // End column, and x · (input words per pixel) for the addresses.
-                            self.px.d.next = self.mul_p.val();
+                            // The window rows' bases (steps 1–3) plus the first column's offset.
                             for i in 0..3 {
-                                self.rp[i].d.next = self.win[i].q.val() + self.mul_p.val();
+                                self.rp[i].d.next = self.rp[i].q.val() + self.mul_p.val();
                             }
                             self.xo_end.d.next = self.ws.val();
                             if self.f_up.val() == 2 {
@@ -1613,7 +1608,6 @@ macro_rules! engine {
                                     if self.last_j.val() {
                                         self.j.d.next = 0.into();
                                         self.x.d.next = self.x.q.val() + 1;
-                                        self.px.d.next = self.px.q.val() + self.qstride.val();
                                         for i in 0..3 {
                                             self.rp[i].d.next = self.rp[i].q.val() + self.qstride.val();
                                         }

@@ -1,19 +1,13 @@
 //! The generator's output for a configuration: the engine's Verilog and the JSON description
 //! the host checks a board against (design hash, parameters, capacities).
 
-use crate::device::{test_config, Ecp5Engine, TestEngine, Up5kEngine};
+use crate::device::{Ecp5Engine, TestEngine, Up5kEngine};
 use bbcu_arch::{DesignInfo, HwConfig};
 use rust_hdl::prelude::*;
 
-fn same_shape(a: &HwConfig, b: &HwConfig) -> bool {
-    let (mut a, mut b) = (a.clone(), b.clone());
-    (a.name, a.device, a.clock_mhz, a.max_width, a.max_channels) = Default::default();
-    (b.name, b.device, b.clock_mhz, b.max_width, b.max_channels) = Default::default();
-    a == b
-}
-
-/// Which compiled engine instance implements `cfg`: the array and memory shapes must match
-/// one this build was generated for (Rust-HDL needs them as compile-time parameters).
+/// Which compiled engine instance implements `cfg`: its engine type (array shape and memory
+/// widths, `HwConfig::engine_shape`) must be one this build compiled; `hdl/shapes` elaborates
+/// any other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Instance {
     Test,
@@ -22,20 +16,21 @@ pub enum Instance {
 }
 
 pub fn instance(cfg: &HwConfig) -> Result<Instance, String> {
-    if same_shape(cfg, &test_config()) {
-        return Ok(Instance::Test);
-    }
-    if same_shape(cfg, &HwConfig::preset("ice40-up5k").expect("preset")) {
-        return Ok(Instance::Up5k);
-    }
-    if same_shape(cfg, &HwConfig::preset("ecp5-85k").expect("preset")) {
-        return Ok(Instance::Ecp5);
-    }
-    Err(format!(
-        "{}: this build generates engines for the ice40-up5k and ecp5-85k shapes and the sim-test \
-         configuration; other array or memory sizes need an instance in hdl/src/device.rs",
-        cfg.name
-    ))
+    use crate::device::{ECP5_SHAPE, TEST_SHAPE, UP5K_SHAPE};
+    let shape = cfg.engine_shape().map_err(|e| e.to_string())?;
+    Ok(match (shape.lanes, shape.params) {
+        (16, TEST_SHAPE) => Instance::Test,
+        (16, UP5K_SHAPE) => Instance::Up5k,
+        (64, ECP5_SHAPE) => Instance::Ecp5,
+        _ => {
+            return Err(format!(
+                "{}: this build generates engines for the ice40-up5k and ecp5-85k shapes and the sim-test \
+                 configuration, not {}; other array or memory sizes: hdl/shapes (BBCU_SHAPES)",
+                cfg.name,
+                shape.type_name()
+            ))
+        }
+    })
 }
 
 /// The Verilog of any engine type (top module `top`); `hdl/shapes` calls it for engine types
@@ -96,11 +91,15 @@ pub fn board_verilog_at(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::device::{ECP5_SHAPE, TEST_SHAPE, UP5K_SHAPE};
+    use crate::device::{test_config, ECP5_SHAPE, TEST_SHAPE, UP5K_SHAPE};
 
     /// The compiled instances are the types their configurations' shapes name.
     #[test]
     fn instances_have_their_configurations_shapes() {
+        assert_eq!(instance(&test_config()), Ok(Instance::Test));
+        assert_eq!(instance(&HwConfig::preset("ice40-up5k").unwrap()), Ok(Instance::Up5k));
+        assert_eq!(instance(&HwConfig::preset("ecp5-85k").unwrap()), Ok(Instance::Ecp5));
+        assert!(instance(&HwConfig::preset("ice40-hx8k").unwrap()).unwrap_err().contains("Engine32<4, 1,"));
         for (cfg, lanes, params) in [
             (test_config(), 16, TEST_SHAPE),
             (HwConfig::preset("ice40-up5k").unwrap(), 16, UP5K_SHAPE),

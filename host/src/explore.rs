@@ -423,8 +423,8 @@ pub fn sweep(preset: &str, net: &FixedNetwork, model: &str, width: usize, height
 }
 
 /// Candidates no other beats on both frames/s (higher) and LUTs (fewer), by LUTs.
-pub fn pareto(cands: &[Candidate]) -> Vec<&Candidate> {
-    let mut v: Vec<&Candidate> = cands.iter().filter(|c| c.cycles > 0).collect();
+pub fn pareto<'a>(cands: impl IntoIterator<Item = &'a Candidate>) -> Vec<&'a Candidate> {
+    let mut v: Vec<&Candidate> = cands.into_iter().filter(|c| c.cycles > 0).collect();
     v.sort_by(|a, b| a.lut.cmp(&b.lut).then(b.frames_per_s.total_cmp(&a.frames_per_s)));
     let mut front: Vec<&Candidate> = Vec::new();
     for c in v {
@@ -433,6 +433,16 @@ pub fn pareto(cands: &[Candidate]) -> Vec<&Candidate> {
         }
     }
     front
+}
+
+/// The front `describe` prints and `--synth` draws from, by LUTs: over the candidates that fit
+/// when any do (with how many), else over all that compile.
+pub fn shown_front(cands: &[Candidate]) -> (Vec<&Candidate>, usize) {
+    let fitting: Vec<&Candidate> = cands.iter().filter(|c| c.fits).collect();
+    match fitting.len() {
+        0 => (pareto(cands), 0),
+        n => (pareto(fitting), n),
+    }
 }
 
 pub fn describe(cands: &[Candidate], preset: &str, all: bool) -> String {
@@ -457,7 +467,7 @@ pub fn describe(cands: &[Candidate], preset: &str, all: bool) -> String {
             if c.fits { "yes".to_string() } else { format!("no: {}", c.why) }
         )
     };
-    let fitting: Vec<Candidate> = cands.iter().filter(|c| c.fits).cloned().collect();
+    let (front, fitting) = shown_front(cands);
     let mut s = String::new();
     if all {
         s += &format!("all {} candidates on {preset}:\n{head}", cands.len());
@@ -467,18 +477,18 @@ pub fn describe(cands: &[Candidate], preset: &str, all: bool) -> String {
         let c =
             cands.last().map_or(String::new(), |c| format!("P={} S={} M={}: {}", c.pes, c.lanes, c.fp_lanes, c.why));
         s += &format!("no candidate can hold this model on {preset} (e.g. {c})\n");
-    } else if fitting.is_empty() {
-        s += &format!(
-            "no candidate fits {preset}; the Pareto front of frames/s against LUTs over all candidates that compile (ignoring the device's limits):\n{head}"
-        );
-        pareto(cands).into_iter().for_each(|c| s += &row(c));
     } else {
-        s += &format!(
-            "Pareto front on {preset} ({} of {} candidates fit): frames/s against LUTs\n{head}",
-            fitting.len(),
-            cands.len()
-        );
-        pareto(&fitting).into_iter().for_each(|c| s += &row(c));
+        s += &if fitting == 0 {
+            format!(
+                "no candidate fits {preset}; the Pareto front of frames/s against LUTs over all candidates that compile (ignoring the device's limits):\n{head}"
+            )
+        } else {
+            format!(
+                "Pareto front on {preset} ({fitting} of {} candidates fit): frames/s against LUTs\n{head}",
+                cands.len()
+            )
+        };
+        front.into_iter().for_each(|c| s += &row(c));
     }
     s
 }

@@ -6,15 +6,14 @@
 //! is a type of its own: the candidates' configurations go to `hdl/shapes` (built with cargo
 //! from this source tree), which writes their Verilog; the Yosys runs then go in parallel.
 
-use super::{capacity, pareto, Candidate};
+use super::{capacity, shown_front, Candidate};
 use anyhow::{bail, Context, Result};
 use bbcu_boards::board::Board;
 use bbcu_boards::flow::{synthesise, Synthesis};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 /// One candidate: the estimate beside the synthesis (or why synthesis failed).
 #[derive(Debug, Clone, Serialize)]
@@ -38,11 +37,7 @@ pub struct SynthRow {
 /// The candidates `--synth` takes: the front `describe` prints (the fitting ones when any fit),
 /// fastest first.
 pub fn top(cands: &[Candidate], n: usize) -> Vec<&Candidate> {
-    let fitting: Vec<Candidate> = cands.iter().filter(|c| c.fits).cloned().collect();
-    let pool: &[Candidate] = if fitting.is_empty() { cands } else { &fitting };
-    let mut front: Vec<(usize, usize, usize)> = pareto(pool).iter().map(|c| (c.pes, c.lanes, c.fp_lanes)).collect();
-    front.reverse();
-    front.into_iter().take(n).filter_map(|k| cands.iter().find(|c| (c.pes, c.lanes, c.fp_lanes) == k)).collect()
+    shown_front(cands).0.into_iter().rev().take(n).collect()
 }
 
 /// The workspace this binary was built from: `hdl/shapes` elaborates the candidates.
@@ -99,13 +94,12 @@ pub fn run(cands: &[&Candidate], board: &str, out: &Path, jobs: usize) -> Result
     let cap = capacity(&board.preset)?;
     std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
     elaborate(cands, out)?;
-    let next = AtomicUsize::new(0);
-    let rows: Mutex<Vec<Option<SynthRow>>> = Mutex::new(vec![None; cands.len()]);
-    std::thread::scope(|s| {
-        for _ in 0..jobs.clamp(1, cands.len().max(1)) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(c) = cands.get(i) else { break };
+    // Each Yosys run is a process; the pool only bounds how many go at once.
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build().context("starting the Yosys jobs")?;
+    Ok(pool.install(|| {
+        cands
+            .par_iter()
+            .map(|c| {
                 let dir = out.join(&c.config.name);
                 let r = synthesise(&dir.join("engine.v"), "top", &board, &dir.join("synth"));
                 let fits = r.as_ref().ok().map(|y| {
@@ -115,7 +109,7 @@ pub fn run(cands: &[&Candidate], board: &str, out: &Path, jobs: usize) -> Result
                     Ok(y) => (Some(y), None),
                     Err(e) => (None, Some(e.to_string())),
                 };
-                rows.lock().unwrap()[i] = Some(SynthRow {
+                SynthRow {
                     name: c.config.name.clone(),
                     pes: c.pes,
                     lanes: c.lanes,
@@ -128,11 +122,10 @@ pub fn run(cands: &[&Candidate], board: &str, out: &Path, jobs: usize) -> Result
                     synthesis,
                     error,
                     fits_after_synthesis: fits,
-                });
-            });
-        }
-    });
-    Ok(rows.into_inner().unwrap().into_iter().flatten().collect())
+                }
+            })
+            .collect()
+    }))
 }
 
 /// The table `--synth` prints: estimate / synthesised, and the LUT estimate's error.
