@@ -1,5 +1,6 @@
 //! The accelerator's architecture, independent of the HDL that implements it.
 //!
+//! - [`ctl`]: the control core's instruction set, assembler and instruction-level model;
 //! - [`config`]: hardware configurations (array shape, memory sizes) and the presets;
 //! - [`program`]: the layer program the engine's sequencer decodes;
 //! - [`compile`]: network + configuration → model image, with the row-wavefront schedule,
@@ -11,6 +12,7 @@
 
 pub mod compile;
 pub mod config;
+pub mod ctl;
 pub mod device;
 pub mod image;
 pub mod program;

@@ -7,6 +7,8 @@
 //! - [`fp`]: the full-precision leaf blocks (MAC lanes, conv rounding and slope, input word,
 //!   output pixel; `docs/arithmetic.md` §2, §3, §6);
 //! - [`uart`]: an 8N1 UART (16× oversampling receiver, transmitter, byte FIFOs);
+//! - [`ctl`]: the control core (`bbcu_arch::ctl`) with its program and registers in block RAM;
+//! - [`bram`]: a block RAM without read-during-write logic, for memories that never need it;
 //! - [`crc`]: byte-per-cycle CRC-32 and CRC-8 for the link protocol;
 //! - [`proto`]: the device side of the link protocol (`docs/protocol.md`, "Hardware boards")
 //!   between the UART's FIFOs and the engine's ports;
@@ -34,7 +36,9 @@
 pub mod array;
 pub mod board_sim;
 pub mod board_top;
+pub mod bram;
 pub mod crc;
+pub mod ctl;
 pub mod device;
 pub mod engine;
 pub mod fp;
