@@ -24,12 +24,14 @@ flow="$out/work/flow"
 [ -f "$flow/top.json" ] || { echo "no netlist in $flow" >&2; exit 1; }
 
 cd "$flow"
-# The flow's synthesis as it ran (the family's command, `-dsp` where the part has multipliers).
+# The flow's synthesis as it ran (the family's command, `-dsp` where the part has multipliers)
+# and its read of the design (with the flow's defines).
 synth=$(grep -o -m1 'synth_ice40[^;]*-top top' yosys.log) ||
     { echo "$board: not an iCE40 build (the breakdown reads SB_* cells)" >&2; exit 1; }
+read=$(grep -o -m1 'read_verilog[^;]*design\.v' yosys.log)
 keep=$(grep -o '^module top\$\(engine\|proto\|uart\|engine\$\(arr\|post\|slope\|mac\|cpost\|outpx\|inword\)\)(' design.v |
     sed 's/^module //; s/($//' | tr '\n' ' ')
-yosys -q -l blocks.log -p "read_verilog design.v; hierarchy -top top; setattr -mod -set keep_hierarchy 1 $keep; $synth; tee -q -o $out/blocks.txt stat" >/dev/null
+yosys -q -l blocks.log -p "$read; hierarchy -top top; setattr -mod -set keep_hierarchy 1 $keep; $synth; tee -q -o $out/blocks.txt stat" >/dev/null
 
 python3 - "$out" <<'PY'
 import collections, json, re, sys

@@ -24,7 +24,8 @@ esac
 
 # The blocks whose cost is worth seeing apart (PEs, post datapaths, MAC lanes, output stage).
 keep=$(grep -o '^module top\$\(arr\$pe\$[0-9]*\|post\|slope\|mac\|cpost\|outpx\|inword\|fmem\|xmem\)(' engine.v | sed 's/^module //; s/($//' | tr '\n' ' ')
-yosys -q -l yosys_blocks.log -p "read_verilog engine.v; hierarchy -top top; setattr -mod -set keep_hierarchy 1 $keep; synth_ice40 $dsp -top top; tee -q -o blocks.txt stat"
+# As the iCE40 flow reads it (bbcu_boards::flow): block RAMs without read-during-write logic.
+yosys -q -l yosys_blocks.log -p "read_verilog -DBBCU_NO_RW_CHECK engine.v; hierarchy -top top; setattr -mod -set keep_hierarchy 1 $keep; synth_ice40 $dsp -top top; tee -q -o blocks.txt stat"
 
 python3 - <<'PY'
 import re
@@ -50,6 +51,6 @@ v.append("endmodule")
 open("meas_top.v", "w").write("\n".join(v) + "\n")
 open("wrapper.txt", "w").write(f"wrapper: {win} input FFs, {wout} output FFs, XOR of {wout} bits\n")
 PY
-yosys -q -l yosys_flat.log -p "read_verilog engine.v meas_top.v; synth_ice40 $dsp -top meas_top -json flat.json; tee -q -o flat.txt stat"
+yosys -q -l yosys_flat.log -p "read_verilog -DBBCU_NO_RW_CHECK engine.v meas_top.v; synth_ice40 $dsp -top meas_top -json flat.json; tee -q -o flat.txt stat"
 nextpnr-ice40 "${pnr[@]}" --json flat.json --freq 36 --seed 1 --timing-allow-fail --asc flat.asc -l nextpnr.log >/dev/null 2>&1 || true
 grep -E "ICESTORM_(LC|RAM|SPRAM|DSP)|Max frequency|ERROR" nextpnr.log | tail -8 || true

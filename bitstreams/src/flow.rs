@@ -205,6 +205,9 @@ fn ice40_dsp(fpga: &crate::board::Fpga) -> &'static str {
 
 /// The start of every Yosys script: the design as copied into the output folder.
 const READ: &str = "read_verilog design.v";
+/// iCE40 flows read the design with `BBCU_NO_RW_CHECK`: its block RAMs whose colliding reads are
+/// never used then get no read-during-write logic (`bbcu_hdl::bram`).
+const READ_ICE40: &str = "read_verilog -DBBCU_NO_RW_CHECK design.v";
 
 /// What Yosys made of a design for a board's FPGA, before place-and-route.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -232,7 +235,7 @@ pub fn synthesise(verilog: &Path, top: &str, board: &Board, out: &Path) -> Resul
     std::fs::copy(verilog, out.join("design.v")).map_err(io(format!("copying {}", verilog.display())))?;
     let tools = toolchain(board.fpga.family)?;
     let script = match board.fpga.family {
-        Family::Ice40 => format!("{READ}; synth_ice40{} -top {top}; stat", ice40_dsp(&board.fpga)),
+        Family::Ice40 => format!("{READ_ICE40}; synth_ice40{} -top {top}; stat", ice40_dsp(&board.fpga)),
         Family::Ecp5 => format!("{READ}; synth_ecp5 -top {top}; stat"),
     };
     let args = ["-q", "-l", "yosys.log", "-p", &script].map(String::from);
@@ -275,7 +278,7 @@ pub fn build(verilog: &Path, top: &str, board: &Board, out: &Path, opts: &Option
                 pcf += &format!("set_frequency {} {}\n", board.clock.port, board.clock.mhz);
             }
             std::fs::write(out.join("top.pcf"), pcf).map_err(io("writing top.pcf"))?;
-            let synth = format!("{}; synth_ice40{} -top {top} -json top.json", READ, ice40_dsp(&board.fpga));
+            let synth = format!("{READ_ICE40}; synth_ice40{} -top {top} -json top.json", ice40_dsp(&board.fpga));
             let pnr = s(&[
                 &format!("--{}", board.fpga.device),
                 "--package",

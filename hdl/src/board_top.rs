@@ -11,7 +11,8 @@
 //! The receive FIFO holds 2 KiB: the strip input rule of the hardware profile (at most two DATA
 //! frames of up to [`crate::proto::MAX_CHUNK`] bytes unacknowledged, `docs/protocol.md`) keeps
 //! at most one such frame and two QUERY frames in it while the frame before is fed to the
-//! engine. rust-hdl's `Uart` has one depth for both sides, so the send FIFO is as deep.
+//! engine. The send FIFO holds 512 bytes: the protocol engine's sender waits while it is full,
+//! and the line, not the FIFO, sets how soon a frame has left (3 EBR fewer than 2 KiB).
 
 use crate::device::{Ecp5Engine, TestEngine, Up5kEngine};
 use crate::proto::Proto;
@@ -19,8 +20,8 @@ use crate::uart::Uart;
 use bbcu_arch::HwConfig;
 use rust_hdl::prelude::*;
 
-/// UART with 2 KiB FIFOs.
-pub type BoardUart = Uart<11, 12>;
+/// UART with a 2 KiB receive FIFO and a 512-byte send FIFO.
+pub type BoardUart = Uart<11, 12, 9, 10>;
 
 /// ROM address bits of each instance: the INFO tail (the design description) and the error
 /// messages; [`crate::proto::rom_image`] is checked against it at construction.

@@ -5,7 +5,10 @@
 //! promise that, so Yosys builds it around every such memory: the write data, both addresses
 //! and a compare in flip-flops, and a 2:1 multiplexer on every output bit (42 flip-flops and
 //! 23 LUTs for a 256 × 16 memory). A memory whose reader never uses a colliding read needs
-//! none of it; `(* no_rw_check *)` tells Yosys so.
+//! none of it; `(* no_rw_check *)` tells Yosys so. The iCE40 flows define `BBCU_NO_RW_CHECK`
+//! to get it (`bbcu_boards::flow`); other flows get the plain memory, because an ECP5 block
+//! RAM reads the old word natively and Yosys 0.70 maps some memories to more DP16KD under the
+//! attribute (the ULX3S build needed 210 of 208).
 //!
 //! So that a design that does use one cannot pass its tests, the simulation models (the Rust
 //! `update` and the Verilog under `ifndef SYNTHESIS`, for Verilator and Icarus) return the word
@@ -64,7 +67,11 @@ impl<D: Synth, const N: usize> Logic for Bram<D, N> {
         Verilog::Custom(format!(
             "\
 `ifdef SYNTHESIS
+`ifdef BBCU_NO_RW_CHECK
 (* no_rw_check *) reg [{d}:0] mem [0:{last}];
+`else
+reg [{d}:0] mem [0:{last}];
+`endif
 always @(posedge read_clock) read_data <= mem[read_address];
 `else
 reg [{d}:0] mem [0:{last}];

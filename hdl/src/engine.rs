@@ -21,6 +21,7 @@
 //! - `cnt_sel` → `cnt_data`: 0 total cycles, 1 stall cycles, 2 + 2l cycles of op l,
 //!   3 + 2l busy PE- (or lane-) cycles of op l (valid while idle).
 
+use crate::bram::Bram;
 use crate::fp::{ConvPost, InWord, MacLanes, OutPixel, Slope};
 use crate::post::Post;
 use crate::spram::SpRam;
@@ -96,20 +97,20 @@ macro_rules! engine {
             pub cnt_data: Signal<Out, Bits<32>>,
 
             // Memories.
-            prog: RAM<Bits<16>, PA>,
-            wmem: [RAM<Bits<$lanes>, WA>; P],
-            fpw: [RAM<Signed<16>, FWA>; M],
-            cmem: [RAM<Bits<16>, CA>; 8],
+            prog: Bram<Bits<16>, PA>,
+            wmem: [Bram<Bits<$lanes>, WA>; P],
+            fpw: [Bram<Signed<16>, FWA>; M],
+            cmem: [Bram<Bits<16>, CA>; 8],
             // The feature and input rings: `SpRam` (UP5K SPRAM) or `RAM` (EBR).
             fmem: $ring<Signed<16>, FA>,
             xmem: $ring<Signed<16>, XA>,
-            bmem: RAM<Bits<$lanes>, BA>,
-            obuf: RAM<Bits<8>, OA>,
+            bmem: Bram<Bits<$lanes>, BA>,
+            obuf: Bram<Bits<8>, OA>,
             // Op state, two 48-bit halves per op (address 2l + h): half 0 holds the countdown,
             // row and aux fields, half 1 the sub-row and ring slots. 48 bits are three EBR
             // where one 88-bit word took six; each half is written on its own cycle.
-            opst: RAM<Bits<48>, 6>,
-            cnts: RAM<Bits<32>, 7>,
+            opst: Bram<Bits<48>, 6>,
+            cnts: Bram<Bits<32>, 7>,
 
             // Datapaths.
             arr: $array<P>,

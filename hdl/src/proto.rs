@@ -21,6 +21,7 @@
 //! Ports: `rx_*` and `tx_*` face the UART's FIFOs (first-word-fall-through receive side); the
 //! rest are the engine's ports (`hdl/src/engine.rs`) seen from outside.
 
+use crate::bram::Bram;
 use crate::crc::{Crc32, Crc8};
 use crate::uart::ByteFifo;
 use bbcu_arch::image::Mem;
@@ -160,7 +161,7 @@ pub struct Proto<const RA: usize> {
     /// A model is loaded and verified.
     pub model_ok: Signal<Out, Bit>,
 
-    fbuf: RAM<Bits<8>, FB_BITS>,
+    fbuf: Bram<Bits<8>, FB_BITS>,
     rom: RAM<Bits<8>, RA>,
     rfifo: ByteFifo<11, 12>,
     rx8: Crc8,

@@ -10,7 +10,7 @@ use crate::uart::Uart;
 use rust_hdl::prelude::*;
 
 /// FIFO depth 2^9 = 512 bytes a side: one 4-kbit iCE40 EBR each.
-pub type EchoUart = Uart<9, 10>;
+pub type EchoUart = Uart<9, 10, 9, 10>;
 
 #[derive(LogicBlock)]
 pub struct TopEcho {

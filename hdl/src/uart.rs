@@ -28,6 +28,7 @@
 //! rust-hdl 0.46 has no reset; every register here relies on the zero power-up state that
 //! iCE40 and ECP5 flip-flops have after configuration and that both simulators start from.
 
+use crate::bram::Bram;
 use rust_hdl::prelude::*;
 
 /// Ticks per bit by default.
@@ -403,7 +404,7 @@ pub struct ByteFifo<const A: usize, const A1: usize> {
     pub read: Signal<In, Bit>,
     pub empty: Signal<Out, Bit>,
     // Not `mem`: that is the array inside `RAM`'s Verilog, and the instance would hide it.
-    ram: RAM<Bits<8>, A>,
+    ram: Bram<Bits<8>, A>,
     wr: DFF<Bits<A1>>,
     rd: DFF<Bits<A1>>,
     nonempty: DFF<Bit>,
@@ -467,7 +468,8 @@ impl<const A: usize, const A1: usize> Logic for ByteFifo<A, A1> {
     }
 }
 
-/// A UART behind byte FIFOs of `2^A` entries each (`A1 = A + 1`, fpga-notes §3.5).
+/// A UART behind byte FIFOs: `2^A` entries to receive, `2^T` to send (`A1 = A + 1`,
+/// `T1 = T + 1`, fpga-notes §3.5).
 ///
 /// - Receive: `rx_data` is the oldest byte while `rx_empty` is low; `rx_read` pops it.
 /// - Send: `tx_write` pushes `tx_data` unless `tx_full`.
@@ -475,7 +477,7 @@ impl<const A: usize, const A1: usize> Logic for ByteFifo<A, A1> {
 ///   the receive FIFO was full, and was lost) are sticky until `clear_errors`.
 /// - `tx_idle`: nothing queued and the line idle.
 #[derive(LogicBlock)]
-pub struct Uart<const A: usize, const A1: usize> {
+pub struct Uart<const A: usize, const A1: usize, const T: usize, const T1: usize> {
     pub clock: Signal<In, Clock>,
     pub rx: Signal<In, Bit>,
     pub tx: Signal<Out, Bit>,
@@ -492,12 +494,13 @@ pub struct Uart<const A: usize, const A1: usize> {
     receiver: UartRx,
     transmitter: UartTx,
     rx_fifo: ByteFifo<A, A1>,
-    tx_fifo: ByteFifo<A, A1>,
+    tx_fifo: ByteFifo<T, T1>,
     ferr: DFF<Bit>,
     ovf: DFF<Bit>,
 }
 
-impl<const A: usize, const A1: usize> Uart<A, A1> {
+impl<const A: usize, const A1: usize, const T: usize, const T1: usize> Uart<A, A1, T, T1> {
+    /// Receive FIFO entries.
     pub const DEPTH: usize = 1 << A;
 
     pub fn new(divisor: u32) -> Self {
@@ -505,7 +508,7 @@ impl<const A: usize, const A1: usize> Uart<A, A1> {
     }
 
     pub fn with_baud(baud: Baud) -> Self {
-        assert_eq!(A + 1, A1, "FIFO pointers are one bit wider than addresses");
+        assert!(A + 1 == A1 && T + 1 == T1, "FIFO pointers are one bit wider than addresses");
         Self {
             clock: Default::default(),
             rx: Default::default(),
@@ -530,7 +533,7 @@ impl<const A: usize, const A1: usize> Uart<A, A1> {
     }
 }
 
-impl<const A: usize, const A1: usize> Logic for Uart<A, A1> {
+impl<const A: usize, const A1: usize, const T: usize, const T1: usize> Logic for Uart<A, A1, T, T1> {
     #[hdl_gen]
     fn update(&mut self) {
         clock!(self, clock, receiver, transmitter, rx_fifo, tx_fifo, ferr, ovf);
@@ -571,7 +574,7 @@ macro_rules! clocked {
 }
 clocked!(BaudTick, UartRx, UartTx);
 
-impl<const A: usize, const A1: usize> crate::sim::Clocked for Uart<A, A1> {
+impl<const A: usize, const A1: usize, const T: usize, const T1: usize> crate::sim::Clocked for Uart<A, A1, T, T1> {
     fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
         &mut self.clock
     }

@@ -386,7 +386,7 @@ fn echo_loopback_nominal_and_2_percent_off() {
 /// are sticky until cleared.
 #[test]
 fn uart_overflow_and_framing_flags_are_sticky() {
-    type Small = Uart<4, 5>;
+    type Small = Uart<4, 5, 4, 5>;
     let mut uut = Small::new(1);
     start(&mut uut);
     let bytes = random_bytes(12, 20);
@@ -491,7 +491,7 @@ fn crc_matches_crc_crate() {
 fn uart_verilog_lints() {
     lint(&emit(UartRx::new(DIV), "uart_rx"), &[]);
     lint(&emit(UartTx::new(DIV), "uart_tx"), &[]);
-    lint(&emit(Uart::<4, 5>::new(DIV), "uart_fifo"), &[]);
+    lint(&emit(Uart::<4, 5, 4, 5>::new(DIV), "uart_fifo"), &[]);
     lint(&emit(TopEcho::new(DIV, true), "top_echo"), &[]);
     lint(&emit(Crc32::default(), "crc32"), &[]);
 }
