@@ -66,7 +66,6 @@ pub struct Ctl<const PA: usize> {
     lg_v: Signal<Local, Bits<16>>,
     im_v: Signal<Local, Bits<16>>,
     m_ld: Signal<Local, Bits<16>>,
-    m_ar: Signal<Local, Bits<16>>,
     m_lg: Signal<Local, Bits<16>>,
     m_im: Signal<Local, Bits<16>>,
     m_in: Signal<Local, Bits<16>>,
@@ -128,7 +127,6 @@ impl<const PA: usize> Ctl<PA> {
             lg_v: Default::default(),
             im_v: Default::default(),
             m_ld: Default::default(),
-            m_ar: Default::default(),
             m_lg: Default::default(),
             m_im: Default::default(),
             m_in: Default::default(),
@@ -242,16 +240,12 @@ impl<const PA: usize> Logic for Ctl<PA> {
             self.im_v.next = (self.imm.val() << 8) | (self.a.q.val() & 0xFF);
         }
         self.m_ld.next = 0.into();
-        self.m_ar.next = 0.into();
         self.m_lg.next = 0.into();
         self.m_im.next = 0.into();
         self.m_in.next = 0.into();
         self.m_sh.next = 0.into();
         if self.d_ld.q.val() {
             self.m_ld.next = 0xFFFF.into();
-        }
-        if self.d_ar.q.val() {
-            self.m_ar.next = 0xFFFF.into();
         }
         if self.d_lg.q.val() {
             self.m_lg.next = 0xFFFF.into();
@@ -265,12 +259,15 @@ impl<const PA: usize> Logic for Ctl<PA> {
         if self.d_sh.q.val() {
             self.m_sh.next = 0xFFFF.into();
         }
+        // The adder's result enters last, so that one LUT follows the carry chain.
         self.an.next = (self.m_ld.val() & self.rf.read_data.val())
-            | (self.m_ar.val() & self.sum.val().get_bits::<16>(0))
             | (self.m_lg.val() & self.lg_v.val())
             | (self.m_im.val() & self.im_v.val())
             | (self.m_in.val() & self.pin.val())
             | (self.m_sh.val() & self.sh_v.val());
+        if self.d_ar.q.val() {
+            self.an.next = self.sum.val().get_bits::<16>(0);
+        }
         self.a_we.next = (self.st.q.val() == Cs::Exec)
             & (self.d_ld.q.val()
                 | self.d_ar.q.val()

@@ -235,9 +235,10 @@ fn verilog_lints_and_matches_rust_hdl() {
 
 /// Writes a 1 Ki-word core's Verilog (random firmware, so that no memory word is constant)
 /// for a size and speed estimate: `cargo test -p bbcu-hdl --test ctl -- --ignored ctl_verilog`,
-/// then `yosys -p 'synth_ice40 -dsp -top top -json ctl.json' target/tmp/ctl-1k.v` and
-/// `nextpnr-ice40 --up5k --package sg48 --freq 36 --json ctl.json` (figures in
-/// docs/architecture.md).
+/// then `yosys -p 'read_verilog -DBBCU_NO_RW_CHECK target/tmp/ctl-1k.v; synth_ice40 -dsp -top top
+/// -json ctl.json'` (the define as the iCE40 flow sets it) and nextpnr-ice40 for the UP5K, with
+/// the ports behind a serial wrapper (the sg48 package has too few pins): figures in
+/// docs/architecture.md.
 #[test]
 #[ignore]
 fn ctl_verilog() {
