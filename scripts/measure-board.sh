@@ -9,6 +9,8 @@
 #    alone is the sequencer, address generation, memories' glue and counters.
 # 3. The flow's flat netlist: flip-flops by the register they belong to (`OUT/ffs.txt`). A
 #    logic cell holds one LUT and one flip-flop, so the flip-flops are a floor under the cells.
+# 4. The same netlist's block RAMs, SPRAMs and multipliers by the memory or register they
+#    implement (`OUT/hard.txt`): the EBR budget in docs/architecture.md.
 set -euo pipefail
 board=${1:?board}
 out=$(realpath -m "${2:?out dir}")
@@ -80,4 +82,19 @@ lines = [f"flip-flops: {sum(ffs.values())} ({', '.join(f'{k} {v}' for k, v in by
 lines += [f"{v:6d} {k}\n" for k, v in ffs.most_common()]
 open(f"{out}/ffs.txt", "w").writelines(lines)
 print("".join(lines[:25]))
+
+# Hard blocks by what they implement: `core.engine.wmem$2.mem.0.0` -> engine.wmem.
+hard = collections.Counter()
+for name, c in top["cells"].items():
+    if c["type"] in ("SB_RAM40_4K", "SB_SPRAM256KA", "SB_MAC16"):
+        n = re.sub(r"\.(mem|bank)\b.*$|_SB_.*$|\$.*$", "", name)
+        n = re.sub(r"\.(d|q|ram)$", "", n.replace("core.", "", 1))
+        hard[(c["type"], n)] += 1
+lines = []
+for kind in ("SB_RAM40_4K", "SB_SPRAM256KA", "SB_MAC16"):
+    rows = sorted(((n, v) for (k, n), v in hard.items() if k == kind), key=lambda r: (-r[1], r[0]))
+    lines.append(f"{kind}: {sum(v for _, v in rows)}\n")
+    lines += [f"{v:6d} {n}\n" for n, v in rows]
+open(f"{out}/hard.txt", "w").writelines(lines)
+print("".join(lines))
 PY
