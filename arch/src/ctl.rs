@@ -25,11 +25,13 @@
 //! | 8–C | `jmp`, `jz`, `jnz`, `jc`, `jnc t` | PC ← t = `x:n` if always, A = 0, A ≠ 0, C, not C |
 //! | D | `call t` | LR ← PC + 1; PC ← t (one level: no stack) |
 //! | E | `ret` | PC ← LR |
-//! | F | `nop` | — |
+//! | F | `nop` / `lpm` | x bit 0 clear: nothing; set: A ← the program word at A (three cycles) |
 //!
 //! ALU codes without an operation (10, 12–15) leave A and C as they are. Targets are taken
-//! modulo the program memory's size. Every instruction takes two cycles
-//! (fetch, execute), after one boot cycle; ports are read and written in the execute cycle.
+//! modulo the program memory's size. Every instruction takes two cycles (fetch, execute), after
+//! one boot cycle, except `lpm`, which reads the program memory in a third; ports are read and
+//! written in the execute cycle. `lpm` lets constant tables and text live in the program
+//! memory instead of a block RAM of their own.
 
 use std::collections::HashMap;
 
@@ -99,6 +101,7 @@ pub enum Op {
     Jnc = 12,
     Call = 13,
     Ret = 14,
+    /// `nop`, or `lpm` with x bit 0 set.
     Nop = 15,
 }
 
@@ -170,7 +173,8 @@ impl Cpu {
         let (op, x, n) = ((w >> 12) as u8, (w >> 8 & 15) as u8, (w & 0xFF) as u8);
         let t = w & 0x0FFF & self.mask;
         let next = self.pc.wrapping_add(1) & self.mask;
-        self.cycles += 2;
+        self.cycles += if op == 15 && x & 1 == 1 { 3 } else { 2 };
+        let exec = self.cycles - if op == 15 && x & 1 == 1 { 2 } else { 1 };
         let mut pc = next;
         match op {
             0 => self.a = self.r[n as usize],
@@ -194,10 +198,11 @@ impl Cpu {
                 pc = t;
             }
             14 => pc = self.lr,
+            15 if x & 1 == 1 => self.a = rom.get((self.a & self.mask) as usize).copied().unwrap_or(0),
             _ => {}
         }
         self.pc = pc;
-        self.cycles - 1
+        exec
     }
 }
 
@@ -306,6 +311,15 @@ impl Asm {
     pub fn nop(&mut self) -> &mut Self {
         self.word(Op::Nop, 0, 0)
     }
+    /// A ← the program word at A.
+    pub fn lpm(&mut self) -> &mut Self {
+        self.word(Op::Nop, 1, 0)
+    }
+    /// Data words in the program memory (for `lpm`), at the current address.
+    pub fn data(&mut self, words: &[u16]) -> &mut Self {
+        self.items.extend(words.iter().map(|w| Item::Word(*w)));
+        self
+    }
 
     /// The program for a memory of `2^addr_bits` words, or every error found (unknown or
     /// doubly defined labels, a program that does not fit).
@@ -355,6 +369,7 @@ pub fn disassemble(w: u16) -> String {
         7 => SH[x & 7].to_string(),
         8..=13 => format!("{} {:#05x}", ["jmp", "jz", "jnz", "jc", "jnc", "call"][op as usize - 8], w & 0xFFF),
         14 => "ret".into(),
+        _ if x & 1 == 1 => "lpm".into(),
         _ => "nop".into(),
     }
 }
@@ -393,6 +408,28 @@ mod tests {
         });
         assert_eq!((cpu.r[4], cpu.r[5]), (0x0000, 0x0002));
         assert_eq!(outs, vec![Io::Out(9, 123 * 45)]);
+    }
+
+    /// A table in the program memory, read with `lpm`, costs one cycle more than other loads.
+    #[test]
+    fn lpm_reads_program_words() {
+        let mut a = Asm::new();
+        a.li(7).lpm().out(1).li(8).lpm().out(2).label("halt").jmp("halt");
+        assert_eq!(a.here(), 7);
+        a.data(&[0xBEEF, 0x1234]);
+        let rom = a.finish(8).unwrap();
+        assert_eq!(rom[7..], [0xBEEF, 0x1234]);
+        let mut cpu = Cpu::new(8);
+        let mut outs = Vec::new();
+        let mut execs = Vec::new();
+        for _ in 0..6 {
+            execs.push(cpu.step(&rom, &mut |e| {
+                outs.push(e);
+                0
+            }));
+        }
+        assert_eq!(outs, vec![Io::Out(1, 0xBEEF), Io::Out(2, 0x1234)]);
+        assert_eq!(execs, vec![2, 4, 7, 9, 11, 14], "lpm's execute cycle, then one more");
     }
 
     #[test]

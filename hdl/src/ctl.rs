@@ -3,7 +3,7 @@
 //! (the register read in an execute cycle that stores is never used): both block RAMs, so the core itself is the accumulator, the carry, two program-address registers,
 //! the instruction register and one ALU — about 60 flip-flops whatever the firmware does.
 //!
-//! Two cycles an instruction, after one boot cycle. *Fetch*: the program memory's output is
+//! Two cycles an instruction (`lpm` three), after one boot cycle. *Fetch*: the program memory's output is
 //! the instruction; it is latched and its operand field addresses the register file. *Execute*:
 //! the register's value is there; the instruction acts, the program memory is addressed with
 //! the next PC, and a store writes the register file (read back correctly by the next fetch,
@@ -19,6 +19,8 @@ pub enum Cs {
     Boot,
     Fetch,
     Exec,
+    /// The third cycle of `lpm`: the program word arrives.
+    Data,
 }
 
 /// The core with a program memory of `2^PA` words (PA ≤ 12).
@@ -30,6 +32,8 @@ pub struct Ctl<const PA: usize> {
     pub pwr: Signal<Out, Bit>,
     pub prd: Signal<Out, Bit>,
     pub pin: Signal<In, Bits<16>>,
+    /// High in every instruction's execute cycle (for traces and cycle checks).
+    pub exec: Signal<Out, Bit>,
     rom: RAM<Bits<16>, PA>,
     rf: Bram<Bits<16>, 8>,
     st: DFF<Cs>,
@@ -51,6 +55,9 @@ pub struct Ctl<const PA: usize> {
     d_ceq: DFF<Bit>,
     d_ctst: DFF<Bit>,
     d_csh: DFF<Bit>,
+    d_lpm: DFF<Bit>,
+    d_jump: DFF<Bit>,
+    d_ret: DFF<Bit>,
     iop: Signal<Local, Bits<4>>,
     ifx: Signal<Local, Bits<4>>,
     ialu: Signal<Local, Bit>,
@@ -70,6 +77,7 @@ pub struct Ctl<const PA: usize> {
     m_im: Signal<Local, Bits<16>>,
     m_in: Signal<Local, Bits<16>>,
     m_sh: Signal<Local, Bits<16>>,
+    m_lp: Signal<Local, Bits<16>>,
     an: Signal<Local, Bits<16>>,
     a_we: Signal<Local, Bit>,
     cn: Signal<Local, Bit>,
@@ -92,6 +100,7 @@ impl<const PA: usize> Ctl<PA> {
             pwr: Default::default(),
             prd: Default::default(),
             pin: Default::default(),
+            exec: Default::default(),
             rom: RAM::new(rom),
             rf: Default::default(),
             st: Default::default(),
@@ -112,6 +121,9 @@ impl<const PA: usize> Ctl<PA> {
             d_ceq: Default::default(),
             d_ctst: Default::default(),
             d_csh: Default::default(),
+            d_lpm: Default::default(),
+            d_jump: Default::default(),
+            d_ret: Default::default(),
             iop: Default::default(),
             ifx: Default::default(),
             ialu: Default::default(),
@@ -131,6 +143,7 @@ impl<const PA: usize> Ctl<PA> {
             m_im: Default::default(),
             m_in: Default::default(),
             m_sh: Default::default(),
+            m_lp: Default::default(),
             an: Default::default(),
             a_we: Default::default(),
             cn: Default::default(),
@@ -146,7 +159,7 @@ impl<const PA: usize> Logic for Ctl<PA> {
     fn update(&mut self) {
         dff_setup!(
             self, clock, st, pc, lr, ir, a, c, d_imm, d_sub, d_ld, d_ar, d_lg, d_im, d_in, d_sh, d_csum, d_ceq, d_ctst,
-            d_csh
+            d_csh, d_lpm, d_jump, d_ret
         );
         self.rom.write_clock.next = self.clock.val();
         self.rom.read_clock.next = self.clock.val();
@@ -186,6 +199,7 @@ impl<const PA: usize> Logic for Ctl<PA> {
 
         self.port.next = self.ir.q.val().get_bits::<8>(0);
         self.pout.next = self.a.q.val();
+        self.exec.next = self.st.q.val() == Cs::Exec;
         self.pwr.next = false;
         self.prd.next = false;
         self.rom.write_enable.next = false;
@@ -259,22 +273,29 @@ impl<const PA: usize> Logic for Ctl<PA> {
         if self.d_sh.q.val() {
             self.m_sh.next = 0xFFFF.into();
         }
+        // `lpm` writes A in its third cycle, from the program memory.
+        self.m_lp.next = 0.into();
+        if self.d_lpm.q.val() {
+            self.m_lp.next = 0xFFFF.into();
+        }
         // The adder's result enters last, so that one LUT follows the carry chain.
         self.an.next = (self.m_ld.val() & self.rf.read_data.val())
             | (self.m_lg.val() & self.lg_v.val())
             | (self.m_im.val() & self.im_v.val())
             | (self.m_in.val() & self.pin.val())
-            | (self.m_sh.val() & self.sh_v.val());
+            | (self.m_sh.val() & self.sh_v.val())
+            | (self.m_lp.val() & self.rom.read_data.val());
         if self.d_ar.q.val() {
             self.an.next = self.sum.val().get_bits::<16>(0);
         }
-        self.a_we.next = (self.st.q.val() == Cs::Exec)
+        self.a_we.next = ((self.st.q.val() == Cs::Exec)
             & (self.d_ld.q.val()
                 | self.d_ar.q.val()
                 | self.d_lg.q.val()
                 | self.d_im.q.val()
                 | self.d_in.q.val()
-                | self.d_sh.q.val());
+                | self.d_sh.q.val()))
+            | (self.st.q.val() == Cs::Data);
         // The carry: `add`/`adc`, `sub`/`sbc`/`cmp`, `ceq`, `test`, and the four shifts (bit 0
         // out to the right, bit 15 to the left).
         self.cn.next = (self.d_csum.q.val() & self.sum.val().get_bit(16))
@@ -313,6 +334,17 @@ impl<const PA: usize> Logic for Ctl<PA> {
                 self.d_ceq.d.next = self.ialu.val() & (self.ifx.val() == 9);
                 self.d_ctst.d.next = self.ialu.val() & (self.ifx.val() == 11);
                 self.d_csh.d.next = (self.iop.val() == 7) & !self.ifx.val().get_bit(2);
+                self.d_lpm.d.next = (self.iop.val() == 15) & self.ifx.val().get_bit(0);
+                // Branches decide here: A and C do not change between an instruction's execute
+                // cycle and the next one's fetch, and the test of A against zero then stays off
+                // the path from A to the program memory's address.
+                self.d_jump.d.next = (self.iop.val() == 8)
+                    | ((self.iop.val() == 9) & (self.a.q.val() == 0))
+                    | ((self.iop.val() == 10) & (self.a.q.val() != 0))
+                    | ((self.iop.val() == 11) & self.c.q.val())
+                    | ((self.iop.val() == 12) & !self.c.q.val())
+                    | (self.iop.val() == 13);
+                self.d_ret.d.next = self.iop.val() == 14;
                 self.rf.read_address.next = self.rom.read_data.val().get_bits::<8>(0);
                 self.st.d.next = Cs::Exec;
             }
@@ -333,23 +365,28 @@ impl<const PA: usize> Logic for Ctl<PA> {
                 if self.c_we.val() {
                     self.c.d.next = self.cn.val();
                 }
-                if (self.op.val() == 8)
-                    | ((self.op.val() == 9) & (self.a.q.val() == 0))
-                    | ((self.op.val() == 10) & (self.a.q.val() != 0))
-                    | ((self.op.val() == 11) & self.c.q.val())
-                    | ((self.op.val() == 12) & !self.c.q.val())
-                    | (self.op.val() == 13)
-                {
+                if self.d_jump.q.val() {
                     self.pc_next.next = self.target.val();
                 }
                 if self.op.val() == 13 {
                     self.lr.d.next = self.pc.q.val() + 1;
                 }
-                if self.op.val() == 14 {
+                if self.d_ret.q.val() {
                     self.pc_next.next = self.lr.q.val();
                 }
                 self.pc.d.next = self.pc_next.val();
                 self.rom.read_address.next = self.pc_next.val();
+                if self.d_lpm.q.val() {
+                    // The program memory reads the word at A now, the next instruction after.
+                    self.rom.read_address.next = bit_cast::<PA, 16>(self.a.q.val());
+                    self.st.d.next = Cs::Data;
+                }
+            }
+            Cs::Data => {
+                if self.a_we.val() {
+                    self.a.d.next = self.an.val();
+                }
+                self.st.d.next = Cs::Fetch;
             }
         }
     }

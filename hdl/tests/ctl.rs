@@ -3,9 +3,10 @@
 //! instruction, so random words exercise every operation, branch and port strobe), then a
 //! firmware-style program; the same programs' emitted Verilog under Verilator.
 //!
-//! What is compared each cycle: the accumulator on `pout` at every execute cycle (so every
-//! instruction's effect on A shows, and C through `adc`, `rrc`, branches), and every port
-//! strobe with its port and value.
+//! What is compared each cycle: the accumulator on `pout` at every execute cycle (`exec`: so
+//! every instruction's effect on A shows, and C through `adc`, `rrc`, branches, and the cycle
+//! each instruction executes in, which `lpm` moves), and every port strobe with its port and
+//! value.
 
 use bbcu_arch::ctl::{Alu, Asm, Cpu, Io, Shift};
 use bbcu_hdl::ctl::Ctl;
@@ -62,8 +63,7 @@ fn rust_hdl(rom: &[u16], cycles: u64) -> Vec<Ev> {
         c.pin.next = (pin(k) as u64).into();
         settle(c.as_mut());
         let (port, pout) = (c.port.val().index() as u8, c.pout.val().index() as u16);
-        // Execute cycles are the even ones after the boot cycle.
-        if k >= 2 && k % 2 == 0 {
+        if c.exec.val() {
             ev.push(Ev::A(k, pout));
         }
         if c.prd.val() {
@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
     for (unsigned long long k = 0; k < n; k++) {
         uint16_t pin = (uint16_t)(((uint32_t)k * 0x9E3779B9u) >> 13);
         t->pin = pin; t->eval();
-        if (k >= 2 && k % 2 == 0) printf("A %llu %u\n", k, (unsigned)t->pout);
+        if (t->exec) printf("A %llu %u\n", k, (unsigned)t->pout);
         if (t->prd) printf("R %llu %u %u\n", k, (unsigned)t->port, (unsigned)pin);
         if (t->pwr) printf("W %llu %u %u\n", k, (unsigned)t->port, (unsigned)t->pout);
         t->clock = 1; t->eval();
@@ -137,15 +137,21 @@ fn random_program(seed: u64) -> Vec<u16> {
 }
 
 /// A program in the style firmware is written: a 32-bit counter in two registers, a loop
-/// that reads a port until a bit is set, a subroutine, a byte split with `hi`/`lo`.
+/// that reads a port until a bit is set, a subroutine, a byte split with `hi`/`lo`, a table
+/// read with `lpm`.
 fn firmware_like() -> Vec<u16> {
     let mut a = Asm::new();
     a.li(0xFFF0).st(10).li(0).st(11);
     a.label("top").inp(3).alui(Alu::Test, 0x40).jnc("top");
     a.call("count").ld(11).out(5).ld(10).sh(Shift::Hi).out(6).ld(10).sh(Shift::Lo).out(7);
     a.ld(10).alu(Alu::Cmp, 12).jc("top").sh(Shift::Rrc).st(12).jmp("top");
-    a.label("count").ld(10).alui(Alu::Add, 3).st(10).ld(11).alui(Alu::Adc, 0).st(11).ret();
-    a.finish(PA as u32).unwrap()
+    a.label("count").ld(10).alui(Alu::Add, 3).st(10).ld(11).alui(Alu::Adc, 0).st(11);
+    // A word from a table in the program memory, indexed by the count's low bits.
+    a.alui(Alu::And, 3).alui(Alu::Add, 0xF0).lpm().out(8).ret();
+    let mut rom = a.finish(PA as u32).unwrap();
+    rom.resize(0xF0, 0);
+    rom.extend([0x1111, 0x2222, 0x4444, 0x8888]);
+    rom
 }
 
 /// What an instruction exercises, for the coverage check: its class and the carry it found
@@ -154,7 +160,7 @@ fn coverage_key(w: u16, cpu: &Cpu) -> Option<(u16, u16, bool)> {
     let (op, x) = (w >> 12, w >> 8 & 15);
     match op {
         2 | 3 if x < 12 => Some((op, x, cpu.c)),
-        4 => Some((op, x & 1, false)),
+        4 | 15 => Some((op, x & 1, false)),
         7 => Some((op, x & 7, cpu.c)),
         9 => Some((op, 0, cpu.a == 0)),
         10 => Some((op, 0, cpu.a != 0)),
@@ -189,7 +195,7 @@ fn random_programs_match_the_model_cycle_for_cycle() {
     for op in 0..16u16 {
         let xs: Vec<u16> = match op {
             2 | 3 => (0..12).collect(),
-            4 => vec![0, 1],
+            4 | 15 => vec![0, 1],
             7 => (0..8).collect(),
             _ => vec![0],
         };
@@ -210,6 +216,12 @@ fn firmware_style_program_matches_the_model() {
     let rom = firmware_like();
     let want = model(&rom, 4000);
     assert!(want.iter().filter(|e| matches!(e, Ev::Wr(_, 5, _))).count() > 10, "the loop ran");
+    let table: std::collections::BTreeSet<u16> =
+        want.iter().filter_map(|e| if let Ev::Wr(_, 8, v) = e { Some(*v) } else { None }).collect();
+    assert!(
+        table.len() >= 2 && table.iter().all(|v| [0x1111, 0x2222, 0x4444, 0x8888].contains(v)),
+        "table words read: {table:?}"
+    );
     assert_eq!(rust_hdl(&rom, 4000), want);
 }
 
