@@ -1,14 +1,18 @@
 //! The control core (`bbcu_arch::ctl` defines it: instruction set, assembler, model) in
 //! Rust-HDL. Its program is a `RAM` with initial contents and its 256 registers a [`Bram`]
-//! (the register read in an execute cycle that stores is never used): both block RAMs, so the core itself is the accumulator, the carry, two program-address registers,
-//! the instruction register and one ALU — about 60 flip-flops whatever the firmware does.
+//! (the register read in an execute cycle that stores is never used): both block RAMs, so the
+//! core itself is the accumulator, the carry, two program-address registers, the instruction
+//! register, the decoded instruction and one ALU — about 70 flip-flops whatever the firmware
+//! does.
 //!
-//! Two cycles an instruction (`lpm` three), after one boot cycle. *Fetch*: the program memory's output is
-//! the instruction; it is latched and its operand field addresses the register file. *Execute*:
-//! the register's value is there; the instruction acts, the program memory is addressed with
-//! the next PC, and a store writes the register file (read back correctly by the next fetch,
-//! one edge later). Ports: `port` is the operand field, `pout` the accumulator; `pwr` / `prd`
-//! are one-cycle strobes in the execute cycle of an `out` / `in`, and `pin` is sampled then.
+//! Two cycles an instruction, after one boot cycle. *Fetch*: the program memory's output is
+//! the instruction; it is latched, decoded (branches decide here: A and C are stable), and its
+//! operand field addresses the register file. *Execute*: the register's value is there; the
+//! instruction acts, the program memory is addressed with the next PC, and a store writes the
+//! register file (read back correctly by the next fetch, one edge later). `lpm` addresses the
+//! program memory with A instead and takes the word in a third cycle, *Data*. Ports: `port` is
+//! the operand field, `pout` the accumulator; `pwr` / `prd` are one-cycle strobes in the
+//! execute cycle of an `out` / `in`, `pin` is sampled then, and `exec` marks execute cycles.
 
 use crate::bram::Bram;
 use rust_hdl::prelude::*;
