@@ -43,6 +43,7 @@ pub mod device;
 pub mod engine;
 pub mod fp;
 pub mod generate;
+pub mod linkfw;
 pub mod pe;
 pub mod popcount;
 pub mod post;

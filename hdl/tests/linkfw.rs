@@ -1,0 +1,124 @@
+//! The link firmware (`bbcu_hdl::linkfw`, work in progress) on the control core's model with
+//! the I/O block's model, spoken to at byte level with the host-side frames of `tests/link`:
+//! the same cases as `tests/proto.rs` for the parts it does so far.
+
+mod link;
+
+use bbcu_arch::DesignInfo;
+use bbcu_hdl::device::test_config;
+use bbcu_hdl::linkfw::FwBoard;
+use link::*;
+
+/// The partial-frame timeout, in 256-cycle units.
+const STALE: u16 = 2;
+const QUIET: u64 = 3000;
+
+struct Dut {
+    b: FwBoard,
+    cycles: u64,
+}
+
+impl Dut {
+    fn new() -> Dut {
+        Dut { b: FwBoard::new(&test_config(), STALE), cycles: 0 }
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.b.io.rx.extend(bytes);
+    }
+
+    fn replies(&mut self, quiet: u64) -> Vec<Frame> {
+        let from = self.b.io.tx.len();
+        let (mut idle, mut last) = (0, from);
+        let limit = self.cycles + 5_000_000;
+        while idle < quiet || !self.b.io.rx.is_empty() {
+            let n = self.b.step();
+            self.cycles += n;
+            idle = if self.b.io.tx.len() == last && self.b.io.rx.is_empty() { idle + n } else { 0 };
+            last = self.b.io.tx.len();
+            assert!(self.cycles < limit, "no quiet after 5 M cycles");
+        }
+        let (frames, left) = parse(&self.b.io.tx[from..]);
+        assert_eq!(left, 0, "a partial frame was left on the line");
+        self.b.io.tx.truncate(from);
+        frames
+    }
+}
+
+fn one(mut f: Vec<Frame>) -> Frame {
+    assert_eq!(f.len(), 1, "expected one reply, got {f:?}");
+    f.pop().unwrap()
+}
+
+#[test]
+fn hello_answers_info_with_the_design() {
+    let cfg = test_config();
+    let mut d = Dut::new();
+    d.send(&frame(HELLO, 7, &[]));
+    let r = one(d.replies(QUIET));
+    assert_eq!((r.code, r.seq), (INFO, 7));
+    let info = DesignInfo::of(&cfg);
+    assert_eq!(r.u32(0), info.format_version);
+    assert_eq!(r.u32(4), info.hash);
+    assert_eq!((r.u32(8), r.u32(12)), (0, 0), "no model yet");
+    assert_eq!(r.u8(16), 1, "one slot: the hardware profile");
+    let n = r.u8(17) as usize;
+    assert_eq!(std::str::from_utf8(&r.payload[18..18 + n]).unwrap(), "bbcu sim-test (hardware)");
+    let design: DesignInfo = serde_json::from_slice(&r.payload[18 + n..]).unwrap();
+    assert_eq!(design, info);
+}
+
+#[test]
+fn bad_crc_is_answered_and_the_next_frame_is_found() {
+    let mut d = Dut::new();
+    let mut bad = frame(QUERY, 3, &[5, 0]);
+    bad[9] ^= 0x10;
+    d.send(&bad);
+    d.send(&frame(HELLO, 4, &[]));
+    let r = d.replies(QUIET);
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert_eq!((r[0].code, r[0].seq), (ERROR, 3));
+    assert_eq!(r[0].error(), (1, "frame CRC mismatch".to_string()));
+    assert_eq!((r[1].code, r[1].seq), (INFO, 4));
+}
+
+#[test]
+fn bad_header_and_garbage_are_skipped_byte_by_byte() {
+    let mut d = Dut::new();
+    let mut bad_hdr = frame(HELLO, 1, &[]);
+    bad_hdr[7] ^= 1;
+    d.send(&[0x00, 0xBB, 0xBB, 0xC5, 0x02, 0xC5, 0xBB]);
+    d.send(&bad_hdr[..8]);
+    let mut v2 = frame(HELLO, 2, &[]);
+    v2[2] = 2;
+    d.send(&v2);
+    d.send(&frame(HELLO, 3, &[]));
+    let r = one(d.replies(QUIET));
+    assert_eq!((r.code, r.seq), (INFO, 3));
+}
+
+#[test]
+fn truncated_frame_is_given_up_after_the_timeout() {
+    let mut d = Dut::new();
+    let f = frame(DATA, 9, &data(0, 0, 0, &[1, 2, 3, 4]));
+    d.send(&f[..f.len() - 3]);
+    assert!(d.replies(4 * 256 * STALE as u64).is_empty(), "a truncated frame is not answered");
+    d.send(&frame(HELLO, 10, &[]));
+    let r = one(d.replies(QUIET));
+    assert_eq!((r.code, r.seq), (INFO, 10));
+}
+
+#[test]
+fn unknown_commands_and_bad_requests_are_errors() {
+    let mut d = Dut::new();
+    let mut all = Vec::new();
+    all.extend(frame(HELLO, 1, &[]));
+    all.extend(frame(0x42, 3, &[]));
+    all.extend(frame(HELLO, 4, &[1]));
+    d.send(&all);
+    let r = d.replies(QUIET);
+    let got: Vec<(u8, u8)> = r.iter().map(|f| (f.code, f.seq)).collect();
+    assert_eq!(got, vec![(INFO, 1), (ERROR, 3), (ERROR, 4)]);
+    assert_eq!(r[1].error(), (2, "unknown command".to_string()));
+    assert_eq!(r[2].error(), (3, "bad payload size or field".to_string()));
+}
