@@ -22,6 +22,9 @@ use std::collections::VecDeque;
 
 /// Input ports.
 pub mod pin {
+    pub const ENG: u8 = 8;
+    pub const CNTL: u8 = 9;
+    pub const CNTH: u8 = 10;
     pub const RXS: u8 = 0;
     pub const RX: u8 = 1;
     pub const CRC8: u8 = 2;
@@ -34,6 +37,8 @@ pub mod pin {
 
 /// Output ports.
 pub mod pout {
+    pub const CNTSEL: u8 = 5;
+    pub const MODEL: u8 = 6;
     pub const CRC8: u8 = 0;
     pub const RX32: u8 = 1;
     pub const FBP: u8 = 2;
@@ -51,8 +56,18 @@ pub mod pout {
 /// Program address bits of the firmware's memory.
 pub const PA: u32 = 11;
 
-/// Error messages, as the hardware `Proto` has them (`crate::proto`).
-const MESSAGES: &[&str] = &["frame CRC mismatch", "unknown command", "bad payload size or field"];
+use crate::proto::MESSAGES;
+
+/// Message indices (`MESSAGES`).
+mod msg {
+    pub const BAD_FRAME: u8 = 0;
+    pub const UNKNOWN_CMD: u8 = 1;
+    pub const BAD_REQUEST: u8 = 2;
+    pub const NO_MODEL: u8 = 3;
+    pub const BUSY: u8 = 14;
+    pub const NOT_KEPT: u8 = 15;
+    pub const UNKNOWN: u8 = 16;
+}
 
 // Registers.
 const W: u8 = 0; // W..W+7: the header window, oldest first
@@ -68,12 +83,25 @@ const ADDR: u8 = 16;
 const EKIND: u8 = 17;
 const EMSG: u8 = 18;
 const STALE: u8 = 19; // the timeout, in units of 256 cycles
+const EID: u8 = 20; // the id an ERROR names
+const FTGT: u8 = 21; // payload fields: target, id
+const FID: u8 = 22;
+const MVALID: u8 = 23; // a verified model is loaded
+const MLEN: u8 = 24; // MLEN, MLEN+1: its length; MCRC, MCRC+1: its CRC-32
+const MCRC: u8 = 26;
+const NOPS: u8 = 28; // its op count
+const STRIPS: u8 = 29; // STRIPS, STRIPS+1: strips computed since power-up
 
 /// Where the text lives in the program memory: the INFO tail, then each message, two bytes a
 /// word.
 struct Text {
     info: (u16, u16),
     messages: Vec<(u16, u16)>,
+}
+
+/// An ERROR reply of `kind` with message `m` (the id is `EID`).
+fn err(a: &mut Asm, kind: u8, m: u8) {
+    a.li(kind as u16).st(EKIND).li(m as u16).st(EMSG).jmp("error");
 }
 
 fn pack(a: &mut Asm, bytes: &[u8]) -> (u16, u16) {
@@ -168,29 +196,115 @@ pub fn firmware(cfg: &HwConfig, stale_units: u16) -> Vec<u16> {
     a.inp(pin::RX32H).alu(Alu::Xor, T1).jnz("bad_frame");
 
     // ---- The frame is good: act on it.
-    a.ld(CODE).alui(Alu::Xor, 1).jz("hello");
-    a.li(2).st(EKIND).li(1).st(EMSG).jmp("error");
+    a.li(0).st(EID).out(pout::FBP);
+    for (code, l) in [(1, "hello"), (5, "query"), (6, "fetch"), (4, "commit"), (7, "counters"), (8, "reset")] {
+        a.ld(CODE).alui(Alu::Xor, code).jz(l);
+    }
+    err(&mut a, 2, msg::UNKNOWN_CMD);
+
+    // Payload fields: `target u8, id u16` (FETCH and QUERY start at the id).
+    a.label("fields_tid");
+    a.inp(pin::FB).st(FTGT);
+    a.label("fields_id");
+    a.inp(pin::FB).st(FID).inp(pin::FB).sh(Shift::Swap).alu(Alu::Or, FID).st(FID).st(EID).ret();
+
+    // ---- QUERY id: the state of that strip (none is kept yet: unknown).
+    a.label("query");
+    a.ld(LEN).alui(Alu::Xor, 2).jnz("bad_request");
+    a.call("fields_id");
+    a.li(0x86).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(11).out(pout::SLEN).out(pout::SNREG);
+    a.ld(FID).out(pout::SREG).sh(Shift::Hi).out(pout::SREG + 1);
+    a.li(0);
+    for k in 2..11 {
+        a.out(pout::SREG + k);
+    }
+    a.out(pout::SGO).jmp("send_done");
+
+    // ---- FETCH: a hardware board keeps no results.
+    a.label("fetch");
+    a.ld(LEN).alui(Alu::Xor, 10).jnz("bad_request");
+    a.call("fields_id");
+    err(&mut a, 8, msg::NOT_KEPT);
+
+    // ---- COMMIT target, id.
+    a.label("commit");
+    a.ld(LEN).alui(Alu::Xor, 3).jnz("bad_request");
+    a.call("fields_tid");
+    a.ld(FTGT).alui(Alu::Cmp, 2).jnc("bad_request");
+    a.ld(FTGT).jnz("commit_strip");
+    a.ld(MVALID).jz("unknown_upload");
+    a.li(0x84).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(3).out(pout::SLEN).out(pout::SNREG);
+    a.ld(FTGT).out(pout::SREG).ld(FID).out(pout::SREG + 1).sh(Shift::Hi).out(pout::SREG + 2);
+    a.out(pout::SGO).jmp("send_done");
+    a.label("commit_strip");
+    a.ld(MVALID).jz("no_model");
+    a.label("unknown_upload");
+    err(&mut a, 8, msg::UNKNOWN);
+    a.label("no_model");
+    err(&mut a, 4, msg::NO_MODEL);
+
+    // ---- RESET keep_model: (no strip can be in flight yet) forget the model unless kept.
+    a.label("reset");
+    a.ld(LEN).alui(Alu::Xor, 1).jnz("bad_request");
+    a.inp(pin::FB).jnz("reset_keep");
+    a.li(0).st(MVALID).out(pout::MODEL).st(MLEN).st(MLEN + 1).st(MCRC).st(MCRC + 1).st(NOPS);
+    a.label("reset_keep");
+    a.li(0x88).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(0).out(pout::SLEN).out(pout::SNREG);
+    a.out(pout::SGO).jmp("send_done");
+
+    // ---- COUNTERS: total, stall, strips, n, then per op cycles and busy; every value is a
+    // 32-bit counter sent as u64. The engine's counters are readable while it is idle.
+    a.label("counters");
+    a.ld(LEN).jnz("bad_request");
+    a.inp(pin::ENG).alui(Alu::And, 1).jnz("busy");
+    a.ld(NOPS).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).alui(Alu::Add, 26);
+    a.out(pout::SLEN);
+    a.li(0x87).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(0).out(pout::SNREG).out(pout::SGO);
+    a.li(0).call("send_counter").li(1).call("send_counter");
+    a.ld(STRIPS).st(T0).ld(STRIPS + 1).st(T1).call("send_u64");
+    a.ld(NOPS).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.li(2).st(CNT);
+    a.label("counters_op");
+    // CNT runs over the engine's selects 2 .. 2 + 2·n.
+    a.ld(NOPS).sh(Shift::Shl).alui(Alu::Add, 2).alu(Alu::Xor, CNT).jz("send_done");
+    a.ld(CNT).call("send_counter");
+    a.ld(CNT).alui(Alu::Add, 1).st(CNT).jmp("counters_op");
+    a.label("busy");
+    err(&mut a, 7, msg::BUSY);
+    // send_counter: the engine's counter A as u64; send_u64: T1:T0 as u64.
+    a.label("send_counter");
+    a.out(pout::CNTSEL).inp(pin::CNTL).st(T0).inp(pin::CNTH).st(T1);
+    a.label("send_u64");
+    a.ld(T0).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.ld(T1).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.li(0).out(pout::SBYTE).out(pout::SBYTE).out(pout::SBYTE).out(pout::SBYTE).ret();
 
     a.label("hello");
     a.ld(LEN).jnz("bad_request");
     let info_len = 16 + info_tail(cfg).len() as u16;
     a.li(0x81).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(info_len).out(pout::SLEN);
     a.li(16).out(pout::SNREG);
-    let regs: Vec<u8> = [info.format_version, info.hash, 0, 0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let regs: Vec<u8> = [info.format_version, info.hash].iter().flat_map(|v| v.to_le_bytes()).collect();
     for (k, b) in regs.iter().enumerate() {
         a.li(*b as u16).out(pout::SREG + k as u8);
+    }
+    for (k, r) in [MLEN, MLEN + 1, MCRC, MCRC + 1].into_iter().enumerate() {
+        let k = 8 + 2 * k as u8;
+        a.ld(r).out(pout::SREG + k).sh(Shift::Hi).out(pout::SREG + k + 1);
     }
     a.out(pout::SGO);
     a.jmp("info_text");
     a.label("bad_request");
-    a.li(3).st(EKIND).li(2).st(EMSG).jmp("error");
+    err(&mut a, 3, msg::BAD_REQUEST);
     a.label("bad_frame");
-    a.li(1).st(EKIND).li(0).st(EMSG).jmp("error");
+    a.li(0).st(EID);
+    err(&mut a, 1, msg::BAD_FRAME);
 
     // ---- ERROR: kind, id 0, then the message text.
     a.label("error");
     a.li(0xFF).out(pout::SCODE).ld(SEQ).out(pout::SSEQ);
-    a.ld(EKIND).out(pout::SREG).li(0).out(pout::SREG + 1).out(pout::SREG + 2).li(3).out(pout::SNREG);
+    a.ld(EKIND).out(pout::SREG).ld(EID).out(pout::SREG + 1).sh(Shift::Hi).out(pout::SREG + 2);
+    a.li(3).out(pout::SNREG);
     // The message's (address, length) pair from the table after the text.
     a.call("msg_table").out(pout::SGO);
     a.jmp("send_text");
@@ -245,6 +359,13 @@ pub struct IoModel {
     s_left: u16,
     s_busy: bool,
     tx32: crc::Digest<'static, u32>,
+    // The engine, as the tests drive it.
+    pub eng_busy: bool,
+    pub eng_error: bool,
+    /// The engine's counters by select (0 total, 1 stall, 2 + 2l and 3 + 2l op l's).
+    pub counters: Vec<u32>,
+    cnt_sel: usize,
+    pub model_ok: bool,
 }
 
 const CRC8: crc::Crc<u8> = crc::Crc::<u8>::new(&crc::CRC_8_SMBUS);
@@ -268,6 +389,11 @@ impl Default for IoModel {
             s_left: 0,
             s_busy: false,
             tx32: CRC32.digest(),
+            eng_busy: false,
+            eng_error: false,
+            counters: Vec::new(),
+            cnt_sel: 0,
+            model_ok: false,
         }
     }
 }
@@ -295,6 +421,9 @@ impl IoModel {
                 pin::RX32H => (self.rx32.clone().finalize() >> 16) as u16,
                 pin::TMR => (self.timer > 0) as u16,
                 pin::SND => self.s_busy as u16,
+                pin::ENG => self.eng_busy as u16 | (self.eng_error as u16) << 2,
+                pin::CNTL => *self.counters.get(self.cnt_sel).unwrap_or(&0) as u16,
+                pin::CNTH => (*self.counters.get(self.cnt_sel).unwrap_or(&0) >> 16) as u16,
                 pin::FB => {
                     let b = self.fb[self.fbp % self.fb.len()];
                     self.fbp += 1;
@@ -324,6 +453,8 @@ impl IoModel {
                         self.fbp += 1;
                     }
                     pout::TMR => self.timer = 256 * v as u64,
+                    pout::CNTSEL => self.cnt_sel = v as usize,
+                    pout::MODEL => self.model_ok = v & 1 != 0,
                     pout::SCODE => self.s_code = byte,
                     pout::SSEQ => self.s_seq = byte,
                     pout::SLEN => self.s_len = v,

@@ -122,3 +122,53 @@ fn unknown_commands_and_bad_requests_are_errors() {
     assert_eq!(r[1].error(), (2, "unknown command".to_string()));
     assert_eq!(r[2].error(), (3, "bad payload size or field".to_string()));
 }
+
+#[test]
+fn back_to_back_frames_are_answered_in_order() {
+    let mut d = Dut::new();
+    let mut all = Vec::new();
+    all.extend(frame(HELLO, 1, &[]));
+    all.extend(frame(QUERY, 2, &[9, 0]));
+    all.extend(frame(0x42, 3, &[]));
+    all.extend(frame(HELLO, 4, &[1]));
+    all.extend(frame(COMMIT, 5, &commit(1, 9)));
+    all.extend(frame(FETCH, 6, &[9, 0, 0, 0, 0, 0, 16, 0, 0, 0]));
+    all.extend(frame(RESET, 7, &[0]));
+    all.extend(frame(COUNTERS, 8, &[]));
+    d.send(&all);
+    let r = d.replies(QUIET);
+    let got: Vec<(u8, u8)> = r.iter().map(|f| (f.code, f.seq)).collect();
+    assert_eq!(
+        got,
+        vec![
+            (INFO, 1),
+            (STATE, 2),
+            (ERROR, 3),
+            (ERROR, 4),
+            (ERROR, 5),
+            (ERROR, 6),
+            (RESET_DONE, 7),
+            (COUNTERS_REPLY, 8)
+        ]
+    );
+    assert_eq!((r[1].u16(0), r[1].u8(2)), (9, 0), "an unknown strip's state is unknown");
+    assert_eq!(r[2].error().0, 2, "unknown command");
+    assert_eq!(r[3].error().0, 3, "HELLO with a payload is a bad request");
+    assert_eq!(r[4].error(), (4, "no model loaded".to_string()));
+    assert_eq!(r[5].error(), (8, "results not kept: run again".to_string()));
+    assert_eq!(r[7].payload.len(), 26);
+    assert_eq!(r[7].u16(24), 0);
+}
+
+#[test]
+fn counters_are_busy_while_the_engine_runs() {
+    let mut d = Dut::new();
+    d.b.io.eng_busy = true;
+    d.send(&frame(COUNTERS, 1, &[]));
+    assert_eq!(one(d.replies(QUIET)).error(), (7, "busy: one strip at a time".to_string()));
+    d.b.io.eng_busy = false;
+    d.b.io.counters = vec![0x1234_5678, 7];
+    d.send(&frame(COUNTERS, 2, &[]));
+    let r = one(d.replies(QUIET));
+    assert_eq!((r.u32(0), r.u32(4), r.u32(8), r.u32(12)), (0x1234_5678, 0, 7, 0));
+}
