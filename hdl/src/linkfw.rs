@@ -17,11 +17,14 @@
 //!   then writes the CRC-32; `in SND` is non-zero until the frame is complete.
 
 use bbcu_arch::ctl::{Alu, Asm, Cpu, Io, Shift};
+use bbcu_arch::image::Mem;
 use bbcu_arch::{DesignInfo, HwConfig};
 use std::collections::VecDeque;
 
 /// Input ports.
 pub mod pin {
+    pub const UP32L: u8 = 11;
+    pub const UP32H: u8 = 12;
     pub const ENG: u8 = 8;
     pub const CNTL: u8 = 9;
     pub const CNTH: u8 = 10;
@@ -37,6 +40,14 @@ pub mod pin {
 
 /// Output ports.
 pub mod pout {
+    /// Upload CRC: bit 8 clears it first, bit 9 clears it and feeds nothing.
+    pub const UP32: u8 = 7;
+    pub const LMEM: u8 = 32;
+    pub const LADRL: u8 = 33;
+    pub const LADRH: u8 = 34;
+    /// LD .. LD + 3: the load word in 16-bit pieces, low first.
+    pub const LD: u8 = 35;
+    pub const LGO: u8 = 39;
     pub const CNTSEL: u8 = 5;
     pub const MODEL: u8 = 6;
     pub const CRC8: u8 = 0;
@@ -64,6 +75,15 @@ mod msg {
     pub const UNKNOWN_CMD: u8 = 1;
     pub const BAD_REQUEST: u8 = 2;
     pub const NO_MODEL: u8 = 3;
+    pub const MAGIC: u8 = 4;
+    pub const VERSION: u8 = 5;
+    pub const DESIGN: u8 = 6;
+    pub const MEMORY: u8 = 7;
+    pub const OVERFLOW: u8 = 8;
+    pub const IMAGE_CRC: u8 = 9;
+    pub const STRAY: u8 = 10;
+    pub const EARLY: u8 = 11;
+    pub const HEADER: u8 = 12;
     pub const BUSY: u8 = 14;
     pub const NOT_KEPT: u8 = 15;
     pub const UNKNOWN: u8 = 16;
@@ -91,12 +111,350 @@ const MLEN: u8 = 24; // MLEN, MLEN+1: its length; MCRC, MCRC+1: its CRC-32
 const MCRC: u8 = 26;
 const NOPS: u8 = 28; // its op count
 const STRIPS: u8 = 29; // STRIPS, STRIPS+1: strips computed since power-up
+                       // The upload in progress (32-bit values in two registers, low half first).
+const UACT: u8 = 30;
+const USTRIP: u8 = 31;
+const UID: u8 = 32;
+const UTOT: u8 = 33;
+const UCHUNK: u8 = 35;
+const UCRC: u8 = 36;
+const UNEXT: u8 = 38;
+// BEGIN's fields, DATA's offset and size.
+const BTOT: u8 = 40;
+const BCHUNK: u8 = 42;
+const BCRC: u8 = 43;
+const BJOB: u8 = 45; // width, height, keep_x0, keep_w: 45, 47, 49, 51
+const DOFF: u8 = 53;
+const DN: u8 = 55;
+// The model image parser.
+const IST: u8 = 56; // 0 header, 1 section, 2 words, 3 tail, 4 done, 5 error
+const IK: u8 = 57;
+const ISH: u8 = 58;
+const INSEC: u8 = 60;
+const IMEM: u8 = 62;
+const IADDR: u8 = 63;
+const ICNT: u8 = 65;
+const IWB: u8 = 67;
+const IW: u8 = 68; // IW..IW+3: the word, a 64-bit shift register (low half first)
+const IERR: u8 = 72;
+const IBYTE: u8 = 73;
+const ICAP: u8 = 74;
+const IWLAST: u8 = 75;
+const HIN: u8 = 77; // the program header's fields (NOPS above)
+const HOUT: u8 = 78;
+const HSCALE: u8 = 79;
+const HWCAP: u8 = 80;
+const T2: u8 = 81;
+const T3: u8 = 82;
 
 /// Where the text lives in the program memory: the INFO tail, then each message, two bytes a
 /// word.
 struct Text {
     info: (u16, u16),
     messages: Vec<(u16, u16)>,
+}
+
+/// `lo, lo + 1` ← four frame-buffer bytes, little-endian.
+fn fb32(a: &mut Asm, lo: u8) {
+    fb16(a, lo);
+    fb16(a, lo + 1);
+}
+
+fn fb16(a: &mut Asm, r: u8) {
+    a.inp(pin::FB).st(r).inp(pin::FB).sh(Shift::Swap).alu(Alu::Or, r).st(r);
+}
+
+/// Jumps to `ne` unless the 32-bit values at `x` and `y` are equal.
+fn ne32(a: &mut Asm, x: u8, y: u8, ne: &str) {
+    a.ld(x).alu(Alu::Xor, y).jnz(ne).ld(x + 1).alu(Alu::Xor, y + 1).jnz(ne);
+}
+
+/// `d` ← `x` − `y` (32-bit); C is the borrow.
+fn sub32(a: &mut Asm, d: u8, x: u8, y: u8) {
+    a.ld(x).alu(Alu::Sub, y).st(d).ld(x + 1).alu(Alu::Sbc, y + 1).st(d + 1);
+}
+
+fn mov32(a: &mut Asm, d: u8, x: u8) {
+    a.ld(x).st(d).ld(x + 1).st(d + 1);
+}
+
+/// Jumps to `ne` unless register `r` holds `v`.
+fn ne16(a: &mut Asm, r: u8, v: u16, ne: &str) {
+    if v < 256 {
+        a.ld(r).alui(Alu::Xor, v as u8).jnz(ne);
+    } else {
+        a.li(v).alu(Alu::Xor, r).jnz(ne);
+    }
+}
+
+/// The 32-bit value at `lo` shifted right by a byte, the byte in `b` on top.
+fn shift_in32(a: &mut Asm, lo: u8, b: u8) {
+    a.ld(lo).sh(Shift::Hi).st(lo).ld(lo + 1).sh(Shift::Swap).alui(Alu::And, 0xFF).st(T3);
+    a.ld(lo + 1).sh(Shift::Lo).sh(Shift::Swap).alu(Alu::Or, lo).st(lo);
+    a.ld(b).sh(Shift::Swap).alu(Alu::Or, T3).st(lo + 1);
+}
+
+/// A MISSING reply: target FTGT, id FID, one range `[T0:T1, +T2:T3)`.
+fn missing(a: &mut Asm) {
+    a.li(0x85).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(12).out(pout::SLEN).out(pout::SNREG);
+    a.ld(FTGT).out(pout::SREG).ld(FID).out(pout::SREG + 1).sh(Shift::Hi).out(pout::SREG + 2);
+    a.li(1).out(pout::SREG + 3);
+    for (k, r) in [T0, T1, T2, T3].into_iter().enumerate() {
+        let k = 4 + 2 * k as u8;
+        a.ld(r).out(pout::SREG + k).sh(Shift::Hi).out(pout::SREG + k + 1);
+    }
+    a.out(pout::SGO).jmp("send_done");
+}
+
+/// BEGIN, DATA and COMMIT of the model: the upload taken in order, parsed and written through
+/// the load port as it arrives, and valid only once COMMIT has checked the whole.
+fn upload(a: &mut Asm, cfg: &HwConfig) {
+    let info = DesignInfo::of(cfg);
+    let wbytes = (cfg.lanes / 8) as u16;
+    // ---- BEGIN target id total chunk crc width height keep_x0 keep_w
+    a.label("begin");
+    a.ld(LEN).alui(Alu::Xor, 29).jnz("bad_request");
+    a.call("fields_tid");
+    fb32(a, BTOT);
+    fb16(a, BCHUNK);
+    fb32(a, BCRC);
+    for k in 0..4 {
+        fb32(a, BJOB + 2 * k);
+    }
+    a.ld(FTGT).alui(Alu::Cmp, 2).jnc("bad_request");
+    a.ld(FTGT).jnz("begin_strip");
+    a.ld(FID).jnz("bad_request");
+    a.inp(pin::ENG).alui(Alu::And, 1).jnz("busy");
+    a.ld(UACT).alu(Alu::And, USTRIP).jnz("busy");
+    a.ld(BCHUNK).jz("bad_request");
+    a.li(1025).st(T0).ld(BCHUNK).alu(Alu::Cmp, T0).jnc("bad_request");
+    // A repeated BEGIN keeps what has arrived.
+    a.ld(UACT).jz("begin_model");
+    a.ld(USTRIP).jnz("begin_model");
+    ne32(a, BTOT, UTOT, "begin_model");
+    ne32(a, BCRC, UCRC, "begin_model");
+    a.ld(BCHUNK).alu(Alu::Xor, UCHUNK).jnz("begin_model");
+    a.jmp("hunt_clear");
+    a.label("begin_model");
+    a.li(0).st(MVALID).out(pout::MODEL).st(MLEN).st(MLEN + 1).st(MCRC).st(MCRC + 1);
+    a.st(USTRIP).st(UID).st(UNEXT).st(UNEXT + 1).li(1).st(UACT);
+    mov32(a, UTOT, BTOT);
+    mov32(a, UCRC, BCRC);
+    a.ld(BCHUNK).st(UCHUNK);
+    a.li(0x200).out(pout::UP32);
+    a.li(0).st(IST).st(IK).st(IERR).jmp("hunt_clear");
+    a.label("begin_strip");
+    a.ld(MVALID).jz("no_model");
+    err(a, 6, 13); // strips come next
+
+    // ---- DATA target id offset bytes: only the next expected chunk is taken.
+    a.label("data");
+    a.li(8).st(T0).ld(LEN).alu(Alu::Cmp, T0).jc("bad_request");
+    a.li(1032).st(T0).ld(LEN).alu(Alu::Cmp, T0).jnc("bad_request");
+    a.call("fields_tid");
+    fb32(a, DOFF);
+    a.ld(FTGT).alui(Alu::Cmp, 2).jnc("bad_request");
+    a.ld(LEN).alui(Alu::Sub, 7).st(DN);
+    a.ld(UACT).jz("hunt_clear");
+    a.ld(USTRIP).alu(Alu::Xor, FTGT).jnz("hunt_clear");
+    a.ld(FID).alu(Alu::Xor, UID).jnz("hunt_clear");
+    ne32(a, DOFF, UNEXT, "hunt_clear");
+    // Expected size: min(chunk, total − next).
+    sub32(a, T0, UTOT, UNEXT);
+    a.ld(UCHUNK).st(T2);
+    a.ld(T1).jnz("data_exp");
+    a.ld(T0).alu(Alu::Cmp, UCHUNK).jnc("data_exp");
+    a.ld(T0).st(T2);
+    a.label("data_exp");
+    a.ld(DN).alu(Alu::Xor, T2).jnz("hunt_clear");
+    a.ld(USTRIP).jnz("hunt_clear"); // strips come next
+                                    // Feed the model parser, byte by byte, through the upload CRC.
+    a.li(7).out(pout::FBP);
+    a.ld(DN).st(LEFT);
+    a.label("feed");
+    a.inp(pin::FB).st(IBYTE).out(pout::UP32);
+    a.jmp("parse");
+    a.label("parsed");
+    a.ld(LEFT).alui(Alu::Sub, 1).st(LEFT).jnz("feed");
+    a.ld(UNEXT).alu(Alu::Add, DN).st(UNEXT).ld(UNEXT + 1).alui(Alu::Adc, 0).st(UNEXT + 1);
+    a.jmp("hunt_clear");
+
+    // ---- The parser: one byte in IBYTE, then back to `parsed`.
+    a.label("parse");
+    shift_in32(a, ISH, IBYTE);
+    a.ld(IK).st(T2).alui(Alu::Add, 1).st(IK);
+    for (st, l) in [(0, "p_hdr"), (1, "p_sec"), (2, "p_words"), (3, "p_tail"), (4, "p_done")] {
+        a.ld(IST).alui(Alu::Xor, st).jz(l);
+    }
+    a.jmp("parsed");
+    let perr = |a: &mut Asm, m: u8| {
+        a.li(5).st(IST).li(m as u16).st(IERR).jmp("parsed");
+    };
+    // Header: magic, format version, design hash, section count.
+    a.label("p_hdr");
+    let magic = u32::from_le_bytes(*b"BBCI");
+    for (k, v, m) in [(3, magic, msg::MAGIC), (7, info.format_version, msg::VERSION), (11, info.hash, msg::DESIGN)] {
+        let next = format!("p_hdr_{k}");
+        a.ld(T2).alui(Alu::Xor, k).jnz(&next);
+        let bad = format!("p_hdr_bad_{k}");
+        ne16(a, ISH, v as u16, &bad);
+        ne16(a, ISH + 1, (v >> 16) as u16, &bad);
+        a.jmp("parsed");
+        a.label(&bad);
+        perr(a, m);
+        a.label(&next);
+    }
+    a.ld(T2).alui(Alu::Xor, 15).jnz("parsed");
+    mov32(a, INSEC, ISH);
+    a.li(0).st(IK).li(1).st(IST);
+    a.ld(INSEC).alu(Alu::Or, INSEC + 1).jnz("parsed");
+    a.li(3).st(IST).jmp("parsed");
+    // Section: memory (1 byte), address, count.
+    a.label("p_sec");
+    a.ld(T2).jnz("p_sec_1");
+    a.ld(IBYTE).st(IMEM).jz("p_sec_mem");
+    a.ld(IBYTE).alui(Alu::Cmp, 5).jc("p_sec_cap");
+    a.label("p_sec_mem");
+    perr(a, msg::MEMORY);
+    a.label("p_sec_cap");
+    // The memory's capacity in words, and its word's last byte index.
+    a.li(1).st(IWLAST);
+    for m in [Mem::Program, Mem::Weight, Mem::FpWeight, Mem::Const] {
+        let (bytes, cap) = m.geometry(cfg);
+        let skip = format!("p_cap_{}", m as u8);
+        a.ld(IMEM).alui(Alu::Xor, m as u8).jnz(&skip);
+        a.li(cap as u16).st(ICAP).li(bytes as u16 - 1).st(IWLAST);
+        a.label(&skip);
+    }
+    a.jmp("parsed");
+    a.label("p_sec_1");
+    a.ld(T2).alui(Alu::Xor, 4).jnz("p_sec_2");
+    mov32(a, IADDR, ISH);
+    a.jmp("parsed");
+    a.label("p_sec_2");
+    a.ld(T2).alui(Alu::Xor, 8).jnz("parsed");
+    mov32(a, ICNT, ISH);
+    a.li(0).st(IWB);
+    // addr ≤ cap and count ≤ cap − addr (capacities are below 2^16).
+    a.ld(IADDR + 1).jnz("p_overflow");
+    a.ld(ICNT + 1).jnz("p_overflow");
+    a.ld(ICAP).alu(Alu::Cmp, IADDR).jc("p_overflow");
+    a.ld(ICAP).alu(Alu::Sub, IADDR).alu(Alu::Cmp, ICNT).jc("p_overflow");
+    a.li(2).st(IST);
+    a.ld(ICNT).jnz("parsed");
+    a.jmp("p_sec_end");
+    a.label("p_overflow");
+    perr(a, msg::OVERFLOW);
+    // The end of a section: the next one, or the tail after the last.
+    a.label("p_sec_end");
+    a.li(0).st(IK).li(1).st(IST);
+    a.ld(INSEC).alui(Alu::Sub, 1).st(INSEC).ld(INSEC + 1).alui(Alu::Sbc, 0).st(INSEC + 1);
+    a.alu(Alu::Or, INSEC).jnz("parsed");
+    a.li(3).st(IST).jmp("parsed");
+    // Words: bytes shift into IW from the top; a word is complete after IWLAST + 1 bytes.
+    a.label("p_words");
+    if wbytes > 2 {
+        for i in 0..3 {
+            a.ld(IW + i).sh(Shift::Hi).st(IW + i).ld(IW + i + 1).sh(Shift::Lo).sh(Shift::Swap).alu(Alu::Or, IW + i);
+            a.st(IW + i);
+        }
+    }
+    a.ld(IW + 3).sh(Shift::Hi).st(IW + 3).ld(IBYTE).sh(Shift::Swap).alu(Alu::Or, IW + 3).st(IW + 3);
+    a.ld(IWB).alu(Alu::Xor, IWLAST).jz("p_word");
+    a.ld(IWB).alui(Alu::Add, 1).st(IWB).jmp("parsed");
+    a.label("p_word");
+    a.li(0).st(IWB);
+    a.ld(IMEM).out(pout::LMEM).ld(IADDR).out(pout::LADRL).ld(IADDR + 1).out(pout::LADRH);
+    // The word is in the top bytes of IW: 2 bytes for every memory but the weights.
+    a.li(0).out(pout::LD + 1).out(pout::LD + 2).out(pout::LD + 3);
+    a.ld(IW + 3).out(pout::LD);
+    if wbytes > 2 {
+        a.ld(IMEM).alui(Alu::Xor, Mem::Weight as u8).jnz("p_word_go");
+        let top = 4 - wbytes / 2;
+        for k in 0..wbytes / 2 {
+            a.ld(IW + (top + k) as u8).out(pout::LD + k as u8);
+        }
+    }
+    a.label("p_word_go");
+    a.out(pout::LGO);
+    // The program header's fields, as the engine will read them.
+    a.ld(IMEM).alui(Alu::Xor, Mem::Program as u8).jnz("p_word_next");
+    a.ld(IADDR + 1).jnz("p_word_next");
+    for (addr, r) in [(2, NOPS), (3, HIN), (4, HOUT), (5, HSCALE), (6, HWCAP)] {
+        let skip = format!("p_hdrw_{addr}");
+        a.ld(IADDR).alui(Alu::Xor, addr).jnz(&skip).ld(IW + 3).st(r);
+        a.label(&skip);
+    }
+    a.label("p_word_next");
+    a.ld(IADDR).alui(Alu::Add, 1).st(IADDR).ld(IADDR + 1).alui(Alu::Adc, 0).st(IADDR + 1);
+    a.ld(ICNT).alui(Alu::Sub, 1).st(ICNT).ld(ICNT + 1).alui(Alu::Sbc, 0).st(ICNT + 1);
+    a.alu(Alu::Or, ICNT).jnz("parsed");
+    a.jmp("p_sec_end");
+    // Tail: the image's CRC (checked at COMMIT on the whole upload), then nothing more.
+    a.label("p_tail");
+    a.ld(T2).alui(Alu::Xor, 3).jnz("parsed");
+    a.li(4).st(IST).jmp("parsed");
+    a.label("p_done");
+    perr(a, msg::STRAY);
+
+    // ---- COMMIT target id.
+    a.label("commit");
+    a.ld(LEN).alui(Alu::Xor, 3).jnz("bad_request");
+    a.call("fields_tid");
+    a.ld(FTGT).alui(Alu::Cmp, 2).jnc("bad_request");
+    a.ld(FTGT).jnz("commit_strip");
+    a.ld(UACT).jz("commit_idle");
+    a.ld(USTRIP).jnz("commit_idle");
+    // Missing [next, total)?
+    ne32(a, UNEXT, UTOT, "commit_missing");
+    // Every byte is there: the whole upload's CRC, then the image's own checks.
+    a.inp(pin::UP32L).st(T0).inp(pin::UP32H).st(T1);
+    ne32(a, T0, UCRC, "commit_redo");
+    a.li(0).st(UACT);
+    a.ld(IST).alui(Alu::Xor, 5).jnz("commit_st");
+    a.ld(IERR).st(EMSG).li(5).st(EKIND).jmp("error");
+    a.label("commit_st");
+    a.ld(IST).alui(Alu::Xor, 4).jz("commit_res");
+    err(a, 5, msg::EARLY);
+    a.label("commit_res");
+    // The image ends with its own CRC, so the CRC of the whole is the CRC-32 residue.
+    ne16(a, T0, 0xDF1C, "commit_imgcrc");
+    ne16(a, T1, 0x2144, "commit_imgcrc");
+    a.ld(HSCALE).jz("commit_hdr");
+    a.ld(HSCALE).alui(Alu::Cmp, 5).jnc("commit_hdr");
+    for r in [HIN, HOUT, HWCAP, NOPS] {
+        a.ld(r).jz("commit_hdr");
+    }
+    a.li(1).st(MVALID).out(pout::MODEL);
+    mov32(a, MLEN, UTOT);
+    mov32(a, MCRC, UCRC);
+    a.jmp("committed");
+    a.label("commit_imgcrc");
+    err(a, 5, msg::IMAGE_CRC);
+    a.label("commit_hdr");
+    err(a, 5, msg::HEADER);
+    a.label("commit_missing");
+    mov32(a, T0, UNEXT);
+    sub32(a, T2, UTOT, UNEXT);
+    missing(a);
+    a.label("commit_redo");
+    // Everything is missing: the upload starts over.
+    a.li(0).st(T0).st(T1).st(UNEXT).st(UNEXT + 1).li(0x200).out(pout::UP32);
+    a.li(0).st(IST).st(IK).st(IERR);
+    mov32(a, T2, UTOT);
+    missing(a);
+    a.label("commit_idle");
+    a.ld(MVALID).jz("unknown_upload");
+    a.label("committed");
+    a.li(0x84).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(3).out(pout::SLEN).out(pout::SNREG);
+    a.ld(FTGT).out(pout::SREG).ld(FID).out(pout::SREG + 1).sh(Shift::Hi).out(pout::SREG + 2);
+    a.out(pout::SGO).jmp("send_done");
+    a.label("commit_strip");
+    a.ld(MVALID).jz("no_model");
+    a.label("unknown_upload");
+    err(a, 8, msg::UNKNOWN);
+    a.label("no_model");
+    err(a, 4, msg::NO_MODEL);
 }
 
 /// An ERROR reply of `kind` with message `m` (the id is `EID`).
@@ -197,7 +555,16 @@ pub fn firmware(cfg: &HwConfig, stale_units: u16) -> Vec<u16> {
 
     // ---- The frame is good: act on it.
     a.li(0).st(EID).out(pout::FBP);
-    for (code, l) in [(1, "hello"), (5, "query"), (6, "fetch"), (4, "commit"), (7, "counters"), (8, "reset")] {
+    for (code, l) in [
+        (1, "hello"),
+        (2, "begin"),
+        (3, "data"),
+        (4, "commit"),
+        (5, "query"),
+        (6, "fetch"),
+        (7, "counters"),
+        (8, "reset"),
+    ] {
         a.ld(CODE).alui(Alu::Xor, code).jz(l);
     }
     err(&mut a, 2, msg::UNKNOWN_CMD);
@@ -226,22 +593,7 @@ pub fn firmware(cfg: &HwConfig, stale_units: u16) -> Vec<u16> {
     a.call("fields_id");
     err(&mut a, 8, msg::NOT_KEPT);
 
-    // ---- COMMIT target, id.
-    a.label("commit");
-    a.ld(LEN).alui(Alu::Xor, 3).jnz("bad_request");
-    a.call("fields_tid");
-    a.ld(FTGT).alui(Alu::Cmp, 2).jnc("bad_request");
-    a.ld(FTGT).jnz("commit_strip");
-    a.ld(MVALID).jz("unknown_upload");
-    a.li(0x84).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(3).out(pout::SLEN).out(pout::SNREG);
-    a.ld(FTGT).out(pout::SREG).ld(FID).out(pout::SREG + 1).sh(Shift::Hi).out(pout::SREG + 2);
-    a.out(pout::SGO).jmp("send_done");
-    a.label("commit_strip");
-    a.ld(MVALID).jz("no_model");
-    a.label("unknown_upload");
-    err(&mut a, 8, msg::UNKNOWN);
-    a.label("no_model");
-    err(&mut a, 4, msg::NO_MODEL);
+    upload(&mut a, cfg);
 
     // ---- RESET keep_model: (no strip can be in flight yet) forget the model unless kept.
     a.label("reset");
@@ -249,6 +601,7 @@ pub fn firmware(cfg: &HwConfig, stale_units: u16) -> Vec<u16> {
     a.inp(pin::FB).jnz("reset_keep");
     a.li(0).st(MVALID).out(pout::MODEL).st(MLEN).st(MLEN + 1).st(MCRC).st(MCRC + 1).st(NOPS);
     a.label("reset_keep");
+    a.li(0).st(UACT);
     a.li(0x88).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(0).out(pout::SLEN).out(pout::SNREG);
     a.out(pout::SGO).jmp("send_done");
 
@@ -366,6 +719,12 @@ pub struct IoModel {
     pub counters: Vec<u32>,
     cnt_sel: usize,
     pub model_ok: bool,
+    up32: crc::Digest<'static, u32>,
+    l_mem: u8,
+    l_addr: u32,
+    l_data: [u16; 4],
+    /// Every load-port write: memory, address, word.
+    pub loads: Vec<(u8, u32, u64)>,
 }
 
 const CRC8: crc::Crc<u8> = crc::Crc::<u8>::new(&crc::CRC_8_SMBUS);
@@ -394,6 +753,11 @@ impl Default for IoModel {
             counters: Vec::new(),
             cnt_sel: 0,
             model_ok: false,
+            up32: CRC32.digest(),
+            l_mem: 0,
+            l_addr: 0,
+            l_data: [0; 4],
+            loads: Vec::new(),
         }
     }
 }
@@ -421,6 +785,8 @@ impl IoModel {
                 pin::RX32H => (self.rx32.clone().finalize() >> 16) as u16,
                 pin::TMR => (self.timer > 0) as u16,
                 pin::SND => self.s_busy as u16,
+                pin::UP32L => self.up32.clone().finalize() as u16,
+                pin::UP32H => (self.up32.clone().finalize() >> 16) as u16,
                 pin::ENG => self.eng_busy as u16 | (self.eng_error as u16) << 2,
                 pin::CNTL => *self.counters.get(self.cnt_sel).unwrap_or(&0) as u16,
                 pin::CNTH => (*self.counters.get(self.cnt_sel).unwrap_or(&0) >> 16) as u16,
@@ -454,6 +820,22 @@ impl IoModel {
                     }
                     pout::TMR => self.timer = 256 * v as u64,
                     pout::CNTSEL => self.cnt_sel = v as usize,
+                    pout::UP32 => {
+                        if v & 0x300 != 0 {
+                            self.up32 = CRC32.digest();
+                        }
+                        if v & 0x200 == 0 {
+                            self.up32.update(&[byte]);
+                        }
+                    }
+                    pout::LMEM => self.l_mem = byte,
+                    pout::LADRL => self.l_addr = (self.l_addr & 0xFFFF_0000) | v as u32,
+                    pout::LADRH => self.l_addr = (self.l_addr & 0xFFFF) | (v as u32) << 16,
+                    p if (pout::LD..pout::LD + 4).contains(&p) => self.l_data[(p - pout::LD) as usize] = v,
+                    pout::LGO => {
+                        let d = self.l_data.iter().rev().fold(0u64, |acc, w| acc << 16 | *w as u64);
+                        self.loads.push((self.l_mem, self.l_addr, d));
+                    }
                     pout::MODEL => self.model_ok = v & 1 != 0,
                     pout::SCODE => self.s_code = byte,
                     pout::SSEQ => self.s_seq = byte,

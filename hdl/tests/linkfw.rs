@@ -172,3 +172,133 @@ fn counters_are_busy_while_the_engine_runs() {
     let r = one(d.replies(QUIET));
     assert_eq!((r.u32(0), r.u32(4), r.u32(8), r.u32(12)), (0x1234_5678, 0, 7, 0));
 }
+
+fn small_model(cfg: &bbcu_arch::HwConfig) -> (Vec<u8>, bbcu_arch::image::ModelImage) {
+    let net = bbcu_sim::synth::Topology::deblock(8, 3).build(2);
+    let q = bbcu_sim::fixed::FixedNetwork::compile(&net, None).unwrap();
+    let c = bbcu_arch::compile(&q, cfg).unwrap_or_else(|e| panic!("{e}"));
+    (c.image.to_bytes(cfg), c.image)
+}
+
+fn upload(d: &mut Dut, image: &[u8], chunk: usize, seq: &mut u8) -> Frame {
+    let crc = CRC32.checksum(image);
+    d.send(&frame(BEGIN, *seq, &begin(0, 0, image.len() as u32, chunk as u16, crc, [0; 4])));
+    for (i, c) in image.chunks(chunk).enumerate() {
+        *seq = seq.wrapping_add(1);
+        d.send(&frame(DATA, *seq, &data(0, 0, (i * chunk) as u32, c)));
+    }
+    *seq = seq.wrapping_add(1);
+    d.send(&frame(COMMIT, *seq, &commit(0, 0)));
+    one(d.replies(QUIET))
+}
+
+#[test]
+fn model_upload_writes_every_word_and_commits() {
+    let cfg = test_config();
+    let (bytes, img) = small_model(&cfg);
+    let mut d = Dut::new();
+    let mut seq = 1;
+    let r = upload(&mut d, &bytes, 1024, &mut seq);
+    assert_eq!((r.code, r.seq), (COMMITTED, seq), "{r:?}");
+    let want: Vec<(u8, u32, u64)> = img
+        .sections
+        .iter()
+        .flat_map(|s| s.words.iter().enumerate().map(move |(i, w)| (s.mem as u8, (s.addr + i) as u32, *w)))
+        .collect();
+    assert_eq!(d.b.io.loads.len(), want.len());
+    assert!(d.b.io.loads == want, "load port writes differ from the image's words");
+    eprintln!("{} image bytes, {} words, {} cycles", bytes.len(), want.len(), d.cycles);
+    d.send(&frame(HELLO, 100, &[]));
+    let r = one(d.replies(QUIET));
+    assert_eq!((r.u32(8), r.u32(12)), (bytes.len() as u32, CRC32.checksum(&bytes)));
+    d.b.io.counters = vec![0; 40];
+    d.send(&frame(COUNTERS, 101, &[]));
+    let r = one(d.replies(QUIET));
+    let n = img.program(cfg.memory.program_words).unwrap().ops.len();
+    assert_eq!((r.u16(24) as usize, r.payload.len()), (n, 26 + 16 * n));
+    d.send(&frame(RESET, 102, &[0]));
+    assert_eq!(one(d.replies(QUIET)).code, RESET_DONE);
+    d.send(&frame(HELLO, 103, &[]));
+    assert_eq!(one(d.replies(QUIET)).u32(8), 0);
+}
+
+#[test]
+fn model_upload_takes_only_the_next_chunk_and_reports_the_rest_missing() {
+    let cfg = test_config();
+    let (bytes, _) = small_model(&cfg);
+    let chunk = 256;
+    assert!(bytes.len() > 3 * chunk);
+    let crc = CRC32.checksum(&bytes);
+    let mut d = Dut::new();
+    d.send(&frame(BEGIN, 1, &begin(0, 0, bytes.len() as u32, chunk as u16, crc, [0; 4])));
+    d.send(&frame(DATA, 2, &data(0, 0, 0, &bytes[..chunk])));
+    d.send(&frame(DATA, 3, &data(0, 0, 2 * chunk as u32, &bytes[2 * chunk..3 * chunk])));
+    d.send(&frame(COMMIT, 4, &commit(0, 0)));
+    let r = one(d.replies(QUIET));
+    assert_eq!((r.code, r.seq, r.u8(3)), (MISSING, 4, 1));
+    assert_eq!((r.u32(4), r.u32(8)), (chunk as u32, (bytes.len() - chunk) as u32));
+    d.send(&frame(BEGIN, 5, &begin(1, 1, 3, 16, 0, [1, 1, 0, 1])));
+    assert_eq!(one(d.replies(QUIET)).error().0, 4);
+    d.send(&frame(BEGIN, 6, &begin(0, 0, bytes.len() as u32, chunk as u16, crc, [0; 4])));
+    for (i, c) in bytes.chunks(chunk).enumerate().skip(1) {
+        d.send(&frame(DATA, 7, &data(0, 0, (i * chunk) as u32, c)));
+    }
+    d.send(&frame(COMMIT, 8, &commit(0, 0)));
+    assert_eq!(one(d.replies(QUIET)).code, COMMITTED);
+}
+
+#[test]
+fn refused_images_leave_no_model() {
+    let cfg = test_config();
+    let (bytes, _) = small_model(&cfg);
+    let edit = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = bytes.clone();
+        f(&mut b);
+        b
+    };
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("magic", edit(&|b| b[0] = b'X'), "not a bbcu model image"),
+        ("hash", edit(&|b| b[8] ^= 1), "image is for another design"),
+        (
+            "body",
+            edit(&|b| {
+                let n = b.len();
+                b[n - 10] ^= 1
+            }),
+            "model image CRC mismatch",
+        ),
+        (
+            "short",
+            edit(&|b| {
+                let n = b.len();
+                b.drain(n - 8..n - 4);
+            }),
+            "model image ends early",
+        ),
+    ];
+    for (what, img, msg) in cases {
+        let mut d = Dut::new();
+        let mut seq = 1;
+        let r = upload(&mut d, &img, 512, &mut seq);
+        assert_eq!(r.error(), (5, msg.to_string()), "{what}");
+        d.send(&frame(HELLO, 50, &[]));
+        assert_eq!(one(d.replies(QUIET)).u32(8), 0, "{what}: no model after a refused image");
+        d.send(&frame(BEGIN, 51, &begin(1, 1, 3, 16, 0, [1, 1, 0, 1])));
+        assert_eq!(one(d.replies(QUIET)).error().0, 4, "{what}: a strip finds no model");
+    }
+}
+
+#[test]
+fn whole_upload_crc_mismatch_asks_for_everything_again() {
+    let cfg = test_config();
+    let (bytes, _) = small_model(&cfg);
+    let mut d = Dut::new();
+    let crc = CRC32.checksum(&bytes) ^ 1;
+    d.send(&frame(BEGIN, 1, &begin(0, 0, bytes.len() as u32, 1024, crc, [0; 4])));
+    for (i, c) in bytes.chunks(1024).enumerate() {
+        d.send(&frame(DATA, 2, &data(0, 0, (i * 1024) as u32, c)));
+    }
+    d.send(&frame(COMMIT, 3, &commit(0, 0)));
+    let r = one(d.replies(QUIET));
+    assert_eq!((r.code, r.u32(4), r.u32(8)), (MISSING, 0, bytes.len() as u32));
+}
