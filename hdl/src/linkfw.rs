@@ -280,10 +280,13 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.jmp("hunt_clear");
 
     // ---- The parser: one byte in IBYTE, then back to `parsed`.
+    // Words come first and skip the byte count and the field shift register, which only the
+    // header, section and tail states read: the common byte is the short path.
     a.label("parse");
+    a.ld(IST).alui(Alu::Xor, 2).jz("p_words");
     shift_in32(a, ISH, IBYTE);
     a.ld(IK).st(T2).alui(Alu::Add, 1).st(IK);
-    for (st, l) in [(0, "p_hdr"), (1, "p_sec"), (2, "p_words"), (3, "p_tail"), (4, "p_done")] {
+    for (st, l) in [(0, "p_hdr"), (1, "p_sec"), (3, "p_tail"), (4, "p_done")] {
         a.ld(IST).alui(Alu::Xor, st).jz(l);
     }
     a.jmp("parsed");
@@ -365,8 +368,11 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.label("p_word");
     a.li(0).st(IWB);
     a.ld(IMEM).out(pout::LMEM).ld(IADDR).out(pout::LADRL).ld(IADDR + 1).out(pout::LADRH);
-    // The word is in the top bytes of IW: 2 bytes for every memory but the weights.
-    a.li(0).out(pout::LD + 1).out(pout::LD + 2).out(pout::LD + 3);
+    // The word is in the top bytes of IW: 2 bytes for every memory but the weights (the upper
+    // pieces stay 0 when every word is 16 bits).
+    if wbytes > 2 {
+        a.li(0).out(pout::LD + 1).out(pout::LD + 2).out(pout::LD + 3);
+    }
     a.ld(IW + 3).out(pout::LD);
     if wbytes > 2 {
         a.ld(IMEM).alui(Alu::Xor, Mem::Weight as u8).jnz("p_word_go");
