@@ -23,8 +23,22 @@ use std::collections::VecDeque;
 
 /// Input ports.
 pub mod pin {
+    /// Bytes the feeder has still to move.
+    pub const FEED: u8 = 13;
+    /// Result FIFO fill level.
+    pub const RCNT: u8 = 14;
+    /// A result byte (the read pops it; RESET drops the rest of a strip's output).
+    pub const RES: u8 = 15;
+    pub const RES32L: u8 = 16;
+    pub const RES32H: u8 = 17;
+    /// Non-zero once after the engine finished a strip (the read clears it).
+    pub const DONE: u8 = 18;
+    /// Result bytes the engine has given since the strip's start.
+    pub const RGOTL: u8 = 19;
+    pub const RGOTH: u8 = 20;
     pub const UP32L: u8 = 11;
     pub const UP32H: u8 = 12;
+    /// Engine: bit 0 busy, bit 1 done since the last read (the read clears it), bit 2 error.
     pub const ENG: u8 = 8;
     pub const CNTL: u8 = 9;
     pub const CNTH: u8 = 10;
@@ -40,6 +54,17 @@ pub mod pin {
 
 /// Output ports.
 pub mod pout {
+    /// Job fields and start of the engine.
+    pub const JOB: u8 = 40;
+    pub const START: u8 = 44;
+    /// Feeder: move A bytes from the frame buffer (at its pointer) to the engine's pixel input
+    /// through the upload CRC, as the engine takes them; `FEEDZ`: A zero bytes, no CRC.
+    pub const FEED: u8 = 45;
+    pub const FEEDZ: u8 = 46;
+    /// Result CRC: clear.
+    pub const RES32: u8 = 47;
+    /// Sender tail: 0 bytes from `SBYTE`, 1 bytes from the result FIFO (through the result CRC).
+    pub const STAIL: u8 = 14;
     /// Upload CRC: bit 8 clears it first, bit 9 clears it and feeds nothing.
     pub const UP32: u8 = 7;
     pub const LMEM: u8 = 32;
@@ -65,7 +90,7 @@ pub mod pout {
 }
 
 /// Program address bits of the firmware's memory.
-pub const PA: u32 = 11;
+pub const PA: u32 = 12;
 
 use crate::proto::MESSAGES;
 
@@ -87,6 +112,9 @@ mod msg {
     pub const BUSY: u8 = 14;
     pub const NOT_KEPT: u8 = 15;
     pub const UNKNOWN: u8 = 16;
+    pub const STRIP_CRC: u8 = 17;
+    pub const NO_PROGRAM: u8 = 18;
+    pub const BAD_JOB: u8 = 13;
 }
 
 // Registers.
@@ -146,6 +174,27 @@ const HSCALE: u8 = 79;
 const HWCAP: u8 = 80;
 const T2: u8 = 81;
 const T3: u8 = 82;
+// The strip: its input upload is UACT/USTRIP above; its result stream here.
+const SHAVE: u8 = 83;
+const SID: u8 = 84;
+const SINDONE: u8 = 85;
+const SCRCOK: u8 = 86;
+const SFAIL: u8 = 87;
+const RACT: u8 = 88;
+const RID: u8 = 89;
+const ROFF: u8 = 90;
+const RLEN: u8 = 92;
+const RCHUNK: u8 = 94;
+const RENDSENT: u8 = 95;
+const RFCRC: u8 = 96;
+const BSEQ: u8 = 98; // the board's own frame counter
+const PA0: u8 = 99; // multiplier: PA0..PA0+2 × PB → PP0..PP0+2 (48 bits)
+const PB: u8 = 102;
+const PP: u8 = 103;
+const DLEFT: u8 = 106; // RESET: input bytes the engine still takes (32 bits)
+const RN: u8 = 108;
+const RT: u8 = 109;
+const RKEEP: u8 = 110;
 
 /// Where the text lives in the program memory: the INFO tail, then each message, two bytes a
 /// word.
@@ -196,7 +245,7 @@ fn shift_in32(a: &mut Asm, lo: u8, b: u8) {
 
 /// A MISSING reply: target FTGT, id FID, one range `[T0:T1, +T2:T3)`.
 fn missing(a: &mut Asm) {
-    a.li(0x85).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(12).out(pout::SLEN).out(pout::SNREG);
+    a.call("sender_idle").li(0x85).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(12).out(pout::SLEN).out(pout::SNREG);
     a.ld(FTGT).out(pout::SREG).ld(FID).out(pout::SREG + 1).sh(Shift::Hi).out(pout::SREG + 2);
     a.li(1).out(pout::SREG + 3);
     for (k, r) in [T0, T1, T2, T3].into_iter().enumerate() {
@@ -243,9 +292,71 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.ld(BCHUNK).st(UCHUNK);
     a.li(0x200).out(pout::UP32);
     a.li(0).st(IST).st(IK).st(IERR).jmp("hunt_clear");
+    // A strip: checked as `StripJob::check` does, then the engine starts at once and the
+    // strip's input is an upload into it.
     a.label("begin_strip");
     a.ld(MVALID).jz("no_model");
-    err(a, 6, 13); // strips come next
+    a.ld(UACT).alu(Alu::And, USTRIP).jz("begin_busy");
+    a.ld(FID).alu(Alu::Xor, UID).jz("hunt_clear"); // a repeated BEGIN of this strip
+    a.label("begin_busy");
+    a.inp(pin::ENG).alui(Alu::And, 1).jnz("busy");
+    a.ld(UACT).alu(Alu::And, USTRIP).jnz("busy");
+    a.ld(RENDSENT).alui(Alu::Xor, 1).alu(Alu::And, RACT).jnz("busy");
+    a.ld(BCHUNK).jz("bad_request");
+    a.li(1025).st(T0).ld(BCHUNK).alu(Alu::Cmp, T0).jnc("bad_request");
+    // width, height, keep_x0, keep_w below 2^16; width 1..=width cap, height and keep_w not
+    // 0, keep_x0 + keep_w ≤ width.
+    for k in 0..4 {
+        a.ld(BJOB + 2 * k + 1).jnz("bad_job");
+    }
+    a.ld(BJOB).jz("bad_job");
+    a.ld(HWCAP).alu(Alu::Cmp, BJOB).jc("bad_job");
+    a.ld(BJOB + 2).jz("bad_job");
+    a.ld(BJOB + 6).jz("bad_job");
+    a.ld(BJOB + 4).alu(Alu::Add, BJOB + 6).jc("bad_job");
+    a.st(T0).ld(BJOB).alu(Alu::Cmp, T0).jc("bad_job");
+    // Input bytes w·h·in_ch must be `total`; the result's length kw·h·out_ch·r² below 2^32.
+    a.ld(BJOB).st(PA0).li(0).st(PA0 + 1).st(PA0 + 2).ld(BJOB + 2).st(PB).call("mul");
+    a.ld(HIN).call("mul_again");
+    a.ld(PP + 2).jnz("bad_job");
+    ne32(a, PP, BTOT, "bad_job");
+    a.ld(BJOB + 6).st(PA0).li(0).st(PA0 + 1).st(PA0 + 2).ld(BJOB + 2).st(PB).call("mul");
+    a.ld(HOUT).call("mul_again");
+    a.ld(HSCALE).call("mul_again");
+    a.ld(HSCALE).call("mul_again");
+    a.ld(PP + 2).jnz("bad_job");
+    // Start.
+    for k in 0..4 {
+        a.ld(BJOB + 2 * k).out(pout::JOB + k);
+    }
+    a.out(pout::START);
+    a.li(1).st(UACT).st(USTRIP).st(SHAVE).st(RACT).li(0).st(SINDONE).st(SCRCOK).st(SFAIL);
+    a.st(UNEXT).st(UNEXT + 1).st(ROFF).st(ROFF + 1).st(RENDSENT).st(RFCRC).st(RFCRC + 1);
+    a.out(pout::RES32).li(0x200).out(pout::UP32);
+    a.ld(FID).st(UID).st(SID).st(RID);
+    mov32(a, UTOT, BTOT);
+    mov32(a, UCRC, BCRC);
+    a.ld(BCHUNK).st(UCHUNK).st(RCHUNK);
+    mov32(a, RLEN, PP);
+    a.jmp("hunt_clear");
+    a.label("bad_job");
+    err(a, 6, msg::BAD_JOB);
+    // mul: PP ← PA0 × PB (48 × 16 bits); mul_again: PA0 ← PP, PB ← A, then mul.
+    a.label("mul_again");
+    a.st(PB);
+    mov32(a, PA0, PP);
+    a.ld(PP + 2).st(PA0 + 2);
+    a.label("mul");
+    a.li(0).st(PP).st(PP + 1).st(PP + 2);
+    a.label("mul_loop");
+    a.ld(PB).jz("mul_done").sh(Shift::Shr).st(PB).jnc("mul_shift");
+    a.ld(PP).alu(Alu::Add, PA0).st(PP).ld(PP + 1).alu(Alu::Adc, PA0 + 1).st(PP + 1);
+    a.ld(PP + 2).alu(Alu::Adc, PA0 + 2).st(PP + 2);
+    a.label("mul_shift");
+    a.ld(PA0).sh(Shift::Shl).st(PA0).ld(PA0 + 1).sh(Shift::Rlc).st(PA0 + 1);
+    a.ld(PA0 + 2).sh(Shift::Rlc).st(PA0 + 2).jmp("mul_loop");
+    a.label("mul_done");
+    a.ret();
 
     // ---- DATA target id offset bytes: only the next expected chunk is taken.
     a.label("data");
@@ -267,8 +378,27 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.ld(T0).st(T2);
     a.label("data_exp");
     a.ld(DN).alu(Alu::Xor, T2).jnz("hunt_clear");
-    a.ld(USTRIP).jnz("hunt_clear"); // strips come next
-                                    // Feed the model parser, byte by byte, through the upload CRC.
+    a.ld(USTRIP).jz("model_feed");
+    // A strip's pixels: the feeder moves them to the engine as it takes them.
+    a.li(7).out(pout::FBP).ld(DN).out(pout::FEED);
+    a.label("strip_feed");
+    a.inp(pin::ENG).alui(Alu::And, 4).jnz("strip_fail");
+    a.inp(pin::FEED).jz("strip_fed");
+    a.call("results").jmp("strip_feed");
+    a.label("strip_fail");
+    // No program the engine accepts: it will take no input.
+    a.li(0).out(pout::FEED).st(UACT).st(RACT).li(1).st(SFAIL).jmp("hunt_clear");
+    a.label("strip_fed");
+    sub32(a, T0, UTOT, UNEXT);
+    a.ld(UNEXT).alu(Alu::Add, DN).st(UNEXT).ld(UNEXT + 1).alui(Alu::Adc, 0).st(UNEXT + 1);
+    a.ld(T1).jnz("hunt_clear");
+    a.ld(T0).alu(Alu::Xor, DN).jnz("hunt_clear");
+    a.li(0).st(UACT).li(1).st(SINDONE).li(0).st(SCRCOK);
+    a.inp(pin::UP32L).st(T0).inp(pin::UP32H).st(T1);
+    ne32(a, T0, UCRC, "hunt_clear");
+    a.li(1).st(SCRCOK).jmp("hunt_clear");
+    a.label("model_feed");
+    // Feed the model parser, byte by byte, through the upload CRC.
     a.li(7).out(pout::FBP);
     a.ld(DN).st(LEFT);
     a.label("feed");
@@ -452,11 +582,23 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.label("commit_idle");
     a.ld(MVALID).jz("unknown_upload");
     a.label("committed");
-    a.li(0x84).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(3).out(pout::SLEN).out(pout::SNREG);
+    a.call("sender_idle").li(0x84).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(3).out(pout::SLEN).out(pout::SNREG);
     a.ld(FTGT).out(pout::SREG).ld(FID).out(pout::SREG + 1).sh(Shift::Hi).out(pout::SREG + 2);
     a.out(pout::SGO).jmp("send_done");
     a.label("commit_strip");
     a.ld(MVALID).jz("no_model");
+    a.ld(SHAVE).jz("unknown_upload");
+    a.ld(FID).alu(Alu::Xor, SID).jnz("unknown_upload");
+    a.ld(SFAIL).jnz("strip_failed");
+    a.ld(SINDONE).jnz("commit_in");
+    mov32(a, T0, UNEXT);
+    sub32(a, T2, UTOT, UNEXT);
+    missing(a);
+    a.label("commit_in");
+    a.ld(SCRCOK).jnz("committed");
+    err(a, 9, msg::STRIP_CRC);
+    a.label("strip_failed");
+    err(a, 9, msg::NO_PROGRAM);
     a.label("unknown_upload");
     err(a, 8, msg::UNKNOWN);
     a.label("no_model");
@@ -515,7 +657,9 @@ pub fn firmware(cfg: &HwConfig, stale_units: u16) -> Vec<u16> {
     a.inp(pin::CRC8).alu(Alu::Xor, W + 7).jnz("hunt_wait");
     a.jmp("frame");
     a.label("hunt_wait");
-    a.inp(pin::RXS).jz("hunt_wait");
+    a.inp(pin::RXS).jnz("hunt_byte");
+    a.call("results").jmp("hunt_wait");
+    a.label("hunt_byte");
     for i in 0..7 {
         a.ld(W + i + 1).st(W + i);
     }
@@ -535,6 +679,7 @@ pub fn firmware(cfg: &HwConfig, stale_units: u16) -> Vec<u16> {
     a.ld(STALE).out(pout::TMR);
     a.label("pay_wait");
     a.inp(pin::RXS).jnz("pay_byte");
+    a.call("results");
     a.inp(pin::TMR).jnz("pay_wait");
     a.jmp("hunt_clear");
     a.label("pay_byte");
@@ -547,6 +692,7 @@ pub fn firmware(cfg: &HwConfig, stale_units: u16) -> Vec<u16> {
     a.ld(STALE).out(pout::TMR);
     a.label("crc_wait");
     a.inp(pin::RXS).jnz("crc_take");
+    a.call("results");
     a.inp(pin::TMR).jnz("crc_wait");
     a.jmp("hunt_clear");
     a.label("crc_take");
@@ -585,11 +731,31 @@ pub fn firmware(cfg: &HwConfig, stale_units: u16) -> Vec<u16> {
     a.label("query");
     a.ld(LEN).alui(Alu::Xor, 2).jnz("bad_request");
     a.call("fields_id");
-    a.li(0x86).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(11).out(pout::SLEN).out(pout::SNREG);
+    a.call("sender_idle").li(0x86).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(11).out(pout::SLEN).out(pout::SNREG);
     a.ld(FID).out(pout::SREG).sh(Shift::Hi).out(pout::SREG + 1);
-    a.li(0);
-    for k in 2..11 {
-        a.out(pout::SREG + k);
+    // state (T2), len (T0:T1), crc (T3, RT)
+    a.li(0).st(T2).st(T0).st(T1).st(T3).st(RT);
+    a.ld(SHAVE).jz("q_send");
+    a.ld(FID).alu(Alu::Xor, SID).jnz("q_send");
+    mov32(&mut a, T0, RLEN);
+    a.li(6).st(T2).ld(SFAIL).jnz("q_send");
+    a.li(1).st(T2).ld(SINDONE).jnz("q_in");
+    // Receiving: `len` is the input taken so far, the host's credit.
+    mov32(&mut a, T0, UNEXT);
+    a.jmp("q_send");
+    a.label("q_in");
+    a.li(4).st(T2);
+    ne32(&mut a, ROFF, RLEN, "q_running");
+    a.ld(RENDSENT).jz("q_send");
+    a.li(5).st(T2).ld(RFCRC).st(T3).ld(RFCRC + 1).st(RT).jmp("q_send");
+    a.label("q_running");
+    a.inp(pin::ENG).alui(Alu::And, 1).jz("q_send");
+    a.li(3).st(T2);
+    a.label("q_send");
+    a.ld(T2).out(pout::SREG + 2);
+    for (k, r) in [T0, T1, T3, RT].into_iter().enumerate() {
+        let k = 3 + 2 * k as u8;
+        a.ld(r).out(pout::SREG + k).sh(Shift::Hi).out(pout::SREG + k + 1);
     }
     a.out(pout::SGO).jmp("send_done");
 
@@ -602,13 +768,48 @@ pub fn firmware(cfg: &HwConfig, stale_units: u16) -> Vec<u16> {
     upload(&mut a, cfg);
 
     // ---- RESET keep_model: (no strip can be in flight yet) forget the model unless kept.
+    // A strip in flight is run to its end on zeros and its output dropped (the engine has no
+    // abort), before RESET_DONE.
     a.label("reset");
     a.ld(LEN).alui(Alu::Xor, 1).jnz("bad_request");
-    a.inp(pin::FB).jnz("reset_keep");
+    a.inp(pin::FB).st(RKEEP);
+    a.li(0).st(RACT).st(DLEFT).st(DLEFT + 1);
+    a.ld(UACT).alu(Alu::And, USTRIP).jz("reset_drain");
+    a.ld(SFAIL).jnz("reset_drain");
+    sub32(&mut a, DLEFT, UTOT, UNEXT);
+    a.label("reset_drain");
+    a.li(0).st(UACT);
+    a.label("drain");
+    a.inp(pin::RCNT).jz("drain_zeros");
+    a.inp(pin::RES).jmp("drain");
+    a.label("drain_zeros");
+    a.inp(pin::FEED).jnz("drain");
+    a.ld(DLEFT).alu(Alu::Or, DLEFT + 1).jz("drain_wait");
+    // At most 4096 zeros at a time.
+    a.li(4096).st(T0).st(T2).li(0).st(T1);
+    a.ld(DLEFT + 1).jnz("drain_n");
+    a.ld(DLEFT).alu(Alu::Cmp, T0).jnc("drain_n");
+    a.ld(DLEFT).st(T2);
+    a.label("drain_n");
+    a.ld(T2).out(pout::FEEDZ);
+    a.ld(DLEFT).alu(Alu::Sub, T2).st(DLEFT).ld(DLEFT + 1).alui(Alu::Sbc, 0).st(DLEFT + 1).jmp("drain");
+    // The engine may still be emitting after it goes idle: wait for all of the strip's output
+    // (none when it failed or there is no strip).
+    a.label("drain_wait");
+    a.inp(pin::ENG).alui(Alu::And, 1).jnz("drain");
+    a.inp(pin::SND).jnz("drain");
+    a.ld(SHAVE).jz("reset_done");
+    a.ld(SFAIL).jnz("reset_done");
+    a.inp(pin::RGOTL).alu(Alu::Xor, RLEN).jnz("drain");
+    a.inp(pin::RGOTH).alu(Alu::Xor, RLEN + 1).jnz("drain");
+    a.inp(pin::RCNT).jnz("drain");
+    a.label("reset_done");
+    a.inp(pin::DONE);
+    a.li(0).st(SHAVE);
+    a.ld(RKEEP).jnz("reset_keep");
     a.li(0).st(MVALID).out(pout::MODEL).st(MLEN).st(MLEN + 1).st(MCRC).st(MCRC + 1).st(NOPS);
     a.label("reset_keep");
-    a.li(0).st(UACT);
-    a.li(0x88).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(0).out(pout::SLEN).out(pout::SNREG);
+    a.call("sender_idle").li(0x88).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(0).out(pout::SLEN).out(pout::SNREG);
     a.out(pout::SGO).jmp("send_done");
 
     // ---- COUNTERS: total, stall, strips, n, then per op cycles and busy; every value is a
@@ -616,9 +817,9 @@ pub fn firmware(cfg: &HwConfig, stale_units: u16) -> Vec<u16> {
     a.label("counters");
     a.ld(LEN).jnz("bad_request");
     a.inp(pin::ENG).alui(Alu::And, 1).jnz("busy");
+    a.call("sender_idle").li(0x87).out(pout::SCODE).ld(SEQ).out(pout::SSEQ);
     a.ld(NOPS).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).alui(Alu::Add, 26);
-    a.out(pout::SLEN);
-    a.li(0x87).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(0).out(pout::SNREG).out(pout::SGO);
+    a.out(pout::SLEN).li(0).out(pout::SNREG).out(pout::SGO);
     a.li(0).call("send_counter").li(1).call("send_counter");
     a.ld(STRIPS).st(T0).ld(STRIPS + 1).st(T1).call("send_u64");
     a.ld(NOPS).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
@@ -641,7 +842,7 @@ pub fn firmware(cfg: &HwConfig, stale_units: u16) -> Vec<u16> {
     a.label("hello");
     a.ld(LEN).jnz("bad_request");
     let info_len = 16 + info_tail(cfg).len() as u16;
-    a.li(0x81).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(info_len).out(pout::SLEN);
+    a.call("sender_idle").li(0x81).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(info_len).out(pout::SLEN);
     a.li(16).out(pout::SNREG);
     let regs: Vec<u8> = [info.format_version, info.hash].iter().flat_map(|v| v.to_le_bytes()).collect();
     for (k, b) in regs.iter().enumerate() {
@@ -661,7 +862,7 @@ pub fn firmware(cfg: &HwConfig, stale_units: u16) -> Vec<u16> {
 
     // ---- ERROR: kind, id 0, then the message text.
     a.label("error");
-    a.li(0xFF).out(pout::SCODE).ld(SEQ).out(pout::SSEQ);
+    a.call("sender_idle").li(0xFF).out(pout::SCODE).ld(SEQ).out(pout::SSEQ);
     a.ld(EKIND).out(pout::SREG).ld(EID).out(pout::SREG + 1).sh(Shift::Hi).out(pout::SREG + 2);
     a.li(3).out(pout::SNREG);
     // The message's (address, length) pair from the table after the text.
@@ -677,8 +878,51 @@ pub fn firmware(cfg: &HwConfig, stale_units: u16) -> Vec<u16> {
     a.ld(ADDR).alui(Alu::Add, 1).st(ADDR);
     a.ld(CNT).alui(Alu::Sub, 1).st(CNT).jmp("send_text");
     a.label("send_done");
-    a.inp(pin::SND).jnz("send_done");
     a.jmp("hunt_clear");
+
+    // sender_idle: wait for the sender (a result frame may be on its way), then a reply's tail
+    // comes from SBYTE.
+    a.label("sender_idle");
+    a.inp(pin::SND).jnz("sender_idle");
+    a.li(0).out(pout::STAIL).ret();
+
+    // results: called from every wait loop. Counts finished strips; starts a RESULT_DATA frame
+    // once the result FIFO holds its whole chunk (so that a reply never waits behind a frame
+    // that waits for the engine), and RESULT_END after the last.
+    a.label("results");
+    a.inp(pin::DONE).jz("r_nodone");
+    a.ld(RACT).jz("r_nodone");
+    a.ld(STRIPS).alui(Alu::Add, 1).st(STRIPS).ld(STRIPS + 1).alui(Alu::Adc, 0).st(STRIPS + 1);
+    a.label("r_nodone");
+    a.ld(RACT).jz("r_ret");
+    a.inp(pin::SND).jnz("r_ret");
+    ne32(&mut a, ROFF, RLEN, "r_data");
+    a.ld(RENDSENT).jnz("r_ret");
+    a.li(0x91).out(pout::SCODE).ld(BSEQ).out(pout::SSEQ).alui(Alu::Add, 1).st(BSEQ);
+    a.li(10).out(pout::SLEN).out(pout::SNREG).li(0).out(pout::STAIL);
+    a.ld(RID).out(pout::SREG).sh(Shift::Hi).out(pout::SREG + 1);
+    a.ld(RLEN).out(pout::SREG + 2).sh(Shift::Hi).out(pout::SREG + 3);
+    a.ld(RLEN + 1).out(pout::SREG + 4).sh(Shift::Hi).out(pout::SREG + 5);
+    a.inp(pin::RES32L).st(RFCRC).out(pout::SREG + 6).sh(Shift::Hi).out(pout::SREG + 7);
+    a.inp(pin::RES32H).st(RFCRC + 1).out(pout::SREG + 8).sh(Shift::Hi).out(pout::SREG + 9);
+    a.li(1).st(RENDSENT).out(pout::SGO).ret();
+    a.label("r_data");
+    // rn = min(chunk, len − off)
+    a.ld(RLEN).alu(Alu::Sub, ROFF).st(RN).ld(RLEN + 1).alu(Alu::Sbc, ROFF + 1).jnz("r_full");
+    a.ld(RN).alu(Alu::Cmp, RCHUNK).jc("r_have");
+    a.label("r_full");
+    a.ld(RCHUNK).st(RN);
+    a.label("r_have");
+    a.inp(pin::RCNT).alu(Alu::Cmp, RN).jc("r_ret");
+    a.li(0x90).out(pout::SCODE).ld(BSEQ).out(pout::SSEQ).alui(Alu::Add, 1).st(BSEQ);
+    a.ld(RN).alui(Alu::Add, 6).out(pout::SLEN).li(6).out(pout::SNREG).li(1).out(pout::STAIL);
+    a.ld(RID).out(pout::SREG).sh(Shift::Hi).out(pout::SREG + 1);
+    a.ld(ROFF).out(pout::SREG + 2).sh(Shift::Hi).out(pout::SREG + 3);
+    a.ld(ROFF + 1).out(pout::SREG + 4).sh(Shift::Hi).out(pout::SREG + 5);
+    a.out(pout::SGO);
+    a.ld(ROFF).alu(Alu::Add, RN).st(ROFF).ld(ROFF + 1).alui(Alu::Adc, 0).st(ROFF + 1);
+    a.label("r_ret");
+    a.ret();
 
     // Text, and the tables that find it.
     let mut text = Text { info: (0, 0), messages: Vec::new() };
@@ -731,7 +975,26 @@ pub struct IoModel {
     l_data: [u16; 4],
     /// Every load-port write: memory, address, word.
     pub loads: Vec<(u8, u32, u64)>,
+    job: [u16; 4],
+    /// Every strip start: width, height, keep_x0, keep_w.
+    pub starts: Vec<[u16; 4]>,
+    /// The engine takes pixels (the tests drive it).
+    pub in_ready: bool,
+    /// The pixels the engine took.
+    pub pix: Vec<u8>,
+    /// Result bytes the engine will give as the result FIFO has room.
+    pub out: VecDeque<u8>,
+    done: bool,
+    rfifo: VecDeque<u8>,
+    rgot: u32,
+    res32: crc::Digest<'static, u32>,
+    feed_left: u16,
+    feed_zeros: bool,
+    s_fifo: bool,
 }
+
+/// The result FIFO's size.
+const RFIFO: usize = 2048;
 
 const CRC8: crc::Crc<u8> = crc::Crc::<u8>::new(&crc::CRC_8_SMBUS);
 const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
@@ -764,6 +1027,18 @@ impl Default for IoModel {
             l_addr: 0,
             l_data: [0; 4],
             loads: Vec::new(),
+            job: [0; 4],
+            starts: Vec::new(),
+            in_ready: false,
+            pix: Vec::new(),
+            out: VecDeque::new(),
+            done: false,
+            rfifo: VecDeque::new(),
+            rgot: 0,
+            res32: CRC32.digest(),
+            feed_left: 0,
+            feed_zeros: false,
+            s_fifo: false,
         }
     }
 }
@@ -791,6 +1066,14 @@ impl IoModel {
                 pin::RX32H => (self.rx32.clone().finalize() >> 16) as u16,
                 pin::TMR => (self.timer > 0) as u16,
                 pin::SND => self.s_busy as u16,
+                pin::FEED => self.feed_left,
+                pin::RCNT => self.rfifo.len() as u16,
+                pin::RES => self.rfifo.pop_front().unwrap_or(0) as u16,
+                pin::RES32L => self.res32.clone().finalize() as u16,
+                pin::RES32H => (self.res32.clone().finalize() >> 16) as u16,
+                pin::DONE => std::mem::take(&mut self.done) as u16,
+                pin::RGOTL => self.rgot as u16,
+                pin::RGOTH => (self.rgot >> 16) as u16,
                 pin::UP32L => self.up32.clone().finalize() as u16,
                 pin::UP32H => (self.up32.clone().finalize() >> 16) as u16,
                 pin::ENG => self.eng_busy as u16 | (self.eng_error as u16) << 2,
@@ -834,6 +1117,17 @@ impl IoModel {
                             self.up32.update(&[byte]);
                         }
                     }
+                    p if (pout::JOB..pout::JOB + 4).contains(&p) => self.job[(p - pout::JOB) as usize] = v,
+                    pout::START => {
+                        self.starts.push(self.job);
+                        self.rgot = 0;
+                    }
+                    pout::FEED | pout::FEEDZ => {
+                        self.feed_left = v;
+                        self.feed_zeros = p == pout::FEEDZ;
+                    }
+                    pout::RES32 => self.res32 = CRC32.digest(),
+                    pout::STAIL => self.s_fifo = v & 1 != 0,
                     pout::LMEM => self.l_mem = byte,
                     pout::LADRL => self.l_addr = (self.l_addr & 0xFFFF_0000) | v as u32,
                     pout::LADRH => self.l_addr = (self.l_addr & 0xFFFF) | (v as u32) << 16,
@@ -864,7 +1158,7 @@ impl IoModel {
                             self.finish_frame();
                         }
                     }
-                    pout::SBYTE if self.s_busy && self.s_left > 0 => {
+                    pout::SBYTE if self.s_busy && !self.s_fifo && self.s_left > 0 => {
                         self.emit(byte);
                         self.s_left -= 1;
                         if self.s_left == 0 {
@@ -879,9 +1173,45 @@ impl IoModel {
         }
     }
 
-    /// Time passes.
+    /// The engine finished a strip.
+    pub fn engine_done(&mut self) {
+        self.done = true;
+    }
+
+    /// Time passes: the feeder, the engine's output into the result FIFO and the sender's
+    /// FIFO tail move a byte a cycle each.
     pub fn tick(&mut self, cycles: u64) {
         self.timer = self.timer.saturating_sub(cycles);
+        for _ in 0..cycles {
+            if self.feed_left > 0 && self.in_ready {
+                let b = if self.feed_zeros {
+                    0
+                } else {
+                    let b = self.fb[self.fbp % self.fb.len()];
+                    self.fbp += 1;
+                    self.up32.update(&[b]);
+                    b
+                };
+                self.pix.push(b);
+                self.feed_left -= 1;
+            }
+            if self.rfifo.len() < RFIFO {
+                if let Some(b) = self.out.pop_front() {
+                    self.rfifo.push_back(b);
+                    self.rgot += 1;
+                }
+            }
+            if self.s_busy && self.s_fifo && self.s_left > 0 {
+                if let Some(b) = self.rfifo.pop_front() {
+                    self.res32.update(&[b]);
+                    self.emit(b);
+                    self.s_left -= 1;
+                    if self.s_left == 0 {
+                        self.finish_frame();
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -302,3 +302,139 @@ fn whole_upload_crc_mismatch_asks_for_everything_again() {
     let r = one(d.replies(QUIET));
     assert_eq!((r.code, r.u32(4), r.u32(8)), (MISSING, 0, bytes.len() as u32));
 }
+
+/// Strips are checked before the engine starts (as `StripJob::check`), and a program the
+/// engine refuses at the start fails the strip without hanging the board.
+#[test]
+fn strip_jobs_are_checked_and_an_engine_error_fails_the_strip() {
+    let cfg = test_config();
+    let (bytes, img) = small_model(&cfg);
+    let h = img.program(cfg.memory.program_words).unwrap().header;
+    let mut d = Dut::new();
+    let mut seq = 1;
+    assert_eq!(upload(&mut d, &bytes, 1024, &mut seq).code, COMMITTED);
+    let (w, hh) = (h.width_cap as u32, 3u32);
+    let total = h.in_ch as u32 * w * hh;
+    let bad: Vec<([u32; 4], u32, u8)> = vec![
+        ([w + 1, hh, 0, 1], h.in_ch as u32 * (w + 1) * hh, 6),
+        ([w, 0, 0, 1], 0, 6),
+        ([w, hh, 1, w], total, 6),
+        ([w, hh, 0, 0], total, 6),
+        ([w, hh, 0, w], total + 1, 6),
+        ([w, 65536, 0, w], h.in_ch as u32 * w * 65536, 6),
+    ];
+    for (job, total, kind) in bad {
+        d.send(&frame(BEGIN, 2, &begin(1, 1, total, 64, 0, job)));
+        assert_eq!(one(d.replies(QUIET)).error().0, kind, "{job:?} with {total} bytes");
+    }
+    d.send(&frame(BEGIN, 3, &begin(1, 1, total, 2048, 0, [w, hh, 0, w])));
+    assert_eq!(one(d.replies(QUIET)).error().0, 3, "chunk above 1024");
+    assert!(d.b.io.starts.is_empty(), "no refused job reached the engine");
+
+    let input = vec![7u8; total as usize];
+    d.send(&frame(BEGIN, 4, &begin(1, 5, total, 64, CRC32.checksum(&input), [w, hh, 0, w])));
+    assert!(d.replies(QUIET).is_empty());
+    assert_eq!(d.b.io.starts, vec![[w as u16, hh as u16, 0, w as u16]]);
+    d.b.io.eng_error = true;
+    d.send(&frame(DATA, 5, &data(1, 5, 0, &input[..64])));
+    d.send(&frame(COMMIT, 6, &commit(1, 5)));
+    d.send(&frame(QUERY, 7, &5u16.to_le_bytes()));
+    let r = d.replies(QUIET);
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert_eq!(r[0].error(), (9, "engine found no valid program".to_string()));
+    assert_eq!((r[1].code, r[1].u8(2)), (STATE, 6), "failed");
+    d.b.io.eng_error = false;
+    d.send(&frame(BEGIN, 8, &begin(1, 6, total, 64, 0, [w, hh, 0, w])));
+    assert!(d.replies(QUIET).is_empty());
+    assert_eq!(d.b.io.starts.len(), 2);
+}
+
+/// A strip end to end against a stand-in engine: input in credit-limited chunks, the result
+/// streamed as RESULT_DATA frames once each chunk is in the FIFO, RESULT_END with the CRC, and
+/// QUERY's states along the way.
+#[test]
+fn a_strip_streams_its_result() {
+    let cfg = test_config();
+    let (bytes, img) = small_model(&cfg);
+    let h = img.program(cfg.memory.program_words).unwrap().header;
+    let mut d = Dut::new();
+    let mut seq = 1;
+    assert_eq!(upload(&mut d, &bytes, 1024, &mut seq).code, COMMITTED);
+    let (w, hh) = (h.width_cap as u32, 4u32);
+    let total = h.in_ch as u32 * w * hh;
+    let rlen = (h.out_ch as u32 * w * hh * (h.scale * h.scale) as u32) as usize;
+    let input: Vec<u8> = (0..total).map(|i| (i * 7 + 3) as u8).collect();
+    d.b.io.in_ready = true;
+    let chunk = 100;
+    d.send(&frame(BEGIN, 1, &begin(1, 9, total, chunk as u16, CRC32.checksum(&input), [w, hh, 0, w])));
+    assert!(d.replies(QUIET).is_empty());
+    d.b.io.eng_busy = true;
+    for (i, c) in input.chunks(chunk).enumerate() {
+        d.send(&frame(DATA, 2, &data(1, 9, (i * chunk) as u32, c)));
+    }
+    d.send(&frame(QUERY, 3, &9u16.to_le_bytes()));
+    let r = one(d.replies(QUIET));
+    assert_eq!((r.code, r.u8(2), r.u32(3)), (STATE, 3, rlen as u32), "computing, all input taken");
+    assert_eq!(d.b.io.pix, input, "the engine got the strip's input");
+    d.send(&frame(COMMIT, 4, &commit(1, 9)));
+    assert_eq!(one(d.replies(QUIET)).code, COMMITTED);
+    // The engine gives its result; frames leave per whole chunk, then RESULT_END.
+    let result: Vec<u8> = (0..rlen).map(|i| (i * 13 + 1) as u8).collect();
+    d.b.io.out.extend(&result);
+    d.b.io.eng_busy = false;
+    d.b.io.engine_done();
+    let frames = d.replies(QUIET);
+    let mut got = vec![0u8; rlen];
+    let mut end = None;
+    for f in &frames {
+        match f.code {
+            RESULT_DATA => {
+                assert_eq!(f.u16(0), 9);
+                let off = f.u32(2) as usize;
+                got[off..off + f.payload.len() - 6].copy_from_slice(&f.payload[6..]);
+            }
+            RESULT_END => end = Some((f.u16(0), f.u32(2), f.u32(6))),
+            c => panic!("unexpected frame {c:#x}"),
+        }
+    }
+    assert_eq!(frames.len(), rlen.div_ceil(chunk) + 1);
+    assert_eq!(got, result);
+    assert_eq!(end, Some((9, rlen as u32, CRC32.checksum(&result))));
+    d.send(&frame(QUERY, 5, &9u16.to_le_bytes()));
+    let r = one(d.replies(QUIET));
+    assert_eq!((r.u8(2), r.u32(7)), (5, CRC32.checksum(&result)), "sent");
+    d.send(&frame(COUNTERS, 6, &[]));
+    assert_eq!(one(d.replies(QUIET)).u32(16), 1, "one strip computed");
+}
+
+/// RESET while a strip is in flight: the rest of its input is fed as zeros, its output is
+/// dropped, and only then RESET_DONE; the model stays and the next strip is taken.
+#[test]
+fn reset_drains_a_strip_in_flight() {
+    let cfg = test_config();
+    let (bytes, img) = small_model(&cfg);
+    let h = img.program(cfg.memory.program_words).unwrap().header;
+    let mut d = Dut::new();
+    let mut seq = 1;
+    assert_eq!(upload(&mut d, &bytes, 1024, &mut seq).code, COMMITTED);
+    let (w, hh) = (h.width_cap as u32, 4u32);
+    let total = h.in_ch as u32 * w * hh;
+    let rlen = (h.out_ch as u32 * w * hh * (h.scale * h.scale) as u32) as usize;
+    d.b.io.in_ready = true;
+    d.send(&frame(BEGIN, 1, &begin(1, 3, total, 64, 0, [w, hh, 0, w])));
+    d.send(&frame(DATA, 2, &data(1, 3, 0, &[5; 64])));
+    assert!(d.replies(QUIET).is_empty());
+    assert_eq!(d.b.io.pix.len(), 64);
+    // The engine finishes on the zeros RESET feeds it, giving its whole result.
+    d.b.io.out.extend(vec![1u8; rlen]);
+    d.send(&frame(RESET, 3, &[1]));
+    let r = one(d.replies(QUIET));
+    assert_eq!(r.code, RESET_DONE);
+    assert_eq!(d.b.io.pix.len(), total as usize, "the rest of the input came as zeros");
+    assert!(d.b.io.pix[64..].iter().all(|&b| b == 0));
+    d.send(&frame(HELLO, 4, &[]));
+    assert_eq!(one(d.replies(QUIET)).u32(8), bytes.len() as u32, "the model is kept");
+    d.send(&frame(BEGIN, 5, &begin(1, 4, total, 64, 0, [w, hh, 0, w])));
+    assert!(d.replies(QUIET).is_empty(), "the next strip is taken");
+    assert_eq!(d.b.io.starts.len(), 2);
+}
