@@ -1,20 +1,36 @@
-//! The device side of the link protocol as firmware for the control core (`bbcu_arch::ctl`),
-//! with a Rust model of the link I/O block it drives — **work in progress** (branch
-//! `linkfw`): the receiver (hunt, header CRC-8, payload into the frame buffer, CRC-32, the
-//! partial-frame timeout) and HELLO, bad frames, unknown commands and bad requests. Not yet:
-//! uploads, strips, results, COUNTERS, RESET, and the hardware I/O block. The plan is in
-//! docs/architecture.md ("Next: the protocol engine as firmware").
+//! The device side of the link protocol's hardware profile (`docs/protocol.md`) as firmware
+//! for the control core (`bbcu_arch::ctl`), and a Rust model of the link I/O block it drives.
+//! The firmware does what `crate::proto::Proto` does in hand-built logic: the receiver (hunt
+//! for a header, CRC-8, payload into the frame buffer, CRC-32, the partial-frame timeout),
+//! HELLO, model uploads (in order, parsed and written through the load port, valid only after
+//! COMMIT's checks), strips (the job check, start, input through the feeder with the credit
+//! rule's QUERY states, results streamed per whole chunk, RESULT_END), FETCH, COUNTERS, RESET
+//! (draining a strip in flight), and every error with `Proto`'s messages.
 //!
-//! Ports (the I/O block's side of the core's `in` / `out`):
+//! What is here and what is not: `tests/linkfw.rs` runs it on the instruction-level model
+//! beside [`IoModel`] with every byte-level case of `tests/proto.rs` plus result streaming and
+//! RESET's drain. The I/O block in hardware, and so the firmware on the Rust-HDL core, under
+//! Verilator and on the board, come next (docs/architecture.md, "Next: the protocol engine as
+//! firmware"). Two measured problems with it: the firmware is 2,198 words (the UP5K budget
+//! has room for ~1,500 with the text), and a model-image byte costs ~109 cycles all in,
+//! against 120 at 3 Mbaud and 36 MHz.
+//!
+//! Ports (the I/O block's side of the core's `in` / `out`; the numbers in [`pin`], [`pout`]):
 //! - receive: `RXS` (1 when a byte waits), `RX` (the byte; the read pops it), `CRC8` and
 //!   `RX32L/H` (the receive CRC units, fed by `out CRC8` / `out RX32` with bit 8 = clear first);
 //! - frame buffer: `FBP` sets its pointer, `FBW` writes a byte there and `FB` reads one (both
 //!   advance the pointer);
 //! - timer: `out TMR` starts a countdown of A × 256 cycles, `in TMR` is non-zero while it runs;
-//! - sender: `SCODE`, `SSEQ`, `SLEN`, `SNREG`, `SREG + k` (k < 16) describe a frame, `SGO`
-//!   starts it: the sender writes the header with its CRC-8 and the register bytes, then takes
-//!   the rest of the payload from `SBYTE` (the firmware's tail, e.g. text read with `lpm`),
-//!   then writes the CRC-32; `in SND` is non-zero until the frame is complete.
+//! - sender: `SCODE`, `SSEQ`, `SLEN`, `SNREG`, `SREG + k` (k < 16), `STAIL` describe a frame,
+//!   `SGO` starts it: the sender writes the header with its CRC-8 and the register bytes, then
+//!   the rest of the payload from `SBYTE` (the firmware's, e.g. text read with `lpm`) or from
+//!   the result FIFO (through the result CRC), then the CRC-32; `in SND` is non-zero until the
+//!   frame is complete;
+//! - upload CRC `UP32`; load port `LMEM`, `LADRL/H`, `LD..LD+3`, `LGO`;
+//! - engine: `JOB..JOB+3` and `START`, `ENG` (busy, error), `DONE` (once per finished strip),
+//!   `CNTSEL` / `CNTL/H` (its counters), the feeder `FEED` / `FEEDZ` (frame-buffer bytes or
+//!   zeros to the pixel input as the engine takes them; `in FEED` counts what is left), the
+//!   result FIFO `RCNT` / `RES`, `RES32L/H`, and `RGOTL/H` (result bytes since the start).
 
 use bbcu_arch::ctl::{Alu, Asm, Cpu, Io, Shift};
 use bbcu_arch::image::Mem;
@@ -629,8 +645,29 @@ pub fn info_tail(cfg: &HwConfig) -> Vec<u8> {
 
 /// The firmware for a design; `stale_units` is the partial-frame timeout in 256-cycle units.
 pub fn firmware(cfg: &HwConfig, stale_units: u16) -> Vec<u16> {
+    assemble(cfg, stale_units).finish(PA).unwrap_or_else(|e| panic!("link firmware: {e}"))
+}
+
+/// The firmware's map: each label's address, in order, and the program's length.
+pub fn firmware_map(cfg: &HwConfig, stale_units: u16) -> (Vec<(usize, String)>, usize) {
+    let a = assemble(cfg, stale_units);
+    (a.map(), a.here())
+}
+
+fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     let info = DesignInfo::of(cfg);
     let mut a = Asm::new();
+    // Text first, so that its addresses are known where the code names them: the INFO tail,
+    // the messages, and a table of each message's (address, length).
+    a.jmp("init");
+    let mut text = Text { info: pack(&mut a, &info_tail(cfg)), messages: Vec::new() };
+    for m in MESSAGES {
+        text.messages.push(pack(&mut a, m.as_bytes()));
+    }
+    let msg_table = a.here() as u16;
+    let pairs: Vec<u16> = text.messages.iter().flat_map(|(at, n)| [*at, *n]).collect();
+    a.data(&pairs);
+    a.label("init");
     a.li(stale_units).st(STALE).jmp("hunt_clear");
 
     // ---- Hunt: slide an 8-byte window over the line until it holds a header whose CRC-8 is
@@ -865,9 +902,10 @@ pub fn firmware(cfg: &HwConfig, stale_units: u16) -> Vec<u16> {
     a.call("sender_idle").li(0xFF).out(pout::SCODE).ld(SEQ).out(pout::SSEQ);
     a.ld(EKIND).out(pout::SREG).ld(EID).out(pout::SREG + 1).sh(Shift::Hi).out(pout::SREG + 2);
     a.li(3).out(pout::SNREG);
-    // The message's (address, length) pair from the table after the text.
-    a.call("msg_table").out(pout::SGO);
-    a.jmp("send_text");
+    // The message's (address, length) pair from the table, and SLEN = 3 + its length.
+    a.li(msg_table).st(T0).ld(EMSG).sh(Shift::Shl).alu(Alu::Add, T0).st(T0).lpm().st(ADDR);
+    a.ld(T0).alui(Alu::Add, 1).lpm().st(CNT).alui(Alu::Add, 3).out(pout::SLEN);
+    a.out(pout::SGO).jmp("send_text");
 
     // ---- The rest of a frame from program-memory text: ADDR (word address), CNT bytes.
     a.label("send_text");
@@ -924,24 +962,9 @@ pub fn firmware(cfg: &HwConfig, stale_units: u16) -> Vec<u16> {
     a.label("r_ret");
     a.ret();
 
-    // Text, and the tables that find it.
-    let mut text = Text { info: (0, 0), messages: Vec::new() };
-    text.info = pack(&mut a, &info_tail(cfg));
-    for m in MESSAGES {
-        text.messages.push(pack(&mut a, m.as_bytes()));
-    }
-    // msg_table: the message EMSG's text → ADDR, CNT, and SLEN = 3 + its length.
-    a.label("msg_table");
-    for (i, (at, n)) in text.messages.iter().enumerate() {
-        let skip = format!("msg_{i}");
-        a.ld(EMSG).alui(Alu::Xor, i as u8).jnz(&skip);
-        a.li(*at).st(ADDR).li(*n).st(CNT).alui(Alu::Add, 3).out(pout::SLEN).ret();
-        a.label(&skip);
-    }
-    a.ret();
     a.label("info_text");
     a.li(text.info.0).st(ADDR).li(text.info.1).st(CNT).jmp("send_text");
-    a.finish(PA).unwrap_or_else(|e| panic!("link firmware: {e}"))
+    a
 }
 
 /// The link I/O block, modelled: what the firmware's ports do, cycle by cycle.

@@ -1,6 +1,7 @@
-//! The link firmware (`bbcu_hdl::linkfw`, work in progress) on the control core's model with
+//! The link firmware (`bbcu_hdl::linkfw`) on the control core's instruction-level model beside
 //! the I/O block's model, spoken to at byte level with the host-side frames of `tests/link`:
-//! the same cases as `tests/proto.rs` for the parts it does so far.
+//! every case of `tests/proto.rs` (the hand-built protocol engine), then a strip's result
+//! streamed against a stand-in engine, and RESET draining a strip in flight.
 
 mod link;
 
@@ -437,4 +438,16 @@ fn reset_drains_a_strip_in_flight() {
     d.send(&frame(BEGIN, 5, &begin(1, 4, total, 64, 0, [w, hh, 0, w])));
     assert!(d.replies(QUIET).is_empty(), "the next strip is taken");
     assert_eq!(d.b.io.starts.len(), 2);
+}
+
+/// The firmware's size, against what the UP5K's block RAM can give it (docs/architecture.md):
+/// a guard that it does not grow while it is being shrunk. Prints the biggest pieces
+/// (`--nocapture`).
+#[test]
+fn firmware_size_is_tracked() {
+    let (map, len) = bbcu_hdl::linkfw::firmware_map(&test_config(), STALE);
+    let mut pieces: Vec<(usize, &str)> = map.windows(2).map(|w| (w[1].0 - w[0].0, w[0].1.as_str())).collect();
+    pieces.sort_by(|a, b| b.cmp(a));
+    eprintln!("{len} words; largest: {:?}", &pieces[..8]);
+    assert!(len <= 2200, "the link firmware grew to {len} words");
 }
