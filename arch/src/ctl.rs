@@ -321,6 +321,13 @@ impl Asm {
         self
     }
 
+    /// Every label and its address, in address order: the program's map.
+    pub fn map(&self) -> Vec<(usize, String)> {
+        let mut m: Vec<(usize, String)> = self.labels.iter().map(|(l, a)| (*a, l.clone())).collect();
+        m.sort();
+        m
+    }
+
     /// The program for a memory of `2^addr_bits` words, or every error found (unknown or
     /// doubly defined labels, a program that does not fit).
     pub fn finish(&self, addr_bits: u32) -> Result<Vec<u16>, String> {

@@ -12,6 +12,7 @@
 //! - [`crc`]: byte-per-cycle CRC-32 and CRC-8 for the link protocol;
 //! - [`proto`]: the device side of the link protocol (`docs/protocol.md`, "Hardware boards")
 //!   between the UART's FIFOs and the engine's ports;
+//! - [`linkfw`]: the same protocol as firmware for the control core, with its I/O block modelled;
 //! - [`board_top`]: the board top-level (UART, protocol engine, engine) per engine instance;
 //! - [`board_sim`]: the board top-level's Verilog under Verilator, spoken to on its serial pins;
 //! - [`top_echo`]: a UART echo board design that tests the board flow;
@@ -43,6 +44,7 @@ pub mod device;
 pub mod engine;
 pub mod fp;
 pub mod generate;
+pub mod linkfw;
 pub mod pe;
 pub mod popcount;
 pub mod post;

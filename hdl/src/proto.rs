@@ -44,7 +44,7 @@ const MSG_SLOT: usize = 32;
 
 /// Error messages, in ROM slot order; the kernel names them by index (`e_msg`), with the
 /// message's name beside the number.
-const MESSAGES: &[&str] = &[
+pub(crate) const MESSAGES: &[&str] = &[
     "frame CRC mismatch",
     "unknown command",
     "bad payload size or field",

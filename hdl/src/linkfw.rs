@@ -1,0 +1,1262 @@
+//! The device side of the link protocol's hardware profile (`docs/protocol.md`) as firmware
+//! for the control core (`bbcu_arch::ctl`), and a Rust model of the link I/O block it drives.
+//! The firmware does what `crate::proto::Proto` does in hand-built logic: the receiver (hunt
+//! for a header, CRC-8, payload into the frame buffer, CRC-32, the partial-frame timeout),
+//! HELLO, model uploads (in order, parsed and written through the load port, valid only after
+//! COMMIT's checks), strips (the job check, start, input through the feeder with the credit
+//! rule's QUERY states, results streamed per whole chunk, RESULT_END), FETCH, COUNTERS, RESET
+//! (draining a strip in flight), and every error with `Proto`'s messages.
+//!
+//! What is here and what is not: `tests/linkfw.rs` runs it on the instruction-level model
+//! beside [`IoModel`] with every byte-level case of `tests/proto.rs` plus result streaming and
+//! RESET's drain. The I/O block in hardware, and so the firmware on the Rust-HDL core, under
+//! Verilator and on the board, come next (docs/architecture.md, "Next: the protocol engine as
+//! firmware"). Two measured problems with it: the firmware is 2,198 words (the UP5K budget
+//! has room for ~1,500 with the text), and a model-image byte costs ~109 cycles all in,
+//! against 120 at 3 Mbaud and 36 MHz.
+//!
+//! Ports (the I/O block's side of the core's `in` / `out`; the numbers in [`pin`], [`pout`]):
+//! - receive: `RXS` (1 when a byte waits), `RX` (the byte; the read pops it), `CRC8` and
+//!   `RX32L/H` (the receive CRC units, fed by `out CRC8` / `out RX32` with bit 8 = clear first);
+//! - frame buffer: `FBP` sets its pointer, `FBW` writes a byte there and `FB` reads one (both
+//!   advance the pointer);
+//! - timer: `out TMR` starts a countdown of A × 256 cycles, `in TMR` is non-zero while it runs;
+//! - sender: `SCODE`, `SSEQ`, `SLEN`, `SNREG`, `SREG + k` (k < 16), `STAIL` describe a frame,
+//!   `SGO` starts it: the sender writes the header with its CRC-8 and the register bytes, then
+//!   the rest of the payload from `SBYTE` (the firmware's, e.g. text read with `lpm`) or from
+//!   the result FIFO (through the result CRC), then the CRC-32; `in SND` is non-zero until the
+//!   frame is complete;
+//! - upload CRC `UP32`; load port `LMEM`, `LADRL/H`, `LD..LD+3`, `LGO`;
+//! - engine: `JOB..JOB+3` and `START`, `ENG` (busy, error), `DONE` (once per finished strip),
+//!   `CNTSEL` / `CNTL/H` (its counters), the feeder `FEED` / `FEEDZ` (frame-buffer bytes or
+//!   zeros to the pixel input as the engine takes them; `in FEED` counts what is left), the
+//!   result FIFO `RCNT` / `RES`, `RES32L/H`, and `RGOTL/H` (result bytes since the start).
+
+use bbcu_arch::ctl::{Alu, Asm, Cpu, Io, Shift};
+use bbcu_arch::image::Mem;
+use bbcu_arch::{DesignInfo, HwConfig};
+use std::collections::VecDeque;
+
+/// Input ports.
+pub mod pin {
+    /// Bytes the feeder has still to move.
+    pub const FEED: u8 = 13;
+    /// Result FIFO fill level.
+    pub const RCNT: u8 = 14;
+    /// A result byte (the read pops it; RESET drops the rest of a strip's output).
+    pub const RES: u8 = 15;
+    pub const RES32L: u8 = 16;
+    pub const RES32H: u8 = 17;
+    /// Non-zero once after the engine finished a strip (the read clears it).
+    pub const DONE: u8 = 18;
+    /// Result bytes the engine has given since the strip's start.
+    pub const RGOTL: u8 = 19;
+    pub const RGOTH: u8 = 20;
+    pub const UP32L: u8 = 11;
+    pub const UP32H: u8 = 12;
+    /// Engine: bit 0 busy, bit 1 done since the last read (the read clears it), bit 2 error.
+    pub const ENG: u8 = 8;
+    pub const CNTL: u8 = 9;
+    pub const CNTH: u8 = 10;
+    pub const RXS: u8 = 0;
+    pub const RX: u8 = 1;
+    pub const CRC8: u8 = 2;
+    pub const RX32L: u8 = 3;
+    pub const RX32H: u8 = 4;
+    pub const TMR: u8 = 5;
+    pub const SND: u8 = 6;
+    pub const FB: u8 = 7;
+}
+
+/// Output ports.
+pub mod pout {
+    /// Job fields and start of the engine.
+    pub const JOB: u8 = 40;
+    pub const START: u8 = 44;
+    /// Feeder: move A bytes from the frame buffer (at its pointer) to the engine's pixel input
+    /// through the upload CRC, as the engine takes them; `FEEDZ`: A zero bytes, no CRC.
+    pub const FEED: u8 = 45;
+    pub const FEEDZ: u8 = 46;
+    /// Result CRC: clear.
+    pub const RES32: u8 = 47;
+    /// Sender tail: 0 bytes from `SBYTE`, 1 bytes from the result FIFO (through the result CRC).
+    pub const STAIL: u8 = 14;
+    /// Upload CRC: bit 8 clears it first, bit 9 clears it and feeds nothing.
+    pub const UP32: u8 = 7;
+    pub const LMEM: u8 = 32;
+    pub const LADRL: u8 = 33;
+    pub const LADRH: u8 = 34;
+    /// LD .. LD + 3: the load word in 16-bit pieces, low first.
+    pub const LD: u8 = 35;
+    pub const LGO: u8 = 39;
+    pub const CNTSEL: u8 = 5;
+    pub const MODEL: u8 = 6;
+    pub const CRC8: u8 = 0;
+    pub const RX32: u8 = 1;
+    pub const FBP: u8 = 2;
+    pub const FBW: u8 = 3;
+    pub const TMR: u8 = 4;
+    pub const SCODE: u8 = 8;
+    pub const SSEQ: u8 = 9;
+    pub const SLEN: u8 = 10;
+    pub const SNREG: u8 = 11;
+    pub const SGO: u8 = 12;
+    pub const SBYTE: u8 = 13;
+    pub const SREG: u8 = 16;
+}
+
+/// Program address bits of the firmware's memory.
+pub const PA: u32 = 12;
+
+use crate::proto::MESSAGES;
+
+/// Message indices (`MESSAGES`).
+mod msg {
+    pub const BAD_FRAME: u8 = 0;
+    pub const UNKNOWN_CMD: u8 = 1;
+    pub const BAD_REQUEST: u8 = 2;
+    pub const NO_MODEL: u8 = 3;
+    pub const MAGIC: u8 = 4;
+    pub const VERSION: u8 = 5;
+    pub const DESIGN: u8 = 6;
+    pub const MEMORY: u8 = 7;
+    pub const OVERFLOW: u8 = 8;
+    pub const IMAGE_CRC: u8 = 9;
+    pub const STRAY: u8 = 10;
+    pub const EARLY: u8 = 11;
+    pub const HEADER: u8 = 12;
+    pub const BUSY: u8 = 14;
+    pub const NOT_KEPT: u8 = 15;
+    pub const UNKNOWN: u8 = 16;
+    pub const STRIP_CRC: u8 = 17;
+    pub const NO_PROGRAM: u8 = 18;
+    pub const BAD_JOB: u8 = 13;
+}
+
+// Registers.
+const W: u8 = 0; // W..W+7: the header window, oldest first
+const FRESH: u8 = 8; // a byte entered the window since the last check
+const LEN: u8 = 9; // payload length of the frame being received
+const LEFT: u8 = 10;
+const CODE: u8 = 11;
+const SEQ: u8 = 12;
+const T0: u8 = 13;
+const T1: u8 = 14;
+const CNT: u8 = 15;
+const ADDR: u8 = 16;
+const EKIND: u8 = 17;
+const EMSG: u8 = 18;
+const STALE: u8 = 19; // the timeout, in units of 256 cycles
+const EID: u8 = 20; // the id an ERROR names
+const FTGT: u8 = 21; // payload fields: target, id
+const FID: u8 = 22;
+const MVALID: u8 = 23; // a verified model is loaded
+const MLEN: u8 = 24; // MLEN, MLEN+1: its length; MCRC, MCRC+1: its CRC-32
+const MCRC: u8 = 26;
+const NOPS: u8 = 28; // its op count
+const STRIPS: u8 = 29; // STRIPS, STRIPS+1: strips computed since power-up
+                       // The upload in progress (32-bit values in two registers, low half first).
+const UACT: u8 = 30;
+const USTRIP: u8 = 31;
+const UID: u8 = 32;
+const UTOT: u8 = 33;
+const UCHUNK: u8 = 35;
+const UCRC: u8 = 36;
+const UNEXT: u8 = 38;
+// BEGIN's fields, DATA's offset and size.
+const BTOT: u8 = 40;
+const BCHUNK: u8 = 42;
+const BCRC: u8 = 43;
+const BJOB: u8 = 45; // width, height, keep_x0, keep_w: 45, 47, 49, 51
+const DOFF: u8 = 53;
+const DN: u8 = 55;
+// The model image parser.
+const IST: u8 = 56; // 0 header, 1 section, 2 words, 3 tail, 4 done, 5 error
+const IK: u8 = 57;
+const ISH: u8 = 58;
+const INSEC: u8 = 60;
+const IMEM: u8 = 62;
+const IADDR: u8 = 63;
+const ICNT: u8 = 65;
+const IWB: u8 = 67;
+const IW: u8 = 68; // IW..IW+3: the word, a 64-bit shift register (low half first)
+const IERR: u8 = 72;
+const IBYTE: u8 = 73;
+const ICAP: u8 = 74;
+const IWLAST: u8 = 75;
+const HIN: u8 = 77; // the program header's fields (NOPS above)
+const HOUT: u8 = 78;
+const HSCALE: u8 = 79;
+const HWCAP: u8 = 80;
+const T2: u8 = 81;
+const T3: u8 = 82;
+// The strip: its input upload is UACT/USTRIP above; its result stream here.
+const SHAVE: u8 = 83;
+const SID: u8 = 84;
+const SINDONE: u8 = 85;
+const SCRCOK: u8 = 86;
+const SFAIL: u8 = 87;
+const RACT: u8 = 88;
+const RID: u8 = 89;
+const ROFF: u8 = 90;
+const RLEN: u8 = 92;
+const RCHUNK: u8 = 94;
+const RENDSENT: u8 = 95;
+const RFCRC: u8 = 96;
+const BSEQ: u8 = 98; // the board's own frame counter
+const PA0: u8 = 99; // multiplier: PA0..PA0+2 × PB → PP0..PP0+2 (48 bits)
+const PB: u8 = 102;
+const PP: u8 = 103;
+const DLEFT: u8 = 106; // RESET: input bytes the engine still takes (32 bits)
+const RN: u8 = 108;
+const RT: u8 = 109;
+const RKEEP: u8 = 110;
+
+/// Where the text lives in the program memory: the INFO tail, then each message, two bytes a
+/// word.
+struct Text {
+    info: (u16, u16),
+    messages: Vec<(u16, u16)>,
+}
+
+/// `lo, lo + 1` ← four frame-buffer bytes, little-endian.
+fn fb32(a: &mut Asm, lo: u8) {
+    fb16(a, lo);
+    fb16(a, lo + 1);
+}
+
+fn fb16(a: &mut Asm, r: u8) {
+    a.inp(pin::FB).st(r).inp(pin::FB).sh(Shift::Swap).alu(Alu::Or, r).st(r);
+}
+
+/// Jumps to `ne` unless the 32-bit values at `x` and `y` are equal.
+fn ne32(a: &mut Asm, x: u8, y: u8, ne: &str) {
+    a.ld(x).alu(Alu::Xor, y).jnz(ne).ld(x + 1).alu(Alu::Xor, y + 1).jnz(ne);
+}
+
+/// `d` ← `x` − `y` (32-bit); C is the borrow.
+fn sub32(a: &mut Asm, d: u8, x: u8, y: u8) {
+    a.ld(x).alu(Alu::Sub, y).st(d).ld(x + 1).alu(Alu::Sbc, y + 1).st(d + 1);
+}
+
+fn mov32(a: &mut Asm, d: u8, x: u8) {
+    a.ld(x).st(d).ld(x + 1).st(d + 1);
+}
+
+/// Jumps to `ne` unless register `r` holds `v`.
+fn ne16(a: &mut Asm, r: u8, v: u16, ne: &str) {
+    if v < 256 {
+        a.ld(r).alui(Alu::Xor, v as u8).jnz(ne);
+    } else {
+        a.li(v).alu(Alu::Xor, r).jnz(ne);
+    }
+}
+
+/// The 32-bit value at `lo` shifted right by a byte, the byte in `b` on top.
+fn shift_in32(a: &mut Asm, lo: u8, b: u8) {
+    a.ld(lo).sh(Shift::Hi).st(lo).ld(lo + 1).sh(Shift::Swap).alui(Alu::And, 0xFF).st(T3);
+    a.ld(lo + 1).sh(Shift::Lo).sh(Shift::Swap).alu(Alu::Or, lo).st(lo);
+    a.ld(b).sh(Shift::Swap).alu(Alu::Or, T3).st(lo + 1);
+}
+
+/// A MISSING reply: target FTGT, id FID, one range `[T0:T1, +T2:T3)`.
+fn missing(a: &mut Asm) {
+    a.call("sender_idle").li(0x85).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(12).out(pout::SLEN).out(pout::SNREG);
+    a.ld(FTGT).out(pout::SREG).ld(FID).out(pout::SREG + 1).sh(Shift::Hi).out(pout::SREG + 2);
+    a.li(1).out(pout::SREG + 3);
+    for (k, r) in [T0, T1, T2, T3].into_iter().enumerate() {
+        let k = 4 + 2 * k as u8;
+        a.ld(r).out(pout::SREG + k).sh(Shift::Hi).out(pout::SREG + k + 1);
+    }
+    a.out(pout::SGO).jmp("send_done");
+}
+
+/// BEGIN, DATA and COMMIT of the model: the upload taken in order, parsed and written through
+/// the load port as it arrives, and valid only once COMMIT has checked the whole.
+fn upload(a: &mut Asm, cfg: &HwConfig) {
+    let info = DesignInfo::of(cfg);
+    let wbytes = (cfg.lanes / 8) as u16;
+    // ---- BEGIN target id total chunk crc width height keep_x0 keep_w
+    a.label("begin");
+    a.ld(LEN).alui(Alu::Xor, 29).jnz("bad_request");
+    a.call("fields_tid");
+    fb32(a, BTOT);
+    fb16(a, BCHUNK);
+    fb32(a, BCRC);
+    for k in 0..4 {
+        fb32(a, BJOB + 2 * k);
+    }
+    a.ld(FTGT).alui(Alu::Cmp, 2).jnc("bad_request");
+    a.ld(FTGT).jnz("begin_strip");
+    a.ld(FID).jnz("bad_request");
+    a.inp(pin::ENG).alui(Alu::And, 1).jnz("busy");
+    a.ld(UACT).alu(Alu::And, USTRIP).jnz("busy");
+    a.ld(BCHUNK).jz("bad_request");
+    a.li(1025).st(T0).ld(BCHUNK).alu(Alu::Cmp, T0).jnc("bad_request");
+    // A repeated BEGIN keeps what has arrived.
+    a.ld(UACT).jz("begin_model");
+    a.ld(USTRIP).jnz("begin_model");
+    ne32(a, BTOT, UTOT, "begin_model");
+    ne32(a, BCRC, UCRC, "begin_model");
+    a.ld(BCHUNK).alu(Alu::Xor, UCHUNK).jnz("begin_model");
+    a.jmp("hunt_clear");
+    a.label("begin_model");
+    a.li(0).st(MVALID).out(pout::MODEL).st(MLEN).st(MLEN + 1).st(MCRC).st(MCRC + 1);
+    a.st(USTRIP).st(UID).st(UNEXT).st(UNEXT + 1).li(1).st(UACT);
+    mov32(a, UTOT, BTOT);
+    mov32(a, UCRC, BCRC);
+    a.ld(BCHUNK).st(UCHUNK);
+    a.li(0x200).out(pout::UP32);
+    a.li(0).st(IST).st(IK).st(IERR).jmp("hunt_clear");
+    // A strip: checked as `StripJob::check` does, then the engine starts at once and the
+    // strip's input is an upload into it.
+    a.label("begin_strip");
+    a.ld(MVALID).jz("no_model");
+    a.ld(UACT).alu(Alu::And, USTRIP).jz("begin_busy");
+    a.ld(FID).alu(Alu::Xor, UID).jz("hunt_clear"); // a repeated BEGIN of this strip
+    a.label("begin_busy");
+    a.inp(pin::ENG).alui(Alu::And, 1).jnz("busy");
+    a.ld(UACT).alu(Alu::And, USTRIP).jnz("busy");
+    a.ld(RENDSENT).alui(Alu::Xor, 1).alu(Alu::And, RACT).jnz("busy");
+    a.ld(BCHUNK).jz("bad_request");
+    a.li(1025).st(T0).ld(BCHUNK).alu(Alu::Cmp, T0).jnc("bad_request");
+    // width, height, keep_x0, keep_w below 2^16; width 1..=width cap, height and keep_w not
+    // 0, keep_x0 + keep_w ≤ width.
+    for k in 0..4 {
+        a.ld(BJOB + 2 * k + 1).jnz("bad_job");
+    }
+    a.ld(BJOB).jz("bad_job");
+    a.ld(HWCAP).alu(Alu::Cmp, BJOB).jc("bad_job");
+    a.ld(BJOB + 2).jz("bad_job");
+    a.ld(BJOB + 6).jz("bad_job");
+    a.ld(BJOB + 4).alu(Alu::Add, BJOB + 6).jc("bad_job");
+    a.st(T0).ld(BJOB).alu(Alu::Cmp, T0).jc("bad_job");
+    // Input bytes w·h·in_ch must be `total`; the result's length kw·h·out_ch·r² below 2^32.
+    a.ld(BJOB).st(PA0).li(0).st(PA0 + 1).st(PA0 + 2).ld(BJOB + 2).st(PB).call("mul");
+    a.ld(HIN).call("mul_again");
+    a.ld(PP + 2).jnz("bad_job");
+    ne32(a, PP, BTOT, "bad_job");
+    a.ld(BJOB + 6).st(PA0).li(0).st(PA0 + 1).st(PA0 + 2).ld(BJOB + 2).st(PB).call("mul");
+    a.ld(HOUT).call("mul_again");
+    a.ld(HSCALE).call("mul_again");
+    a.ld(HSCALE).call("mul_again");
+    a.ld(PP + 2).jnz("bad_job");
+    // Start.
+    for k in 0..4 {
+        a.ld(BJOB + 2 * k).out(pout::JOB + k);
+    }
+    a.out(pout::START);
+    a.li(1).st(UACT).st(USTRIP).st(SHAVE).st(RACT).li(0).st(SINDONE).st(SCRCOK).st(SFAIL);
+    a.st(UNEXT).st(UNEXT + 1).st(ROFF).st(ROFF + 1).st(RENDSENT).st(RFCRC).st(RFCRC + 1);
+    a.out(pout::RES32).li(0x200).out(pout::UP32);
+    a.ld(FID).st(UID).st(SID).st(RID);
+    mov32(a, UTOT, BTOT);
+    mov32(a, UCRC, BCRC);
+    a.ld(BCHUNK).st(UCHUNK).st(RCHUNK);
+    mov32(a, RLEN, PP);
+    a.jmp("hunt_clear");
+    a.label("bad_job");
+    err(a, 6, msg::BAD_JOB);
+    // mul: PP ← PA0 × PB (48 × 16 bits); mul_again: PA0 ← PP, PB ← A, then mul.
+    a.label("mul_again");
+    a.st(PB);
+    mov32(a, PA0, PP);
+    a.ld(PP + 2).st(PA0 + 2);
+    a.label("mul");
+    a.li(0).st(PP).st(PP + 1).st(PP + 2);
+    a.label("mul_loop");
+    a.ld(PB).jz("mul_done").sh(Shift::Shr).st(PB).jnc("mul_shift");
+    a.ld(PP).alu(Alu::Add, PA0).st(PP).ld(PP + 1).alu(Alu::Adc, PA0 + 1).st(PP + 1);
+    a.ld(PP + 2).alu(Alu::Adc, PA0 + 2).st(PP + 2);
+    a.label("mul_shift");
+    a.ld(PA0).sh(Shift::Shl).st(PA0).ld(PA0 + 1).sh(Shift::Rlc).st(PA0 + 1);
+    a.ld(PA0 + 2).sh(Shift::Rlc).st(PA0 + 2).jmp("mul_loop");
+    a.label("mul_done");
+    a.ret();
+
+    // ---- DATA target id offset bytes: only the next expected chunk is taken.
+    a.label("data");
+    a.li(8).st(T0).ld(LEN).alu(Alu::Cmp, T0).jc("bad_request");
+    a.li(1032).st(T0).ld(LEN).alu(Alu::Cmp, T0).jnc("bad_request");
+    a.call("fields_tid");
+    fb32(a, DOFF);
+    a.ld(FTGT).alui(Alu::Cmp, 2).jnc("bad_request");
+    a.ld(LEN).alui(Alu::Sub, 7).st(DN);
+    a.ld(UACT).jz("hunt_clear");
+    a.ld(USTRIP).alu(Alu::Xor, FTGT).jnz("hunt_clear");
+    a.ld(FID).alu(Alu::Xor, UID).jnz("hunt_clear");
+    ne32(a, DOFF, UNEXT, "hunt_clear");
+    // Expected size: min(chunk, total − next).
+    sub32(a, T0, UTOT, UNEXT);
+    a.ld(UCHUNK).st(T2);
+    a.ld(T1).jnz("data_exp");
+    a.ld(T0).alu(Alu::Cmp, UCHUNK).jnc("data_exp");
+    a.ld(T0).st(T2);
+    a.label("data_exp");
+    a.ld(DN).alu(Alu::Xor, T2).jnz("hunt_clear");
+    a.ld(USTRIP).jz("model_feed");
+    // A strip's pixels: the feeder moves them to the engine as it takes them.
+    a.li(7).out(pout::FBP).ld(DN).out(pout::FEED);
+    a.label("strip_feed");
+    a.inp(pin::ENG).alui(Alu::And, 4).jnz("strip_fail");
+    a.inp(pin::FEED).jz("strip_fed");
+    a.call("results").jmp("strip_feed");
+    a.label("strip_fail");
+    // No program the engine accepts: it will take no input.
+    a.li(0).out(pout::FEED).st(UACT).st(RACT).li(1).st(SFAIL).jmp("hunt_clear");
+    a.label("strip_fed");
+    sub32(a, T0, UTOT, UNEXT);
+    a.ld(UNEXT).alu(Alu::Add, DN).st(UNEXT).ld(UNEXT + 1).alui(Alu::Adc, 0).st(UNEXT + 1);
+    a.ld(T1).jnz("hunt_clear");
+    a.ld(T0).alu(Alu::Xor, DN).jnz("hunt_clear");
+    a.li(0).st(UACT).li(1).st(SINDONE).li(0).st(SCRCOK);
+    a.inp(pin::UP32L).st(T0).inp(pin::UP32H).st(T1);
+    ne32(a, T0, UCRC, "hunt_clear");
+    a.li(1).st(SCRCOK).jmp("hunt_clear");
+    a.label("model_feed");
+    // Feed the model parser, byte by byte, through the upload CRC.
+    a.li(7).out(pout::FBP);
+    a.ld(DN).st(LEFT);
+    a.label("feed");
+    a.inp(pin::FB).st(IBYTE).out(pout::UP32);
+    a.jmp("parse");
+    a.label("parsed");
+    a.ld(LEFT).alui(Alu::Sub, 1).st(LEFT).jnz("feed");
+    a.ld(UNEXT).alu(Alu::Add, DN).st(UNEXT).ld(UNEXT + 1).alui(Alu::Adc, 0).st(UNEXT + 1);
+    a.jmp("hunt_clear");
+
+    // ---- The parser: one byte in IBYTE, then back to `parsed`.
+    // Words come first and skip the byte count and the field shift register, which only the
+    // header, section and tail states read: the common byte is the short path.
+    a.label("parse");
+    a.ld(IST).alui(Alu::Xor, 2).jz("p_words");
+    shift_in32(a, ISH, IBYTE);
+    a.ld(IK).st(T2).alui(Alu::Add, 1).st(IK);
+    for (st, l) in [(0, "p_hdr"), (1, "p_sec"), (3, "p_tail"), (4, "p_done")] {
+        a.ld(IST).alui(Alu::Xor, st).jz(l);
+    }
+    a.jmp("parsed");
+    let perr = |a: &mut Asm, m: u8| {
+        a.li(5).st(IST).li(m as u16).st(IERR).jmp("parsed");
+    };
+    // Header: magic, format version, design hash, section count.
+    a.label("p_hdr");
+    let magic = u32::from_le_bytes(*b"BBCI");
+    for (k, v, m) in [(3, magic, msg::MAGIC), (7, info.format_version, msg::VERSION), (11, info.hash, msg::DESIGN)] {
+        let next = format!("p_hdr_{k}");
+        a.ld(T2).alui(Alu::Xor, k).jnz(&next);
+        let bad = format!("p_hdr_bad_{k}");
+        ne16(a, ISH, v as u16, &bad);
+        ne16(a, ISH + 1, (v >> 16) as u16, &bad);
+        a.jmp("parsed");
+        a.label(&bad);
+        perr(a, m);
+        a.label(&next);
+    }
+    a.ld(T2).alui(Alu::Xor, 15).jnz("parsed");
+    mov32(a, INSEC, ISH);
+    a.li(0).st(IK).li(1).st(IST);
+    a.ld(INSEC).alu(Alu::Or, INSEC + 1).jnz("parsed");
+    a.li(3).st(IST).jmp("parsed");
+    // Section: memory (1 byte), address, count.
+    a.label("p_sec");
+    a.ld(T2).jnz("p_sec_1");
+    a.ld(IBYTE).st(IMEM).jz("p_sec_mem");
+    a.ld(IBYTE).alui(Alu::Cmp, 5).jc("p_sec_cap");
+    a.label("p_sec_mem");
+    perr(a, msg::MEMORY);
+    a.label("p_sec_cap");
+    // The memory's capacity in words, and its word's last byte index.
+    a.li(1).st(IWLAST);
+    for m in [Mem::Program, Mem::Weight, Mem::FpWeight, Mem::Const] {
+        let (bytes, cap) = m.geometry(cfg);
+        let skip = format!("p_cap_{}", m as u8);
+        a.ld(IMEM).alui(Alu::Xor, m as u8).jnz(&skip);
+        a.li(cap as u16).st(ICAP).li(bytes as u16 - 1).st(IWLAST);
+        a.label(&skip);
+    }
+    a.jmp("parsed");
+    a.label("p_sec_1");
+    a.ld(T2).alui(Alu::Xor, 4).jnz("p_sec_2");
+    mov32(a, IADDR, ISH);
+    a.jmp("parsed");
+    a.label("p_sec_2");
+    a.ld(T2).alui(Alu::Xor, 8).jnz("parsed");
+    mov32(a, ICNT, ISH);
+    a.li(0).st(IWB);
+    // addr ≤ cap and count ≤ cap − addr (capacities are below 2^16).
+    a.ld(IADDR + 1).jnz("p_overflow");
+    a.ld(ICNT + 1).jnz("p_overflow");
+    a.ld(ICAP).alu(Alu::Cmp, IADDR).jc("p_overflow");
+    a.ld(ICAP).alu(Alu::Sub, IADDR).alu(Alu::Cmp, ICNT).jc("p_overflow");
+    a.li(2).st(IST);
+    a.ld(ICNT).jnz("parsed");
+    a.jmp("p_sec_end");
+    a.label("p_overflow");
+    perr(a, msg::OVERFLOW);
+    // The end of a section: the next one, or the tail after the last.
+    a.label("p_sec_end");
+    a.li(0).st(IK).li(1).st(IST);
+    a.ld(INSEC).alui(Alu::Sub, 1).st(INSEC).ld(INSEC + 1).alui(Alu::Sbc, 0).st(INSEC + 1);
+    a.alu(Alu::Or, INSEC).jnz("parsed");
+    a.li(3).st(IST).jmp("parsed");
+    // Words: bytes shift into IW from the top; a word is complete after IWLAST + 1 bytes.
+    a.label("p_words");
+    if wbytes > 2 {
+        for i in 0..3 {
+            a.ld(IW + i).sh(Shift::Hi).st(IW + i).ld(IW + i + 1).sh(Shift::Lo).sh(Shift::Swap).alu(Alu::Or, IW + i);
+            a.st(IW + i);
+        }
+    }
+    a.ld(IW + 3).sh(Shift::Hi).st(IW + 3).ld(IBYTE).sh(Shift::Swap).alu(Alu::Or, IW + 3).st(IW + 3);
+    a.ld(IWB).alu(Alu::Xor, IWLAST).jz("p_word");
+    a.ld(IWB).alui(Alu::Add, 1).st(IWB).jmp("parsed");
+    a.label("p_word");
+    a.li(0).st(IWB);
+    a.ld(IMEM).out(pout::LMEM).ld(IADDR).out(pout::LADRL).ld(IADDR + 1).out(pout::LADRH);
+    // The word is in the top bytes of IW: 2 bytes for every memory but the weights (the upper
+    // pieces stay 0 when every word is 16 bits).
+    if wbytes > 2 {
+        a.li(0).out(pout::LD + 1).out(pout::LD + 2).out(pout::LD + 3);
+    }
+    a.ld(IW + 3).out(pout::LD);
+    if wbytes > 2 {
+        a.ld(IMEM).alui(Alu::Xor, Mem::Weight as u8).jnz("p_word_go");
+        let top = 4 - wbytes / 2;
+        for k in 0..wbytes / 2 {
+            a.ld(IW + (top + k) as u8).out(pout::LD + k as u8);
+        }
+    }
+    a.label("p_word_go");
+    a.out(pout::LGO);
+    // The program header's fields, as the engine will read them.
+    a.ld(IMEM).alui(Alu::Xor, Mem::Program as u8).jnz("p_word_next");
+    a.ld(IADDR + 1).jnz("p_word_next");
+    for (addr, r) in [(2, NOPS), (3, HIN), (4, HOUT), (5, HSCALE), (6, HWCAP)] {
+        let skip = format!("p_hdrw_{addr}");
+        a.ld(IADDR).alui(Alu::Xor, addr).jnz(&skip).ld(IW + 3).st(r);
+        a.label(&skip);
+    }
+    a.label("p_word_next");
+    a.ld(IADDR).alui(Alu::Add, 1).st(IADDR).ld(IADDR + 1).alui(Alu::Adc, 0).st(IADDR + 1);
+    a.ld(ICNT).alui(Alu::Sub, 1).st(ICNT).ld(ICNT + 1).alui(Alu::Sbc, 0).st(ICNT + 1);
+    a.alu(Alu::Or, ICNT).jnz("parsed");
+    a.jmp("p_sec_end");
+    // Tail: the image's CRC (checked at COMMIT on the whole upload), then nothing more.
+    a.label("p_tail");
+    a.ld(T2).alui(Alu::Xor, 3).jnz("parsed");
+    a.li(4).st(IST).jmp("parsed");
+    a.label("p_done");
+    perr(a, msg::STRAY);
+
+    // ---- COMMIT target id.
+    a.label("commit");
+    a.ld(LEN).alui(Alu::Xor, 3).jnz("bad_request");
+    a.call("fields_tid");
+    a.ld(FTGT).alui(Alu::Cmp, 2).jnc("bad_request");
+    a.ld(FTGT).jnz("commit_strip");
+    a.ld(UACT).jz("commit_idle");
+    a.ld(USTRIP).jnz("commit_idle");
+    // Missing [next, total)?
+    ne32(a, UNEXT, UTOT, "commit_missing");
+    // Every byte is there: the whole upload's CRC, then the image's own checks.
+    a.inp(pin::UP32L).st(T0).inp(pin::UP32H).st(T1);
+    ne32(a, T0, UCRC, "commit_redo");
+    a.li(0).st(UACT);
+    a.ld(IST).alui(Alu::Xor, 5).jnz("commit_st");
+    a.ld(IERR).st(EMSG).li(5).st(EKIND).jmp("error");
+    a.label("commit_st");
+    a.ld(IST).alui(Alu::Xor, 4).jz("commit_res");
+    err(a, 5, msg::EARLY);
+    a.label("commit_res");
+    // The image ends with its own CRC, so the CRC of the whole is the CRC-32 residue.
+    ne16(a, T0, 0xDF1C, "commit_imgcrc");
+    ne16(a, T1, 0x2144, "commit_imgcrc");
+    a.ld(HSCALE).jz("commit_hdr");
+    a.ld(HSCALE).alui(Alu::Cmp, 5).jnc("commit_hdr");
+    for r in [HIN, HOUT, HWCAP, NOPS] {
+        a.ld(r).jz("commit_hdr");
+    }
+    a.li(1).st(MVALID).out(pout::MODEL);
+    mov32(a, MLEN, UTOT);
+    mov32(a, MCRC, UCRC);
+    a.jmp("committed");
+    a.label("commit_imgcrc");
+    err(a, 5, msg::IMAGE_CRC);
+    a.label("commit_hdr");
+    err(a, 5, msg::HEADER);
+    a.label("commit_missing");
+    mov32(a, T0, UNEXT);
+    sub32(a, T2, UTOT, UNEXT);
+    missing(a);
+    a.label("commit_redo");
+    // Everything is missing: the upload starts over.
+    a.li(0).st(T0).st(T1).st(UNEXT).st(UNEXT + 1).li(0x200).out(pout::UP32);
+    a.li(0).st(IST).st(IK).st(IERR);
+    mov32(a, T2, UTOT);
+    missing(a);
+    a.label("commit_idle");
+    a.ld(MVALID).jz("unknown_upload");
+    a.label("committed");
+    a.call("sender_idle").li(0x84).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(3).out(pout::SLEN).out(pout::SNREG);
+    a.ld(FTGT).out(pout::SREG).ld(FID).out(pout::SREG + 1).sh(Shift::Hi).out(pout::SREG + 2);
+    a.out(pout::SGO).jmp("send_done");
+    a.label("commit_strip");
+    a.ld(MVALID).jz("no_model");
+    a.ld(SHAVE).jz("unknown_upload");
+    a.ld(FID).alu(Alu::Xor, SID).jnz("unknown_upload");
+    a.ld(SFAIL).jnz("strip_failed");
+    a.ld(SINDONE).jnz("commit_in");
+    mov32(a, T0, UNEXT);
+    sub32(a, T2, UTOT, UNEXT);
+    missing(a);
+    a.label("commit_in");
+    a.ld(SCRCOK).jnz("committed");
+    err(a, 9, msg::STRIP_CRC);
+    a.label("strip_failed");
+    err(a, 9, msg::NO_PROGRAM);
+    a.label("unknown_upload");
+    err(a, 8, msg::UNKNOWN);
+    a.label("no_model");
+    err(a, 4, msg::NO_MODEL);
+}
+
+/// An ERROR reply of `kind` with message `m` (the id is `EID`).
+fn err(a: &mut Asm, kind: u8, m: u8) {
+    a.li(kind as u16).st(EKIND).li(m as u16).st(EMSG).jmp("error");
+}
+
+fn pack(a: &mut Asm, bytes: &[u8]) -> (u16, u16) {
+    let at = a.here() as u16;
+    let words: Vec<u16> = bytes.chunks(2).map(|c| c[0] as u16 | (*c.get(1).unwrap_or(&0) as u16) << 8).collect();
+    a.data(&words);
+    (at, bytes.len() as u16)
+}
+
+/// The INFO payload after its 16 register bytes: slots, the board's name, the design JSON.
+pub fn info_tail(cfg: &HwConfig) -> Vec<u8> {
+    let json = serde_json::to_vec(&DesignInfo::of(cfg)).expect("design info serialises");
+    let name = format!("bbcu {} (hardware)", cfg.name);
+    let mut t = vec![crate::proto::SLOTS, name.len() as u8];
+    t.extend_from_slice(name.as_bytes());
+    t.extend_from_slice(&json);
+    t
+}
+
+/// The firmware for a design; `stale_units` is the partial-frame timeout in 256-cycle units.
+pub fn firmware(cfg: &HwConfig, stale_units: u16) -> Vec<u16> {
+    assemble(cfg, stale_units).finish(PA).unwrap_or_else(|e| panic!("link firmware: {e}"))
+}
+
+/// The firmware's map: each label's address, in order, and the program's length.
+pub fn firmware_map(cfg: &HwConfig, stale_units: u16) -> (Vec<(usize, String)>, usize) {
+    let a = assemble(cfg, stale_units);
+    (a.map(), a.here())
+}
+
+fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
+    let info = DesignInfo::of(cfg);
+    let mut a = Asm::new();
+    // Text first, so that its addresses are known where the code names them: the INFO tail,
+    // the messages, and a table of each message's (address, length).
+    a.jmp("init");
+    let mut text = Text { info: pack(&mut a, &info_tail(cfg)), messages: Vec::new() };
+    for m in MESSAGES {
+        text.messages.push(pack(&mut a, m.as_bytes()));
+    }
+    let msg_table = a.here() as u16;
+    let pairs: Vec<u16> = text.messages.iter().flat_map(|(at, n)| [*at, *n]).collect();
+    a.data(&pairs);
+    a.label("init");
+    a.li(stale_units).st(STALE).jmp("hunt_clear");
+
+    // ---- Hunt: slide an 8-byte window over the line until it holds a header whose CRC-8 is
+    // right; a failed check leaves the window as it was, so the hunt goes on one byte later.
+    a.label("hunt_clear");
+    for i in 0..8 {
+        a.li(0).st(W + i);
+    }
+    a.st(FRESH);
+    a.label("hunt");
+    a.ld(FRESH).jz("hunt_wait");
+    a.li(0).st(FRESH);
+    a.ld(W).alui(Alu::Xor, 0xBB).jnz("hunt_wait");
+    a.ld(W + 1).alui(Alu::Xor, 0xC5).jnz("hunt_wait");
+    a.ld(W + 2).alui(Alu::Xor, 1).jnz("hunt_wait");
+    // len = W5 | W6 << 8 ≤ 4096
+    a.ld(W + 6).sh(Shift::Swap).alu(Alu::Or, W + 5).st(LEN);
+    a.li(4097).st(T0).ld(LEN).alu(Alu::Cmp, T0).jnc("hunt_wait");
+    // CRC-8 of the first seven bytes against the eighth.
+    a.ld(W).alui(Alu::Or, 0).st(T0).li(0x100).alu(Alu::Or, T0).out(pout::CRC8);
+    for i in 1..7 {
+        a.ld(W + i).out(pout::CRC8);
+    }
+    a.inp(pin::CRC8).alu(Alu::Xor, W + 7).jnz("hunt_wait");
+    a.jmp("frame");
+    a.label("hunt_wait");
+    a.inp(pin::RXS).jnz("hunt_byte");
+    a.call("results").jmp("hunt_wait");
+    a.label("hunt_byte");
+    for i in 0..7 {
+        a.ld(W + i + 1).st(W + i);
+    }
+    a.inp(pin::RX).st(W + 7).li(1).st(FRESH).jmp("hunt");
+
+    // ---- A header: the frame's CRC-32 starts over its eight bytes, the payload goes to the
+    // frame buffer, then four CRC bytes; a line silent for the timeout gives the frame up.
+    a.label("frame");
+    a.ld(W + 3).st(CODE).ld(W + 4).st(SEQ);
+    a.ld(W).st(T0).li(0x100).alu(Alu::Or, T0).out(pout::RX32);
+    for i in 1..8 {
+        a.ld(W + i).out(pout::RX32);
+    }
+    a.li(0).out(pout::FBP);
+    a.ld(LEN).st(LEFT).jz("crc");
+    a.label("pay");
+    a.ld(STALE).out(pout::TMR);
+    a.label("pay_wait");
+    a.inp(pin::RXS).jnz("pay_byte");
+    a.call("results");
+    a.inp(pin::TMR).jnz("pay_wait");
+    a.jmp("hunt_clear");
+    a.label("pay_byte");
+    a.inp(pin::RX).out(pout::RX32).out(pout::FBW);
+    a.ld(LEFT).alui(Alu::Sub, 1).st(LEFT).jnz("pay");
+    // The CRC-32, little-endian, into T0 (low half) and T1 (high half).
+    a.label("crc");
+    a.li(4).st(CNT);
+    a.label("crc_byte");
+    a.ld(STALE).out(pout::TMR);
+    a.label("crc_wait");
+    a.inp(pin::RXS).jnz("crc_take");
+    a.call("results");
+    a.inp(pin::TMR).jnz("crc_wait");
+    a.jmp("hunt_clear");
+    a.label("crc_take");
+    // Shift the 32-bit T1:T0 right by 8 and put the byte on top.
+    a.ld(T0).sh(Shift::Hi).st(T0).ld(T1).sh(Shift::Swap).alui(Alu::And, 0xFF).st(ADDR);
+    a.ld(T1).sh(Shift::Lo).sh(Shift::Swap).alu(Alu::Or, T0).st(T0);
+    a.ld(ADDR).st(T1);
+    a.inp(pin::RX).sh(Shift::Swap).alu(Alu::Or, T1).st(T1);
+    a.ld(CNT).alui(Alu::Sub, 1).st(CNT).jnz("crc_byte");
+    a.inp(pin::RX32L).alu(Alu::Xor, T0).jnz("bad_frame");
+    a.inp(pin::RX32H).alu(Alu::Xor, T1).jnz("bad_frame");
+
+    // ---- The frame is good: act on it.
+    a.li(0).st(EID).out(pout::FBP);
+    for (code, l) in [
+        (1, "hello"),
+        (2, "begin"),
+        (3, "data"),
+        (4, "commit"),
+        (5, "query"),
+        (6, "fetch"),
+        (7, "counters"),
+        (8, "reset"),
+    ] {
+        a.ld(CODE).alui(Alu::Xor, code).jz(l);
+    }
+    err(&mut a, 2, msg::UNKNOWN_CMD);
+
+    // Payload fields: `target u8, id u16` (FETCH and QUERY start at the id).
+    a.label("fields_tid");
+    a.inp(pin::FB).st(FTGT);
+    a.label("fields_id");
+    a.inp(pin::FB).st(FID).inp(pin::FB).sh(Shift::Swap).alu(Alu::Or, FID).st(FID).st(EID).ret();
+
+    // ---- QUERY id: the state of that strip (none is kept yet: unknown).
+    a.label("query");
+    a.ld(LEN).alui(Alu::Xor, 2).jnz("bad_request");
+    a.call("fields_id");
+    a.call("sender_idle").li(0x86).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(11).out(pout::SLEN).out(pout::SNREG);
+    a.ld(FID).out(pout::SREG).sh(Shift::Hi).out(pout::SREG + 1);
+    // state (T2), len (T0:T1), crc (T3, RT)
+    a.li(0).st(T2).st(T0).st(T1).st(T3).st(RT);
+    a.ld(SHAVE).jz("q_send");
+    a.ld(FID).alu(Alu::Xor, SID).jnz("q_send");
+    mov32(&mut a, T0, RLEN);
+    a.li(6).st(T2).ld(SFAIL).jnz("q_send");
+    a.li(1).st(T2).ld(SINDONE).jnz("q_in");
+    // Receiving: `len` is the input taken so far, the host's credit.
+    mov32(&mut a, T0, UNEXT);
+    a.jmp("q_send");
+    a.label("q_in");
+    a.li(4).st(T2);
+    ne32(&mut a, ROFF, RLEN, "q_running");
+    a.ld(RENDSENT).jz("q_send");
+    a.li(5).st(T2).ld(RFCRC).st(T3).ld(RFCRC + 1).st(RT).jmp("q_send");
+    a.label("q_running");
+    a.inp(pin::ENG).alui(Alu::And, 1).jz("q_send");
+    a.li(3).st(T2);
+    a.label("q_send");
+    a.ld(T2).out(pout::SREG + 2);
+    for (k, r) in [T0, T1, T3, RT].into_iter().enumerate() {
+        let k = 3 + 2 * k as u8;
+        a.ld(r).out(pout::SREG + k).sh(Shift::Hi).out(pout::SREG + k + 1);
+    }
+    a.out(pout::SGO).jmp("send_done");
+
+    // ---- FETCH: a hardware board keeps no results.
+    a.label("fetch");
+    a.ld(LEN).alui(Alu::Xor, 10).jnz("bad_request");
+    a.call("fields_id");
+    err(&mut a, 8, msg::NOT_KEPT);
+
+    upload(&mut a, cfg);
+
+    // ---- RESET keep_model: (no strip can be in flight yet) forget the model unless kept.
+    // A strip in flight is run to its end on zeros and its output dropped (the engine has no
+    // abort), before RESET_DONE.
+    a.label("reset");
+    a.ld(LEN).alui(Alu::Xor, 1).jnz("bad_request");
+    a.inp(pin::FB).st(RKEEP);
+    a.li(0).st(RACT).st(DLEFT).st(DLEFT + 1);
+    a.ld(UACT).alu(Alu::And, USTRIP).jz("reset_drain");
+    a.ld(SFAIL).jnz("reset_drain");
+    sub32(&mut a, DLEFT, UTOT, UNEXT);
+    a.label("reset_drain");
+    a.li(0).st(UACT);
+    a.label("drain");
+    a.inp(pin::RCNT).jz("drain_zeros");
+    a.inp(pin::RES).jmp("drain");
+    a.label("drain_zeros");
+    a.inp(pin::FEED).jnz("drain");
+    a.ld(DLEFT).alu(Alu::Or, DLEFT + 1).jz("drain_wait");
+    // At most 4096 zeros at a time.
+    a.li(4096).st(T0).st(T2).li(0).st(T1);
+    a.ld(DLEFT + 1).jnz("drain_n");
+    a.ld(DLEFT).alu(Alu::Cmp, T0).jnc("drain_n");
+    a.ld(DLEFT).st(T2);
+    a.label("drain_n");
+    a.ld(T2).out(pout::FEEDZ);
+    a.ld(DLEFT).alu(Alu::Sub, T2).st(DLEFT).ld(DLEFT + 1).alui(Alu::Sbc, 0).st(DLEFT + 1).jmp("drain");
+    // The engine may still be emitting after it goes idle: wait for all of the strip's output
+    // (none when it failed or there is no strip).
+    a.label("drain_wait");
+    a.inp(pin::ENG).alui(Alu::And, 1).jnz("drain");
+    a.inp(pin::SND).jnz("drain");
+    a.ld(SHAVE).jz("reset_done");
+    a.ld(SFAIL).jnz("reset_done");
+    a.inp(pin::RGOTL).alu(Alu::Xor, RLEN).jnz("drain");
+    a.inp(pin::RGOTH).alu(Alu::Xor, RLEN + 1).jnz("drain");
+    a.inp(pin::RCNT).jnz("drain");
+    a.label("reset_done");
+    a.inp(pin::DONE);
+    a.li(0).st(SHAVE);
+    a.ld(RKEEP).jnz("reset_keep");
+    a.li(0).st(MVALID).out(pout::MODEL).st(MLEN).st(MLEN + 1).st(MCRC).st(MCRC + 1).st(NOPS);
+    a.label("reset_keep");
+    a.call("sender_idle").li(0x88).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(0).out(pout::SLEN).out(pout::SNREG);
+    a.out(pout::SGO).jmp("send_done");
+
+    // ---- COUNTERS: total, stall, strips, n, then per op cycles and busy; every value is a
+    // 32-bit counter sent as u64. The engine's counters are readable while it is idle.
+    a.label("counters");
+    a.ld(LEN).jnz("bad_request");
+    a.inp(pin::ENG).alui(Alu::And, 1).jnz("busy");
+    a.call("sender_idle").li(0x87).out(pout::SCODE).ld(SEQ).out(pout::SSEQ);
+    a.ld(NOPS).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).alui(Alu::Add, 26);
+    a.out(pout::SLEN).li(0).out(pout::SNREG).out(pout::SGO);
+    a.li(0).call("send_counter").li(1).call("send_counter");
+    a.ld(STRIPS).st(T0).ld(STRIPS + 1).st(T1).call("send_u64");
+    a.ld(NOPS).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.li(2).st(CNT);
+    a.label("counters_op");
+    // CNT runs over the engine's selects 2 .. 2 + 2·n.
+    a.ld(NOPS).sh(Shift::Shl).alui(Alu::Add, 2).alu(Alu::Xor, CNT).jz("send_done");
+    a.ld(CNT).call("send_counter");
+    a.ld(CNT).alui(Alu::Add, 1).st(CNT).jmp("counters_op");
+    a.label("busy");
+    err(&mut a, 7, msg::BUSY);
+    // send_counter: the engine's counter A as u64; send_u64: T1:T0 as u64.
+    a.label("send_counter");
+    a.out(pout::CNTSEL).inp(pin::CNTL).st(T0).inp(pin::CNTH).st(T1);
+    a.label("send_u64");
+    a.ld(T0).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.ld(T1).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.li(0).out(pout::SBYTE).out(pout::SBYTE).out(pout::SBYTE).out(pout::SBYTE).ret();
+
+    a.label("hello");
+    a.ld(LEN).jnz("bad_request");
+    let info_len = 16 + info_tail(cfg).len() as u16;
+    a.call("sender_idle").li(0x81).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(info_len).out(pout::SLEN);
+    a.li(16).out(pout::SNREG);
+    let regs: Vec<u8> = [info.format_version, info.hash].iter().flat_map(|v| v.to_le_bytes()).collect();
+    for (k, b) in regs.iter().enumerate() {
+        a.li(*b as u16).out(pout::SREG + k as u8);
+    }
+    for (k, r) in [MLEN, MLEN + 1, MCRC, MCRC + 1].into_iter().enumerate() {
+        let k = 8 + 2 * k as u8;
+        a.ld(r).out(pout::SREG + k).sh(Shift::Hi).out(pout::SREG + k + 1);
+    }
+    a.out(pout::SGO);
+    a.jmp("info_text");
+    a.label("bad_request");
+    err(&mut a, 3, msg::BAD_REQUEST);
+    a.label("bad_frame");
+    a.li(0).st(EID);
+    err(&mut a, 1, msg::BAD_FRAME);
+
+    // ---- ERROR: kind, id 0, then the message text.
+    a.label("error");
+    a.call("sender_idle").li(0xFF).out(pout::SCODE).ld(SEQ).out(pout::SSEQ);
+    a.ld(EKIND).out(pout::SREG).ld(EID).out(pout::SREG + 1).sh(Shift::Hi).out(pout::SREG + 2);
+    a.li(3).out(pout::SNREG);
+    // The message's (address, length) pair from the table, and SLEN = 3 + its length.
+    a.li(msg_table).st(T0).ld(EMSG).sh(Shift::Shl).alu(Alu::Add, T0).st(T0).lpm().st(ADDR);
+    a.ld(T0).alui(Alu::Add, 1).lpm().st(CNT).alui(Alu::Add, 3).out(pout::SLEN);
+    a.out(pout::SGO).jmp("send_text");
+
+    // ---- The rest of a frame from program-memory text: ADDR (word address), CNT bytes.
+    a.label("send_text");
+    a.ld(CNT).jz("send_done");
+    a.ld(ADDR).lpm().st(T1).out(pout::SBYTE);
+    a.ld(CNT).alui(Alu::Sub, 1).st(CNT).jz("send_done");
+    a.ld(T1).sh(Shift::Hi).out(pout::SBYTE);
+    a.ld(ADDR).alui(Alu::Add, 1).st(ADDR);
+    a.ld(CNT).alui(Alu::Sub, 1).st(CNT).jmp("send_text");
+    a.label("send_done");
+    a.jmp("hunt_clear");
+
+    // sender_idle: wait for the sender (a result frame may be on its way), then a reply's tail
+    // comes from SBYTE.
+    a.label("sender_idle");
+    a.inp(pin::SND).jnz("sender_idle");
+    a.li(0).out(pout::STAIL).ret();
+
+    // results: called from every wait loop. Counts finished strips; starts a RESULT_DATA frame
+    // once the result FIFO holds its whole chunk (so that a reply never waits behind a frame
+    // that waits for the engine), and RESULT_END after the last.
+    a.label("results");
+    a.inp(pin::DONE).jz("r_nodone");
+    a.ld(RACT).jz("r_nodone");
+    a.ld(STRIPS).alui(Alu::Add, 1).st(STRIPS).ld(STRIPS + 1).alui(Alu::Adc, 0).st(STRIPS + 1);
+    a.label("r_nodone");
+    a.ld(RACT).jz("r_ret");
+    a.inp(pin::SND).jnz("r_ret");
+    ne32(&mut a, ROFF, RLEN, "r_data");
+    a.ld(RENDSENT).jnz("r_ret");
+    a.li(0x91).out(pout::SCODE).ld(BSEQ).out(pout::SSEQ).alui(Alu::Add, 1).st(BSEQ);
+    a.li(10).out(pout::SLEN).out(pout::SNREG).li(0).out(pout::STAIL);
+    a.ld(RID).out(pout::SREG).sh(Shift::Hi).out(pout::SREG + 1);
+    a.ld(RLEN).out(pout::SREG + 2).sh(Shift::Hi).out(pout::SREG + 3);
+    a.ld(RLEN + 1).out(pout::SREG + 4).sh(Shift::Hi).out(pout::SREG + 5);
+    a.inp(pin::RES32L).st(RFCRC).out(pout::SREG + 6).sh(Shift::Hi).out(pout::SREG + 7);
+    a.inp(pin::RES32H).st(RFCRC + 1).out(pout::SREG + 8).sh(Shift::Hi).out(pout::SREG + 9);
+    a.li(1).st(RENDSENT).out(pout::SGO).ret();
+    a.label("r_data");
+    // rn = min(chunk, len − off)
+    a.ld(RLEN).alu(Alu::Sub, ROFF).st(RN).ld(RLEN + 1).alu(Alu::Sbc, ROFF + 1).jnz("r_full");
+    a.ld(RN).alu(Alu::Cmp, RCHUNK).jc("r_have");
+    a.label("r_full");
+    a.ld(RCHUNK).st(RN);
+    a.label("r_have");
+    a.inp(pin::RCNT).alu(Alu::Cmp, RN).jc("r_ret");
+    a.li(0x90).out(pout::SCODE).ld(BSEQ).out(pout::SSEQ).alui(Alu::Add, 1).st(BSEQ);
+    a.ld(RN).alui(Alu::Add, 6).out(pout::SLEN).li(6).out(pout::SNREG).li(1).out(pout::STAIL);
+    a.ld(RID).out(pout::SREG).sh(Shift::Hi).out(pout::SREG + 1);
+    a.ld(ROFF).out(pout::SREG + 2).sh(Shift::Hi).out(pout::SREG + 3);
+    a.ld(ROFF + 1).out(pout::SREG + 4).sh(Shift::Hi).out(pout::SREG + 5);
+    a.out(pout::SGO);
+    a.ld(ROFF).alu(Alu::Add, RN).st(ROFF).ld(ROFF + 1).alui(Alu::Adc, 0).st(ROFF + 1);
+    a.label("r_ret");
+    a.ret();
+
+    a.label("info_text");
+    a.li(text.info.0).st(ADDR).li(text.info.1).st(CNT).jmp("send_text");
+    a
+}
+
+/// The link I/O block, modelled: what the firmware's ports do, cycle by cycle.
+pub struct IoModel {
+    pub rx: VecDeque<u8>,
+    pub tx: Vec<u8>,
+    fb: Vec<u8>,
+    fbp: usize,
+    crc8: crc::Digest<'static, u8>,
+    rx32: crc::Digest<'static, u32>,
+    timer: u64,
+    // Sender.
+    s_code: u8,
+    s_seq: u8,
+    s_len: u16,
+    s_nreg: u8,
+    s_regs: [u8; 16],
+    s_left: u16,
+    s_busy: bool,
+    tx32: crc::Digest<'static, u32>,
+    // The engine, as the tests drive it.
+    pub eng_busy: bool,
+    pub eng_error: bool,
+    /// The engine's counters by select (0 total, 1 stall, 2 + 2l and 3 + 2l op l's).
+    pub counters: Vec<u32>,
+    cnt_sel: usize,
+    pub model_ok: bool,
+    up32: crc::Digest<'static, u32>,
+    l_mem: u8,
+    l_addr: u32,
+    l_data: [u16; 4],
+    /// Every load-port write: memory, address, word.
+    pub loads: Vec<(u8, u32, u64)>,
+    job: [u16; 4],
+    /// Every strip start: width, height, keep_x0, keep_w.
+    pub starts: Vec<[u16; 4]>,
+    /// The engine takes pixels (the tests drive it).
+    pub in_ready: bool,
+    /// The pixels the engine took.
+    pub pix: Vec<u8>,
+    /// Result bytes the engine will give as the result FIFO has room.
+    pub out: VecDeque<u8>,
+    done: bool,
+    rfifo: VecDeque<u8>,
+    rgot: u32,
+    res32: crc::Digest<'static, u32>,
+    feed_left: u16,
+    feed_zeros: bool,
+    s_fifo: bool,
+}
+
+/// The result FIFO's size.
+const RFIFO: usize = 2048;
+
+const CRC8: crc::Crc<u8> = crc::Crc::<u8>::new(&crc::CRC_8_SMBUS);
+const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+
+impl Default for IoModel {
+    fn default() -> Self {
+        IoModel {
+            rx: VecDeque::new(),
+            tx: Vec::new(),
+            fb: vec![0; crate::proto::MAX_CHUNK + 16],
+            fbp: 0,
+            crc8: CRC8.digest(),
+            rx32: CRC32.digest(),
+            timer: 0,
+            s_code: 0,
+            s_seq: 0,
+            s_len: 0,
+            s_nreg: 0,
+            s_regs: [0; 16],
+            s_left: 0,
+            s_busy: false,
+            tx32: CRC32.digest(),
+            eng_busy: false,
+            eng_error: false,
+            counters: Vec::new(),
+            cnt_sel: 0,
+            model_ok: false,
+            up32: CRC32.digest(),
+            l_mem: 0,
+            l_addr: 0,
+            l_data: [0; 4],
+            loads: Vec::new(),
+            job: [0; 4],
+            starts: Vec::new(),
+            in_ready: false,
+            pix: Vec::new(),
+            out: VecDeque::new(),
+            done: false,
+            rfifo: VecDeque::new(),
+            rgot: 0,
+            res32: CRC32.digest(),
+            feed_left: 0,
+            feed_zeros: false,
+            s_fifo: false,
+        }
+    }
+}
+
+impl IoModel {
+    fn emit(&mut self, b: u8) {
+        self.tx.push(b);
+        self.tx32.update(&[b]);
+    }
+
+    fn finish_frame(&mut self) {
+        let c = self.tx32.clone().finalize();
+        self.tx.extend_from_slice(&c.to_le_bytes());
+        self.s_busy = false;
+    }
+
+    /// A port access by the core.
+    pub fn io(&mut self, e: Io) -> u16 {
+        match e {
+            Io::In(p) => match p {
+                pin::RXS => !self.rx.is_empty() as u16,
+                pin::RX => self.rx.pop_front().unwrap_or(0) as u16,
+                pin::CRC8 => self.crc8.clone().finalize() as u16,
+                pin::RX32L => self.rx32.clone().finalize() as u16,
+                pin::RX32H => (self.rx32.clone().finalize() >> 16) as u16,
+                pin::TMR => (self.timer > 0) as u16,
+                pin::SND => self.s_busy as u16,
+                pin::FEED => self.feed_left,
+                pin::RCNT => self.rfifo.len() as u16,
+                pin::RES => self.rfifo.pop_front().unwrap_or(0) as u16,
+                pin::RES32L => self.res32.clone().finalize() as u16,
+                pin::RES32H => (self.res32.clone().finalize() >> 16) as u16,
+                pin::DONE => std::mem::take(&mut self.done) as u16,
+                pin::RGOTL => self.rgot as u16,
+                pin::RGOTH => (self.rgot >> 16) as u16,
+                pin::UP32L => self.up32.clone().finalize() as u16,
+                pin::UP32H => (self.up32.clone().finalize() >> 16) as u16,
+                pin::ENG => self.eng_busy as u16 | (self.eng_error as u16) << 2,
+                pin::CNTL => *self.counters.get(self.cnt_sel).unwrap_or(&0) as u16,
+                pin::CNTH => (*self.counters.get(self.cnt_sel).unwrap_or(&0) >> 16) as u16,
+                pin::FB => {
+                    let b = self.fb[self.fbp % self.fb.len()];
+                    self.fbp += 1;
+                    b as u16
+                }
+                _ => 0,
+            },
+            Io::Out(p, v) => {
+                let byte = v as u8;
+                match p {
+                    pout::CRC8 => {
+                        if v & 0x100 != 0 {
+                            self.crc8 = CRC8.digest();
+                        }
+                        self.crc8.update(&[byte]);
+                    }
+                    pout::RX32 => {
+                        if v & 0x100 != 0 {
+                            self.rx32 = CRC32.digest();
+                        }
+                        self.rx32.update(&[byte]);
+                    }
+                    pout::FBP => self.fbp = v as usize,
+                    pout::FBW => {
+                        let n = self.fb.len();
+                        self.fb[self.fbp % n] = byte;
+                        self.fbp += 1;
+                    }
+                    pout::TMR => self.timer = 256 * v as u64,
+                    pout::CNTSEL => self.cnt_sel = v as usize,
+                    pout::UP32 => {
+                        if v & 0x300 != 0 {
+                            self.up32 = CRC32.digest();
+                        }
+                        if v & 0x200 == 0 {
+                            self.up32.update(&[byte]);
+                        }
+                    }
+                    p if (pout::JOB..pout::JOB + 4).contains(&p) => self.job[(p - pout::JOB) as usize] = v,
+                    pout::START => {
+                        self.starts.push(self.job);
+                        self.rgot = 0;
+                    }
+                    pout::FEED | pout::FEEDZ => {
+                        self.feed_left = v;
+                        self.feed_zeros = p == pout::FEEDZ;
+                    }
+                    pout::RES32 => self.res32 = CRC32.digest(),
+                    pout::STAIL => self.s_fifo = v & 1 != 0,
+                    pout::LMEM => self.l_mem = byte,
+                    pout::LADRL => self.l_addr = (self.l_addr & 0xFFFF_0000) | v as u32,
+                    pout::LADRH => self.l_addr = (self.l_addr & 0xFFFF) | (v as u32) << 16,
+                    p if (pout::LD..pout::LD + 4).contains(&p) => self.l_data[(p - pout::LD) as usize] = v,
+                    pout::LGO => {
+                        let d = self.l_data.iter().rev().fold(0u64, |acc, w| acc << 16 | *w as u64);
+                        self.loads.push((self.l_mem, self.l_addr, d));
+                    }
+                    pout::MODEL => self.model_ok = v & 1 != 0,
+                    pout::SCODE => self.s_code = byte,
+                    pout::SSEQ => self.s_seq = byte,
+                    pout::SLEN => self.s_len = v,
+                    pout::SNREG => self.s_nreg = byte,
+                    pout::SGO => {
+                        let mut h = vec![0xBB, 0xC5, 1, self.s_code, self.s_seq];
+                        h.extend_from_slice(&self.s_len.to_le_bytes());
+                        h.push(CRC8.checksum(&h));
+                        self.tx32 = CRC32.digest();
+                        for b in h {
+                            self.emit(b);
+                        }
+                        for k in 0..self.s_nreg as usize {
+                            self.emit(self.s_regs[k]);
+                        }
+                        self.s_left = self.s_len - self.s_nreg as u16;
+                        self.s_busy = true;
+                        if self.s_left == 0 {
+                            self.finish_frame();
+                        }
+                    }
+                    pout::SBYTE if self.s_busy && !self.s_fifo && self.s_left > 0 => {
+                        self.emit(byte);
+                        self.s_left -= 1;
+                        if self.s_left == 0 {
+                            self.finish_frame();
+                        }
+                    }
+                    p if (pout::SREG..pout::SREG + 16).contains(&p) => self.s_regs[(p - pout::SREG) as usize] = byte,
+                    _ => {}
+                }
+                0
+            }
+        }
+    }
+
+    /// The engine finished a strip.
+    pub fn engine_done(&mut self) {
+        self.done = true;
+    }
+
+    /// Time passes: the feeder, the engine's output into the result FIFO and the sender's
+    /// FIFO tail move a byte a cycle each.
+    pub fn tick(&mut self, cycles: u64) {
+        self.timer = self.timer.saturating_sub(cycles);
+        for _ in 0..cycles {
+            if self.feed_left > 0 && self.in_ready {
+                let b = if self.feed_zeros {
+                    0
+                } else {
+                    let b = self.fb[self.fbp % self.fb.len()];
+                    self.fbp += 1;
+                    self.up32.update(&[b]);
+                    b
+                };
+                self.pix.push(b);
+                self.feed_left -= 1;
+            }
+            if self.rfifo.len() < RFIFO {
+                if let Some(b) = self.out.pop_front() {
+                    self.rfifo.push_back(b);
+                    self.rgot += 1;
+                }
+            }
+            if self.s_busy && self.s_fifo && self.s_left > 0 {
+                if let Some(b) = self.rfifo.pop_front() {
+                    self.res32.update(&[b]);
+                    self.emit(b);
+                    self.s_left -= 1;
+                    if self.s_left == 0 {
+                        self.finish_frame();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The core running the firmware beside the I/O block model.
+pub struct FwBoard {
+    pub cpu: Cpu,
+    pub io: IoModel,
+    rom: Vec<u16>,
+}
+
+impl FwBoard {
+    pub fn new(cfg: &HwConfig, stale_units: u16) -> FwBoard {
+        FwBoard { cpu: Cpu::new(PA), io: IoModel::default(), rom: firmware(cfg, stale_units) }
+    }
+
+    /// One instruction; answers the cycles it took.
+    pub fn step(&mut self) -> u64 {
+        let before = self.cpu.cycles;
+        let io = &mut self.io;
+        self.cpu.step(&self.rom, &mut |e| io.io(e));
+        let n = self.cpu.cycles - before;
+        self.io.tick(n);
+        n
+    }
+}
