@@ -10,10 +10,10 @@
 //! What is here and what is not: `tests/linkfw.rs` runs it on the instruction-level model
 //! beside [`IoModel`] with every byte-level case of `tests/proto.rs` plus result streaming and
 //! RESET's drain. The I/O block in hardware, and so the firmware on the Rust-HDL core, under
-//! Verilator and on the board, come next (docs/architecture.md, "Next: the protocol engine as
-//! firmware"). Two measured problems with it: the firmware is 2,198 words (the UP5K budget
-//! has room for ~1,500 with the text), and a model-image byte costs ~109 cycles all in,
-//! against 120 at 3 Mbaud and 36 MHz.
+//! Verilator and on the board, come next (docs/architecture.md, "The protocol engine as
+//! firmware", with the measured problems: 2,198 words where the UP5K budget has room for
+//! ~1,500; ~109 cycles a model-image byte against 120 at 3 Mbaud and 36 MHz; no full check on
+//! the tail bytes the firmware feeds).
 //!
 //! Ports (the I/O block's side of the core's `in` / `out`; the numbers in [`pin`], [`pout`]):
 //! - receive: `RXS` (1 when a byte waits), `RX` (the byte; the read pops it), `CRC8` and
