@@ -9,16 +9,16 @@
 //! (`bbcu_hdl::ctl`) is checked against cycle for cycle.
 //!
 //! **Machine.** An accumulator `A` (16 bits), a carry `C`, a program counter and a link
-//! register of the program memory's address width, 256 registers `R[0..256]` of 16 bits, and
+//! register of the program memory's address width, 256 registers `R\[0..256\]` of 16 bits, and
 //! 256 I/O ports. Every 16-bit word is an instruction `op[15:12] x[11:8] n[7:0]`:
 //!
 //! | op | name | effect |
 //! |---|---|---|
-//! | 0 | `ld n` | A ← R[n] |
-//! | 1 | `st n` | R[n] ← A |
-//! | 2 | `alu.x n` | A, C ← A `x` R[n] ([`Alu`]) |
+//! | 0 | `ld n` | A ← R\[n\] |
+//! | 1 | `st n` | R\[n\] ← A |
+//! | 2 | `alu.x n` | A, C ← A `x` R\[n\] ([`Alu`]) |
 //! | 3 | `alui.x n` | A, C ← A `x` n (zero-extended) |
-//! | 4 | `ldi n` / `ldh n` | x bit 0 clear: A ← n; set: A[15:8] ← n |
+//! | 4 | `ldi n` / `ldh n` | x bit 0 clear: A ← n; set: A\[15:8\] ← n |
 //! | 5 | `in n` | A ← port n (a read strobe, so a port can pop a FIFO) |
 //! | 6 | `out n` | port n ← A (a write strobe) |
 //! | 7 | `sh.x` | a shift or byte operation on A ([`Shift`], x bits 2..0) |
@@ -65,9 +65,9 @@ pub enum Alu {
 /// Operations of `sh` (x bits 2..0).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Shift {
-    /// C ← A[0]; A ← A >> 1.
+    /// C ← A\[0\]; A ← A >> 1.
     Shr = 0,
-    /// C ← A[15]; A ← A << 1.
+    /// C ← A\[15\]; A ← A << 1.
     Shl = 1,
     /// Rotate right through C.
     Rrc = 2,
@@ -262,7 +262,7 @@ impl Asm {
     pub fn ldi(&mut self, n: u8) -> &mut Self {
         self.word(Op::Ldi, 0, n)
     }
-    /// A[15:8] ← n.
+    /// A\[15:8\] ← n.
     pub fn ldh(&mut self, n: u8) -> &mut Self {
         self.word(Op::Ldi, 1, n)
     }
