@@ -11,9 +11,8 @@
 //! beside [`IoModel`] with every byte-level case of `tests/proto.rs` plus result streaming and
 //! RESET's drain. The I/O block in hardware, and so the firmware on the Rust-HDL core, under
 //! Verilator and on the board, come next (docs/architecture.md, "The protocol engine as
-//! firmware", with the measured problems: 2,198 words where the UP5K budget has room for
-//! ~1,500; ~109 cycles a model-image byte against 120 at 3 Mbaud and 36 MHz; no full check on
-//! the tail bytes the firmware feeds).
+//! firmware", with the measured problems: the program's size against the UP5K's block
+//! RAM, and ~109 cycles a model-image byte against 120 at 3 Mbaud and 36 MHz).
 //!
 //! Ports (the I/O block's side of the core's `in` / `out`; the numbers in [`pin`], [`pout`]):
 //! - receive: `RXS` (1 when a byte waits), `RX` (the byte; the read pops it), `CRC8` and
@@ -24,8 +23,9 @@
 //! - sender: `SCODE`, `SSEQ`, `SLEN`, `SNREG`, `SREG + k` (k < 16), `STAIL` describe a frame,
 //!   `SGO` starts it: the sender writes the header with its CRC-8 and the register bytes, then
 //!   the rest of the payload from `SBYTE` (the firmware's, e.g. text read with `lpm`) or from
-//!   the result FIFO (through the result CRC), then the CRC-32; `in SND` is non-zero until the
-//!   frame is complete;
+//!   the result FIFO (through the result CRC), then the CRC-32; `in SND`: bit 0 until the
+//!   frame's own bytes are in the send FIFO, bit 1 while that FIFO holds anything, bit 2 while
+//!   it is at least half full;
 //! - upload CRC `UP32`; load port `LMEM`, `LADRL/H`, `LD..LD+3`, `LGO`;
 //! - engine: `JOB..JOB+3` and `START`, `ENG` (busy, error), `DONE` (once per finished strip),
 //!   `CNTSEL` / `CNTL/H` (its counters), the feeder `FEED` / `FEEDZ` (frame-buffer bytes or
@@ -872,6 +872,8 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.label("send_counter");
     a.out(pout::CNTSEL).inp(pin::CNTL).st(T0).inp(pin::CNTH).st(T1);
     a.label("send_u64");
+    // COUNTERS can outgrow the FIFO: each value waits until it is less than half full.
+    a.inp(pin::SND).alui(Alu::And, 4).jnz("send_u64");
     a.ld(T0).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
     a.ld(T1).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
     a.li(0).out(pout::SBYTE).out(pout::SBYTE).out(pout::SBYTE).out(pout::SBYTE).ret();
@@ -918,8 +920,9 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.label("send_done");
     a.jmp("hunt_clear");
 
-    // sender_idle: wait for the sender (a result frame may be on its way), then a reply's tail
-    // comes from SBYTE.
+    // sender_idle: wait for the sender and for an empty send FIFO (a result frame may be on its
+    // way), so that a tail the firmware feeds (INFO's 434 bytes at most, a message) fits the
+    // FIFO without a check per byte; then a reply's tail comes from SBYTE.
     a.label("sender_idle");
     a.inp(pin::SND).jnz("sender_idle");
     a.li(0).out(pout::STAIL).ret();
@@ -933,7 +936,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.ld(STRIPS).alui(Alu::Add, 1).st(STRIPS).ld(STRIPS + 1).alui(Alu::Adc, 0).st(STRIPS + 1);
     a.label("r_nodone");
     a.ld(RACT).jz("r_ret");
-    a.inp(pin::SND).jnz("r_ret");
+    a.inp(pin::SND).alui(Alu::And, 1).jnz("r_ret");
     ne32(&mut a, ROFF, RLEN, "r_data");
     a.ld(RENDSENT).jnz("r_ret");
     a.li(0x91).out(pout::SCODE).ld(BSEQ).out(pout::SSEQ).alui(Alu::Add, 1).st(BSEQ);
@@ -1014,10 +1017,26 @@ pub struct IoModel {
     feed_left: u16,
     feed_zeros: bool,
     s_fifo: bool,
+    /// Cycles a byte takes on the wire (10 bit times); 0: an instant line, bytes go straight
+    /// between the tests and the FIFOs.
+    pub line: u64,
+    /// With a paced line: bytes on their way to the receive FIFO, one per `line` cycles.
+    pub wire_in: VecDeque<u8>,
+    /// Bytes that arrived to a full receive FIFO (lost).
+    pub rx_overflow: u64,
+    txf: VecDeque<u8>,
+    rx_phase: u64,
+    tx_phase: u64,
+    /// Cycles the send wire was busy.
+    pub tx_busy: u64,
+    /// Fed tail bytes (`SBYTE`) written while the send FIFO was full: lost in hardware.
+    pub fed_overrun: u64,
 }
 
-/// The result FIFO's size.
+/// The result FIFO's, the receive FIFO's and the send FIFO's sizes (as `board_top` has them).
 const RFIFO: usize = 2048;
+const RXF: usize = 2048;
+const TXF: usize = 512;
 
 const CRC8: crc::Crc<u8> = crc::Crc::<u8>::new(&crc::CRC_8_SMBUS);
 const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
@@ -1062,20 +1081,40 @@ impl Default for IoModel {
             feed_left: 0,
             feed_zeros: false,
             s_fifo: false,
+            line: 0,
+            wire_in: VecDeque::new(),
+            rx_overflow: 0,
+            txf: VecDeque::new(),
+            rx_phase: 0,
+            tx_phase: 0,
+            tx_busy: 0,
+            fed_overrun: 0,
         }
     }
 }
 
 impl IoModel {
+    /// A byte into the send FIFO (straight to the line when it is instant).
     fn emit(&mut self, b: u8) {
-        self.tx.push(b);
+        if self.line == 0 {
+            self.tx.push(b);
+        } else {
+            self.txf.push_back(b);
+        }
         self.tx32.update(&[b]);
     }
 
     fn finish_frame(&mut self) {
         let c = self.tx32.clone().finalize();
-        self.tx.extend_from_slice(&c.to_le_bytes());
+        for b in c.to_le_bytes() {
+            self.emit(b);
+        }
         self.s_busy = false;
+    }
+
+    /// Nothing left on either wire or in the send FIFO.
+    pub fn wires_idle(&self) -> bool {
+        self.wire_in.is_empty() && self.txf.is_empty()
     }
 
     /// A port access by the core.
@@ -1088,7 +1127,13 @@ impl IoModel {
                 pin::RX32L => self.rx32.clone().finalize() as u16,
                 pin::RX32H => (self.rx32.clone().finalize() >> 16) as u16,
                 pin::TMR => (self.timer > 0) as u16,
-                pin::SND => self.s_busy as u16,
+                // Bit 0: the sender is busy (until its own bytes are in the send FIFO); bit 1: the
+                // send FIFO is not empty; bit 2: it is at least half full.
+                pin::SND => {
+                    (self.s_busy || self.txf.len() > TXF) as u16
+                        | (!self.txf.is_empty() as u16) << 1
+                        | ((self.txf.len() >= TXF / 2) as u16) << 2
+                }
                 pin::FEED => self.feed_left,
                 pin::RCNT => self.rfifo.len() as u16,
                 pin::RES => self.rfifo.pop_front().unwrap_or(0) as u16,
@@ -1182,6 +1227,9 @@ impl IoModel {
                         }
                     }
                     pout::SBYTE if self.s_busy && !self.s_fifo && self.s_left > 0 => {
+                        if self.line > 0 && self.txf.len() >= TXF {
+                            self.fed_overrun += 1;
+                        }
                         self.emit(byte);
                         self.s_left -= 1;
                         if self.s_left == 0 {
@@ -1206,6 +1254,29 @@ impl IoModel {
     pub fn tick(&mut self, cycles: u64) {
         self.timer = self.timer.saturating_sub(cycles);
         for _ in 0..cycles {
+            if self.line > 0 {
+                if self.rx_phase == 0 {
+                    if let Some(b) = self.wire_in.pop_front() {
+                        if self.rx.len() < RXF {
+                            self.rx.push_back(b);
+                        } else {
+                            self.rx_overflow += 1;
+                        }
+                        self.rx_phase = self.line;
+                    }
+                }
+                self.rx_phase = self.rx_phase.saturating_sub(1);
+                if self.tx_phase == 0 {
+                    if let Some(b) = self.txf.pop_front() {
+                        self.tx.push(b);
+                        self.tx_phase = self.line;
+                    }
+                }
+                if self.tx_phase > 0 {
+                    self.tx_busy += 1;
+                    self.tx_phase -= 1;
+                }
+            }
             if self.feed_left > 0 && self.in_ready {
                 let b = if self.feed_zeros {
                     0
@@ -1224,7 +1295,7 @@ impl IoModel {
                     self.rgot += 1;
                 }
             }
-            if self.s_busy && self.s_fifo && self.s_left > 0 {
+            if self.s_busy && self.s_fifo && self.s_left > 0 && (self.line == 0 || self.txf.len() < TXF) {
                 if let Some(b) = self.rfifo.pop_front() {
                     self.res32.update(&[b]);
                     self.emit(b);
