@@ -509,3 +509,25 @@ fn at_line_rate_nothing_is_lost_and_results_fill_the_line() {
     eprintln!("result {rlen} bytes: line busy {:.1} % of the time", 100.0 * busy);
     assert!(busy > 0.95, "the line was busy {:.1} % of the time", 100.0 * busy);
 }
+
+/// The weight memory's words are `lanes / 8` bytes: 2 on the simulation and UP5K engines, 8 on
+/// the ECP5 one, which takes the parser's 64-bit word path.
+#[test]
+fn model_upload_on_every_preset_writes_every_word() {
+    for name in ["ice40-up5k", "ecp5-85k"] {
+        let cfg = bbcu_arch::HwConfig::preset(name).unwrap();
+        let (bytes, img) = small_model(&cfg);
+        let mut d = Dut { b: FwBoard::new(&cfg, STALE), cycles: 0 };
+        let mut seq = 1;
+        let r = upload(&mut d, &bytes, 1024, &mut seq);
+        assert_eq!(r.code, COMMITTED, "{name}: {r:?}");
+        let want: Vec<(u8, u32, u64)> = img
+            .sections
+            .iter()
+            .flat_map(|s| s.words.iter().enumerate().map(move |(i, w)| (s.mem as u8, (s.addr + i) as u32, *w)))
+            .collect();
+        assert!(d.b.io.loads == want, "{name}: load port writes differ from the image's words");
+        let (_, len) = bbcu_hdl::linkfw::firmware_map(&cfg, STALE);
+        eprintln!("{name}: {} image bytes in {} cycles; firmware {len} words", bytes.len(), d.cycles);
+    }
+}
