@@ -12,7 +12,7 @@
 //! RESET's drain. The I/O block in hardware, and so the firmware on the Rust-HDL core, under
 //! Verilator and on the board, come next (docs/architecture.md, "The protocol engine as
 //! firmware", with the measured problems: the program's size against the UP5K's block
-//! RAM, and ~109 cycles a model-image byte against 120 at 3 Mbaud and 36 MHz).
+//! RAM, and ~90 cycles a model-image byte against 120 at 3 Mbaud and 36 MHz).
 //!
 //! Ports (the I/O block's side of the core's `in` / `out`; the numbers in [`pin`], [`pout`]):
 //! - receive: `RXS` (1 when a byte waits), `RX` (the byte; the read pops it), `CRC8` and
@@ -26,7 +26,8 @@
 //!   the result FIFO (through the result CRC), then the CRC-32; `in SND`: bit 0 until the
 //!   frame's own bytes are in the send FIFO, bit 1 while that FIFO holds anything, bit 2 while
 //!   it is at least half full;
-//! - upload CRC `UP32`; load port `LMEM`, `LADRL/H`, `LD..LD+3`, `LGO`;
+//! - upload CRC `UP32`; load port `LMEM`, `LADRL/H`, `LD..LD+3`, `LGO` (writes the word and
+//!   advances the address);
 //! - engine: `JOB..JOB+3` and `START`, `ENG` (busy, error), `DONE` (once per finished strip),
 //!   `CNTSEL` / `CNTL/H` (its counters), the feeder `FEED` / `FEEDZ` (frame-buffer bytes or
 //!   zeros to the pixel input as the engine takes them; `in FEED` counts what is left), the
@@ -489,6 +490,8 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.ld(ICNT + 1).jnz("p_overflow");
     a.ld(ICAP).alu(Alu::Cmp, IADDR).jc("p_overflow");
     a.ld(ICAP).alu(Alu::Sub, IADDR).alu(Alu::Cmp, ICNT).jc("p_overflow");
+    // The load port's memory and address once per section; each word advances the address.
+    a.ld(IMEM).out(pout::LMEM).ld(IADDR).out(pout::LADRL).ld(IADDR + 1).out(pout::LADRH);
     a.li(2).st(IST);
     a.ld(ICNT).jnz("parsed");
     a.jmp("p_sec_end");
@@ -501,44 +504,51 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.alu(Alu::Or, INSEC).jnz("parsed");
     a.li(3).st(IST).jmp("parsed");
     // Words: bytes shift into IW from the top; a word is complete after IWLAST + 1 bytes.
+    // Words. Two-byte words (every memory's but the wide weights') take the short path: the
+    // first byte into IW+3, the second on top of it.
     a.label("p_words");
     if wbytes > 2 {
+        a.ld(IWLAST).alui(Alu::Xor, 1).jnz("p_words_wide");
+    }
+    a.ld(IWB).jnz("p_w2");
+    a.ld(IBYTE).st(IW + 3).li(1).st(IWB).jmp("parsed");
+    a.label("p_w2");
+    a.ld(IBYTE).sh(Shift::Swap).alu(Alu::Or, IW + 3).st(IW + 3).li(0).st(IWB);
+    if wbytes > 2 {
+        a.li(0).out(pout::LD + 1).out(pout::LD + 2).out(pout::LD + 3);
+    }
+    a.ld(IW + 3).out(pout::LD).jmp("p_word");
+    if wbytes > 2 {
+        // Wide words shift into IW from the top; complete after IWLAST + 1 bytes.
+        a.label("p_words_wide");
         for i in 0..3 {
             a.ld(IW + i).sh(Shift::Hi).st(IW + i).ld(IW + i + 1).sh(Shift::Lo).sh(Shift::Swap).alu(Alu::Or, IW + i);
             a.st(IW + i);
         }
-    }
-    a.ld(IW + 3).sh(Shift::Hi).st(IW + 3).ld(IBYTE).sh(Shift::Swap).alu(Alu::Or, IW + 3).st(IW + 3);
-    a.ld(IWB).alu(Alu::Xor, IWLAST).jz("p_word");
-    a.ld(IWB).alui(Alu::Add, 1).st(IWB).jmp("parsed");
-    a.label("p_word");
-    a.li(0).st(IWB);
-    a.ld(IMEM).out(pout::LMEM).ld(IADDR).out(pout::LADRL).ld(IADDR + 1).out(pout::LADRH);
-    // The word is in the top bytes of IW: 2 bytes for every memory but the weights (the upper
-    // pieces stay 0 when every word is 16 bits).
-    if wbytes > 2 {
-        a.li(0).out(pout::LD + 1).out(pout::LD + 2).out(pout::LD + 3);
-    }
-    a.ld(IW + 3).out(pout::LD);
-    if wbytes > 2 {
-        a.ld(IMEM).alui(Alu::Xor, Mem::Weight as u8).jnz("p_word_go");
+        a.ld(IW + 3).sh(Shift::Hi).st(IW + 3).ld(IBYTE).sh(Shift::Swap).alu(Alu::Or, IW + 3).st(IW + 3);
+        a.ld(IWB).alu(Alu::Xor, IWLAST).jz("p_wide_word");
+        a.ld(IWB).alui(Alu::Add, 1).st(IWB).jmp("parsed");
+        a.label("p_wide_word");
+        a.li(0).st(IWB);
         let top = 4 - wbytes / 2;
         for k in 0..wbytes / 2 {
             a.ld(IW + (top + k) as u8).out(pout::LD + k as u8);
         }
     }
-    a.label("p_word_go");
+    a.label("p_word");
     a.out(pout::LGO);
-    // The program header's fields, as the engine will read them.
+    // The program header's fields, as the engine will read them (only the program memory's
+    // words count their address).
     a.ld(IMEM).alui(Alu::Xor, Mem::Program as u8).jnz("p_word_next");
-    a.ld(IADDR + 1).jnz("p_word_next");
+    a.ld(IADDR + 1).jnz("p_word_addr");
     for (addr, r) in [(2, NOPS), (3, HIN), (4, HOUT), (5, HSCALE), (6, HWCAP)] {
         let skip = format!("p_hdrw_{addr}");
         a.ld(IADDR).alui(Alu::Xor, addr).jnz(&skip).ld(IW + 3).st(r);
         a.label(&skip);
     }
-    a.label("p_word_next");
+    a.label("p_word_addr");
     a.ld(IADDR).alui(Alu::Add, 1).st(IADDR).ld(IADDR + 1).alui(Alu::Adc, 0).st(IADDR + 1);
+    a.label("p_word_next");
     a.ld(ICNT).alui(Alu::Sub, 1).st(ICNT).ld(ICNT + 1).alui(Alu::Sbc, 0).st(ICNT + 1);
     a.alu(Alu::Or, ICNT).jnz("parsed");
     a.jmp("p_sec_end");
@@ -1203,6 +1213,7 @@ impl IoModel {
                     pout::LGO => {
                         let d = self.l_data.iter().rev().fold(0u64, |acc, w| acc << 16 | *w as u64);
                         self.loads.push((self.l_mem, self.l_addr, d));
+                        self.l_addr += 1;
                     }
                     pout::MODEL => self.model_ok = v & 1 != 0,
                     pout::SCODE => self.s_code = byte,
