@@ -8,8 +8,8 @@
 //! assembler ([`Asm`]) and the instruction-level model ([`Cpu`]) that the Rust-HDL core
 //! (`bbcu_hdl::ctl`) is checked against cycle for cycle.
 //!
-//! **Machine.** An accumulator `A` (16 bits), a carry `C`, a program counter and a link
-//! register of the program memory's address width, 256 registers `R\[0..256\]` of 16 bits, and
+//! **Machine.** An accumulator `A` (16 bits), a carry `C`, an index `X` (8 bits), a program
+//! counter and a link register of the program memory's address width, 256 registers `R\[0..256\]` of 16 bits, and
 //! 256 I/O ports. Every 16-bit word is an instruction `op[15:12] x[11:8] n[7:0]`:
 //!
 //! | op | name | effect |
@@ -25,7 +25,7 @@
 //! | 8–C | `jmp`, `jz`, `jnz`, `jc`, `jnc t` | PC ← t = `x:n` if always, A = 0, A ≠ 0, C, not C |
 //! | D | `call t` | LR ← PC + 1; PC ← t (one level: no stack) |
 //! | E | `ret` | PC ← LR |
-//! | F | `nop` / `lpm` | x bit 0 clear: nothing; set: A ← the program word at A (three cycles) |
+//! | F | `nop`, `lpm`, `ldx`, `stx`, `tax` | x = 1: A ← the program word at A (three cycles); 2: A ← R\[X\], X + 1; 3: R\[X\] ← A, X + 1; 4: X ← A's low byte; others nothing |
 //!
 //! ALU codes without an operation (10, 12–15) leave A and C as they are. Targets are taken
 //! modulo the program memory's size. Every instruction takes two cycles (fetch, execute), after
@@ -101,7 +101,7 @@ pub enum Op {
     Jnc = 12,
     Call = 13,
     Ret = 14,
-    /// `nop`, or `lpm` with x bit 0 set.
+    /// `nop`, or with x 1–4 `lpm`, `ldx`, `stx`, `tax`.
     Nop = 15,
 }
 
@@ -150,6 +150,7 @@ pub enum Io {
 pub struct Cpu {
     pub a: u16,
     pub c: bool,
+    pub x: u8,
     pub pc: u16,
     pub lr: u16,
     pub r: [u16; REGS],
@@ -163,7 +164,7 @@ impl Cpu {
     /// A core with a program memory of `2^addr_bits` words, after reset (everything zero).
     pub fn new(addr_bits: u32) -> Cpu {
         assert!((1..=12).contains(&addr_bits), "program address bits {addr_bits}: 1..=12");
-        Cpu { a: 0, c: false, pc: 0, lr: 0, r: [0; REGS], mask: ((1u32 << addr_bits) - 1) as u16, cycles: 1 }
+        Cpu { a: 0, c: false, x: 0, pc: 0, lr: 0, r: [0; REGS], mask: ((1u32 << addr_bits) - 1) as u16, cycles: 1 }
     }
 
     /// Executes one instruction of `rom` (words past its end read as 0, `ld 0`); `io` answers
@@ -173,8 +174,9 @@ impl Cpu {
         let (op, x, n) = ((w >> 12) as u8, (w >> 8 & 15) as u8, (w & 0xFF) as u8);
         let t = w & 0x0FFF & self.mask;
         let next = self.pc.wrapping_add(1) & self.mask;
-        self.cycles += if op == 15 && x & 1 == 1 { 3 } else { 2 };
-        let exec = self.cycles - if op == 15 && x & 1 == 1 { 2 } else { 1 };
+        let lpm = op == 15 && x == 1;
+        self.cycles += if lpm { 3 } else { 2 };
+        let exec = self.cycles - if lpm { 2 } else { 1 };
         let mut pc = next;
         match op {
             0 => self.a = self.r[n as usize],
@@ -198,7 +200,16 @@ impl Cpu {
                 pc = t;
             }
             14 => pc = self.lr,
-            15 if x & 1 == 1 => self.a = rom.get((self.a & self.mask) as usize).copied().unwrap_or(0),
+            15 if x == 1 => self.a = rom.get((self.a & self.mask) as usize).copied().unwrap_or(0),
+            15 if x == 2 => {
+                self.a = self.r[self.x as usize];
+                self.x = self.x.wrapping_add(1);
+            }
+            15 if x == 3 => {
+                self.r[self.x as usize] = self.a;
+                self.x = self.x.wrapping_add(1);
+            }
+            15 if x == 4 => self.x = self.a as u8,
             _ => {}
         }
         self.pc = pc;
@@ -315,6 +326,18 @@ impl Asm {
     pub fn lpm(&mut self) -> &mut Self {
         self.word(Op::Nop, 1, 0)
     }
+    /// A ← R\[X\]; X + 1.
+    pub fn ldx(&mut self) -> &mut Self {
+        self.word(Op::Nop, 2, 0)
+    }
+    /// R\[X\] ← A; X + 1.
+    pub fn stx(&mut self) -> &mut Self {
+        self.word(Op::Nop, 3, 0)
+    }
+    /// X ← A's low byte.
+    pub fn tax(&mut self) -> &mut Self {
+        self.word(Op::Nop, 4, 0)
+    }
     /// Data words in the program memory (for `lpm`), at the current address.
     pub fn data(&mut self, words: &[u16]) -> &mut Self {
         self.items.extend(words.iter().map(|w| Item::Word(*w)));
@@ -376,7 +399,10 @@ pub fn disassemble(w: u16) -> String {
         7 => SH[x & 7].to_string(),
         8..=13 => format!("{} {:#05x}", ["jmp", "jz", "jnz", "jc", "jnc", "call"][op as usize - 8], w & 0xFFF),
         14 => "ret".into(),
-        _ if x & 1 == 1 => "lpm".into(),
+        _ if x == 1 => "lpm".into(),
+        _ if x == 2 => "ldx".into(),
+        _ if x == 3 => "stx".into(),
+        _ if x == 4 => "tax".into(),
         _ => "nop".into(),
     }
 }
@@ -437,6 +463,24 @@ mod tests {
         }
         assert_eq!(outs, vec![Io::Out(1, 0xBEEF), Io::Out(2, 0x1234)]);
         assert_eq!(execs, vec![2, 4, 7, 9, 11, 14], "lpm's execute cycle, then one more");
+    }
+
+    /// A register table walked with the index: four words stored, then summed.
+    #[test]
+    fn ldx_stx_walk_registers() {
+        let mut a = Asm::new();
+        a.li(40).tax();
+        for v in [3u16, 5, 7, 11] {
+            a.li(v).stx();
+        }
+        a.li(40).tax().li(0).st(0);
+        for _ in 0..4 {
+            a.ldx().alu(Alu::Add, 0).st(0);
+        }
+        a.ld(0).out(1).label("halt").jmp("halt");
+        let cpu = run(&a, 40, &mut |_| 0);
+        assert_eq!(cpu.r[40..44], [3, 5, 7, 11]);
+        assert_eq!((cpu.r[0], cpu.x), (26, 44));
     }
 
     #[test]

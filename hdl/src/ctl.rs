@@ -10,7 +10,8 @@
 //! operand field addresses the register file. *Execute*: the register's value is there; the
 //! instruction acts, the program memory is addressed with the next PC, and a store writes the
 //! register file (read back correctly by the next fetch, one edge later). `lpm` addresses the
-//! program memory with A instead and takes the word in a third cycle, *Data*. Ports: `port` is
+//! program memory with A instead and takes the word in a third cycle, *Data*. `ldx` / `stx`
+//! address the register file with the index register X instead of the operand field. Ports: `port` is
 //! the operand field, `pout` the accumulator; `pwr` / `prd` are one-cycle strobes in the
 //! execute cycle of an `out` / `in`, `pin` is sampled then, and `exec` marks execute cycles.
 
@@ -60,6 +61,11 @@ pub struct Ctl<const PA: usize> {
     d_ctst: DFF<Bit>,
     d_csh: DFF<Bit>,
     d_lpm: DFF<Bit>,
+    d_ldx: DFF<Bit>,
+    d_stx: DFF<Bit>,
+    d_tax: DFF<Bit>,
+    /// The index register of `ldx` / `stx`.
+    xr: DFF<Bits<8>>,
     d_jump: DFF<Bit>,
     d_ret: DFF<Bit>,
     iop: Signal<Local, Bits<4>>,
@@ -126,6 +132,10 @@ impl<const PA: usize> Ctl<PA> {
             d_ctst: Default::default(),
             d_csh: Default::default(),
             d_lpm: Default::default(),
+            d_ldx: Default::default(),
+            d_stx: Default::default(),
+            d_tax: Default::default(),
+            xr: Default::default(),
             d_jump: Default::default(),
             d_ret: Default::default(),
             iop: Default::default(),
@@ -163,7 +173,7 @@ impl<const PA: usize> Logic for Ctl<PA> {
     fn update(&mut self) {
         dff_setup!(
             self, clock, st, pc, lr, ir, a, c, d_imm, d_sub, d_ld, d_ar, d_lg, d_im, d_in, d_sh, d_csum, d_ceq, d_ctst,
-            d_csh, d_lpm, d_jump, d_ret
+            d_csh, d_lpm, d_jump, d_ret, d_ldx, d_stx, d_tax, xr
         );
         self.rom.write_clock.next = self.clock.val();
         self.rom.read_clock.next = self.clock.val();
@@ -262,7 +272,7 @@ impl<const PA: usize> Logic for Ctl<PA> {
         self.m_im.next = 0.into();
         self.m_in.next = 0.into();
         self.m_sh.next = 0.into();
-        if self.d_ld.q.val() {
+        if self.d_ld.q.val() | self.d_ldx.q.val() {
             self.m_ld.next = 0xFFFF.into();
         }
         if self.d_lg.q.val() {
@@ -294,6 +304,7 @@ impl<const PA: usize> Logic for Ctl<PA> {
         }
         self.a_we.next = ((self.st.q.val() == Cs::Exec)
             & (self.d_ld.q.val()
+                | self.d_ldx.q.val()
                 | self.d_ar.q.val()
                 | self.d_lg.q.val()
                 | self.d_im.q.val()
@@ -338,7 +349,10 @@ impl<const PA: usize> Logic for Ctl<PA> {
                 self.d_ceq.d.next = self.ialu.val() & (self.ifx.val() == 9);
                 self.d_ctst.d.next = self.ialu.val() & (self.ifx.val() == 11);
                 self.d_csh.d.next = (self.iop.val() == 7) & !self.ifx.val().get_bit(2);
-                self.d_lpm.d.next = (self.iop.val() == 15) & self.ifx.val().get_bit(0);
+                self.d_lpm.d.next = (self.iop.val() == 15) & (self.ifx.val() == 1);
+                self.d_ldx.d.next = (self.iop.val() == 15) & (self.ifx.val() == 2);
+                self.d_stx.d.next = (self.iop.val() == 15) & (self.ifx.val() == 3);
+                self.d_tax.d.next = (self.iop.val() == 15) & (self.ifx.val() == 4);
                 // Branches decide here: A and C do not change between an instruction's execute
                 // cycle and the next one's fetch, and the test of A against zero then stays off
                 // the path from A to the program memory's address.
@@ -350,12 +364,24 @@ impl<const PA: usize> Logic for Ctl<PA> {
                     | (self.iop.val() == 13);
                 self.d_ret.d.next = self.iop.val() == 14;
                 self.rf.read_address.next = self.rom.read_data.val().get_bits::<8>(0);
+                if (self.iop.val() == 15) & (self.ifx.val() == 2) {
+                    self.rf.read_address.next = self.xr.q.val();
+                }
                 self.st.d.next = Cs::Exec;
             }
             Cs::Exec => {
                 self.st.d.next = Cs::Fetch;
-                if self.op.val() == 1 {
+                if (self.op.val() == 1) | self.d_stx.q.val() {
                     self.rf.write_enable.next = true;
+                }
+                if self.d_stx.q.val() {
+                    self.rf.write_address.next = self.xr.q.val();
+                }
+                if self.d_ldx.q.val() | self.d_stx.q.val() {
+                    self.xr.d.next = self.xr.q.val() + 1;
+                }
+                if self.d_tax.q.val() {
+                    self.xr.d.next = self.a.q.val().get_bits::<8>(0);
                 }
                 if self.op.val() == 5 {
                     self.prd.next = true;

@@ -164,7 +164,8 @@ const UTOT: u8 = 33;
 const UCHUNK: u8 = 35;
 const UCRC: u8 = 36;
 const UNEXT: u8 = 38;
-// BEGIN's fields, DATA's offset and size.
+// BEGIN's fields (one run of registers: they are read in payload order), DATA's offset and
+// size.
 const BTOT: u8 = 40;
 const BCHUNK: u8 = 42;
 const BCRC: u8 = 43;
@@ -281,12 +282,11 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.label("begin");
     a.ld(LEN).alui(Alu::Xor, 29).jnz("bad_request");
     a.call("fields_tid");
-    fb32(a, BTOT);
-    fb16(a, BCHUNK);
-    fb32(a, BCRC);
-    for k in 0..4 {
-        fb32(a, BJOB + 2 * k);
-    }
+    // total, chunk, crc and the job: thirteen little-endian halves into BTOT .. BJOB + 7.
+    a.li(BTOT as u16).tax().li(13).st(CNT);
+    a.label("begin_fields");
+    a.inp(pin::FB).st(T0).inp(pin::FB).sh(Shift::Swap).alu(Alu::Or, T0).stx();
+    a.ld(CNT).alui(Alu::Sub, 1).st(CNT).jnz("begin_fields");
     a.ld(FTGT).alui(Alu::Cmp, 2).jnc("bad_request");
     a.ld(FTGT).jnz("begin_strip");
     a.ld(FID).jnz("bad_request");
