@@ -109,7 +109,7 @@ pub mod pout {
 /// Program address bits of the firmware's memory.
 pub const PA: u32 = 12;
 
-use crate::proto::MESSAGES;
+use crate::proto::{info_tail, MESSAGES};
 
 /// Message indices (`MESSAGES`).
 mod msg {
@@ -641,16 +641,6 @@ fn pack(a: &mut Asm, bytes: &[u8]) -> (u16, u16) {
     let words: Vec<u16> = bytes.chunks(2).map(|c| c[0] as u16 | (*c.get(1).unwrap_or(&0) as u16) << 8).collect();
     a.data(&words);
     (at, bytes.len() as u16)
-}
-
-/// The INFO payload after its 16 register bytes: slots, the board's name, the design JSON.
-pub fn info_tail(cfg: &HwConfig) -> Vec<u8> {
-    let json = serde_json::to_vec(&DesignInfo::of(cfg)).expect("design info serialises");
-    let name = format!("bbcu {} (hardware)", cfg.name);
-    let mut t = vec![crate::proto::SLOTS, name.len() as u8];
-    t.extend_from_slice(name.as_bytes());
-    t.extend_from_slice(&json);
-    t
 }
 
 /// The firmware for a design; `stale_units` is the partial-frame timeout in 256-cycle units.

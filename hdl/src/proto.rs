@@ -327,12 +327,7 @@ pub struct Proto<const RA: usize> {
 /// (slots, board name, design description), then the error messages in 32-byte slots.
 /// Answers the bytes and where the messages start.
 pub fn rom_image(cfg: &HwConfig) -> (Vec<u8>, usize) {
-    let info = DesignInfo::of(cfg);
-    let json = serde_json::to_vec(&info).expect("design info serialises");
-    let name = format!("bbcu {} (hardware)", cfg.name);
-    let mut rom = vec![SLOTS, name.len() as u8];
-    rom.extend_from_slice(name.as_bytes());
-    rom.extend_from_slice(&json);
+    let mut rom = info_tail(cfg);
     let base = rom.len().div_ceil(MSG_SLOT) * MSG_SLOT;
     rom.resize(base, 0);
     for m in MESSAGES {
@@ -345,10 +340,15 @@ pub fn rom_image(cfg: &HwConfig) -> (Vec<u8>, usize) {
     (rom, base)
 }
 
-/// Length of the INFO tail in [`rom_image`] (the part before the messages).
-fn info_tail_len(cfg: &HwConfig) -> usize {
+/// The INFO payload after its 16 register bytes: slots, the board's name, the design JSON
+/// (also the firmware's, `crate::linkfw`).
+pub fn info_tail(cfg: &HwConfig) -> Vec<u8> {
     let json = serde_json::to_vec(&DesignInfo::of(cfg)).expect("design info serialises");
-    2 + format!("bbcu {} (hardware)", cfg.name).len() + json.len()
+    let name = format!("bbcu {} (hardware)", cfg.name);
+    let mut t = vec![SLOTS, name.len() as u8];
+    t.extend_from_slice(name.as_bytes());
+    t.extend_from_slice(&json);
+    t
 }
 
 impl<const RA: usize> Proto<RA> {
@@ -362,7 +362,7 @@ impl<const RA: usize> Proto<RA> {
         let wbytes = cfg.lanes / 8;
         assert!(matches!(wbytes, 2 | 4 | 8), "weight words of {} lanes", cfg.lanes);
         let cap = |m: Mem| Constant::new(bits::<32>(m.geometry(cfg).1 as u64));
-        let info_len = 16 + info_tail_len(cfg);
+        let info_len = 16 + info_tail(cfg).len();
         assert!(info_len <= 4096, "INFO payload of {info_len} bytes exceeds a frame");
         Self {
             clock: Default::default(),
