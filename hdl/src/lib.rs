@@ -45,6 +45,7 @@ pub mod engine;
 pub mod fp;
 pub mod generate;
 pub mod linkfw;
+pub mod linkio;
 pub mod pe;
 pub mod popcount;
 pub mod post;

@@ -987,6 +987,16 @@ pub struct IoModel {
     s_regs: [u8; 16],
     s_left: u16,
     s_busy: bool,
+    /// The frame's header and register bytes, written one a cycle as the send FIFO has room.
+    s_head: VecDeque<u8>,
+    /// A fed tail byte written while the header was still going out (the hardware holds one).
+    pend: Option<u8>,
+    /// Fed tail bytes lost because one was already held: the firmware wrote two before its
+    /// frame's header was out.
+    pub fed_early: u64,
+    /// Bytes written to the send FIFO since the line was last idle (saturating at 256): all
+    /// the I/O block can know of the FIFO's fill level (`crate::linkio`).
+    since: u16,
     tx32: crc::Digest<'static, u32>,
     // The engine, as the tests drive it.
     pub eng_busy: bool,
@@ -1058,6 +1068,10 @@ impl Default for IoModel {
             s_regs: [0; 16],
             s_left: 0,
             s_busy: false,
+            s_head: VecDeque::new(),
+            pend: None,
+            fed_early: 0,
+            since: 0,
             tx32: CRC32.digest(),
             eng_busy: false,
             eng_error: false,
@@ -1102,6 +1116,19 @@ impl IoModel {
             self.txf.push_back(b);
         }
         self.tx32.update(&[b]);
+        self.since = (self.since + 1).min(256);
+    }
+
+    /// A fed tail byte leaves; the CRC follows the last.
+    fn emit_fed(&mut self, b: u8) {
+        if self.line > 0 && self.txf.len() >= TXF {
+            self.fed_overrun += 1;
+        }
+        self.emit(b);
+        self.s_left -= 1;
+        if self.s_left == 0 {
+            self.finish_frame();
+        }
     }
 
     fn finish_frame(&mut self) {
@@ -1128,11 +1155,12 @@ impl IoModel {
                 pin::RX32H => (self.rx32.clone().finalize() >> 16) as u16,
                 pin::TMR => (self.timer > 0) as u16,
                 // Bit 0: the sender is busy (until its own bytes are in the send FIFO); bit 1: the
-                // send FIFO is not empty; bit 2: it is at least half full.
+                // send side is not idle (bytes queued or on the line); bit 2: at least half the
+                // FIFO's worth written since it was last idle.
                 pin::SND => {
-                    (self.s_busy || self.txf.len() > TXF) as u16
-                        | (!self.txf.is_empty() as u16) << 1
-                        | ((self.txf.len() >= TXF / 2) as u16) << 2
+                    self.s_busy as u16
+                        | ((!self.txf.is_empty() || self.tx_phase > 0) as u16) << 1
+                        | ((self.since as usize >= TXF / 2) as u16) << 2
                 }
                 pin::FEED => self.feed_left,
                 pin::RCNT => self.rfifo.len() as u16,
@@ -1214,27 +1242,27 @@ impl IoModel {
                         let mut h = vec![0xBB, 0xC5, 1, self.s_code, self.s_seq];
                         h.extend_from_slice(&self.s_len.to_le_bytes());
                         h.push(CRC8.checksum(&h));
+                        h.extend_from_slice(&self.s_regs[..self.s_nreg as usize]);
                         self.tx32 = CRC32.digest();
-                        for b in h {
-                            self.emit(b);
-                        }
-                        for k in 0..self.s_nreg as usize {
-                            self.emit(self.s_regs[k]);
-                        }
+                        self.s_head = h.into();
+                        self.pend = None;
                         self.s_left = self.s_len - self.s_nreg as u16;
                         self.s_busy = true;
-                        if self.s_left == 0 {
-                            self.finish_frame();
-                        }
                     }
                     pout::SBYTE if self.s_busy && !self.s_fifo && self.s_left > 0 => {
-                        if self.line > 0 && self.txf.len() >= TXF {
-                            self.fed_overrun += 1;
-                        }
-                        self.emit(byte);
-                        self.s_left -= 1;
-                        if self.s_left == 0 {
-                            self.finish_frame();
+                        if !self.s_head.is_empty() {
+                            if self.pend.is_some() {
+                                self.fed_early += 1;
+                            } else {
+                                self.pend = Some(byte);
+                            }
+                        } else {
+                            if let Some(b) = self.pend.take() {
+                                self.emit_fed(b);
+                            }
+                            if self.s_left > 0 {
+                                self.emit_fed(byte);
+                            }
                         }
                     }
                     p if (pout::SREG..pout::SREG + 16).contains(&p) => self.s_regs[(p - pout::SREG) as usize] = byte,
@@ -1296,15 +1324,33 @@ impl IoModel {
                     self.rgot += 1;
                 }
             }
-            if self.s_busy && self.s_fifo && self.s_left > 0 && (self.line == 0 || self.txf.len() < TXF) {
+            let room = self.line == 0 || self.txf.len() < TXF;
+            let mut emitted = false;
+            if self.s_busy && room && !self.s_head.is_empty() {
+                let b = self.s_head.pop_front().unwrap();
+                self.emit(b);
+                emitted = true;
+                if self.s_head.is_empty() && self.s_left == 0 {
+                    self.finish_frame();
+                }
+            } else if self.s_busy && room && !self.s_fifo && self.s_left > 0 {
+                if let Some(b) = self.pend.take() {
+                    self.emit_fed(b);
+                    emitted = true;
+                }
+            } else if self.s_busy && self.s_fifo && self.s_left > 0 && room {
                 if let Some(b) = self.rfifo.pop_front() {
                     self.res32.update(&[b]);
                     self.emit(b);
+                    emitted = true;
                     self.s_left -= 1;
                     if self.s_left == 0 {
                         self.finish_frame();
                     }
                 }
+            }
+            if !emitted && self.txf.is_empty() && self.tx_phase == 0 {
+                self.since = 0;
             }
         }
     }

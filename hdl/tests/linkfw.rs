@@ -8,7 +8,7 @@ mod link;
 use bbcu_arch::HwConfig;
 use bbcu_hdl::device::test_config;
 use bbcu_hdl::linkfw::FwBoard;
-use link::cases::{self, image_words, one, small_model, upload, LinkDut};
+use link::cases::{image_words, one, small_model, upload, LinkDut};
 use link::*;
 
 /// The partial-frame timeout, in 256-cycle units.
@@ -52,6 +52,7 @@ impl Dut {
             last = self.b.io.tx.len();
             assert!(self.cycles < limit, "no quiet after 5 M cycles");
         }
+        assert_eq!(self.b.io.fed_early, 0, "the firmware fed two tail bytes before its frame's header was out");
         let (frames, left) = parse(&self.b.io.tx[from..]);
         assert_eq!(left, 0, "a partial frame was left on the line");
         self.b.io.tx.truncate(from);
@@ -108,57 +109,8 @@ fn load_model(d: &mut Dut, rows: u32) -> Job {
     Job { model_len: bytes.len(), width, total: h.in_ch as u32 * width * rows, rlen }
 }
 
-// The cases shared with the hand-built protocol engine (`tests/link/cases.rs`).
-
-#[test]
-fn hello_answers_info_with_the_design() {
-    cases::hello_answers_info_with_the_design(Dut::new);
-}
-
-#[test]
-fn bad_crc_is_answered_and_the_next_frame_is_found() {
-    cases::bad_crc_is_answered_and_the_next_frame_is_found(Dut::new);
-}
-
-#[test]
-fn bad_header_and_garbage_are_skipped_byte_by_byte() {
-    cases::bad_header_and_garbage_are_skipped_byte_by_byte(Dut::new);
-}
-
-#[test]
-fn truncated_frame_is_given_up_after_the_timeout() {
-    cases::truncated_frame_is_given_up_after_the_timeout(Dut::new);
-}
-
-#[test]
-fn back_to_back_frames_are_answered_in_order() {
-    cases::back_to_back_frames_are_answered_in_order(Dut::new);
-}
-
-#[test]
-fn model_upload_writes_every_word_and_commits() {
-    cases::model_upload_writes_every_word_and_commits(Dut::new);
-}
-
-#[test]
-fn model_upload_takes_only_the_next_chunk_and_reports_the_rest_missing() {
-    cases::model_upload_takes_only_the_next_chunk_and_reports_the_rest_missing(Dut::new);
-}
-
-#[test]
-fn refused_images_leave_no_model() {
-    cases::refused_images_leave_no_model(Dut::new);
-}
-
-#[test]
-fn whole_upload_crc_mismatch_asks_for_everything_again() {
-    cases::whole_upload_crc_mismatch_asks_for_everything_again(Dut::new);
-}
-
-#[test]
-fn strip_jobs_are_checked_and_an_engine_error_fails_the_strip() {
-    cases::strip_jobs_are_checked_and_an_engine_error_fails_the_strip(Dut::new);
-}
+// The byte-level cases every protocol engine passes (`tests/link/cases.rs`).
+link_cases!(Dut::new);
 
 #[test]
 fn unknown_commands_and_bad_requests_are_errors() {

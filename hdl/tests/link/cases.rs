@@ -321,3 +321,50 @@ pub fn strip_jobs_are_checked_and_an_engine_error_fails_the_strip<D: LinkDut>(mk
     assert!(d.replies(d.quiet()).is_empty());
     assert_eq!(d.starts().len(), 2);
 }
+
+/// One `#[test]` per case above, for a device built by `$mk` (`fn(&HwConfig) -> impl LinkDut`).
+#[macro_export]
+macro_rules! link_cases {
+    ($mk:expr) => {
+        #[test]
+        fn hello_answers_info_with_the_design() {
+            $crate::link::cases::hello_answers_info_with_the_design($mk);
+        }
+        #[test]
+        fn bad_crc_is_answered_and_the_next_frame_is_found() {
+            $crate::link::cases::bad_crc_is_answered_and_the_next_frame_is_found($mk);
+        }
+        #[test]
+        fn bad_header_and_garbage_are_skipped_byte_by_byte() {
+            $crate::link::cases::bad_header_and_garbage_are_skipped_byte_by_byte($mk);
+        }
+        #[test]
+        fn truncated_frame_is_given_up_after_the_timeout() {
+            $crate::link::cases::truncated_frame_is_given_up_after_the_timeout($mk);
+        }
+        #[test]
+        fn back_to_back_frames_are_answered_in_order() {
+            $crate::link::cases::back_to_back_frames_are_answered_in_order($mk);
+        }
+        #[test]
+        fn model_upload_writes_every_word_and_commits() {
+            $crate::link::cases::model_upload_writes_every_word_and_commits($mk);
+        }
+        #[test]
+        fn model_upload_takes_only_the_next_chunk_and_reports_the_rest_missing() {
+            $crate::link::cases::model_upload_takes_only_the_next_chunk_and_reports_the_rest_missing($mk);
+        }
+        #[test]
+        fn refused_images_leave_no_model() {
+            $crate::link::cases::refused_images_leave_no_model($mk);
+        }
+        #[test]
+        fn whole_upload_crc_mismatch_asks_for_everything_again() {
+            $crate::link::cases::whole_upload_crc_mismatch_asks_for_everything_again($mk);
+        }
+        #[test]
+        fn strip_jobs_are_checked_and_an_engine_error_fails_the_strip() {
+            $crate::link::cases::strip_jobs_are_checked_and_an_engine_error_fails_the_strip($mk);
+        }
+    };
+}

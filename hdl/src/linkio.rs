@@ -1,0 +1,653 @@
+//! The protocol engine as firmware, in hardware: the control core ([`Ctl`]) running
+//! [`crate::linkfw::firmware`] beside the link I/O block, behind the same ports as the
+//! hand-built [`crate::proto::Proto`] (plus `tx_idle`), so that a board top-level can take
+//! either.
+//!
+//! The I/O block is what `linkfw::IoModel` models, port for port (`linkfw::pin`, `pout`):
+//! the byte streams that must move while the single-threaded firmware is elsewhere stay in
+//! hardware — the frame sender (header and CRC-8, up to 16 register bytes, a tail fed by the
+//! firmware or taken from the result FIFO, CRC-32), the feeder from the frame buffer to the
+//! engine's pixel input, the result FIFO, the CRC units, the frame buffer behind an
+//! auto-incrementing pointer, a countdown, and the engine's load port and job fields.
+//!
+//! Two places where hardware and model had to agree on timing (the model does both the same
+//! way):
+//! - the sender writes its header and register bytes one a cycle, so a fed tail byte written
+//!   meanwhile waits in a one-byte holding register; the firmware never writes two before the
+//!   header is out;
+//! - the send FIFO's fill level is not visible from here (the UART holds it), so `SND`'s bit 1
+//!   is "not idle" (bytes queued or the line busy, or written in the last cycles, before the
+//!   UART's flags show them) and bit 2 counts bytes written since the UART was last idle, a
+//!   bound on the fill level that only ever makes the firmware wait longer.
+
+use crate::bram::Bram;
+use crate::crc::{Crc32, Crc8};
+use crate::ctl::Ctl;
+use crate::linkfw::{pin, pout};
+use crate::uart::ByteFifo;
+use bbcu_arch::HwConfig;
+use rust_hdl::prelude::*;
+
+/// Frame buffer address bits: a DATA payload is stored whole, its 7 bytes of fields before a
+/// chunk of up to `proto::MAX_CHUNK` bytes, so 1 KiB is too small.
+const FB_BITS: usize = 11;
+
+/// The kernel decodes port numbers as literals (hdl_gen cannot translate a path constant);
+/// these are the numbers it uses, checked against the firmware's tables at compile time.
+const _: () = assert!(
+    pin::RXS == 0
+        && pin::RX == 1
+        && pin::CRC8 == 2
+        && pin::RX32L == 3
+        && pin::RX32H == 4
+        && pin::TMR == 5
+        && pin::SND == 6
+        && pin::FB == 7
+        && pin::ENG == 8
+        && pin::CNTL == 9
+        && pin::CNTH == 10
+        && pin::UP32L == 11
+        && pin::UP32H == 12
+        && pin::FEED == 13
+        && pin::RCNT == 14
+        && pin::RES == 15
+        && pin::RES32L == 16
+        && pin::RES32H == 17
+        && pin::DONE == 18
+        && pin::RGOTL == 19
+        && pin::RGOTH == 20
+);
+const _: () = assert!(
+    pout::CRC8 == 0
+        && pout::RX32 == 1
+        && pout::FBP == 2
+        && pout::FBW == 3
+        && pout::TMR == 4
+        && pout::CNTSEL == 5
+        && pout::MODEL == 6
+        && pout::UP32 == 7
+        && pout::SCODE == 8
+        && pout::SSEQ == 9
+        && pout::SLEN == 10
+        && pout::SNREG == 11
+        && pout::SGO == 12
+        && pout::SBYTE == 13
+        && pout::STAIL == 14
+        && pout::SREG == 16
+        && pout::LMEM == 32
+        && pout::LADRL == 33
+        && pout::LADRH == 34
+        && pout::LD == 35
+        && pout::LGO == 39
+        && pout::JOB == 40
+        && pout::START == 44
+        && pout::FEED == 45
+        && pout::FEEDZ == 46
+        && pout::RES32 == 47
+);
+
+/// The sender's phases.
+#[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
+pub enum Snd {
+    Idle,
+    Head,
+    Regs,
+    Tail,
+    Crc,
+}
+
+/// The protocol engine as firmware on the control core, with `2^PA` words of program memory.
+#[derive(LogicBlock)]
+pub struct LinkIo<const PA: usize> {
+    pub clock: Signal<In, Clock>,
+    pub rx_data: Signal<In, Bits<8>>,
+    pub rx_empty: Signal<In, Bit>,
+    pub rx_read: Signal<Out, Bit>,
+    pub tx_data: Signal<Out, Bits<8>>,
+    pub tx_write: Signal<Out, Bit>,
+    pub tx_full: Signal<In, Bit>,
+    /// The UART's send side is idle: nothing queued, the line quiet.
+    pub tx_idle: Signal<In, Bit>,
+    pub load_we: Signal<Out, Bit>,
+    pub load_mem: Signal<Out, Bits<3>>,
+    pub load_addr: Signal<Out, Bits<32>>,
+    pub load_data: Signal<Out, Bits<64>>,
+    pub start: Signal<Out, Bit>,
+    pub strip_w: Signal<Out, Bits<16>>,
+    pub strip_h: Signal<Out, Bits<16>>,
+    pub keep_x0: Signal<Out, Bits<16>>,
+    pub keep_w: Signal<Out, Bits<16>>,
+    pub eng_busy: Signal<In, Bit>,
+    pub eng_done: Signal<In, Bit>,
+    pub eng_error: Signal<In, Bit>,
+    pub in_data: Signal<Out, Bits<8>>,
+    pub in_valid: Signal<Out, Bit>,
+    pub in_ready: Signal<In, Bit>,
+    pub out_data: Signal<In, Bits<8>>,
+    pub out_valid: Signal<In, Bit>,
+    pub out_ready: Signal<Out, Bit>,
+    pub cnt_sel: Signal<Out, Bits<8>>,
+    pub cnt_data: Signal<In, Bits<32>>,
+    /// A model is loaded and verified.
+    pub model_ok: Signal<Out, Bit>,
+
+    core: Ctl<PA>,
+    fbuf: Bram<Bits<8>, FB_BITS>,
+    rfifo: ByteFifo<11, 12>,
+    rx8: Crc8,
+    rx32: Crc32,
+    up32: Crc32,
+    tx8: Crc8,
+    tx32: Crc32,
+    res32: Crc32,
+
+    fbp: DFF<Bits<FB_BITS>>,
+    tmr: DFF<Bits<24>>,
+    csel: DFF<Bits<8>>,
+    model: DFF<Bit>,
+    // Sender.
+    ss: DFF<Snd>,
+    sk: DFF<Bits<5>>,
+    s_code: DFF<Bits<8>>,
+    s_seq: DFF<Bits<8>>,
+    s_len: DFF<Bits<16>>,
+    s_nreg: DFF<Bits<5>>,
+    s_regs: [DFF<Bits<8>>; 16],
+    s_fifo: DFF<Bit>,
+    s_left: DFF<Bits<16>>,
+    pend: DFF<Bits<8>>,
+    pend_v: DFF<Bit>,
+    /// Bytes written to the send FIFO since the UART was last seen idle (saturates at 256).
+    since: DFF<Bits<9>>,
+    /// Writes in the last three cycles, which the UART's idle flag does not show yet.
+    wrote: DFF<Bits<3>>,
+    // Load port and job.
+    l_mem: DFF<Bits<3>>,
+    l_addr: DFF<Bits<32>>,
+    l_d: [DFF<Bits<16>>; 4],
+    job: [DFF<Bits<16>>; 4],
+    // Feeder, results.
+    feed_left: DFF<Bits<16>>,
+    feed_z: DFF<Bit>,
+    done_f: DFF<Bit>,
+    rgot: DFF<Bits<32>>,
+    rcnt: DFF<Bits<12>>,
+
+    wr: Signal<Local, Bit>,
+    rd: Signal<Local, Bit>,
+    port: Signal<Local, Bits<8>>,
+    v: Signal<Local, Bits<16>>,
+    vb: Signal<Local, Bits<8>>,
+    pin_v: Signal<Local, Bits<16>>,
+    fbp_n: Signal<Local, Bits<FB_BITS>>,
+    take: Signal<Local, Bit>,
+    push: Signal<Local, Bit>,
+    pop: Signal<Local, Bit>,
+    emit: Signal<Local, Bit>,
+    txd: Signal<Local, Bits<8>>,
+    sbyte: Signal<Local, Bit>,
+    regb: Signal<Local, Bits<8>>,
+    hdrb: Signal<Local, Bits<8>>,
+    crcb: Signal<Local, Bits<8>>,
+}
+
+impl<const PA: usize> LinkIo<PA> {
+    /// The firmware for `cfg`, with a partial-frame timeout of `stale_cycles` clocks (rounded
+    /// up to the countdown's 256-cycle units).
+    pub fn new(cfg: &HwConfig, stale_cycles: u32) -> Self {
+        let units = stale_cycles.div_ceil(256);
+        assert!(units <= 0xFFFF, "partial-frame timeout of {stale_cycles} cycles exceeds the countdown");
+        let program = crate::linkfw::firmware(cfg, units as u16);
+        Self {
+            clock: Default::default(),
+            rx_data: Default::default(),
+            rx_empty: Default::default(),
+            rx_read: Default::default(),
+            tx_data: Default::default(),
+            tx_write: Default::default(),
+            tx_full: Default::default(),
+            tx_idle: Default::default(),
+            load_we: Default::default(),
+            load_mem: Default::default(),
+            load_addr: Default::default(),
+            load_data: Default::default(),
+            start: Default::default(),
+            strip_w: Default::default(),
+            strip_h: Default::default(),
+            keep_x0: Default::default(),
+            keep_w: Default::default(),
+            eng_busy: Default::default(),
+            eng_done: Default::default(),
+            eng_error: Default::default(),
+            in_data: Default::default(),
+            in_valid: Default::default(),
+            in_ready: Default::default(),
+            out_data: Default::default(),
+            out_valid: Default::default(),
+            out_ready: Default::default(),
+            cnt_sel: Default::default(),
+            cnt_data: Default::default(),
+            model_ok: Default::default(),
+            core: Ctl::new(&program),
+            fbuf: Default::default(),
+            rfifo: Default::default(),
+            rx8: Default::default(),
+            rx32: Default::default(),
+            up32: Default::default(),
+            tx8: Default::default(),
+            tx32: Default::default(),
+            res32: Default::default(),
+            fbp: Default::default(),
+            tmr: Default::default(),
+            csel: Default::default(),
+            model: Default::default(),
+            ss: Default::default(),
+            sk: Default::default(),
+            s_code: Default::default(),
+            s_seq: Default::default(),
+            s_len: Default::default(),
+            s_nreg: Default::default(),
+            s_regs: Default::default(),
+            s_fifo: Default::default(),
+            s_left: Default::default(),
+            pend: Default::default(),
+            pend_v: Default::default(),
+            since: Default::default(),
+            wrote: Default::default(),
+            l_mem: Default::default(),
+            l_addr: Default::default(),
+            l_d: Default::default(),
+            job: Default::default(),
+            feed_left: Default::default(),
+            feed_z: Default::default(),
+            done_f: Default::default(),
+            rgot: Default::default(),
+            rcnt: Default::default(),
+            wr: Default::default(),
+            rd: Default::default(),
+            port: Default::default(),
+            v: Default::default(),
+            vb: Default::default(),
+            pin_v: Default::default(),
+            fbp_n: Default::default(),
+            take: Default::default(),
+            push: Default::default(),
+            pop: Default::default(),
+            emit: Default::default(),
+            txd: Default::default(),
+            sbyte: Default::default(),
+            regb: Default::default(),
+            hdrb: Default::default(),
+            crcb: Default::default(),
+        }
+    }
+}
+
+impl<const PA: usize> Logic for LinkIo<PA> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clock, fbp, tmr, csel, model, ss, sk, s_code, s_seq, s_len, s_nreg, s_fifo, s_left, pend, pend_v,
+            since, wrote, l_mem, l_addr, feed_left, feed_z, done_f, rgot, rcnt
+        );
+        for i in 0..16 {
+            self.s_regs[i].clock.next = self.clock.val();
+            self.s_regs[i].d.next = self.s_regs[i].q.val();
+        }
+        for i in 0..4 {
+            self.l_d[i].clock.next = self.clock.val();
+            self.l_d[i].d.next = self.l_d[i].q.val();
+            self.job[i].clock.next = self.clock.val();
+            self.job[i].d.next = self.job[i].q.val();
+        }
+        clock!(self, clock, core, rfifo, rx8, rx32, up32, tx8, tx32, res32);
+        self.fbuf.write_clock.next = self.clock.val();
+        self.fbuf.read_clock.next = self.clock.val();
+
+        self.wr.next = self.core.pwr.val();
+        self.rd.next = self.core.prd.val();
+        self.port.next = self.core.port.val();
+        self.v.next = self.core.pout.val();
+        self.vb.next = self.core.pout.val().get_bits::<8>(0);
+
+        // ---- Frame buffer and feeder. The memory reads the pointer's next value, so its
+        // output is the byte at the pointer in every cycle.
+        self.take.next = (self.feed_left.q.val() != 0) & self.in_ready.val();
+        self.in_valid.next = self.feed_left.q.val() != 0;
+        self.in_data.next = self.fbuf.read_data.val();
+        if self.feed_z.q.val() {
+            self.in_data.next = 0.into();
+        }
+        self.fbp_n.next = self.fbp.q.val();
+        if (self.take.val() & !self.feed_z.q.val())
+            | (self.rd.val() & (self.port.val() == 7))
+            | (self.wr.val() & (self.port.val() == 3))
+        {
+            self.fbp_n.next = self.fbp.q.val() + 1;
+        }
+        if self.wr.val() & (self.port.val() == 2) {
+            self.fbp_n.next = self.v.val().get_bits::<FB_BITS>(0);
+        }
+        self.fbp.d.next = self.fbp_n.val();
+        self.fbuf.read_address.next = self.fbp_n.val();
+        self.fbuf.write_address.next = self.fbp.q.val();
+        self.fbuf.write_data.next = self.vb.val();
+        self.fbuf.write_enable.next = self.wr.val() & (self.port.val() == 3);
+        if self.take.val() {
+            self.feed_left.d.next = self.feed_left.q.val() - 1;
+        }
+        if self.wr.val() & ((self.port.val() == 45) | (self.port.val() == 46)) {
+            self.feed_left.d.next = self.v.val();
+            self.feed_z.d.next = self.port.val() == 46;
+        }
+
+        // ---- CRC units: the receive ones and the upload one fed by the firmware (bit 8 of the
+        // value clears first; UP32's bit 9 clears without feeding), the upload one also by the
+        // feeder.
+        self.rx8.data.next = self.vb.val();
+        self.rx8.valid.next = self.wr.val() & (self.port.val() == 0);
+        self.rx8.clear.next = self.rx8.valid.val() & self.v.val().get_bit(8);
+        self.rx32.data.next = self.vb.val();
+        self.rx32.valid.next = self.wr.val() & (self.port.val() == 1);
+        self.rx32.clear.next = self.rx32.valid.val() & self.v.val().get_bit(8);
+        self.up32.data.next = self.vb.val();
+        self.up32.clear.next = false;
+        self.up32.valid.next = false;
+        if self.wr.val() & (self.port.val() == 7) {
+            self.up32.clear.next = self.v.val().get_bit(8) | self.v.val().get_bit(9);
+            self.up32.valid.next = !self.v.val().get_bit(9);
+        } else if self.take.val() & !self.feed_z.q.val() {
+            self.up32.data.next = self.fbuf.read_data.val();
+            self.up32.valid.next = true;
+        }
+
+        // ---- Countdown, counters' select, model flag, engine status.
+        if self.tmr.q.val() != 0 {
+            self.tmr.d.next = self.tmr.q.val() - 1;
+        }
+        if self.wr.val() & (self.port.val() == 4) {
+            self.tmr.d.next = bit_cast::<24, 16>(self.v.val()) << 8;
+        }
+        if self.wr.val() & (self.port.val() == 5) {
+            self.csel.d.next = self.vb.val();
+        }
+        if self.wr.val() & (self.port.val() == 6) {
+            self.model.d.next = self.v.val().get_bit(0);
+        }
+        self.cnt_sel.next = self.csel.q.val();
+        self.model_ok.next = self.model.q.val();
+        self.done_f.d.next = self.done_f.q.val() & !(self.rd.val() & (self.port.val() == 18));
+        if self.eng_done.val() {
+            self.done_f.d.next = true;
+        }
+
+        // ---- Load port and job: the word goes out with the write strobe, and the address
+        // advances after it.
+        self.load_we.next = self.wr.val() & (self.port.val() == 39);
+        self.load_mem.next = self.l_mem.q.val();
+        self.load_addr.next = self.l_addr.q.val();
+        self.load_data.next = (bit_cast::<64, 16>(self.l_d[3].q.val()) << 48)
+            | (bit_cast::<64, 16>(self.l_d[2].q.val()) << 32)
+            | (bit_cast::<64, 16>(self.l_d[1].q.val()) << 16)
+            | bit_cast::<64, 16>(self.l_d[0].q.val());
+        if self.wr.val() & (self.port.val() == 32) {
+            self.l_mem.d.next = self.v.val().get_bits::<3>(0);
+        }
+        if self.wr.val() & (self.port.val() == 33) {
+            self.l_addr.d.next =
+                (bit_cast::<32, 16>(self.l_addr.q.val().get_bits::<16>(16)) << 16) | bit_cast::<32, 16>(self.v.val());
+        }
+        if self.wr.val() & (self.port.val() == 34) {
+            self.l_addr.d.next =
+                bit_cast::<32, 16>(self.l_addr.q.val().get_bits::<16>(0)) | (bit_cast::<32, 16>(self.v.val()) << 16);
+        }
+        if self.wr.val() & (self.port.val() == 39) {
+            self.l_addr.d.next = self.l_addr.q.val() + 1;
+        }
+        for i in 0..4 {
+            if self.wr.val() & (self.port.val().index() == 35 + i) {
+                self.l_d[i].d.next = self.v.val();
+            }
+            if self.wr.val() & (self.port.val().index() == 40 + i) {
+                self.job[i].d.next = self.v.val();
+            }
+        }
+        self.start.next = self.wr.val() & (self.port.val() == 44);
+        self.strip_w.next = self.job[0].q.val();
+        self.strip_h.next = self.job[1].q.val();
+        self.keep_x0.next = self.job[2].q.val();
+        self.keep_w.next = self.job[3].q.val();
+
+        // ---- The sender's description registers.
+        if self.wr.val() & (self.port.val() == 8) {
+            self.s_code.d.next = self.vb.val();
+        }
+        if self.wr.val() & (self.port.val() == 9) {
+            self.s_seq.d.next = self.vb.val();
+        }
+        if self.wr.val() & (self.port.val() == 10) {
+            self.s_len.d.next = self.v.val();
+        }
+        if self.wr.val() & (self.port.val() == 11) {
+            self.s_nreg.d.next = self.v.val().get_bits::<5>(0);
+        }
+        if self.wr.val() & (self.port.val() == 14) {
+            self.s_fifo.d.next = self.v.val().get_bit(0);
+        }
+        for i in 0..16 {
+            if self.wr.val() & (self.port.val().index() == 16 + i) {
+                self.s_regs[i].d.next = self.vb.val();
+            }
+        }
+        self.regb.next = 0.into();
+        for i in 0..16 {
+            if self.sk.q.val().index() == i {
+                self.regb.next = self.s_regs[i].q.val();
+            }
+        }
+        self.hdrb.next = self.tx8.crc.val();
+        match self.sk.q.val().index() {
+            0 => self.hdrb.next = 0xBB.into(),
+            1 => self.hdrb.next = 0xC5.into(),
+            2 => self.hdrb.next = 1.into(),
+            3 => self.hdrb.next = self.s_code.q.val(),
+            4 => self.hdrb.next = self.s_seq.q.val(),
+            5 => self.hdrb.next = self.s_len.q.val().get_bits::<8>(0),
+            6 => self.hdrb.next = self.s_len.q.val().get_bits::<8>(8),
+            _ => {}
+        }
+        self.crcb.next = self.tx32.crc.val().get_bits::<8>(0);
+        match self.sk.q.val().index() {
+            1 => self.crcb.next = self.tx32.crc.val().get_bits::<8>(8),
+            2 => self.crcb.next = self.tx32.crc.val().get_bits::<8>(16),
+            3 => self.crcb.next = self.tx32.crc.val().get_bits::<8>(24),
+            _ => {}
+        }
+
+        // ---- The sender: one byte a cycle while the send FIFO has room.
+        self.sbyte.next = self.wr.val() & (self.port.val() == 13) & !self.s_fifo.q.val();
+        self.emit.next = false;
+        self.txd.next = self.hdrb.val();
+        self.pop.next = false;
+        match self.ss.q.val() {
+            Snd::Idle => {}
+            Snd::Head => {
+                if !self.tx_full.val() {
+                    self.emit.next = true;
+                    self.sk.d.next = self.sk.q.val() + 1;
+                    if self.sk.q.val() == 7 {
+                        self.sk.d.next = 0.into();
+                        if self.s_nreg.q.val() != 0 {
+                            self.ss.d.next = Snd::Regs;
+                        } else if self.s_left.q.val() != 0 {
+                            self.ss.d.next = Snd::Tail;
+                        } else {
+                            self.ss.d.next = Snd::Crc;
+                        }
+                    }
+                }
+                if self.sbyte.val() & !self.pend_v.q.val() {
+                    self.pend.d.next = self.vb.val();
+                    self.pend_v.d.next = true;
+                }
+            }
+            Snd::Regs => {
+                self.txd.next = self.regb.val();
+                if !self.tx_full.val() {
+                    self.emit.next = true;
+                    self.sk.d.next = self.sk.q.val() + 1;
+                    if self.sk.q.val() + 1 == self.s_nreg.q.val() {
+                        self.sk.d.next = 0.into();
+                        if self.s_left.q.val() != 0 {
+                            self.ss.d.next = Snd::Tail;
+                        } else {
+                            self.ss.d.next = Snd::Crc;
+                        }
+                    }
+                }
+                if self.sbyte.val() & !self.pend_v.q.val() {
+                    self.pend.d.next = self.vb.val();
+                    self.pend_v.d.next = true;
+                }
+            }
+            Snd::Tail => {
+                if self.s_fifo.q.val() {
+                    self.txd.next = self.rfifo.data_out.val();
+                    if !self.tx_full.val() & !self.rfifo.empty.val() {
+                        self.emit.next = true;
+                        self.pop.next = true;
+                    }
+                } else {
+                    // The held byte goes first; a byte written meanwhile takes its place.
+                    self.txd.next = self.vb.val();
+                    if self.pend_v.q.val() {
+                        self.txd.next = self.pend.q.val();
+                        if !self.tx_full.val() {
+                            self.emit.next = true;
+                            self.pend_v.d.next = self.sbyte.val();
+                            self.pend.d.next = self.vb.val();
+                        }
+                    } else if self.sbyte.val() {
+                        if !self.tx_full.val() {
+                            self.emit.next = true;
+                        } else {
+                            self.pend.d.next = self.vb.val();
+                            self.pend_v.d.next = true;
+                        }
+                    }
+                }
+                if self.emit.val() {
+                    self.s_left.d.next = self.s_left.q.val() - 1;
+                    if self.s_left.q.val() == 1 {
+                        self.ss.d.next = Snd::Crc;
+                    }
+                }
+            }
+            Snd::Crc => {
+                self.txd.next = self.crcb.val();
+                if !self.tx_full.val() {
+                    self.emit.next = true;
+                    self.sk.d.next = self.sk.q.val() + 1;
+                    if self.sk.q.val() == 3 {
+                        self.sk.d.next = 0.into();
+                        self.ss.d.next = Snd::Idle;
+                    }
+                }
+            }
+        }
+        if self.wr.val() & (self.port.val() == 12) {
+            self.ss.d.next = Snd::Head;
+            self.sk.d.next = 0.into();
+            self.s_left.d.next = self.s_len.q.val() - bit_cast::<16, 5>(self.s_nreg.q.val());
+            self.pend_v.d.next = false;
+        }
+        self.tx_write.next = self.emit.val();
+        self.tx_data.next = self.txd.val();
+        // The header's CRC-8 covers its first seven bytes; the CRC-32 everything before it.
+        self.tx8.data.next = self.txd.val();
+        self.tx8.clear.next = self.sk.q.val() == 0;
+        self.tx8.valid.next = self.emit.val() & (self.ss.q.val() == Snd::Head) & (self.sk.q.val() != 7);
+        self.tx32.data.next = self.txd.val();
+        self.tx32.clear.next = (self.ss.q.val() == Snd::Head) & (self.sk.q.val() == 0);
+        self.tx32.valid.next = self.emit.val() & (self.ss.q.val() != Snd::Crc);
+        // The send FIFO's state as far as it can be known here (module docs).
+        self.wrote.d.next = (self.wrote.q.val() << 1) | bit_cast::<3, 1>(self.emit.val().into());
+        if self.emit.val() {
+            if !self.since.q.val().get_bit(8) {
+                self.since.d.next = self.since.q.val() + 1;
+            }
+        } else if self.tx_idle.val() & (self.wrote.q.val() == 0) {
+            self.since.d.next = 0.into();
+        }
+
+        // ---- Result FIFO: the engine's output in, the sender's tail or the firmware out.
+        self.rfifo.data_in.next = self.out_data.val();
+        self.rfifo.write.next = self.out_valid.val();
+        self.out_ready.next = !self.rfifo.full.val();
+        self.push.next = self.out_valid.val() & !self.rfifo.full.val();
+        self.rfifo.read.next = self.pop.val() | (self.rd.val() & (self.port.val() == 15));
+        self.res32.data.next = self.rfifo.data_out.val();
+        self.res32.valid.next = self.pop.val();
+        self.res32.clear.next = self.wr.val() & (self.port.val() == 47);
+        if self.push.val() & !(self.rfifo.read.val() & !self.rfifo.empty.val()) {
+            self.rcnt.d.next = self.rcnt.q.val() + 1;
+        }
+        if !self.push.val() & self.rfifo.read.val() & !self.rfifo.empty.val() {
+            self.rcnt.d.next = self.rcnt.q.val() - 1;
+        }
+        if self.push.val() {
+            self.rgot.d.next = self.rgot.q.val() + 1;
+        }
+        if self.wr.val() & (self.port.val() == 44) {
+            self.rgot.d.next = 0.into();
+        }
+
+        // ---- The receive side.
+        self.rx_read.next = self.rd.val() & (self.port.val() == 1);
+
+        // ---- What an `in` reads.
+        self.pin_v.next = 0.into();
+        match self.port.val().index() {
+            0 => self.pin_v.next = bit_cast::<16, 1>((!self.rx_empty.val()).into()),
+            1 => self.pin_v.next = bit_cast::<16, 8>(self.rx_data.val()),
+            2 => self.pin_v.next = bit_cast::<16, 8>(self.rx8.crc.val()),
+            3 => self.pin_v.next = self.rx32.crc.val().get_bits::<16>(0),
+            4 => self.pin_v.next = self.rx32.crc.val().get_bits::<16>(16),
+            5 => self.pin_v.next = bit_cast::<16, 1>((self.tmr.q.val() != 0).into()),
+            6 => {
+                self.pin_v.next = bit_cast::<16, 3>(
+                    (bit_cast::<3, 1>(self.since.q.val().get_bit(8).into()) << 2)
+                        | (bit_cast::<3, 1>(
+                            (!self.tx_idle.val() | (self.since.q.val() != 0) | (self.wrote.q.val() != 0)).into(),
+                        ) << 1)
+                        | bit_cast::<3, 1>((self.ss.q.val() != Snd::Idle).into()),
+                )
+            }
+            7 => self.pin_v.next = bit_cast::<16, 8>(self.fbuf.read_data.val()),
+            8 => {
+                self.pin_v.next = (bit_cast::<16, 1>(self.eng_error.val().into()) << 2)
+                    | bit_cast::<16, 1>(self.eng_busy.val().into())
+            }
+            9 => self.pin_v.next = self.cnt_data.val().get_bits::<16>(0),
+            10 => self.pin_v.next = self.cnt_data.val().get_bits::<16>(16),
+            11 => self.pin_v.next = self.up32.crc.val().get_bits::<16>(0),
+            12 => self.pin_v.next = self.up32.crc.val().get_bits::<16>(16),
+            13 => self.pin_v.next = self.feed_left.q.val(),
+            14 => self.pin_v.next = bit_cast::<16, 12>(self.rcnt.q.val()),
+            15 => self.pin_v.next = bit_cast::<16, 8>(self.rfifo.data_out.val()),
+            16 => self.pin_v.next = self.res32.crc.val().get_bits::<16>(0),
+            17 => self.pin_v.next = self.res32.crc.val().get_bits::<16>(16),
+            18 => self.pin_v.next = bit_cast::<16, 1>(self.done_f.q.val().into()),
+            19 => self.pin_v.next = self.rgot.q.val().get_bits::<16>(0),
+            20 => self.pin_v.next = self.rgot.q.val().get_bits::<16>(16),
+            _ => {}
+        }
+        self.core.pin.next = self.pin_v.val();
+    }
+}
+
+impl<const PA: usize> crate::sim::Clocked for LinkIo<PA> {
+    fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
