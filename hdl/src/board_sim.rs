@@ -8,7 +8,8 @@
 //! build is cached under [`crate::verilator::cache_root`] keyed by everything that goes into
 //! the binary, and reused while that is unchanged.
 
-use crate::generate::{board_verilog, instance, Instance};
+use crate::board_top::Link;
+use crate::generate::{board_verilog_link, default_link, instance, Instance};
 use crate::verilator::build_cached;
 use bbcu_arch::HwConfig;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -28,20 +29,27 @@ pub const BYTE: u64 = 10 * BIT;
 /// `stale_cycles`, built on first use (about a minute on two cores for sim-test) and kept
 /// for later processes; one build at a time per process.
 pub fn simulator(cfg: &HwConfig, stale_cycles: u32) -> Result<PathBuf, String> {
+    simulator_with(cfg, default_link(instance(cfg)?), stale_cycles)
+}
+
+/// As [`simulator`] with the protocol engine named.
+pub fn simulator_with(cfg: &HwConfig, link: Link, stale_cycles: u32) -> Result<PathBuf, String> {
     static BUILDING: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
-    let name = match instance(cfg)? {
+    let inst = instance(cfg)?;
+    let name = match inst {
         Instance::Test => "sim-test",
         Instance::Up5k => "ice40-up5k",
         Instance::Ecp5 => "ecp5-85k",
     };
     // The timeout is in the name so that builds with different timeouts (tests, served
     // boards) do not prune each other.
-    let tag = format!("board-{name}-stale{stale_cycles}");
+    let fw = if link == default_link(inst) { "" } else { "-other-link" };
+    let tag = format!("board-{name}{fw}-stale{stale_cycles}");
     let mut built = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, p)) = built.iter().find(|(t, _)| *t == tag) {
         return Ok(p.clone());
     }
-    let text = board_verilog(cfg, DIVISOR, stale_cycles, false)?;
+    let text = board_verilog_link(cfg, link, crate::uart::Baud::divisor(DIVISOR), stale_cycles, false)?;
     let bin = build_cached(&tag, &text, ("board_tb.cpp", HARNESS), "vboard", &format!("the {name} board"))?;
     built.push((tag, bin.clone()));
     Ok(bin)
@@ -70,7 +78,12 @@ pub struct BoardSim {
 impl BoardSim {
     /// Starts a board of `cfg`'s instance (building the simulator if needed).
     pub fn new(cfg: &HwConfig, stale_cycles: u32) -> Result<BoardSim, String> {
-        let bin = simulator(cfg, stale_cycles)?;
+        Self::with_link(cfg, default_link(instance(cfg)?), stale_cycles)
+    }
+
+    /// As [`BoardSim::new`] with the protocol engine named.
+    pub fn with_link(cfg: &HwConfig, link: Link, stale_cycles: u32) -> Result<BoardSim, String> {
+        let bin = simulator_with(cfg, link, stale_cycles)?;
         let mut child = Command::new(&bin)
             .arg(DIVISOR.to_string())
             .stdin(Stdio::piped())

@@ -1,7 +1,10 @@
-//! The board top-level: UART (with its byte FIFOs), the protocol engine ([`Proto`]) and the
-//! engine, for each engine instance this build generates (`crate::device`): [`BoardTest`]
-//! around the simulation tests' engine, [`BoardUp5k`] and [`BoardEcp5`] around the board
-//! presets' shapes.
+//! The board top-level: UART (with its byte FIFOs), a protocol engine and the engine, for
+//! each engine instance this build generates (`crate::device`): [`BoardTest`] around the
+//! simulation tests' engine, [`BoardUp5k`] and [`BoardEcp5`] around the board presets' shapes.
+//! The protocol engine is the hand-built [`Proto`] or the firmware on the control core
+//! ([`FwLink`], [`Link`]): the UP5K has the logic cells only for the second, the ULX3S's
+//! committed bitstream has the first, and the test engine's board comes with either
+//! ([`BoardTestFw`]).
 //!
 //! Ports are named as in the board files (`bitstreams/boards/*.toml`), as [`crate::top_echo`]
 //! names them: `clock`, `uart_rx`, `uart_tx`, `led` (bit 0: a verified model is loaded; bit 1:
@@ -15,6 +18,7 @@
 //! and the line, not the FIFO, sets how soon a frame has left (3 EBR fewer than 2 KiB).
 
 use crate::device::{Ecp5Engine, TestEngine, Up5kEngine};
+use crate::linkio::FwLink;
 use crate::proto::Proto;
 use crate::uart::Uart;
 use bbcu_arch::HwConfig;
@@ -27,8 +31,17 @@ pub type BoardUart = Uart<11, 12, 9, 10>;
 /// messages; [`crate::proto::rom_image`] is checked against it at construction.
 pub const ROM_BITS: usize = 10;
 
+/// Which protocol engine a board top-level has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// [`Proto`]: hand-built logic.
+    Hand,
+    /// [`FwLink`]: firmware on the control core beside the link I/O block.
+    Firmware,
+}
+
 macro_rules! board_top {
-    ($(#[$meta:meta])* $name:ident, $engine:ty) => {
+    ($(#[$meta:meta])* $name:ident, $engine:ty, $link:ty $(, $idle:ident)?) => {
         $(#[$meta])*
         #[derive(LogicBlock)]
         pub struct $name {
@@ -37,7 +50,7 @@ macro_rules! board_top {
             pub uart_tx: Signal<Out, Bit>,
             pub led: Signal<Out, Bits<2>>,
             uart: BoardUart,
-            proto: Proto<ROM_BITS>,
+            proto: $link,
             engine: $engine,
             leds: Signal<Local, Bits<2>>,
             led_invert: Constant<Bits<2>>,
@@ -60,7 +73,7 @@ macro_rules! board_top {
                     uart_tx: Default::default(),
                     led: Default::default(),
                     uart: BoardUart::with_baud(baud),
-                    proto: Proto::new(cfg, stale_cycles),
+                    proto: <$link>::new(cfg, stale_cycles),
                     engine: Default::default(),
                     leds: Default::default(),
                     led_invert: Constant::new(bits::<2>(if led_active_low { 3 } else { 0 })),
@@ -81,6 +94,7 @@ macro_rules! board_top {
                 self.uart.tx_data.next = self.proto.tx_data.val();
                 self.uart.tx_write.next = self.proto.tx_write.val();
                 self.proto.tx_full.next = self.uart.tx_full.val();
+                $(self.proto.$idle.next = self.uart.$idle.val();)?
 
                 self.engine.load_we.next = self.proto.load_we.val();
                 self.engine.load_mem.next = self.proto.load_mem.val();
@@ -128,15 +142,27 @@ macro_rules! board_top {
 board_top!(
     /// The board top-level around the simulation tests' engine (`hdl/sim-test.toml`).
     BoardTest,
-    TestEngine
+    TestEngine,
+    Proto<ROM_BITS>
 );
 board_top!(
-    /// The board top-level around the `ice40-up5k` engine shape.
+    /// [`BoardTest`] with the protocol engine as firmware.
+    BoardTestFw,
+    TestEngine,
+    FwLink,
+    tx_idle
+);
+board_top!(
+    /// The board top-level around the `ice40-up5k` engine shape, with the protocol engine as
+    /// firmware.
     BoardUp5k,
-    Up5kEngine
+    Up5kEngine,
+    FwLink,
+    tx_idle
 );
 board_top!(
     /// The board top-level around the `ecp5-85k` engine shape.
     BoardEcp5,
-    Ecp5Engine
+    Ecp5Engine,
+    Proto<ROM_BITS>
 );

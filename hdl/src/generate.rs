@@ -76,15 +76,40 @@ pub fn board_verilog_at(
     stale_cycles: u32,
     led_active_low: bool,
 ) -> Result<String, String> {
-    use crate::board_top::{BoardEcp5, BoardTest, BoardUp5k};
+    board_verilog_link(cfg, default_link(instance(cfg)?), baud, stale_cycles, led_active_low)
+}
+
+/// The protocol engine a board top-level of `inst` has unless asked for the other: the
+/// UP5K's logic cells fit only the firmware.
+pub fn default_link(inst: Instance) -> crate::board_top::Link {
+    use crate::board_top::Link;
+    match inst {
+        Instance::Up5k => Link::Firmware,
+        Instance::Test | Instance::Ecp5 => Link::Hand,
+    }
+}
+
+/// As [`board_verilog_at`] with the protocol engine named: the test engine's board comes
+/// with either, the board presets' with their [`default_link`].
+pub fn board_verilog_link(
+    cfg: &HwConfig,
+    link: crate::board_top::Link,
+    baud: crate::uart::Baud,
+    stale_cycles: u32,
+    led_active_low: bool,
+) -> Result<String, String> {
+    use crate::board_top::{BoardEcp5, BoardTest, BoardTestFw, BoardUp5k, Link};
     fn emit<B: Block>(mut uut: B) -> String {
         uut.connect_all();
         generate_verilog(&uut)
     }
-    Ok(match instance(cfg)? {
-        Instance::Test => emit(BoardTest::with_baud(cfg, baud, stale_cycles, led_active_low)),
-        Instance::Up5k => emit(BoardUp5k::with_baud(cfg, baud, stale_cycles, led_active_low)),
-        Instance::Ecp5 => emit(BoardEcp5::with_baud(cfg, baud, stale_cycles, led_active_low)),
+    let inst = instance(cfg)?;
+    Ok(match (inst, link) {
+        (Instance::Test, Link::Hand) => emit(BoardTest::with_baud(cfg, baud, stale_cycles, led_active_low)),
+        (Instance::Test, Link::Firmware) => emit(BoardTestFw::with_baud(cfg, baud, stale_cycles, led_active_low)),
+        (Instance::Up5k, Link::Firmware) => emit(BoardUp5k::with_baud(cfg, baud, stale_cycles, led_active_low)),
+        (Instance::Ecp5, Link::Hand) => emit(BoardEcp5::with_baud(cfg, baud, stale_cycles, led_active_low)),
+        _ => return Err(format!("{}: this build has no board top-level with the {link:?} protocol engine", cfg.name)),
     })
 }
 

@@ -86,6 +86,9 @@ const _: () = assert!(
         && pout::RES32 == 47
 );
 
+/// The protocol engine as firmware with the program memory the firmware needs.
+pub type FwLink = LinkIo<{ crate::linkfw::PA as usize }>;
+
 /// The sender's phases.
 #[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
 pub enum Snd {
