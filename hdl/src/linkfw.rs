@@ -107,7 +107,7 @@ pub mod pout {
 }
 
 /// Program address bits of the firmware's memory.
-pub const PA: u32 = 12;
+pub const PA: u32 = 11;
 
 use crate::proto::{info_tail, MESSAGES};
 
@@ -331,9 +331,7 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     chunk_check(a);
     // width, height, keep_x0, keep_w below 2^16; width 1..=width cap, height and keep_w not
     // 0, keep_x0 + keep_w ≤ width.
-    for k in 0..4 {
-        a.ld(BJOB + 2 * k + 1).jnz("bad_job");
-    }
+    a.ld(BJOB + 1).alu(Alu::Or, BJOB + 3).alu(Alu::Or, BJOB + 5).alu(Alu::Or, BJOB + 7).jnz("bad_job");
     a.ld(BJOB).jz("bad_job");
     a.ld(HWCAP).alu(Alu::Cmp, BJOB).jc("bad_job");
     a.ld(BJOB + 2).jz("bad_job");
@@ -341,11 +339,11 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.ld(BJOB + 4).alu(Alu::Add, BJOB + 6).jc("bad_job");
     a.st(T0).ld(BJOB).alu(Alu::Cmp, T0).jc("bad_job");
     // Input bytes w·h·in_ch must be `total`; the result's length kw·h·out_ch·r² below 2^32.
-    a.ld(BJOB).st(PA0).li(0).st(PA0 + 1).st(PA0 + 2).ld(BJOB + 2).st(PB).call("mul");
+    a.ld(BJOB).call("mul_h");
     a.ld(HIN).call("mul_again");
     a.ld(PP + 2).jnz("bad_job");
     ne32(a, PP, BTOT, "bad_job");
-    a.ld(BJOB + 6).st(PA0).li(0).st(PA0 + 1).st(PA0 + 2).ld(BJOB + 2).st(PB).call("mul");
+    a.ld(BJOB + 6).call("mul_h");
     a.ld(HOUT).call("mul_again");
     a.ld(HSCALE).call("mul_again");
     a.ld(HSCALE).call("mul_again");
@@ -366,11 +364,14 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.jmp("hunt_clear");
     a.label("bad_job");
     err(a, 6, msg::BAD_JOB);
-    // mul: PP ← PA0 × PB (48 × 16 bits); mul_again: PA0 ← PP, PB ← A, then mul.
+    // mul: PP ← PA0 × PB (48 × 16 bits); mul_again: PA0 ← PP, PB ← A, then mul; mul_h:
+    // PA0 ← A, PB ← the height, then mul.
     a.label("mul_again");
     a.st(PB);
     mov32(a, PA0, PP);
-    a.ld(PP + 2).st(PA0 + 2);
+    a.ld(PP + 2).st(PA0 + 2).jmp("mul");
+    a.label("mul_h");
+    a.st(PA0).li(0).st(PA0 + 1).st(PA0 + 2).ld(BJOB + 2).st(PB);
     a.label("mul");
     a.li(0).st(PP).st(PP + 1).st(PP + 2);
     a.label("mul_loop");
@@ -419,8 +420,8 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.ld(T1).jnz("hunt_clear");
     a.ld(T0).alu(Alu::Xor, DN).jnz("hunt_clear");
     a.li(0).st(UACT).li(1).st(SINDONE).li(0).st(SCRCOK);
-    a.inp(pin::UP32L).st(T0).inp(pin::UP32H).st(T1);
-    ne32(a, T0, UCRC, "hunt_clear");
+    a.inp(pin::UP32L).alu(Alu::Xor, UCRC).jnz("hunt_clear");
+    a.inp(pin::UP32H).alu(Alu::Xor, UCRC + 1).jnz("hunt_clear");
     a.li(1).st(SCRCOK).jmp("hunt_clear");
     a.label("model_feed");
     // Feed the model parser, byte by byte, through the upload CRC.
