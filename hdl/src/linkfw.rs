@@ -955,14 +955,12 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.inp(pin::SND).alui(Alu::And, 1).jnz("r_ret");
     ne32(&mut a, ROFF, RLEN, "r_data");
     a.ld(RENDSENT).jnz("r_ret");
-    a.li(0x91).out(pout::SCODE).ld(BSEQ).out(pout::SSEQ).alui(Alu::Add, 1).st(BSEQ);
-    a.li(10).out(pout::SLEN).out(pout::SNREG).li(0).out(pout::STAIL);
-    a.ld(RID).out(pout::SREG).sh(Shift::Hi).out(pout::SREG + 1);
+    a.li(0x91).out(pout::SCODE).li(10).out(pout::SLEN).out(pout::SNREG).li(0).out(pout::STAIL);
     a.ld(RLEN).out(pout::SREG + 2).sh(Shift::Hi).out(pout::SREG + 3);
     a.ld(RLEN + 1).out(pout::SREG + 4).sh(Shift::Hi).out(pout::SREG + 5);
     a.inp(pin::RES32L).st(RFCRC).out(pout::SREG + 6).sh(Shift::Hi).out(pout::SREG + 7);
     a.inp(pin::RES32H).st(RFCRC + 1).out(pout::SREG + 8).sh(Shift::Hi).out(pout::SREG + 9);
-    a.li(1).st(RENDSENT).out(pout::SGO).ret();
+    a.li(1).st(RENDSENT).jmp("r_go");
     a.label("r_data");
     // rn = min(chunk, len − off)
     a.ld(RLEN).alu(Alu::Sub, ROFF).st(RN).ld(RLEN + 1).alu(Alu::Sbc, ROFF + 1).jnz("r_full");
@@ -971,13 +969,17 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.ld(RCHUNK).st(RN);
     a.label("r_have");
     a.inp(pin::RCNT).alu(Alu::Cmp, RN).jc("r_ret");
-    a.li(0x90).out(pout::SCODE).ld(BSEQ).out(pout::SSEQ).alui(Alu::Add, 1).st(BSEQ);
+    a.li(0x90).out(pout::SCODE);
     a.ld(RN).alui(Alu::Add, 6).out(pout::SLEN).li(6).out(pout::SNREG).li(1).out(pout::STAIL);
-    a.ld(RID).out(pout::SREG).sh(Shift::Hi).out(pout::SREG + 1);
     a.ld(ROFF).out(pout::SREG + 2).sh(Shift::Hi).out(pout::SREG + 3);
     a.ld(ROFF + 1).out(pout::SREG + 4).sh(Shift::Hi).out(pout::SREG + 5);
-    a.out(pout::SGO);
+    // The sender took the offset above; the next chunk's starts here.
     a.ld(ROFF).alu(Alu::Add, RN).st(ROFF).ld(ROFF + 1).alui(Alu::Adc, 0).st(ROFF + 1);
+    // Both result frames: the board's sequence number, the strip id, go.
+    a.label("r_go");
+    a.ld(BSEQ).out(pout::SSEQ).alui(Alu::Add, 1).st(BSEQ);
+    a.ld(RID).out(pout::SREG).sh(Shift::Hi).out(pout::SREG + 1);
+    a.out(pout::SGO);
     a.label("r_ret");
     a.ret();
 
