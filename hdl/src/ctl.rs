@@ -2,7 +2,7 @@
 //! Rust-HDL. Its program is a `RAM` with initial contents and its 256 registers a [`Bram`]
 //! (the register read in an execute cycle that stores is never used): both block RAMs, so the
 //! core itself is the accumulator, the carry, two program-address registers, the instruction
-//! register, the decoded instruction and one ALU — about 70 flip-flops whatever the firmware
+//! register, the decoded instruction and one ALU — about 80 flip-flops whatever the firmware
 //! does.
 //!
 //! Two cycles an instruction, after one boot cycle. *Fetch*: the program memory's output is

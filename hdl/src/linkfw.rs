@@ -14,6 +14,12 @@
 //! firmware", with the measured problems: the program's size against the UP5K's block
 //! RAM, and ~90 cycles a model-image byte against 120 at 3 Mbaud and 36 MHz).
 //!
+//! Size: the core's link register is one deep, so code that is itself called (`results`,
+//! `mul`) stays flat, and what repeats in the top-level code is a call whose arguments are
+//! the word after it (`reply`, `error_inline`, `perr`: read with `lra` and `lpm`, the return
+//! past them with `jpa`), which fits the program in `PA = 11`. The per-byte paths (payload
+//! receive, the parser's words) gained no calls.
+//!
 //! Ports (the I/O block's side of the core's `in` / `out`; the numbers in [`pin`], [`pout`]):
 //! - receive: `RXS` (1 when a byte waits), `RX` (the byte; the read pops it), `CRC8` and
 //!   `RX32L/H` (the receive CRC units, fed by `out CRC8` / `out RX32` with bit 8 = clear first);

@@ -283,5 +283,3 @@ fn ctl_verilog() {
     rust_hdl::prelude::Block::connect_all(&mut c);
     std::fs::write(concat!(env!("CARGO_TARGET_TMPDIR"), "/ctl-1k.v"), rust_hdl::prelude::generate_verilog(&c)).unwrap();
 }
-
-
