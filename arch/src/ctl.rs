@@ -23,15 +23,27 @@
 //! | 6 | `out n` | port n ← A (a write strobe) |
 //! | 7 | `sh.x` | a shift or byte operation on A ([`Shift`], x bits 2..0) |
 //! | 8–C | `jmp`, `jz`, `jnz`, `jc`, `jnc t` | PC ← t = `x:n` if always, A = 0, A ≠ 0, C, not C |
-//! | D | `call t` | LR ← PC + 1; PC ← t (one level: no stack) |
+//! | D | `call t` | LR ← PC + 1; PC ← t |
 //! | E | `ret` | PC ← LR |
-//! | F | `nop`, `lpm`, `ldx`, `stx`, `tax` | x = 1: A ← the program word at A (three cycles); 2: A ← R\[X\], X + 1; 3: R\[X\] ← A, X + 1; 4: X ← A's low byte; others nothing |
+//! | F | `nop`, `lpm`, `ldx`, `stx`, `tax`, `lra`, `jpa` | x = 1: A ← the program word at A (three cycles); 2: A ← R\[X\], X + 1; 3: R\[X\] ← A, X + 1; 4: X ← A's low byte; 5: A ← LR; 6: PC ← A; others nothing |
 //!
 //! ALU codes without an operation (10, 12–15) leave A and C as they are. Targets are taken
 //! modulo the program memory's size. Every instruction takes two cycles (fetch, execute), after
 //! one boot cycle, except `lpm`, which reads the program memory in a third; ports are read and
 //! written in the execute cycle. `lpm` lets constant tables and text live in the program
 //! memory instead of a block RAM of their own.
+//!
+//! **Nested calls.** There is one link register and no stack: a subroutine that calls another
+//! saves the link itself (`lra`, `st r` on entry) and returns through A (`ld r`, `jpa`), four
+//! words, and only where it nests. `lra` also lets a subroutine read words placed after its
+//! `call` with `lpm` (inline arguments: a reply's code and length, an error's kind and
+//! message) and return past them (`lra`, `alui.add k`, `jpa`), which is where most of the
+//! firmware's saving comes from; `jpa` is a computed jump too. These two cost the core a
+//! 12-bit group in the accumulator's AND-OR and a 12-bit input on PC, and the program
+//! memory's address takes A for `jpa` through the mux `lpm` already has, so the address path
+//! does not grow. A hardware return stack (4 × 12 flip-flops, a pointer, a 4-way read mux
+//! in front of PC) would cost more cells and put a wider mux on that path, for calls the
+//! firmware rarely nests.
 
 use std::collections::HashMap;
 
@@ -101,7 +113,7 @@ pub enum Op {
     Jnc = 12,
     Call = 13,
     Ret = 14,
-    /// `nop`, or with x 1–4 `lpm`, `ldx`, `stx`, `tax`.
+    /// `nop`, or with x 1–6 `lpm`, `ldx`, `stx`, `tax`, `lra`, `jpa`.
     Nop = 15,
 }
 
@@ -210,6 +222,8 @@ impl Cpu {
                 self.x = self.x.wrapping_add(1);
             }
             15 if x == 4 => self.x = self.a as u8,
+            15 if x == 5 => self.a = self.lr,
+            15 if x == 6 => pc = self.a & self.mask,
             _ => {}
         }
         self.pc = pc;
@@ -338,6 +352,14 @@ impl Asm {
     pub fn tax(&mut self) -> &mut Self {
         self.word(Op::Nop, 4, 0)
     }
+    /// A ← LR (a nesting subroutine saves its link; an inline argument's address).
+    pub fn lra(&mut self) -> &mut Self {
+        self.word(Op::Nop, 5, 0)
+    }
+    /// PC ← A (a return through A, a computed jump).
+    pub fn jpa(&mut self) -> &mut Self {
+        self.word(Op::Nop, 6, 0)
+    }
     /// Data words in the program memory (for `lpm`), at the current address.
     pub fn data(&mut self, words: &[u16]) -> &mut Self {
         self.items.extend(words.iter().map(|w| Item::Word(*w)));
@@ -403,6 +425,8 @@ pub fn disassemble(w: u16) -> String {
         _ if x == 2 => "ldx".into(),
         _ if x == 3 => "stx".into(),
         _ if x == 4 => "tax".into(),
+        _ if x == 5 => "lra".into(),
+        _ if x == 6 => "jpa".into(),
         _ => "nop".into(),
     }
 }
@@ -493,6 +517,23 @@ mod tests {
         assert_eq!(cpu.pc, 2);
     }
 
+    /// A subroutine that calls another saves the link through A and returns with `jpa`; a
+    /// callee reads an inline argument after its call with `lra` and `lpm` and returns past it.
+    #[test]
+    fn nested_calls_and_inline_arguments() {
+        let mut a = Asm::new();
+        a.call("outer").out(3).label("halt").jmp("halt");
+        a.label("outer").lra().st(9).call("inner").data(&[0x0040]).ld(8).out(1).ld(9).jpa();
+        a.label("inner").lra().lpm().alui(Alu::Add, 2).st(8).lra().alui(Alu::Add, 1).jpa();
+        let mut outs = Vec::new();
+        let cpu = run(&a, 16, &mut |e| {
+            outs.push(e);
+            0
+        });
+        assert_eq!(outs, vec![Io::Out(1, 0x0042), Io::Out(3, 1)]);
+        assert_eq!((cpu.pc, cpu.r[9], cpu.r[8]), (2, 1, 0x42));
+    }
+
     #[test]
     fn alu_carries_and_compares() {
         assert_eq!(alu(Alu::Sub as u8, 3, 5, false), (0xFFFE, true));
@@ -522,8 +563,8 @@ mod tests {
     #[test]
     fn disassembly_names_each_class() {
         let mut a = Asm::new();
-        a.label("l").ld(3).alui(Alu::Sub, 2).sh(Shift::Swap).jnc("l").ldh(9).ret();
+        a.label("l").ld(3).alui(Alu::Sub, 2).sh(Shift::Swap).jnc("l").ldh(9).ret().lra().jpa();
         let text: Vec<String> = a.finish(8).unwrap().into_iter().map(disassemble).collect();
-        assert_eq!(text, ["ld r3", "subi 2", "swap", "jnc 0x000", "ldh 9", "ret"]);
+        assert_eq!(text, ["ld r3", "subi 2", "swap", "jnc 0x000", "ldh 9", "ret", "lra", "jpa"]);
     }
 }

@@ -2,7 +2,7 @@
 //! Rust-HDL. Its program is a `RAM` with initial contents and its 256 registers a [`Bram`]
 //! (the register read in an execute cycle that stores is never used): both block RAMs, so the
 //! core itself is the accumulator, the carry, two program-address registers, the instruction
-//! register, the decoded instruction and one ALU — about 70 flip-flops whatever the firmware
+//! register, the decoded instruction and one ALU — about 80 flip-flops whatever the firmware
 //! does.
 //!
 //! Two cycles an instruction, after one boot cycle. *Fetch*: the program memory's output is
@@ -11,7 +11,9 @@
 //! instruction acts, the program memory is addressed with the next PC, and a store writes the
 //! register file (read back correctly by the next fetch, one edge later). `lpm` addresses the
 //! program memory with A instead and takes the word in a third cycle, *Data*. `ldx` / `stx`
-//! address the register file with the index register X instead of the operand field. Ports: `port` is
+//! address the register file with the index register X instead of the operand field; `lra`
+//! puts the link register through the accumulator's AND-OR, and `jpa` addresses the program
+//! memory with A as `lpm` does (and loads PC from it). Ports: `port` is
 //! the operand field, `pout` the accumulator; `pwr` / `prd` are one-cycle strobes in the
 //! execute cycle of an `out` / `in`, `pin` is sampled then, and `exec` marks execute cycles.
 
@@ -64,6 +66,8 @@ pub struct Ctl<const PA: usize> {
     d_ldx: DFF<Bit>,
     d_stx: DFF<Bit>,
     d_tax: DFF<Bit>,
+    d_lra: DFF<Bit>,
+    d_jpa: DFF<Bit>,
     /// The index register of `ldx` / `stx`.
     xr: DFF<Bits<8>>,
     d_jump: DFF<Bit>,
@@ -88,6 +92,7 @@ pub struct Ctl<const PA: usize> {
     m_in: Signal<Local, Bits<16>>,
     m_sh: Signal<Local, Bits<16>>,
     m_lp: Signal<Local, Bits<16>>,
+    m_lr: Signal<Local, Bits<16>>,
     an: Signal<Local, Bits<16>>,
     a_we: Signal<Local, Bit>,
     cn: Signal<Local, Bit>,
@@ -135,6 +140,8 @@ impl<const PA: usize> Ctl<PA> {
             d_ldx: Default::default(),
             d_stx: Default::default(),
             d_tax: Default::default(),
+            d_lra: Default::default(),
+            d_jpa: Default::default(),
             xr: Default::default(),
             d_jump: Default::default(),
             d_ret: Default::default(),
@@ -158,6 +165,7 @@ impl<const PA: usize> Ctl<PA> {
             m_in: Default::default(),
             m_sh: Default::default(),
             m_lp: Default::default(),
+            m_lr: Default::default(),
             an: Default::default(),
             a_we: Default::default(),
             cn: Default::default(),
@@ -173,7 +181,7 @@ impl<const PA: usize> Logic for Ctl<PA> {
     fn update(&mut self) {
         dff_setup!(
             self, clock, st, pc, lr, ir, a, c, d_imm, d_sub, d_ld, d_ar, d_lg, d_im, d_in, d_sh, d_csum, d_ceq, d_ctst,
-            d_csh, d_lpm, d_jump, d_ret, d_ldx, d_stx, d_tax, xr
+            d_csh, d_lpm, d_jump, d_ret, d_ldx, d_stx, d_tax, d_lra, d_jpa, xr
         );
         self.rom.write_clock.next = self.clock.val();
         self.rom.read_clock.next = self.clock.val();
@@ -292,19 +300,25 @@ impl<const PA: usize> Logic for Ctl<PA> {
         if self.d_lpm.q.val() {
             self.m_lp.next = 0xFFFF.into();
         }
+        self.m_lr.next = 0.into();
+        if self.d_lra.q.val() {
+            self.m_lr.next = 0xFFFF.into();
+        }
         // The adder's result enters last, so that one LUT follows the carry chain.
         self.an.next = (self.m_ld.val() & self.rf.read_data.val())
             | (self.m_lg.val() & self.lg_v.val())
             | (self.m_im.val() & self.im_v.val())
             | (self.m_in.val() & self.pin.val())
             | (self.m_sh.val() & self.sh_v.val())
-            | (self.m_lp.val() & self.rom.read_data.val());
+            | (self.m_lp.val() & self.rom.read_data.val())
+            | (self.m_lr.val() & bit_cast::<16, PA>(self.lr.q.val()));
         if self.d_ar.q.val() {
             self.an.next = self.sum.val().get_bits::<16>(0);
         }
         self.a_we.next = ((self.st.q.val() == Cs::Exec)
             & (self.d_ld.q.val()
                 | self.d_ldx.q.val()
+                | self.d_lra.q.val()
                 | self.d_ar.q.val()
                 | self.d_lg.q.val()
                 | self.d_im.q.val()
@@ -353,6 +367,8 @@ impl<const PA: usize> Logic for Ctl<PA> {
                 self.d_ldx.d.next = (self.iop.val() == 15) & (self.ifx.val() == 2);
                 self.d_stx.d.next = (self.iop.val() == 15) & (self.ifx.val() == 3);
                 self.d_tax.d.next = (self.iop.val() == 15) & (self.ifx.val() == 4);
+                self.d_lra.d.next = (self.iop.val() == 15) & (self.ifx.val() == 5);
+                self.d_jpa.d.next = (self.iop.val() == 15) & (self.ifx.val() == 6);
                 // Branches decide here: A and C do not change between an instruction's execute
                 // cycle and the next one's fetch, and the test of A against zero then stays off
                 // the path from A to the program memory's address.
@@ -406,9 +422,16 @@ impl<const PA: usize> Logic for Ctl<PA> {
                 }
                 self.pc.d.next = self.pc_next.val();
                 self.rom.read_address.next = self.pc_next.val();
+                // `jpa` shares `lpm`'s address from A, so that the path from the branch decode
+                // to the program memory gains no input.
+                if self.d_lpm.q.val() | self.d_jpa.q.val() {
+                    self.rom.read_address.next = bit_cast::<PA, 16>(self.a.q.val());
+                }
+                if self.d_jpa.q.val() {
+                    self.pc.d.next = bit_cast::<PA, 16>(self.a.q.val());
+                }
                 if self.d_lpm.q.val() {
                     // The program memory reads the word at A now, the next instruction after.
-                    self.rom.read_address.next = bit_cast::<PA, 16>(self.a.q.val());
                     self.st.d.next = Cs::Data;
                 }
             }

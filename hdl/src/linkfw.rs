@@ -14,6 +14,12 @@
 //! firmware", with the measured problems: the program's size against the UP5K's block
 //! RAM, and ~90 cycles a model-image byte against 120 at 3 Mbaud and 36 MHz).
 //!
+//! Size: the core's link register is one deep, so code that is itself called (`results`,
+//! `mul`) stays flat, and what repeats in the top-level code is a call whose arguments are
+//! the word after it (`reply`, `error_inline`, `perr`: read with `lra` and `lpm`, the return
+//! past them with `jpa`), which fits the program in `PA = 11`. The per-byte paths (payload
+//! receive, the parser's words) gained no calls.
+//!
 //! Ports (the I/O block's side of the core's `in` / `out`; the numbers in [`pin`], [`pout`]):
 //! - receive: `RXS` (1 when a byte waits), `RX` (the byte; the read pops it), `CRC8` and
 //!   `RX32L/H` (the receive CRC units, fed by `out CRC8` / `out RX32` with bit 8 = clear first);
@@ -107,7 +113,7 @@ pub mod pout {
 }
 
 /// Program address bits of the firmware's memory.
-pub const PA: u32 = 12;
+pub const PA: u32 = 11;
 
 use crate::proto::{info_tail, MESSAGES};
 
@@ -261,9 +267,14 @@ fn shift_in32(a: &mut Asm, lo: u8, b: u8) {
     a.ld(b).sh(Shift::Swap).alu(Alu::Or, T3).st(lo + 1);
 }
 
-/// A MISSING reply: target FTGT, id FID, one range `[T0:T1, +T2:T3)`.
+/// A MISSING reply: target FTGT, id FID, one range `[T0:T1, +T2:T3)`; `missing_next`: the
+/// range `[UNEXT, UTOT)`.
 fn missing(a: &mut Asm) {
-    a.call("sender_idle").li(0x85).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(12).out(pout::SLEN).out(pout::SNREG);
+    a.label("missing_next");
+    mov32(a, T0, UNEXT);
+    sub32(a, T2, UTOT, UNEXT);
+    a.label("missing");
+    reply(a, 0x85, 12);
     a.ld(FTGT).out(pout::SREG).ld(FID).out(pout::SREG + 1).sh(Shift::Hi).out(pout::SREG + 2);
     a.li(1).out(pout::SREG + 3);
     for (k, r) in [T0, T1, T2, T3].into_iter().enumerate() {
@@ -271,6 +282,11 @@ fn missing(a: &mut Asm) {
         a.ld(r).out(pout::SREG + k).sh(Shift::Hi).out(pout::SREG + k + 1);
     }
     a.out(pout::SGO).jmp("send_done");
+}
+
+/// BEGIN's chunk size is 1 ..= 1024: one less is below 1024 (0 wraps to 0xFFFF).
+fn chunk_check(a: &mut Asm) {
+    a.ld(BCHUNK).alui(Alu::Sub, 1).sh(Shift::Hi).alui(Alu::And, 0xFC).jnz("bad_request");
 }
 
 /// BEGIN, DATA and COMMIT of the model: the upload taken in order, parsed and written through
@@ -292,8 +308,7 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.ld(FID).jnz("bad_request");
     a.inp(pin::ENG).alui(Alu::And, 1).jnz("busy");
     a.ld(UACT).alu(Alu::And, USTRIP).jnz("busy");
-    a.ld(BCHUNK).jz("bad_request");
-    a.li(1025).st(T0).ld(BCHUNK).alu(Alu::Cmp, T0).jnc("bad_request");
+    chunk_check(a);
     // A repeated BEGIN keeps what has arrived.
     a.ld(UACT).jz("begin_model");
     a.ld(USTRIP).jnz("begin_model");
@@ -319,13 +334,10 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.inp(pin::ENG).alui(Alu::And, 1).jnz("busy");
     a.ld(UACT).alu(Alu::And, USTRIP).jnz("busy");
     a.ld(RENDSENT).alui(Alu::Xor, 1).alu(Alu::And, RACT).jnz("busy");
-    a.ld(BCHUNK).jz("bad_request");
-    a.li(1025).st(T0).ld(BCHUNK).alu(Alu::Cmp, T0).jnc("bad_request");
+    chunk_check(a);
     // width, height, keep_x0, keep_w below 2^16; width 1..=width cap, height and keep_w not
     // 0, keep_x0 + keep_w ≤ width.
-    for k in 0..4 {
-        a.ld(BJOB + 2 * k + 1).jnz("bad_job");
-    }
+    a.ld(BJOB + 1).alu(Alu::Or, BJOB + 3).alu(Alu::Or, BJOB + 5).alu(Alu::Or, BJOB + 7).jnz("bad_job");
     a.ld(BJOB).jz("bad_job");
     a.ld(HWCAP).alu(Alu::Cmp, BJOB).jc("bad_job");
     a.ld(BJOB + 2).jz("bad_job");
@@ -333,11 +345,11 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.ld(BJOB + 4).alu(Alu::Add, BJOB + 6).jc("bad_job");
     a.st(T0).ld(BJOB).alu(Alu::Cmp, T0).jc("bad_job");
     // Input bytes w·h·in_ch must be `total`; the result's length kw·h·out_ch·r² below 2^32.
-    a.ld(BJOB).st(PA0).li(0).st(PA0 + 1).st(PA0 + 2).ld(BJOB + 2).st(PB).call("mul");
+    a.ld(BJOB).call("mul_h");
     a.ld(HIN).call("mul_again");
     a.ld(PP + 2).jnz("bad_job");
     ne32(a, PP, BTOT, "bad_job");
-    a.ld(BJOB + 6).st(PA0).li(0).st(PA0 + 1).st(PA0 + 2).ld(BJOB + 2).st(PB).call("mul");
+    a.ld(BJOB + 6).call("mul_h");
     a.ld(HOUT).call("mul_again");
     a.ld(HSCALE).call("mul_again");
     a.ld(HSCALE).call("mul_again");
@@ -358,11 +370,14 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.jmp("hunt_clear");
     a.label("bad_job");
     err(a, 6, msg::BAD_JOB);
-    // mul: PP ← PA0 × PB (48 × 16 bits); mul_again: PA0 ← PP, PB ← A, then mul.
+    // mul: PP ← PA0 × PB (48 × 16 bits); mul_again: PA0 ← PP, PB ← A, then mul; mul_h:
+    // PA0 ← A, PB ← the height, then mul.
     a.label("mul_again");
     a.st(PB);
     mov32(a, PA0, PP);
-    a.ld(PP + 2).st(PA0 + 2);
+    a.ld(PP + 2).st(PA0 + 2).jmp("mul");
+    a.label("mul_h");
+    a.st(PA0).li(0).st(PA0 + 1).st(PA0 + 2).ld(BJOB + 2).st(PB);
     a.label("mul");
     a.li(0).st(PP).st(PP + 1).st(PP + 2);
     a.label("mul_loop");
@@ -377,8 +392,8 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
 
     // ---- DATA target id offset bytes: only the next expected chunk is taken.
     a.label("data");
-    a.li(8).st(T0).ld(LEN).alu(Alu::Cmp, T0).jc("bad_request");
-    a.li(1032).st(T0).ld(LEN).alu(Alu::Cmp, T0).jnc("bad_request");
+    // 8 ≤ LEN < 1032: LEN − 8 below 1024, its high byte below 4.
+    a.ld(LEN).alui(Alu::Sub, 8).sh(Shift::Hi).alui(Alu::And, 0xFC).jnz("bad_request");
     a.call("fields_tid");
     fb32(a, DOFF);
     a.ld(FTGT).alui(Alu::Cmp, 2).jnc("bad_request");
@@ -411,8 +426,8 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.ld(T1).jnz("hunt_clear");
     a.ld(T0).alu(Alu::Xor, DN).jnz("hunt_clear");
     a.li(0).st(UACT).li(1).st(SINDONE).li(0).st(SCRCOK);
-    a.inp(pin::UP32L).st(T0).inp(pin::UP32H).st(T1);
-    ne32(a, T0, UCRC, "hunt_clear");
+    a.inp(pin::UP32L).alu(Alu::Xor, UCRC).jnz("hunt_clear");
+    a.inp(pin::UP32H).alu(Alu::Xor, UCRC + 1).jnz("hunt_clear");
     a.li(1).st(SCRCOK).jmp("hunt_clear");
     a.label("model_feed");
     // Feed the model parser, byte by byte, through the upload CRC.
@@ -438,7 +453,7 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     }
     a.jmp("parsed");
     let perr = |a: &mut Asm, m: u8| {
-        a.li(5).st(IST).li(m as u16).st(IERR).jmp("parsed");
+        a.call("perr").data(&[m as u16]);
     };
     // Header: magic, format version, design hash, section count.
     a.label("p_hdr");
@@ -558,6 +573,9 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.li(4).st(IST).jmp("parsed");
     a.label("p_done");
     perr(a, msg::STRAY);
+    // perr: the parser stops with the error message in the word after the call.
+    a.label("perr");
+    a.lra().lpm().st(IERR).li(5).st(IST).jmp("parsed");
 
     // ---- COMMIT target id.
     a.label("commit");
@@ -596,19 +614,17 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.label("commit_hdr");
     err(a, 5, msg::HEADER);
     a.label("commit_missing");
-    mov32(a, T0, UNEXT);
-    sub32(a, T2, UTOT, UNEXT);
     missing(a);
     a.label("commit_redo");
     // Everything is missing: the upload starts over.
     a.li(0).st(T0).st(T1).st(UNEXT).st(UNEXT + 1).li(0x200).out(pout::UP32);
     a.li(0).st(IST).st(IK).st(IERR);
     mov32(a, T2, UTOT);
-    missing(a);
+    a.jmp("missing");
     a.label("commit_idle");
     a.ld(MVALID).jz("unknown_upload");
     a.label("committed");
-    a.call("sender_idle").li(0x84).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(3).out(pout::SLEN).out(pout::SNREG);
+    reply(a, 0x84, 3);
     a.ld(FTGT).out(pout::SREG).ld(FID).out(pout::SREG + 1).sh(Shift::Hi).out(pout::SREG + 2);
     a.out(pout::SGO).jmp("send_done");
     a.label("commit_strip");
@@ -616,10 +632,7 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.ld(SHAVE).jz("unknown_upload");
     a.ld(FID).alu(Alu::Xor, SID).jnz("unknown_upload");
     a.ld(SFAIL).jnz("strip_failed");
-    a.ld(SINDONE).jnz("commit_in");
-    mov32(a, T0, UNEXT);
-    sub32(a, T2, UTOT, UNEXT);
-    missing(a);
+    a.ld(SINDONE).jz("missing_next");
     a.label("commit_in");
     a.ld(SCRCOK).jnz("committed");
     err(a, 9, msg::STRIP_CRC);
@@ -631,9 +644,17 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     err(a, 4, msg::NO_MODEL);
 }
 
-/// An ERROR reply of `kind` with message `m` (the id is `EID`).
+/// An ERROR reply of `kind` with message `m` (the id is `EID`): both in the word after the
+/// call, which `error_inline` reads and never returns to.
 fn err(a: &mut Asm, kind: u8, m: u8) {
-    a.li(kind as u16).st(EKIND).li(m as u16).st(EMSG).jmp("error");
+    a.call("error_inline").data(&[(kind as u16) << 8 | m as u16]);
+}
+
+/// A reply's header: waits for the sender and an empty send FIFO, then code, sequence, length
+/// and as many register bytes as the length (a caller with a fed tail sets both again); its
+/// code and length are the word after the call.
+fn reply(a: &mut Asm, code: u8, len: u8) {
+    a.call("reply").data(&[(len as u16) << 8 | code as u16]);
 }
 
 fn pack(a: &mut Asm, bytes: &[u8]) -> (u16, u16) {
@@ -673,8 +694,9 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     // ---- Hunt: slide an 8-byte window over the line until it holds a header whose CRC-8 is
     // right; a failed check leaves the window as it was, so the hunt goes on one byte later.
     a.label("hunt_clear");
+    a.li(0);
     for i in 0..8 {
-        a.li(0).st(W + i);
+        a.st(W + i);
     }
     a.st(FRESH);
     a.label("hunt");
@@ -687,7 +709,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.ld(W + 6).sh(Shift::Swap).alu(Alu::Or, W + 5).st(LEN);
     a.li(4097).st(T0).ld(LEN).alu(Alu::Cmp, T0).jnc("hunt_wait");
     // CRC-8 of the first seven bytes against the eighth.
-    a.ld(W).alui(Alu::Or, 0).st(T0).li(0x100).alu(Alu::Or, T0).out(pout::CRC8);
+    a.ld(W).ldh(1).out(pout::CRC8);
     for i in 1..7 {
         a.ld(W + i).out(pout::CRC8);
     }
@@ -706,7 +728,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     // frame buffer, then four CRC bytes; a line silent for the timeout gives the frame up.
     a.label("frame");
     a.ld(W + 3).st(CODE).ld(W + 4).st(SEQ);
-    a.ld(W).st(T0).li(0x100).alu(Alu::Or, T0).out(pout::RX32);
+    a.ld(W).ldh(1).out(pout::RX32);
     for i in 1..8 {
         a.ld(W + i).out(pout::RX32);
     }
@@ -743,19 +765,15 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.inp(pin::RX32H).alu(Alu::Xor, T1).jnz("bad_frame");
 
     // ---- The frame is good: act on it.
+    // Codes 1 ..= 8 through a table of jumps (code 0 wraps past its end).
     a.li(0).st(EID).out(pout::FBP);
-    for (code, l) in [
-        (1, "hello"),
-        (2, "begin"),
-        (3, "data"),
-        (4, "commit"),
-        (5, "query"),
-        (6, "fetch"),
-        (7, "counters"),
-        (8, "reset"),
-    ] {
-        a.ld(CODE).alui(Alu::Xor, code).jz(l);
+    a.ld(CODE).alui(Alu::Sub, 1).alui(Alu::Cmp, 8).jnc("unknown_cmd");
+    let base = a.here() as u16 + 4 - 1;
+    a.ldi(base as u8).ldh((base >> 8) as u8).alu(Alu::Add, CODE).jpa();
+    for l in ["hello", "begin", "data", "commit", "query", "fetch", "counters", "reset"] {
+        a.jmp(l);
     }
+    a.label("unknown_cmd");
     err(&mut a, 2, msg::UNKNOWN_CMD);
 
     // Payload fields: `target u8, id u16` (FETCH and QUERY start at the id).
@@ -768,7 +786,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.label("query");
     a.ld(LEN).alui(Alu::Xor, 2).jnz("bad_request");
     a.call("fields_id");
-    a.call("sender_idle").li(0x86).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(11).out(pout::SLEN).out(pout::SNREG);
+    reply(&mut a, 0x86, 11);
     a.ld(FID).out(pout::SREG).sh(Shift::Hi).out(pout::SREG + 1);
     // state (T2), len (T0:T1), crc (T3, RT)
     a.li(0).st(T2).st(T0).st(T1).st(T3).st(RT);
@@ -846,7 +864,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.ld(RKEEP).jnz("reset_keep");
     a.li(0).st(MVALID).out(pout::MODEL).st(MLEN).st(MLEN + 1).st(MCRC).st(MCRC + 1).st(NOPS);
     a.label("reset_keep");
-    a.call("sender_idle").li(0x88).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(0).out(pout::SLEN).out(pout::SNREG);
+    reply(&mut a, 0x88, 0);
     a.out(pout::SGO).jmp("send_done");
 
     // ---- COUNTERS: total, stall, strips, n, then per op cycles and busy; every value is a
@@ -854,9 +872,9 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.label("counters");
     a.ld(LEN).jnz("bad_request");
     a.inp(pin::ENG).alui(Alu::And, 1).jnz("busy");
-    a.call("sender_idle").li(0x87).out(pout::SCODE).ld(SEQ).out(pout::SSEQ);
+    reply(&mut a, 0x87, 0);
     a.ld(NOPS).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).alui(Alu::Add, 26);
-    a.out(pout::SLEN).li(0).out(pout::SNREG).out(pout::SGO);
+    a.out(pout::SLEN).out(pout::SGO);
     a.li(0).call("send_counter").li(1).call("send_counter");
     a.ld(STRIPS).st(T0).ld(STRIPS + 1).st(T1).call("send_u64");
     a.ld(NOPS).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
@@ -881,8 +899,8 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.label("hello");
     a.ld(LEN).jnz("bad_request");
     let info_len = 16 + info_tail(cfg).len() as u16;
-    a.call("sender_idle").li(0x81).out(pout::SCODE).ld(SEQ).out(pout::SSEQ).li(info_len).out(pout::SLEN);
-    a.li(16).out(pout::SNREG);
+    reply(&mut a, 0x81, 16);
+    a.li(info_len).out(pout::SLEN);
     let regs: Vec<u8> = [info.format_version, info.hash].iter().flat_map(|v| v.to_le_bytes()).collect();
     for (k, b) in regs.iter().enumerate() {
         a.li(*b as u16).out(pout::SREG + k as u8);
@@ -900,12 +918,13 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     err(&mut a, 1, msg::BAD_FRAME);
 
     // ---- ERROR: kind, id 0, then the message text.
+    a.label("error_inline");
+    a.lra().lpm().st(EMSG).sh(Shift::Hi).st(EKIND);
     a.label("error");
-    a.call("sender_idle").li(0xFF).out(pout::SCODE).ld(SEQ).out(pout::SSEQ);
+    reply(&mut a, 0xFF, 3);
     a.ld(EKIND).out(pout::SREG).ld(EID).out(pout::SREG + 1).sh(Shift::Hi).out(pout::SREG + 2);
-    a.li(3).out(pout::SNREG);
     // The message's (address, length) pair from the table, and SLEN = 3 + its length.
-    a.li(msg_table).st(T0).ld(EMSG).sh(Shift::Shl).alu(Alu::Add, T0).st(T0).lpm().st(ADDR);
+    a.li(msg_table).st(T0).ld(EMSG).sh(Shift::Lo).sh(Shift::Shl).alu(Alu::Add, T0).st(T0).lpm().st(ADDR);
     a.ld(T0).alui(Alu::Add, 1).lpm().st(CNT).alui(Alu::Add, 3).out(pout::SLEN);
     a.out(pout::SGO).jmp("send_text");
 
@@ -920,12 +939,15 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.label("send_done");
     a.jmp("hunt_clear");
 
-    // sender_idle: wait for the sender and for an empty send FIFO (a result frame may be on its
+    // reply: wait for the sender and for an empty send FIFO (a result frame may be on its
     // way), so that a tail the firmware feeds (INFO's 434 bytes at most, a message) fits the
-    // FIFO without a check per byte; then a reply's tail comes from SBYTE.
-    a.label("sender_idle");
-    a.inp(pin::SND).jnz("sender_idle");
-    a.li(0).out(pout::STAIL).ret();
+    // FIFO without a check per byte; then a reply's tail comes from SBYTE. The header's code
+    // and length are the word after the call, and the return skips it.
+    a.label("reply");
+    a.inp(pin::SND).jnz("reply");
+    a.li(0).out(pout::STAIL).ld(SEQ).out(pout::SSEQ);
+    a.lra().lpm().out(pout::SCODE).sh(Shift::Hi).out(pout::SLEN).out(pout::SNREG);
+    a.lra().alui(Alu::Add, 1).jpa();
 
     // results: called from every wait loop. Counts finished strips; starts a RESULT_DATA frame
     // once the result FIFO holds its whole chunk (so that a reply never waits behind a frame
@@ -939,14 +961,12 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.inp(pin::SND).alui(Alu::And, 1).jnz("r_ret");
     ne32(&mut a, ROFF, RLEN, "r_data");
     a.ld(RENDSENT).jnz("r_ret");
-    a.li(0x91).out(pout::SCODE).ld(BSEQ).out(pout::SSEQ).alui(Alu::Add, 1).st(BSEQ);
-    a.li(10).out(pout::SLEN).out(pout::SNREG).li(0).out(pout::STAIL);
-    a.ld(RID).out(pout::SREG).sh(Shift::Hi).out(pout::SREG + 1);
+    a.li(0x91).out(pout::SCODE).li(10).out(pout::SLEN).out(pout::SNREG).li(0).out(pout::STAIL);
     a.ld(RLEN).out(pout::SREG + 2).sh(Shift::Hi).out(pout::SREG + 3);
     a.ld(RLEN + 1).out(pout::SREG + 4).sh(Shift::Hi).out(pout::SREG + 5);
     a.inp(pin::RES32L).st(RFCRC).out(pout::SREG + 6).sh(Shift::Hi).out(pout::SREG + 7);
     a.inp(pin::RES32H).st(RFCRC + 1).out(pout::SREG + 8).sh(Shift::Hi).out(pout::SREG + 9);
-    a.li(1).st(RENDSENT).out(pout::SGO).ret();
+    a.li(1).st(RENDSENT).jmp("r_go");
     a.label("r_data");
     // rn = min(chunk, len − off)
     a.ld(RLEN).alu(Alu::Sub, ROFF).st(RN).ld(RLEN + 1).alu(Alu::Sbc, ROFF + 1).jnz("r_full");
@@ -955,13 +975,17 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.ld(RCHUNK).st(RN);
     a.label("r_have");
     a.inp(pin::RCNT).alu(Alu::Cmp, RN).jc("r_ret");
-    a.li(0x90).out(pout::SCODE).ld(BSEQ).out(pout::SSEQ).alui(Alu::Add, 1).st(BSEQ);
+    a.li(0x90).out(pout::SCODE);
     a.ld(RN).alui(Alu::Add, 6).out(pout::SLEN).li(6).out(pout::SNREG).li(1).out(pout::STAIL);
-    a.ld(RID).out(pout::SREG).sh(Shift::Hi).out(pout::SREG + 1);
     a.ld(ROFF).out(pout::SREG + 2).sh(Shift::Hi).out(pout::SREG + 3);
     a.ld(ROFF + 1).out(pout::SREG + 4).sh(Shift::Hi).out(pout::SREG + 5);
-    a.out(pout::SGO);
+    // The sender took the offset above; the next chunk's starts here.
     a.ld(ROFF).alu(Alu::Add, RN).st(ROFF).ld(ROFF + 1).alui(Alu::Adc, 0).st(ROFF + 1);
+    // Both result frames: the board's sequence number, the strip id, go.
+    a.label("r_go");
+    a.ld(BSEQ).out(pout::SSEQ).alui(Alu::Add, 1).st(BSEQ);
+    a.ld(RID).out(pout::SREG).sh(Shift::Hi).out(pout::SREG + 1);
+    a.out(pout::SGO);
     a.label("r_ret");
     a.ret();
 

@@ -116,7 +116,7 @@ fn parse(out: &str) -> Vec<Ev> {
 }
 
 /// Random instruction words, with every branch and call sent 1–8 words forward (and the last
-/// word a jump to 0) and no `ret`, so that the program keeps moving through all of itself
+/// word a jump to 0), no `ret`, and each `jpa` to a changing address, so that the program keeps moving through all of itself
 /// instead of settling in a two-word loop; `call` still sets the link register, and
 /// [`firmware_like`] returns through it.
 fn random_program(seed: u64) -> Vec<u16> {
@@ -132,22 +132,39 @@ fn random_program(seed: u64) -> Vec<u16> {
             }
         })
         .collect();
+    // A `jpa` goes where A says, which a fixed A (an `ldi`, an `lra`) would make a loop: each
+    // sits at an address 1 mod 4 after `in`, `alui.or 3`, so that it lands on a new `in` or
+    // elsewhere, never on itself or the `or`.
+    for i in 0..n - 1 {
+        if rom[i] >> 8 == 0xF6 {
+            if i % 4 == 1 && i > 1 {
+                rom[i - 2] = 0x5000 | (rom[i - 2] & 0xFF);
+                rom[i - 1] = 0x3503;
+            } else {
+                rom[i] = 0xF700;
+            }
+        }
+    }
     rom[n - 1] = 0x8000;
     rom
 }
 
 /// A program in the style firmware is written: a 32-bit counter in two registers, a loop
-/// that reads a port until a bit is set, a subroutine, a byte split with `hi`/`lo`, a table
-/// read with `lpm`.
+/// that reads a port until a bit is set, a subroutine that calls another (saving its link with
+/// `lra`, returning with `jpa`), an inline argument after a call read with `lra` and `lpm`, a
+/// byte split with `hi`/`lo`, a table read with `lpm`.
 fn firmware_like() -> Vec<u16> {
     let mut a = Asm::new();
     a.li(0xFFF0).st(10).li(0).st(11);
     a.label("top").inp(3).alui(Alu::Test, 0x40).jnc("top");
     a.call("count").ld(11).out(5).ld(10).sh(Shift::Hi).out(6).ld(10).sh(Shift::Lo).out(7);
     a.ld(10).alu(Alu::Cmp, 12).jc("top").sh(Shift::Rrc).st(12).jmp("top");
-    a.label("count").ld(10).alui(Alu::Add, 3).st(10).ld(11).alui(Alu::Adc, 0).st(11);
-    // A word from a table in the program memory, indexed by the count's low bits.
-    a.alui(Alu::And, 3).alui(Alu::Add, 0xF0).lpm().out(8).ret();
+    a.label("count").lra().st(20).ld(10).alui(Alu::Add, 3).st(10).ld(11).alui(Alu::Adc, 0).st(11);
+    a.call("table").data(&[0xF0]).ld(22).out(8).ld(20).jpa();
+    // A word from a table in the program memory (its address the word after the call),
+    // indexed by the count's low bits; back past the argument.
+    a.label("table").lra().lpm().st(21).ld(10).alui(Alu::And, 3).alu(Alu::Add, 21).lpm().st(22);
+    a.lra().alui(Alu::Add, 1).jpa();
     let mut rom = a.finish(PA as u32).unwrap();
     rom.resize(0xF0, 0);
     rom.extend([0x1111, 0x2222, 0x4444, 0x8888]);
@@ -155,13 +172,16 @@ fn firmware_like() -> Vec<u16> {
 }
 
 /// What an instruction exercises, for the coverage check: its class and the carry it found
-/// (ALU and shift classes), or whether it branched (conditional branches).
+/// (ALU and shift classes), or whether it branched (conditional branches); for `lra`, whether
+/// a `call` had set the link, and for `jpa`, whether it went elsewhere than the next word.
 fn coverage_key(w: u16, cpu: &Cpu) -> Option<(u16, u16, bool)> {
     let (op, x) = (w >> 12, w >> 8 & 15);
     match op {
         2 | 3 if x < 12 => Some((op, x, cpu.c)),
         4 => Some((op, x & 1, false)),
-        15 => Some((op, x.min(5), false)),
+        15 if x == 5 => Some((op, x, cpu.lr != 0)),
+        15 if x == 6 => Some((op, x, cpu.a & ((1 << PA) - 1) != cpu.pc + 1)),
+        15 => Some((op, x.min(7), false)),
         7 => Some((op, x & 7, cpu.c)),
         9 => Some((op, 0, cpu.a == 0)),
         10 => Some((op, 0, cpu.a != 0)),
@@ -191,18 +211,19 @@ fn random_programs_match_the_model_cycle_for_cycle() {
         }
     }
     // Every ALU and shift operation met with C clear and set, every conditional branch taken
-    // and not taken, and every other class executed.
+    // and not taken, `lra` after a call and `jpa` jumping, and every other class executed.
     let mut missing = Vec::new();
     for op in 0..16u16 {
         let xs: Vec<u16> = match op {
             2 | 3 => (0..12).collect(),
             4 => vec![0, 1],
-            15 => (0..6).collect(),
+            15 => (0..8).collect(),
             7 => (0..8).collect(),
             _ => vec![0],
         };
         let flags: &[bool] = if matches!(op, 2 | 3 | 7 | 9..=12) { &[false, true] } else { &[false] };
         for x in xs {
+            let flags = if op == 15 && (x == 5 || x == 6) { &[true] } else { flags };
             for &f in flags {
                 if op != 14 && !seen.contains(&(op, x, f)) {
                     missing.push((op, x, f));
