@@ -6,8 +6,7 @@
 
 mod link;
 
-use bbcu_hdl::linkfw::PA;
-use bbcu_hdl::linkio::LinkIo;
+use bbcu_hdl::linkio::FwLink;
 use link::cases::LinkDut;
 use link::*;
 
@@ -17,8 +16,6 @@ const STALE: u32 = 512;
 /// thousand cycles by the firmware.
 const QUIET: u64 = 3000;
 
-const _: () = assert!(PA == 12, "LinkIo's program memory below follows linkfw::PA");
-
-hw_dut!(LinkIo<12>, |cfg| LinkIo::<12>::new(cfg, STALE), 4 * STALE as u64, QUIET, tx_idle);
+hw_dut!(FwLink, |cfg| FwLink::new(cfg, STALE), 4 * STALE as u64, QUIET, tx_idle);
 
 link_cases!(Dut::new);
