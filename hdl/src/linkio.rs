@@ -182,6 +182,10 @@ pub struct LinkIo<const PA: usize> {
     v: Signal<Local, Bits<16>>,
     vb: Signal<Local, Bits<8>>,
     pin_v: Signal<Local, Bits<16>>,
+    // One-bit values read into wider ones: a negation inside the widening would be widened
+    // first in Verilog (`~x & 16'hffff` is 0xfffe for x = 1).
+    rxs: Signal<Local, Bit>,
+    unidle: Signal<Local, Bit>,
     fbp_n: Signal<Local, Bits<FB_BITS>>,
     take: Signal<Local, Bit>,
     push: Signal<Local, Bit>,
@@ -272,6 +276,8 @@ impl<const PA: usize> LinkIo<PA> {
             v: Default::default(),
             vb: Default::default(),
             pin_v: Default::default(),
+            rxs: Default::default(),
+            unidle: Default::default(),
             fbp_n: Default::default(),
             take: Default::default(),
             push: Default::default(),
@@ -609,9 +615,11 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         self.rx_read.next = self.rd.val() & (self.port.val() == 1);
 
         // ---- What an `in` reads.
+        self.rxs.next = !self.rx_empty.val();
+        self.unidle.next = !self.tx_idle.val() | (self.since.q.val() != 0) | (self.wrote.q.val() != 0);
         self.pin_v.next = 0.into();
         match self.port.val().index() {
-            0 => self.pin_v.next = bit_cast::<16, 1>((!self.rx_empty.val()).into()),
+            0 => self.pin_v.next = bit_cast::<16, 1>(self.rxs.val().into()),
             1 => self.pin_v.next = bit_cast::<16, 8>(self.rx_data.val()),
             2 => self.pin_v.next = bit_cast::<16, 8>(self.rx8.crc.val()),
             3 => self.pin_v.next = self.rx32.crc.val().get_bits::<16>(0),
@@ -620,9 +628,7 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             6 => {
                 self.pin_v.next = bit_cast::<16, 3>(
                     (bit_cast::<3, 1>(self.since.q.val().get_bit(8).into()) << 2)
-                        | (bit_cast::<3, 1>(
-                            (!self.tx_idle.val() | (self.since.q.val() != 0) | (self.wrote.q.val() != 0)).into(),
-                        ) << 1)
+                        | (bit_cast::<3, 1>(self.unidle.val().into()) << 1)
                         | bit_cast::<3, 1>((self.ss.q.val() != Snd::Idle).into()),
                 )
             }

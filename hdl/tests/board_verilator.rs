@@ -16,6 +16,7 @@ mod verilator;
 use bbcu_arch::device::{chw_to_hwc, hwc_to_chw};
 use bbcu_arch::{compile, HwConfig};
 use bbcu_hdl::board_sim::{BoardSim, RxByte, BYTE};
+use bbcu_hdl::board_top::Link;
 use bbcu_hdl::device::test_config;
 use bbcu_hdl::generate::board_verilog;
 use bbcu_sim::fixed::{forward, FixedNetwork};
@@ -61,6 +62,23 @@ fn board_verilog_lints() {
     }
 }
 
+/// Two tests of a case, one for each protocol engine (`hand`: `Proto`; `firmware`: the
+/// control core's firmware beside the link I/O block).
+macro_rules! both_links {
+    ($name:ident) => {
+        mod $name {
+            #[test]
+            fn hand() {
+                super::$name(bbcu_hdl::board_top::Link::Hand);
+            }
+            #[test]
+            fn firmware() {
+                super::$name(bbcu_hdl::board_top::Link::Firmware);
+            }
+        }
+    };
+}
+
 /// One simulated board on a serial line, with the bytes received not yet parsed.
 struct Board {
     sim: BoardSim,
@@ -71,8 +89,8 @@ struct Board {
 }
 
 impl Board {
-    fn new() -> Board {
-        let sim = BoardSim::new(&test_config(), STALE).unwrap_or_else(|e| panic!("{e}"));
+    fn new(link: Link) -> Board {
+        let sim = BoardSim::with_link(&test_config(), link, STALE).unwrap_or_else(|e| panic!("{e}"));
         Board { sim, buf: Vec::new(), cycles: 0, led: 0 }
     }
 
@@ -136,9 +154,9 @@ impl Board {
     }
 }
 
-#[test]
-fn hello_is_answered_on_the_wire() {
-    let mut b = Board::new();
+both_links!(hello_is_answered_on_the_wire);
+fn hello_is_answered_on_the_wire(link: Link) {
+    let mut b = Board::new(link);
     let r = b.request(HELLO, 1, &[]);
     assert_eq!(r.code, INFO);
     assert_eq!(r.u32(4), test_config().design_hash());
@@ -146,9 +164,9 @@ fn hello_is_answered_on_the_wire() {
     assert_eq!(b.led, 0, "no model, no line error");
 }
 
-#[test]
-fn framing_errors_break_only_their_frame() {
-    let mut b = Board::new();
+both_links!(framing_errors_break_only_their_frame);
+fn framing_errors_break_only_their_frame(link: Link) {
+    let mut b = Board::new(link);
     // A framing error in a header: the byte is dropped (and, with bytes back to back, the
     // receiver may misframe a few more until the line idles), the header never matches, and
     // the host's next frame is answered at once, with no timeout to wait out.
@@ -176,9 +194,9 @@ fn framing_errors_break_only_their_frame() {
     assert_eq!(b.request(HELLO, 4, &[]).code, INFO);
 }
 
-#[test]
-fn bad_crc_truncated_and_back_to_back_frames() {
-    let mut b = Board::new();
+both_links!(bad_crc_truncated_and_back_to_back_frames);
+fn bad_crc_truncated_and_back_to_back_frames(link: Link) {
+    let mut b = Board::new(link);
     let mut bad = frame(COMMIT, 5, &commit(0, 0));
     bad[9] ^= 0x40;
     b.send(&bad);
@@ -299,7 +317,7 @@ fn run_strip(b: &mut Board, id: u16, job: [u32; 4], hwc: &[u8], chunk: usize, se
 
 /// Compiles a topology for the test engine with strips as wide as the image, and checks one
 /// strip of the whole image against the golden model. Answers the strip's wire figures.
-fn strip_against_golden(t: Topology, h: usize, w: usize, seed: u64, chunk: usize) -> StripRun {
+fn strip_against_golden(link: Link, t: Topology, h: usize, w: usize, seed: u64, chunk: usize) -> StripRun {
     let cfg: HwConfig = test_config();
     let net = t.build(seed);
     let q = FixedNetwork::compile(&net, None).unwrap();
@@ -308,7 +326,7 @@ fn strip_against_golden(t: Topology, h: usize, w: usize, seed: u64, chunk: usize
     let bytes = c.image.to_bytes(&cfg);
     let input = image(net.in_ch, h, w, seed + 1);
     let want = forward(&q, &input);
-    let mut b = Board::new();
+    let mut b = Board::new(link);
     let mut seq = 1;
     let t0 = std::time::Instant::now();
     upload_model(&mut b, &bytes, &mut seq);
@@ -341,16 +359,16 @@ fn strip_against_golden(t: Topology, h: usize, w: usize, seed: u64, chunk: usize
     run
 }
 
-#[test]
-fn model_upload_and_a_strip_equal_the_golden_model() {
-    strip_against_golden(Topology::bbcu_m(8, 1, 2), 4, 6, 3, 64);
+both_links!(model_upload_and_a_strip_equal_the_golden_model);
+fn model_upload_and_a_strip_equal_the_golden_model(link: Link) {
+    strip_against_golden(link, Topology::bbcu_m(8, 1, 2), 4, 6, 3, 64);
 }
 
+both_links!(result_streaming_throughput);
 /// Result streaming's share of the baud-rate limit: result data bytes × one byte time over
 /// the time from the first result byte to the last.
-#[test]
-fn result_streaming_throughput() {
-    let run = strip_against_golden(Topology::bbcu_m(8, 1, 4), 8, 16, 5, 1024);
+fn result_streaming_throughput(link: Link) {
+    let run = strip_against_golden(link, Topology::bbcu_m(8, 1, 4), 8, 16, 5, 1024);
     let limit_bytes = run.stream_cycles as f64 / BYTE as f64;
     let data = run.data_bytes as f64 / limit_bytes;
     let line = run.line_bytes as f64 / limit_bytes;
@@ -364,12 +382,12 @@ fn result_streaming_throughput() {
     assert!(data >= 0.95, "result data at {:.1} % of the baud-rate limit", 100.0 * data);
 }
 
+both_links!(reset_mid_strip_then_a_strip_of_many_chunks);
 /// A strip of many chunks (the engine takes pixels slower than the line brings them, so the
 /// credit rule is what keeps the receive FIFO from overflowing), after a strip abandoned
 /// half-way by RESET: the engine is run out on zeros, nothing of the old strip comes after
 /// RESET_DONE, and the model stays.
-#[test]
-fn reset_mid_strip_then_a_strip_of_many_chunks() {
+fn reset_mid_strip_then_a_strip_of_many_chunks(link: Link) {
     let cfg: HwConfig = test_config();
     let t = Topology::denoise(8, 3);
     let net = t.build(11);
@@ -381,7 +399,7 @@ fn reset_mid_strip_then_a_strip_of_many_chunks() {
     let input = image(net.in_ch, h, w, 12);
     let hwc = chw_to_hwc(&input.data, net.in_ch, h, w);
     assert!(hwc.len() > 6 * chunk);
-    let mut b = Board::new();
+    let mut b = Board::new(link);
     let mut seq = 1;
     upload_model(&mut b, &bytes, &mut seq);
 
