@@ -8,6 +8,7 @@
 //! - [`image`]: the model image (writes into the device's memories);
 //! - [`device`]: the interface every device implements (reference model, simulators, boards);
 //! - [`refmodel`]: the instruction-level reference model of the engine, and its cycle model;
+//! - [`seqfw`]: the sequencer as control-core firmware (on the model, beside the row loop);
 //! - [`strips`]: cutting images into strips the engine can hold, and stitching them back.
 
 pub mod compile;
@@ -17,6 +18,7 @@ pub mod device;
 pub mod image;
 pub mod program;
 pub mod refmodel;
+pub mod seqfw;
 pub mod strips;
 
 pub use compile::{compile, CompileError, Compiled, MemUse};

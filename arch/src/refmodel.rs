@@ -128,6 +128,62 @@ pub mod cycles {
     }
 }
 
+/// One computed row as the engine's row loop takes it: the op, the row, and where the rows it
+/// reads and writes lie in the memories. That is everything in a row that depends on the
+/// wavefront and the ring slots, which a sequencer works out (`RowCmd::plan` from the ring
+/// formulas; the control-core firmware of `crate::seqfw` incrementally); the rest (shapes,
+/// weight and constant bases) is the op's record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowCmd {
+    pub op: usize,
+    pub nu: usize,
+    /// Source rows rho − 1, rho, rho + 1 (rho = nu / up): the address of their pixel 0 in the
+    /// feature memory (the input memory when the op reads the input), None outside the image.
+    pub win_f: [Option<usize>; 3],
+    /// The same rows in the bit memory (binary ops; 0 where the source has no bit ring).
+    pub win_b: [Option<usize>; 3],
+    /// Row nu of the destination: pixel 0 in the feature and bit memories (0 for the tail
+    /// and where there is no bit ring).
+    pub dst_f: usize,
+    pub dst_b: usize,
+    /// The tail: input-memory addresses of pixel 0 of the global residual's rows (bilinear:
+    /// y0 and y1; subtract: row nu twice), and the second row's Q8 weight.
+    pub xin: [usize; 2],
+    pub a1: i64,
+}
+
+impl RowCmd {
+    /// Row `nu` of op `l` from the ring formulas.
+    pub fn plan(p: &Program, cfg: &HwConfig, job: &StripJob, table: &[(i64, i64)], l: usize, nu: usize) -> RowCmd {
+        let (h, op) = (&p.header, &p.ops[l]);
+        let (wc, lanes) = (h.width_cap, cfg.lanes);
+        let hs = job.height * op.src.scale;
+        let rho = if op.kind == OpKind::Tail { nu } else { nu / op.up };
+        let row = |ty: usize| (rho + ty).checked_sub(1).filter(|&sy| sy < hs);
+        let win_f = [0, 1, 2].map(|ty| row(ty).map(|sy| RefDevice::f_addr(&op.src, wc, sy, 0, 0)));
+        let win_b = [0, 1, 2].map(|ty| {
+            row(ty).map(|sy| if op.src.b_rows > 0 { RefDevice::b_addr(&op.src, wc, lanes, sy, 0, 0) } else { 0 })
+        });
+        let (mut dst_f, mut dst_b, mut xin, mut a1) = (0, 0, [0; 2], 0);
+        if op.kind == OpKind::Tail {
+            let at = |y: usize| RefDevice::f_addr(&h.input, wc, y, 0, 0);
+            match h.global {
+                GlobalKind::SubtractInput => xin = [at(nu); 2],
+                GlobalKind::Bilinear => {
+                    let (y0, y1, w1) = bilinear_tap(table, h.scale, nu, job.height);
+                    (xin, a1) = ([at(y0), at(y1)], w1);
+                }
+            }
+        } else {
+            dst_f = RefDevice::f_addr(&op.dst, wc, nu, 0, 0);
+            if op.dst.b_rows > 0 {
+                dst_b = RefDevice::b_addr(&op.dst, wc, lanes, nu, 0, 0);
+            }
+        }
+        RowCmd { op: l, nu, win_f, win_b, dst_f, dst_b, xin, a1 }
+    }
+}
+
 pub struct RefDevice {
     cfg: HwConfig,
     prog: Vec<u16>,
@@ -160,6 +216,20 @@ impl RefDevice {
 
     pub fn program(&self) -> Option<&Program> {
         self.program.as_ref()
+    }
+
+    pub fn config(&self) -> &HwConfig {
+        &self.cfg
+    }
+
+    /// A program-memory word (0 outside it), as the sequencer reads it.
+    pub fn program_word(&self, a: usize) -> u16 {
+        self.prog.get(a).copied().unwrap_or(0)
+    }
+
+    /// A constant-memory word (0 outside it).
+    pub fn const_word(&self, a: usize) -> u16 {
+        self.cmem.get(a).copied().unwrap_or(0)
     }
 
     /// Word `i` of constant record `rec`.
@@ -221,13 +291,12 @@ impl RefDevice {
     }
 
     /// Writes one output word of a row op and, when the next layer is binary, its bit.
-    #[allow(clippy::too_many_arguments)] // one output word: where it goes and what it is
-    fn write_out(&mut self, op: &Op, wc: usize, row: usize, x: usize, c2: usize, rec: usize, v: i16) {
-        let a = Self::f_addr(&op.dst, wc, row, x, c2);
+    fn write_out(&mut self, op: &Op, cmd: &RowCmd, x: usize, c2: usize, rec: usize, v: i16) {
+        let a = cmd.dst_f + x * op.dst.ch + c2;
         self.fmem[a] = v;
         if op.bits_out {
             let lanes = self.cfg.lanes;
-            let a = Self::b_addr(&op.dst, wc, lanes, row, x, c2 / lanes);
+            let a = cmd.dst_b + x * op.dst.ch.div_ceil(lanes) + c2 / lanes;
             let bit = 1u64 << (c2 % lanes);
             if (v as i32) > self.c32(rec, 6) {
                 self.bmem[a] |= bit;
@@ -237,12 +306,12 @@ impl RefDevice {
         }
     }
 
-    fn run_binary(&mut self, op: &Op, wc: usize, w: usize, hs: usize, nu: usize) -> u64 {
+    fn run_binary(&mut self, op: &Op, cmd: &RowCmd, w: usize) -> u64 {
         let (p, lanes) = (self.cfg.pes, self.cfg.lanes);
         let (up, sets) = (op.up, op.up * op.up);
         let (g_n, q_n) = (op.cout.div_ceil(p), op.cin.div_ceil(lanes));
         let ws = w * op.src.scale;
-        let (i, rho) = (nu % up, nu / up);
+        let i = cmd.nu % up;
         let mut busy = 0u64;
         let mut acc = vec![0i32; p];
         for xo in 0..ws * up {
@@ -252,17 +321,17 @@ impl RefDevice {
                 acc.iter_mut().for_each(|a| *a = 0);
                 let live = (op.cout - g * p).min(p) as u64;
                 for t in 0..9 {
-                    let (sy, sx) = (rho as isize + t as isize / 3 - 1, x as isize + t as isize % 3 - 1);
-                    let valid = sy >= 0 && sy < hs as isize && sx >= 0 && sx < ws as isize;
-                    if valid {
+                    let sx = x as isize + t as isize % 3 - 1;
+                    let row = cmd.win_b[t / 3].filter(|_| sx >= 0 && sx < ws as isize);
+                    if row.is_some() {
                         busy += live * q_n as u64;
                     }
                     for q in 0..q_n {
                         let n = lanes.min(op.cin - q * lanes);
-                        if !valid {
+                        let Some(row) = row else {
                             continue; // padded tap: every lane masked, contributes 0
-                        }
-                        let act = self.bmem[Self::b_addr(&op.src, wc, lanes, sy as usize, sx as usize, q)];
+                        };
+                        let act = self.bmem[row + sx as usize * q_n + q];
                         let mask = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
                         let wa = op.w_base + ((set * g_n + g) * 9 + t) * q_n + q;
                         for (k, a) in acc.iter_mut().enumerate() {
@@ -281,31 +350,21 @@ impl RefDevice {
                     let (a, o) = (self.c16(cb, 0) as i64, self.c32(cb, 1) as i64);
                     let (s, b1) = (self.c16(cb, 3) as i16, self.c32(cb, 4) as i64);
                     let y = apply_slope(sat16(rshift_round(a * pc as i64 + o, op.shift)), s) as i64 + b1;
-                    let res = self.fmem[Self::f_addr(&op.src, wc, rho, x, c2)] as i64;
+                    let center = cmd.win_f[1].expect("a row's own source row is inside the image");
+                    let res = self.fmem[center + x * op.src.ch + c2] as i64;
                     let mut v = sat16(y + res);
                     if let Some(ps) = op.post_slope {
                         v = apply_slope(v, ps);
                     }
-                    self.write_out(op, wc, nu, xo, c2, cb, v);
+                    self.write_out(op, cmd, xo, c2, cb, v);
                 }
             }
         }
         busy
     }
 
-    #[allow(clippy::too_many_arguments)]
     /// A full-precision conv row: the accumulators of one output group, before rounding.
-    fn conv_acc(
-        &self,
-        op: &Op,
-        wc: usize,
-        ws: usize,
-        hs: usize,
-        rho: usize,
-        x: usize,
-        set: usize,
-        g: usize,
-    ) -> Vec<i64> {
+    fn conv_acc(&self, op: &Op, cmd: &RowCmd, ws: usize, x: usize, set: usize, g: usize) -> Vec<i64> {
         let from_input = op.from_input;
         let m = self.cfg.fp_lanes;
         let g_n = op.cout.div_ceil(m);
@@ -321,12 +380,12 @@ impl RefDevice {
             .collect();
         let fw = self.cfg.memory.fp_weight_words;
         for t in 0..9 {
-            let (sy, sx) = (rho as isize + t as isize / 3 - 1, x as isize + t as isize % 3 - 1);
-            if sy < 0 || sy >= hs as isize || sx < 0 || sx >= ws as isize {
+            let sx = x as isize + t as isize % 3 - 1;
+            let Some(row) = cmd.win_f[t / 3].filter(|_| sx >= 0 && sx < ws as isize) else {
                 continue;
-            }
+            };
             // A pixel's channels are consecutive words, and so are a tap's weights per lane.
-            let a0 = Self::f_addr(&op.src, wc, sy as usize, sx as usize, 0);
+            let a0 = row + sx as usize * op.src.ch;
             let xs = if from_input { &self.xmem[a0..a0 + op.cin] } else { &self.fmem[a0..a0 + op.cin] };
             let wa = op.w_base + ((set * g_n + g) * 9 + t) * op.cin;
             for (k, a) in acc.iter_mut().enumerate() {
@@ -337,56 +396,84 @@ impl RefDevice {
         acc
     }
 
-    fn run_conv(&mut self, op: &Op, wc: usize, w: usize, hs: usize, nu: usize) -> u64 {
+    fn run_conv(&mut self, op: &Op, cmd: &RowCmd, w: usize) -> u64 {
         let m = self.cfg.fp_lanes;
         let up = op.up;
         let ws = w * op.src.scale;
-        let (i, rho) = (nu % up, nu / up);
+        let i = cmd.nu % up;
         let mut busy = 0;
         for xo in 0..ws * up {
             let (x, j) = (xo / up, xo % up);
             let set = i * up + j;
             for g in 0..op.cout.div_ceil(m) {
-                let acc = self.conv_acc(op, wc, ws, hs, rho, x, set, g);
+                let acc = self.conv_acc(op, cmd, ws, x, set, g);
                 let live = (op.cout - g * m).min(m);
-                busy += (live * op.cin * valid_taps(rho, x, hs, ws)) as u64;
+                busy += (live * op.cin * valid_taps(&cmd.win_f, x, ws)) as u64;
                 for (k, a) in acc.iter().take(live).enumerate() {
                     let v = sat16(rshift_round(*a, op.shift));
                     let v = op.slope.map_or(v, |s| apply_slope(v, s));
-                    self.write_out(op, wc, nu, xo, g * m + k, op.c_base + (g * m + k) * up * up + set, v);
+                    self.write_out(op, cmd, xo, g * m + k, op.c_base + (g * m + k) * up * up + set, v);
                 }
             }
         }
         busy
     }
 
-    fn run_tail(&mut self, p: &Program, op: &Op, job: &StripJob, hs: usize, nu: usize, out: &mut [u8]) -> u64 {
+    /// Input row `y` of a strip (CHW bytes) into the input memory from `base`, scaled by
+    /// k_in, channels fastest.
+    pub fn take_input_row(&mut self, h: &Header, job: &StripJob, input: &[u8], y: usize, base: usize) {
+        let (w, hh) = (job.width, job.height);
+        for c in 0..h.in_ch {
+            for x in 0..w {
+                let px = input[(c * hh + y) * w + x] as i64;
+                self.xmem[base + x * h.input.ch + c] = rshift_round(px * h.k_in as i64, SCALE_FRAC) as i16;
+            }
+        }
+    }
+
+    /// Computes one row as the engine's row loop does, reading and writing where `cmd` says;
+    /// answers its busy PE- (or lane-) cycles. The tail's pixels go to `out` (CHW, kept
+    /// columns).
+    pub fn run_row(&mut self, p: &Program, job: &StripJob, cmd: &RowCmd, out: &mut [u8]) -> u64 {
+        let op = p.ops[cmd.op];
+        match op.kind {
+            OpKind::Binary => self.run_binary(&op, cmd, job.width),
+            OpKind::Conv => self.run_conv(&op, cmd, job.width),
+            OpKind::Tail => self.run_tail(p, &op, job, cmd, out),
+        }
+    }
+
+    /// The bilinear phase table of the program's constant record.
+    pub fn bilinear_table(&self, h: &Header) -> Vec<(i64, i64)> {
+        (0..h.scale)
+            .map(|ph| (self.c16(h.bilinear_rec, 2 * ph) as i16 as i64, self.c16(h.bilinear_rec, 2 * ph + 1) as i64))
+            .collect()
+    }
+
+    fn run_tail(&mut self, p: &Program, op: &Op, job: &StripJob, cmd: &RowCmd, out: &mut [u8]) -> u64 {
         let h = &p.header;
-        let (m, r, wc) = (self.cfg.fp_lanes, h.scale, h.width_cap);
+        let (m, r, nu) = (self.cfg.fp_lanes, h.scale, cmd.nu);
         let ws = job.width * op.src.scale;
         let kw = job.keep_w * r;
         let (x_lo, x_hi) = (job.keep_x0 * r, job.keep_x0 * r + kw);
-        let table: Vec<(i64, i64)> = (0..r)
-            .map(|ph| (self.c16(h.bilinear_rec, 2 * ph) as i16 as i64, self.c16(h.bilinear_rec, 2 * ph + 1) as i64))
-            .collect();
-        let (y0, y1, a1) = bilinear_tap(&table, r, nu, job.height);
+        let table = self.bilinear_table(h);
+        let a1 = cmd.a1;
         let mut busy = 0;
         for xo in x_lo..x_hi {
             for g in 0..op.cout.div_ceil(m) {
-                let acc = self.conv_acc(op, wc, ws, hs, nu, xo, 0, g);
+                let acc = self.conv_acc(op, cmd, ws, xo, 0, g);
                 let live = (op.cout - g * m).min(m);
-                busy += (live * op.cin * valid_taps(nu, xo, hs, ws)) as u64;
+                busy += (live * op.cin * valid_taps(&cmd.win_f, xo, ws)) as u64;
                 for (k, a) in acc.iter().take(live).enumerate() {
                     let ch = g * m + k;
                     let t = rshift_round(*a, op.shift);
-                    let xin = |row: usize, col: usize| self.xmem[Self::f_addr(&h.input, wc, row, col, ch)] as i64;
+                    let xin = |row: usize, col: usize| self.xmem[cmd.xin[row] + col * h.input.ch + ch] as i64;
                     let s = match h.global {
-                        GlobalKind::SubtractInput => xin(nu, xo) - t,
+                        GlobalKind::SubtractInput => xin(0, xo) - t,
                         GlobalKind::Bilinear => {
                             let (x0, x1, b1) = bilinear_tap(&table, r, xo, job.width);
                             let (a0, b0) = (256 - a1, 256 - b1);
-                            let g =
-                                a0 * (b0 * xin(y0, x0) + b1 * xin(y0, x1)) + a1 * (b0 * xin(y1, x0) + b1 * xin(y1, x1));
+                            let g = a0 * (b0 * xin(0, x0) + b1 * xin(0, x1)) + a1 * (b0 * xin(1, x0) + b1 * xin(1, x1));
                             t + rshift_round(g, 2 * BILINEAR_FRAC)
                         }
                     };
@@ -399,10 +486,11 @@ impl RefDevice {
     }
 }
 
-fn valid_taps(y: usize, x: usize, h: usize, w: usize) -> usize {
-    let rows = 3 - (y == 0) as usize - (y + 1 >= h) as usize;
+/// Taps of pixel `x` inside the image, for a window whose rows outside it are None.
+fn valid_taps(win: &[Option<usize>; 3], x: usize, w: usize) -> usize {
+    let rows = win.iter().filter(|r| r.is_some()).count();
     let cols = 3 - (x == 0) as usize - (x + 1 >= w) as usize;
-    rows.min(h) * cols.min(w)
+    rows * cols.min(w)
 }
 
 impl Device for RefDevice {
@@ -442,15 +530,10 @@ impl Device for RefDevice {
         let n_ops = p.ops.len();
         let mut layer_cycles = vec![0u64; n_ops + 1];
         let mut layer_busy = vec![0u64; n_ops + 1];
+        let table = self.bilinear_table(h);
         for step in cycles::wavefront(&p, job) {
             if let Some(y) = step.input_row {
-                for c in 0..h.in_ch {
-                    for x in 0..w {
-                        let px = input[(c * hh + y) * w + x] as i64;
-                        let a = Self::f_addr(&h.input, wc, y, x, c);
-                        self.xmem[a] = rshift_round(px * h.k_in as i64, SCALE_FRAC) as i16;
-                    }
-                }
+                self.take_input_row(h, job, input, y, Self::f_addr(&h.input, wc, y, 0, 0));
                 layer_cycles[n_ops] += cycles::input_row(h.in_ch, w);
             }
             layer_cycles[n_ops] += cycles::STEP + cycles::VISIT_REST * n_ops as u64;
@@ -459,12 +542,7 @@ impl Device for RefDevice {
             }
             for &(l, nu) in &step.rows {
                 let op = &p.ops[l];
-                let hs = hh * op.src.scale;
-                let busy = match op.kind {
-                    OpKind::Binary => self.run_binary(op, wc, w, hs, nu),
-                    OpKind::Conv => self.run_conv(op, wc, w, hs, nu),
-                    OpKind::Tail => self.run_tail(&p, op, job, hs, nu, &mut out),
-                };
+                let busy = self.run_row(&p, job, &RowCmd::plan(&p, &self.cfg, job, &table, l, nu), &mut out);
                 layer_cycles[l] += cycles::row(&self.cfg, op, w, job.keep_w);
                 layer_busy[l] += busy;
             }

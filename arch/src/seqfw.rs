@@ -1,0 +1,631 @@
+//! The engine's sequencer as firmware for the control core ([`crate::ctl`]), and a model of
+//! the hardware beside it: the first step of the iCE40 redesign's second half
+//! (`docs/architecture.md`, "The whole iCEBreaker top-level": the sequencer is 5,151 LUT and
+//! 2,631 flip-flops of the UP5K's 13,110 cells).
+//!
+//! The split. The firmware walks the row wavefront — a countdown per op, the input rows, the
+//! ring slots — and for every computed row hands the row loop a [`RowCmd`]: where the three
+//! source rows, the destination row and the tail's residual rows lie in the memories.
+//! Everything per pixel stays in hardware (the issue loop over pixels × groups × taps ×
+//! words, the datapaths, the write-back), and so does the input stage. The firmware's state
+//! lives in the core's registers, the op records stay in the program memory, read through an
+//! auto-incrementing port; ring addresses are `base + slot · pitch` through a multiplier port
+//! (the engine already has one for its row setup).
+//!
+//! What is here: the firmware, and [`SeqBoard`], the core's instruction-level model running it
+//! beside a [`RefDevice`] whose `run_row` is the row loop. `tests/seqfw.rs` holds it to the
+//! reference model: every row command equal to [`RowCmd::plan`]'s, the strip's bytes equal,
+//! and the cycles compared. Not here yet: the row loop taking its commands in hardware, the
+//! per-op counters (COUNTERS reports the reference model's attribution; the firmware counts
+//! strips' total cycles only), and the output buffer's back-pressure (the model's buffer
+//! always has room).
+
+use crate::ctl::{Alu, Asm, Cpu, Io, Shift};
+use crate::device::{Counters, DesignInfo, Device, DeviceError, StripJob};
+use crate::program::{Program, HEADER_WORDS, OP_WORDS};
+use crate::refmodel::{cycles, RowCmd};
+use crate::{HwConfig, RefDevice};
+
+/// Input ports.
+pub mod pin {
+    /// 1 once when a strip starts (the read clears it).
+    pub const GO: u8 = 0;
+    /// The program word at the pointer (the read advances it).
+    pub const PW: u8 = 1;
+    /// The strip: width, height, keep_x0, keep_w.
+    pub const JOB: u8 = 2;
+    /// The product of the last `MA` × `MB`, low and high halves.
+    pub const ML: u8 = 6;
+    pub const MH: u8 = 7;
+    /// Non-zero while the row loop or the input stage works.
+    pub const BUSY: u8 = 8;
+    /// Non-zero when the output buffer has room for a tail row.
+    pub const ROOM: u8 = 9;
+    /// The constant-memory word at its pointer (the read advances it).
+    pub const CW: u8 = 10;
+}
+
+/// Output ports.
+pub mod pout {
+    pub const PP: u8 = 0;
+    pub const MA: u8 = 1;
+    pub const MB: u8 = 2;
+    pub const CADR: u8 = 3;
+    /// The next input row goes to the input memory from `IBASE` (`IGO` starts it).
+    pub const IBASE: u8 = 4;
+    pub const IGO: u8 = 5;
+    /// The row command's fields (`rc::*`), then `RGO`.
+    pub const RC: u8 = 16;
+    pub const RGO: u8 = 32;
+    /// The strip is done; bit 0: an error (more ops than the firmware holds).
+    pub const DONE: u8 = 33;
+}
+
+/// The row command's fields, at `pout::RC + k`.
+pub mod rc {
+    pub const OP: u8 = 0;
+    pub const NU: u8 = 1;
+    pub const WIN_F: u8 = 2;
+    pub const WIN_B: u8 = 5;
+    /// Bit ty: source row rho − 1 + ty is inside the image.
+    pub const VALID: u8 = 8;
+    pub const DST_F: u8 = 9;
+    pub const DST_B: u8 = 10;
+    pub const XIN: u8 = 11;
+    pub const A1: u8 = 13;
+    pub const N: usize = 14;
+}
+
+/// Program address bits of the firmware's memory.
+pub const PA: u32 = 10;
+/// Ops whose state the registers hold.
+pub const MAX_OPS: usize = 16;
+
+// Registers: the strip's globals.
+const NOPS: u8 = 0;
+const R: u8 = 1;
+const WW: u8 = 2;
+const HH: u8 = 3;
+const U: u8 = 6;
+const ULAST: u8 = 7;
+const USUB: u8 = 8;
+const Y: u8 = 9;
+const IN_BASE: u8 = 10;
+const IN_PITCH: u8 = 11;
+const IN_ROWS: u8 = 12;
+const IN_SLOT: u8 = 13;
+/// The tail's row nu as nu / r, nu % r, and (nu / r) mod the input ring's rows.
+const TQ: u8 = 14;
+const TR: u8 = 15;
+const TQS: u8 = 16;
+const GLOB: u8 = 17;
+const BREC: u8 = 18;
+/// The bilinear table: (row offset, Q8 weight) per phase.
+const TBL: u8 = 20;
+const L: u8 = 28;
+const OPB: u8 = 29;
+const BLK: u8 = 30;
+const T0: u8 = 32;
+const T1: u8 = 33;
+const T2: u8 = 34;
+const Y0: u8 = 35;
+/// The record fields of the op being computed (`load_rings`).
+const SFR: u8 = 40;
+const SFB: u8 = 41;
+const SBR: u8 = 42;
+const SBB: u8 = 43;
+const DFR: u8 = 44;
+const DFB: u8 = 45;
+const DBR: u8 = 46;
+const DBB: u8 = 47;
+const SPF: u8 = 48;
+const SPB: u8 = 49;
+const DPF: u8 = 50;
+const DPB: u8 = 51;
+const KIND: u8 = 36;
+/// The op state being worked on, copied from its block (the fields below, in block order).
+const C: u8 = 52;
+/// Per-op state blocks: `BLOCK` words from `OPS` + `BLOCK · l`.
+const OPS: u8 = 64;
+const BLOCK: u8 = 12;
+const _: () = assert!(C + BLOCK <= OPS && OPS as usize + BLOCK as usize * MAX_OPS <= 256);
+
+/// Op state fields (offsets in a block and in the copy at `C`).
+mod f {
+    pub const CD: u8 = 0;
+    pub const NU: u8 = 1;
+    pub const TOTAL: u8 = 2;
+    pub const ISUB: u8 = 3;
+    pub const RHO: u8 = 4;
+    pub const HS: u8 = 5;
+    pub const SF: u8 = 6;
+    pub const SB: u8 = 7;
+    pub const DFS: u8 = 8;
+    pub const DBS: u8 = 9;
+    pub const UP: u8 = 10;
+    pub const PERIOD: u8 = 11;
+}
+
+/// Record word offsets (`crate::program`'s encoding).
+mod rec {
+    pub const UP: u16 = 3;
+    pub const SRC_SCALE: u16 = 14;
+    pub const SRC_F_ROWS: u16 = 15;
+    pub const DST_F_ROWS: u16 = 23;
+    pub const SRC_PITCH_F: u16 = 34;
+}
+
+/// `d ← MA · MB` (low half) for the registers `a` and `b`.
+fn mul(a: &mut Asm, x: u8, y: u8, d: u8) {
+    a.ld(x).out(pout::MA).ld(y).out(pout::MB).inp(pin::ML).st(d);
+}
+
+/// `r ← r + 1`, back to 0 at `n` (a ring slot or a phase counter).
+fn wrap_inc(a: &mut Asm, r: u8, n: u8, label: &str) {
+    a.ld(r).alui(Alu::Add, 1).st(r).alu(Alu::Xor, n).jnz(label).st(r).label(label);
+}
+
+/// The sequencer firmware for `cfg`'s engine, whose memories must be addressable in 16 bits.
+pub fn firmware(cfg: &HwConfig) -> Result<Vec<u16>, String> {
+    let m = &cfg.memory;
+    let widest = [m.feature_words, m.input_words, m.bit_words, m.const_words, m.program_words];
+    if widest.iter().any(|&n| n > 1 << 16) {
+        return Err(format!("{}: the sequencer firmware addresses memories of at most 64 Ki words", cfg.name));
+    }
+    let mut a = Asm::new();
+    let c = |k: u8| C + k;
+    a.label("idle");
+    a.inp(pin::GO).jz("idle");
+
+    // ---- The header: ops, scale, the input ring, the bilinear record.
+    a.li(2).out(pout::PP).inp(pin::PW).st(NOPS);
+    a.li(MAX_OPS as u16 + 1).st(T0).ld(NOPS).alu(Alu::Cmp, T0).jnc("too_many");
+    a.li(5).out(pout::PP).inp(pin::PW).st(R);
+    a.li(8).out(pout::PP).inp(pin::PW).st(GLOB);
+    a.li(16).out(pout::PP).inp(pin::PW).st(IN_ROWS).inp(pin::PW).st(IN_BASE);
+    a.li(22).out(pout::PP).inp(pin::PW).st(BREC).inp(pin::PW).st(IN_PITCH);
+    a.inp(pin::JOB).st(WW).inp(pin::JOB + 1).st(HH);
+    // The table: 2r words from record BREC.
+    a.ld(BREC).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).out(pout::CADR);
+    a.li(TBL as u16).tax().ld(R).sh(Shift::Shl).st(T0);
+    a.label("tbl");
+    a.inp(pin::CW).stx().ld(T0).alui(Alu::Sub, 1).st(T0).jnz("tbl");
+
+    // ---- Each op's state: countdown = delay, rows = H · src.scale · up, the rest 0.
+    a.li(0).st(L).li(HEADER_WORDS as u16).st(OPB).li(OPS as u16).st(BLK);
+    a.label("init");
+    a.ld(OPB).alui(Alu::Add, rec::UP as u8).out(pout::PP).inp(pin::PW).st(c(f::UP));
+    a.inp(pin::PW).st(c(f::CD)).inp(pin::PW).st(c(f::PERIOD));
+    a.ld(OPB).alui(Alu::Add, rec::SRC_SCALE as u8).out(pout::PP).inp(pin::PW).st(T0);
+    mul(&mut a, HH, T0, c(f::HS));
+    mul(&mut a, c(f::HS), c(f::UP), c(f::TOTAL));
+    a.li(0);
+    for k in [f::NU, f::ISUB, f::RHO, f::SF, f::SB, f::DFS, f::DBS] {
+        a.st(c(k));
+    }
+    a.call("store_state");
+    a.call("next_op").jnz("init");
+    // The last step: the tail's delay + (H · r − 1) · period (its state is the last copied).
+    mul(&mut a, HH, R, T0);
+    a.ld(T0).alui(Alu::Sub, 1).st(T0);
+    mul(&mut a, T0, c(f::PERIOD), T0);
+    a.ld(T0).alu(Alu::Add, c(f::CD)).st(ULAST);
+    a.li(0).st(U).st(USUB).st(Y).st(IN_SLOT).st(TQ).st(TR).st(TQS);
+
+    // ---- A wavefront step: the input row if one is due, then every op.
+    a.label("step");
+    a.ld(USUB).jnz("ops");
+    a.ld(Y).alu(Alu::Cmp, HH).jnc("ops");
+    mul(&mut a, IN_SLOT, IN_PITCH, T0);
+    a.ld(T0).alu(Alu::Add, IN_BASE).out(pout::IBASE).out(pout::IGO);
+    a.call("wait");
+    a.ld(Y).alui(Alu::Add, 1).st(Y);
+    wrap_inc(&mut a, IN_SLOT, IN_ROWS, "in_w");
+    a.label("ops");
+    a.li(0).st(L).li(HEADER_WORDS as u16).st(OPB).li(OPS as u16).st(BLK);
+    a.label("visit");
+    // The countdown, the row and the rows in all: skip a finished op, count down a waiting one.
+    a.ld(BLK).tax().ldx().st(c(f::CD)).ldx().st(c(f::NU)).ldx().alu(Alu::Xor, c(f::NU)).jz("visited");
+    a.ld(c(f::CD)).jz("row");
+    a.alui(Alu::Sub, 1).st(T0).ld(BLK).tax().ld(T0).stx();
+    a.label("visited");
+    a.call("next_op").jnz("visit");
+    a.ld(U).alu(Alu::Xor, ULAST).jz("done");
+    a.ld(U).alui(Alu::Add, 1).st(U);
+    wrap_inc(&mut a, USUB, R, "usub_w");
+    a.jmp("step");
+    a.label("done");
+    a.li(0).out(pout::DONE).jmp("idle");
+    a.label("too_many");
+    a.li(1).out(pout::DONE).jmp("idle");
+
+    // ---- A row of op L.
+    a.label("row");
+    a.ld(BLK).tax();
+    for k in 0..BLOCK {
+        a.ldx().st(c(k));
+    }
+    a.call("load_rings");
+    a.ld(L).out(pout::RC + rc::OP).ld(c(f::NU)).out(pout::RC + rc::NU);
+    // Which window rows are inside the image: rho − 1 ≥ 0 and rho + 1 < hs.
+    a.li(2).st(T2);
+    a.ld(c(f::RHO)).jz("v0");
+    a.li(3).st(T2);
+    a.label("v0");
+    a.ld(c(f::RHO)).alui(Alu::Add, 1).alu(Alu::Cmp, c(f::HS)).jnc("v2");
+    a.ld(T2).alui(Alu::Or, 4).st(T2);
+    a.label("v2");
+    a.ld(T2).out(pout::RC + rc::VALID);
+    // The window in the feature ring: slots sf − 1, sf, sf + 1 (wrapping).
+    ring_window(&mut a, c(f::SF), SFR, SFB, SPF, pout::RC + rc::WIN_F, "wf");
+    // ... and in the bit ring, where the source has one.
+    a.ld(SBR).jnz("wb");
+    for k in 0..3 {
+        a.out(pout::RC + rc::WIN_B + k);
+    }
+    a.jmp("wb_done");
+    a.label("wb");
+    ring_window(&mut a, c(f::SB), SBR, SBB, SPB, pout::RC + rc::WIN_B, "wbr");
+    a.label("wb_done");
+    a.ld(KIND).alui(Alu::Xor, 3).jz("tail");
+    // The destination row nu.
+    mul(&mut a, c(f::DFS), DPF, T0);
+    a.ld(T0).alu(Alu::Add, DFB).out(pout::RC + rc::DST_F);
+    a.ld(DBR).jz("db0");
+    mul(&mut a, c(f::DBS), DPB, T0);
+    a.ld(T0).alu(Alu::Add, DBB);
+    a.label("db0");
+    a.out(pout::RC + rc::DST_B);
+    a.li(0).out(pout::RC + rc::XIN).out(pout::RC + rc::XIN + 1).out(pout::RC + rc::A1);
+    a.jmp("go");
+
+    // The tail: no destination; the residual's input rows.
+    a.label("tail");
+    a.li(0).out(pout::RC + rc::DST_F).out(pout::RC + rc::DST_B);
+    a.ld(GLOB).jz("bil");
+    // Subtract: row nu (r = 1) twice.
+    mul(&mut a, TQS, IN_PITCH, T0);
+    a.ld(T0).alu(Alu::Add, IN_BASE).out(pout::RC + rc::XIN).out(pout::RC + rc::XIN + 1);
+    a.li(0).out(pout::RC + rc::A1).jmp("tail_room");
+    a.label("bil");
+    // Phase TR's (offset, weight); the offset is 0 or −1 (half-pixel centres).
+    // y0 = TQ + offset (T0 its slot, Y0 the row), y1 = y0 + 1 unless y0 is the last row;
+    // above the first row (TQ = 0, offset −1) both taps start at row 0 with weight 0.
+    a.ld(TR).sh(Shift::Shl).alui(Alu::Add, TBL).tax().ldx().st(T1).ldx().st(T2);
+    a.ld(TQS).st(T0).ld(TQ).st(Y0);
+    a.ld(T1).jz("bil_y0");
+    a.ld(TQ).jnz("bil_dec");
+    a.li(0).st(T2).jmp("bil_y0");
+    a.label("bil_dec");
+    a.ld(Y0).alui(Alu::Sub, 1).st(Y0);
+    a.ld(T0).jnz("bil_sub");
+    a.ld(IN_ROWS).st(T0);
+    a.label("bil_sub");
+    a.ld(T0).alui(Alu::Sub, 1).st(T0);
+    a.label("bil_y0");
+    mul(&mut a, T0, IN_PITCH, T1);
+    a.ld(T1).alu(Alu::Add, IN_BASE).out(pout::RC + rc::XIN);
+    a.ld(T2).out(pout::RC + rc::A1);
+    a.ld(Y0).alui(Alu::Add, 1).alu(Alu::Xor, HH).jz("bil_y1");
+    wrap_inc(&mut a, T0, IN_ROWS, "bil_w");
+    a.label("bil_y1");
+    mul(&mut a, T0, IN_PITCH, T1);
+    a.ld(T1).alu(Alu::Add, IN_BASE).out(pout::RC + rc::XIN + 1);
+    a.label("tail_room");
+    a.inp(pin::ROOM).jz("tail_room");
+    // The tail's phase counters.
+    wrap_inc(&mut a, TR, R, "tr_w");
+    a.ld(TR).jnz("go");
+    a.ld(TQ).alui(Alu::Add, 1).st(TQ);
+    wrap_inc(&mut a, TQS, IN_ROWS, "tqs_w");
+
+    // ---- Start the row, update the op's state while it runs, wait for it.
+    a.label("go");
+    a.out(pout::RGO);
+    a.ld(c(f::NU)).alui(Alu::Add, 1).st(c(f::NU));
+    a.ld(c(f::PERIOD)).alui(Alu::Sub, 1).st(c(f::CD));
+    wrap_inc(&mut a, c(f::DFS), DFR, "dfs_w");
+    a.ld(DBR).jz("dbs_w");
+    wrap_inc(&mut a, c(f::DBS), DBR, "dbs_w2");
+    a.label("dbs_w");
+    wrap_inc(&mut a, c(f::ISUB), c(f::UP), "isub_w");
+    a.ld(c(f::ISUB)).jnz("row_state");
+    a.ld(c(f::RHO)).alui(Alu::Add, 1).st(c(f::RHO));
+    wrap_inc(&mut a, c(f::SF), SFR, "sf_w");
+    a.ld(SBR).jz("row_state");
+    wrap_inc(&mut a, c(f::SB), SBR, "sb_w");
+    a.label("row_state");
+    a.call("store_state");
+    a.call("wait");
+    a.jmp("visited");
+
+    // ---- Subroutines.
+    // store_state: the copy at C back into op L's block.
+    a.label("store_state");
+    a.ld(BLK).tax();
+    for k in 0..BLOCK {
+        a.ld(c(k)).stx();
+    }
+    a.ret();
+    // next_op: L, OPB, BLK to the next op; A = 0 after the last.
+    a.label("next_op");
+    a.ld(OPB).alui(Alu::Add, OP_WORDS as u8).st(OPB);
+    a.ld(BLK).alui(Alu::Add, BLOCK).st(BLK);
+    a.ld(L).alui(Alu::Add, 1).st(L).alu(Alu::Xor, NOPS).ret();
+    // wait: until the row loop and the input stage are idle.
+    a.label("wait");
+    a.inp(pin::BUSY).jnz("wait");
+    a.ret();
+    // load_rings: the op's kind, its rings' rows and bases, and their pitches (low halves:
+    // the firmware serves memories of at most 64 Ki words).
+    a.label("load_rings");
+    a.ld(OPB).out(pout::PP).inp(pin::PW).alui(Alu::And, 15).st(KIND);
+    a.ld(OPB).alui(Alu::Add, rec::SRC_F_ROWS as u8).out(pout::PP);
+    a.inp(pin::PW).st(SFR).inp(pin::PW).st(SFB).inp(pin::PW).inp(pin::PW).st(SBR).inp(pin::PW).st(SBB);
+    a.ld(OPB).alui(Alu::Add, rec::DST_F_ROWS as u8).out(pout::PP);
+    a.inp(pin::PW).st(DFR).inp(pin::PW).st(DFB).inp(pin::PW).inp(pin::PW).st(DBR).inp(pin::PW).st(DBB);
+    a.ld(OPB).alui(Alu::Add, rec::SRC_PITCH_F as u8).out(pout::PP);
+    a.inp(pin::PW).st(SPF).inp(pin::PW).inp(pin::PW).st(SPB).inp(pin::PW);
+    a.inp(pin::PW).st(DPF).inp(pin::PW).inp(pin::PW).st(DPB);
+    a.ret();
+
+    a.finish(PA)
+}
+
+/// The three window rows of a ring at slots `s − 1`, `s`, `s + 1` (wrapping at `rows`), as
+/// `base + slot · pitch`, to ports `port .. port + 3`.
+fn ring_window(a: &mut Asm, s: u8, rows: u8, base: u8, pitch: u8, port: u8, lbl: &str) {
+    a.ld(s).jnz(&format!("{lbl}_dec"));
+    a.ld(rows).st(T1);
+    a.jmp(&format!("{lbl}_m"));
+    a.label(&format!("{lbl}_dec"));
+    a.ld(s).st(T1);
+    a.label(&format!("{lbl}_m"));
+    a.ld(T1).alui(Alu::Sub, 1).st(T1);
+    for k in 0..3 {
+        mul(a, T1, pitch, T0);
+        a.ld(T0).alu(Alu::Add, base).out(port + k);
+        if k < 2 {
+            wrap_inc(a, T1, rows, &format!("{lbl}_w{k}"));
+        }
+    }
+}
+
+/// The firmware on the core's model beside a reference device whose `run_row` is the row
+/// loop and whose input memory the input stage fills.
+pub struct SeqBoard {
+    pub cpu: Cpu,
+    rom: Vec<u16>,
+    pub dev: RefDevice,
+    /// Every row command the firmware gave, in order.
+    pub rows: Vec<RowCmd>,
+    counters: Counters,
+}
+
+/// What the hardware beside the core holds for one strip.
+struct SeqIo<'a> {
+    dev: &'a mut RefDevice,
+    p: &'a Program,
+    cfg: &'a HwConfig,
+    job: &'a StripJob,
+    input: &'a [u8],
+    out: &'a mut Vec<u8>,
+    rows: &'a mut Vec<RowCmd>,
+    /// Per op: the row loop's cycles and busy count for its rows.
+    op_cycles: Vec<u64>,
+    op_busy: Vec<u64>,
+    go: bool,
+    pp: usize,
+    cadr: usize,
+    ma: u16,
+    mb: u16,
+    rc: [u16; rc::N],
+    ibase: u16,
+    in_row: usize,
+    busy_until: u64,
+    busy: u64,
+    done: Option<u16>,
+}
+
+impl SeqIo<'_> {
+    fn io(&mut self, e: Io, now: u64) -> u16 {
+        match e {
+            Io::In(p) => match p {
+                pin::GO => std::mem::take(&mut self.go) as u16,
+                pin::PW => {
+                    let w = self.dev.program_word(self.pp);
+                    self.pp += 1;
+                    w
+                }
+                p if (pin::JOB..pin::JOB + 4).contains(&p) => {
+                    let j = self.job;
+                    [j.width, j.height, j.keep_x0, j.keep_w][(p - pin::JOB) as usize] as u16
+                }
+                pin::ML => (self.ma as u32 * self.mb as u32) as u16,
+                pin::MH => ((self.ma as u32 * self.mb as u32) >> 16) as u16,
+                pin::BUSY => (now < self.busy_until) as u16,
+                pin::ROOM => 1,
+                pin::CW => {
+                    let w = self.dev.const_word(self.cadr);
+                    self.cadr += 1;
+                    w
+                }
+                _ => 0,
+            },
+            Io::Out(p, v) => {
+                match p {
+                    pout::PP => self.pp = v as usize,
+                    pout::MA => self.ma = v,
+                    pout::MB => self.mb = v,
+                    pout::CADR => self.cadr = v as usize,
+                    pout::IBASE => self.ibase = v,
+                    pout::IGO => {
+                        let h = &self.p.header;
+                        self.dev.take_input_row(h, self.job, self.input, self.in_row, self.ibase as usize);
+                        self.in_row += 1;
+                        let n = cycles::input_row(h.in_ch, self.job.width);
+                        self.busy_until = now + n;
+                        self.busy += n;
+                    }
+                    p if (pout::RC..pout::RC + rc::N as u8).contains(&p) => self.rc[(p - pout::RC) as usize] = v,
+                    pout::RGO => {
+                        let r = |k: u8| self.rc[k as usize] as usize;
+                        let valid = r(rc::VALID);
+                        let win = |k0: u8| [0, 1, 2].map(|t| (valid >> t & 1 != 0).then(|| r(k0 + t as u8)));
+                        let cmd = RowCmd {
+                            op: r(rc::OP),
+                            nu: r(rc::NU),
+                            win_f: win(rc::WIN_F),
+                            win_b: win(rc::WIN_B),
+                            dst_f: r(rc::DST_F),
+                            dst_b: r(rc::DST_B),
+                            xin: [r(rc::XIN), r(rc::XIN + 1)],
+                            a1: r(rc::A1) as i64,
+                        };
+                        self.rows.push(cmd);
+                        let Some(op) = self.p.ops.get(cmd.op) else {
+                            self.done = Some(2);
+                            return 0;
+                        };
+                        self.op_busy[cmd.op] += self.dev.run_row(self.p, self.job, &cmd, self.out);
+                        // The row's cycles less the setup the firmware now does.
+                        let n = cycles::row(self.cfg, op, self.job.width, self.job.keep_w) - SETUP_DONE_BY_FIRMWARE;
+                        self.busy_until = now + n;
+                        self.busy += n;
+                        self.op_cycles[cmd.op] += n;
+                    }
+                    pout::DONE => self.done = Some(v),
+                    _ => {}
+                }
+                0
+            }
+        }
+    }
+}
+
+/// Cycles of `cycles::row` the hardware's row setup takes (its 14 products) and the tail's
+/// wait for room, both the firmware's now.
+const SETUP_DONE_BY_FIRMWARE: u64 = 14;
+
+/// What a strip cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StripCycles {
+    /// From the strip's start to `DONE`.
+    pub total: u64,
+    /// Of which the row loop or the input stage was busy.
+    pub busy: u64,
+}
+
+impl SeqBoard {
+    /// A board running the firmware for `cfg`, with `image` loaded into its memories.
+    pub fn new(cfg: &HwConfig, image: &[u8]) -> Result<SeqBoard, String> {
+        use crate::device::Device;
+        let mut b = SeqBoard::empty(cfg)?;
+        b.load(image).map_err(|e| e.to_string())?;
+        Ok(b)
+    }
+
+    /// A board with no model.
+    pub fn empty(cfg: &HwConfig) -> Result<SeqBoard, String> {
+        let rom = firmware(cfg)?;
+        Ok(SeqBoard {
+            cpu: Cpu::new(PA),
+            rom,
+            dev: RefDevice::new(cfg.clone()),
+            rows: Vec::new(),
+            counters: Counters::default(),
+        })
+    }
+
+    /// Runs one strip (CHW bytes) to the firmware's `DONE`; answers the output (CHW, kept
+    /// columns) and the cycles.
+    pub fn strip(&mut self, job: &StripJob, input: &[u8]) -> Result<(Vec<u8>, StripCycles), String> {
+        let p = self.dev.program().cloned().ok_or("no model")?;
+        job.check(&p.header, input.len()).map_err(|e| e.to_string())?;
+        let h = &p.header;
+        let mut out = vec![0u8; h.out_ch * job.height * h.scale * job.keep_w * h.scale];
+        let cfg = self.dev.config().clone();
+        let t0 = self.cpu.cycles;
+        let mut io = SeqIo {
+            dev: &mut self.dev,
+            p: &p,
+            cfg: &cfg,
+            job,
+            input,
+            out: &mut out,
+            rows: &mut self.rows,
+            op_cycles: vec![0; p.ops.len()],
+            op_busy: vec![0; p.ops.len()],
+            go: true,
+            pp: 0,
+            cadr: 0,
+            ma: 0,
+            mb: 0,
+            rc: [0; rc::N],
+            ibase: 0,
+            in_row: 0,
+            busy_until: 0,
+            busy: 0,
+            done: None,
+        };
+        let limit = t0 + 4_000_000_000;
+        while io.done.is_none() {
+            let now = self.cpu.cycles;
+            self.cpu.step(&self.rom, &mut |e| io.io(e, now));
+            if self.cpu.cycles > limit {
+                return Err("the sequencer firmware did not finish the strip".into());
+            }
+        }
+        match io.done {
+            Some(1) => return Err(format!("the program has more than {MAX_OPS} ops")),
+            Some(2) => return Err("the firmware named an op the program does not have".into()),
+            _ => {}
+        }
+        let total = self.cpu.cycles - t0;
+        // Per op its rows' cycles in the row loop; the last entry the rest (input rows and
+        // the firmware's own work), so that they add up to the total.
+        let mut layer_cycles = io.op_cycles;
+        layer_cycles.push(total - layer_cycles.iter().sum::<u64>());
+        let mut layer_busy = io.op_busy;
+        layer_busy.push(0);
+        let busy = io.busy;
+        self.counters = Counters {
+            total_cycles: total,
+            stall_cycles: 0,
+            layer_cycles,
+            layer_busy,
+            strips: self.counters.strips + 1,
+        };
+        Ok((out, StripCycles { total, busy }))
+    }
+}
+
+/// The firmware-sequenced engine as a device (a model: the row loop is the reference
+/// model's). Its counters give each op the row loop's cycles for its rows and put the
+/// firmware's own time with the input rows in the last entry.
+impl Device for SeqBoard {
+    fn info(&self) -> DesignInfo {
+        self.dev.info()
+    }
+
+    fn load(&mut self, image: &[u8]) -> Result<(), DeviceError> {
+        self.dev.load(image)?;
+        self.counters = Counters::default();
+        Ok(())
+    }
+
+    fn run_strip(&mut self, job: &StripJob, input: &[u8]) -> Result<Vec<u8>, DeviceError> {
+        let p = self.dev.program().ok_or(DeviceError::NoModel)?;
+        job.check(&p.header, input.len())?;
+        self.strip(job, input).map(|(out, _)| out).map_err(DeviceError::Failed)
+    }
+
+    fn counters(&self) -> Counters {
+        self.counters.clone()
+    }
+
+    fn reset(&mut self) {
+        self.dev.reset();
+        self.counters = Counters::default();
+    }
+}
