@@ -79,7 +79,7 @@ pub mod rc {
 /// Program address bits of the firmware's memory.
 pub const PA: u32 = 10;
 /// Ops whose state the registers hold.
-pub const MAX_OPS: usize = 16;
+pub const MAX_OPS: usize = 14;
 
 // Registers: the strip's globals.
 const NOPS: u8 = 0;
@@ -128,7 +128,10 @@ const C: u8 = 52;
 /// Per-op state blocks: `BLOCK` words from `OPS` + `BLOCK · l`.
 const OPS: u8 = 64;
 const BLOCK: u8 = 12;
-const _: () = assert!(C + BLOCK <= OPS && OPS as usize + BLOCK as usize * MAX_OPS <= 256);
+/// The next row's command, built while the row before runs (`rc::*` order).
+const CMD: u8 = 232;
+const _: () = assert!(C + BLOCK <= OPS && OPS as usize + BLOCK as usize * MAX_OPS <= CMD as usize);
+const _: () = assert!(CMD as usize + rc::N <= 256);
 
 /// Op state fields (offsets in a block and in the copy at `C`).
 mod f {
@@ -216,9 +219,9 @@ pub fn firmware(cfg: &HwConfig) -> Result<Vec<u16>, String> {
     a.label("step");
     a.ld(USUB).jnz("ops");
     a.ld(Y).alu(Alu::Cmp, HH).jnc("ops");
+    a.call("wait");
     mul(&mut a, IN_SLOT, IN_PITCH, T0);
     a.ld(T0).alu(Alu::Add, IN_BASE).out(pout::IBASE).out(pout::IGO);
-    a.call("wait");
     a.ld(Y).alui(Alu::Add, 1).st(Y);
     wrap_inc(&mut a, IN_SLOT, IN_ROWS, "in_w");
     a.label("ops");
@@ -235,6 +238,7 @@ pub fn firmware(cfg: &HwConfig) -> Result<Vec<u16>, String> {
     wrap_inc(&mut a, USUB, R, "usub_w");
     a.jmp("step");
     a.label("done");
+    a.call("wait");
     a.li(0).out(pout::DONE).jmp("idle");
     a.label("too_many");
     a.li(1).out(pout::DONE).jmp("idle");
@@ -246,7 +250,7 @@ pub fn firmware(cfg: &HwConfig) -> Result<Vec<u16>, String> {
         a.ldx().st(c(k));
     }
     a.call("load_rings");
-    a.ld(L).out(pout::RC + rc::OP).ld(c(f::NU)).out(pout::RC + rc::NU);
+    a.ld(L).st(CMD + rc::OP).ld(c(f::NU)).st(CMD + rc::NU);
     // Which window rows are inside the image: rho − 1 ≥ 0 and rho + 1 < hs.
     a.li(2).st(T2);
     a.ld(c(f::RHO)).jz("v0");
@@ -255,38 +259,38 @@ pub fn firmware(cfg: &HwConfig) -> Result<Vec<u16>, String> {
     a.ld(c(f::RHO)).alui(Alu::Add, 1).alu(Alu::Cmp, c(f::HS)).jnc("v2");
     a.ld(T2).alui(Alu::Or, 4).st(T2);
     a.label("v2");
-    a.ld(T2).out(pout::RC + rc::VALID);
+    a.ld(T2).st(CMD + rc::VALID);
     // The window in the feature ring: slots sf − 1, sf, sf + 1 (wrapping).
-    ring_window(&mut a, c(f::SF), SFR, SFB, SPF, pout::RC + rc::WIN_F, "wf");
+    ring_window(&mut a, c(f::SF), SFR, SFB, SPF, CMD + rc::WIN_F, "wf");
     // ... and in the bit ring, where the source has one.
     a.ld(SBR).jnz("wb");
     for k in 0..3 {
-        a.out(pout::RC + rc::WIN_B + k);
+        a.st(CMD + rc::WIN_B + k);
     }
     a.jmp("wb_done");
     a.label("wb");
-    ring_window(&mut a, c(f::SB), SBR, SBB, SPB, pout::RC + rc::WIN_B, "wbr");
+    ring_window(&mut a, c(f::SB), SBR, SBB, SPB, CMD + rc::WIN_B, "wbr");
     a.label("wb_done");
     a.ld(KIND).alui(Alu::Xor, 3).jz("tail");
     // The destination row nu.
     mul(&mut a, c(f::DFS), DPF, T0);
-    a.ld(T0).alu(Alu::Add, DFB).out(pout::RC + rc::DST_F);
+    a.ld(T0).alu(Alu::Add, DFB).st(CMD + rc::DST_F);
     a.ld(DBR).jz("db0");
     mul(&mut a, c(f::DBS), DPB, T0);
     a.ld(T0).alu(Alu::Add, DBB);
     a.label("db0");
-    a.out(pout::RC + rc::DST_B);
-    a.li(0).out(pout::RC + rc::XIN).out(pout::RC + rc::XIN + 1).out(pout::RC + rc::A1);
+    a.st(CMD + rc::DST_B);
+    a.li(0).st(CMD + rc::XIN).st(CMD + rc::XIN + 1).st(CMD + rc::A1);
     a.jmp("go");
 
     // The tail: no destination; the residual's input rows.
     a.label("tail");
-    a.li(0).out(pout::RC + rc::DST_F).out(pout::RC + rc::DST_B);
+    a.li(0).st(CMD + rc::DST_F).st(CMD + rc::DST_B);
     a.ld(GLOB).jz("bil");
     // Subtract: row nu (r = 1) twice.
     mul(&mut a, TQS, IN_PITCH, T0);
-    a.ld(T0).alu(Alu::Add, IN_BASE).out(pout::RC + rc::XIN).out(pout::RC + rc::XIN + 1);
-    a.li(0).out(pout::RC + rc::A1).jmp("tail_room");
+    a.ld(T0).alu(Alu::Add, IN_BASE).st(CMD + rc::XIN).st(CMD + rc::XIN + 1);
+    a.li(0).st(CMD + rc::A1).jmp("tail_phase");
     a.label("bil");
     // Phase TR's (offset, weight); the offset is 0 or −1 (half-pixel centres).
     // y0 = TQ + offset (T0 its slot, Y0 the row), y1 = y0 + 1 unless y0 is the last row;
@@ -304,23 +308,32 @@ pub fn firmware(cfg: &HwConfig) -> Result<Vec<u16>, String> {
     a.ld(T0).alui(Alu::Sub, 1).st(T0);
     a.label("bil_y0");
     mul(&mut a, T0, IN_PITCH, T1);
-    a.ld(T1).alu(Alu::Add, IN_BASE).out(pout::RC + rc::XIN);
-    a.ld(T2).out(pout::RC + rc::A1);
+    a.ld(T1).alu(Alu::Add, IN_BASE).st(CMD + rc::XIN);
+    a.ld(T2).st(CMD + rc::A1);
     a.ld(Y0).alui(Alu::Add, 1).alu(Alu::Xor, HH).jz("bil_y1");
     wrap_inc(&mut a, T0, IN_ROWS, "bil_w");
     a.label("bil_y1");
     mul(&mut a, T0, IN_PITCH, T1);
-    a.ld(T1).alu(Alu::Add, IN_BASE).out(pout::RC + rc::XIN + 1);
-    a.label("tail_room");
-    a.inp(pin::ROOM).jz("tail_room");
+    a.ld(T1).alu(Alu::Add, IN_BASE).st(CMD + rc::XIN + 1);
     // The tail's phase counters.
+    a.label("tail_phase");
     wrap_inc(&mut a, TR, R, "tr_w");
     a.ld(TR).jnz("go");
     a.ld(TQ).alui(Alu::Add, 1).st(TQ);
     wrap_inc(&mut a, TQS, IN_ROWS, "tqs_w");
 
-    // ---- Start the row, update the op's state while it runs, wait for it.
+    // ---- Start the row once the one before has finished (its command was built meanwhile;
+    // a tail row also waits for room in the output buffer), then update the op's state while
+    // it runs.
     a.label("go");
+    a.call("wait");
+    a.ld(KIND).alui(Alu::Xor, 3).jnz("go_now");
+    a.label("tail_room");
+    a.inp(pin::ROOM).jz("tail_room");
+    a.label("go_now");
+    for k in 0..rc::N as u8 {
+        a.ld(CMD + k).out(pout::RC + k);
+    }
     a.out(pout::RGO);
     a.ld(c(f::NU)).alui(Alu::Add, 1).st(c(f::NU));
     a.ld(c(f::PERIOD)).alui(Alu::Sub, 1).st(c(f::CD));
@@ -336,7 +349,6 @@ pub fn firmware(cfg: &HwConfig) -> Result<Vec<u16>, String> {
     wrap_inc(&mut a, c(f::SB), SBR, "sb_w");
     a.label("row_state");
     a.call("store_state");
-    a.call("wait");
     a.jmp("visited");
 
     // ---- Subroutines.
@@ -373,8 +385,8 @@ pub fn firmware(cfg: &HwConfig) -> Result<Vec<u16>, String> {
 }
 
 /// The three window rows of a ring at slots `s − 1`, `s`, `s + 1` (wrapping at `rows`), as
-/// `base + slot · pitch`, to ports `port .. port + 3`.
-fn ring_window(a: &mut Asm, s: u8, rows: u8, base: u8, pitch: u8, port: u8, lbl: &str) {
+/// `base + slot · pitch`, into registers `d .. d + 3`.
+fn ring_window(a: &mut Asm, s: u8, rows: u8, base: u8, pitch: u8, d: u8, lbl: &str) {
     a.ld(s).jnz(&format!("{lbl}_dec"));
     a.ld(rows).st(T1);
     a.jmp(&format!("{lbl}_m"));
@@ -384,7 +396,7 @@ fn ring_window(a: &mut Asm, s: u8, rows: u8, base: u8, pitch: u8, port: u8, lbl:
     a.ld(T1).alui(Alu::Sub, 1).st(T1);
     for k in 0..3 {
         mul(a, T1, pitch, T0);
-        a.ld(T0).alu(Alu::Add, base).out(port + k);
+        a.ld(T0).alu(Alu::Add, base).st(d + k);
         if k < 2 {
             wrap_inc(a, T1, rows, &format!("{lbl}_w{k}"));
         }
