@@ -1,41 +1,14 @@
 //! The reference model against the golden model: whole networks of every topology, cut into
 //! strips, must give the golden model's bytes on the whole image.
 
-use bbcu_arch::config::{HwConfig, Memories};
+mod common;
+
+use bbcu_arch::config::HwConfig;
 use bbcu_arch::strips::run_image;
 use bbcu_arch::{compile, Device, RefDevice};
 use bbcu_sim::fixed::{forward, FixedNetwork};
-use bbcu_sim::synth::{Rng, Topology};
-use bbcu_sim::Planes;
-
-fn config(pes: usize, lanes: usize, fp_lanes: usize, max_width: usize) -> HwConfig {
-    HwConfig {
-        name: format!("test-p{pes}-s{lanes}-m{fp_lanes}-w{max_width}"),
-        device: "test".into(),
-        clock_mhz: 50.0,
-        pes,
-        lanes,
-        fp_lanes,
-        max_width,
-        max_channels: 64,
-        memory: Memories {
-            feature_words: 1 << 20,
-            feature_banks: 1,
-            input_words: 1 << 16,
-            bit_words: 1 << 16,
-            weight_words: 1 << 14,
-            fp_weight_words: 1 << 14,
-            const_words: 1 << 14,
-            program_words: 1024,
-            output_bytes: 4096,
-        },
-    }
-}
-
-fn image(c: usize, h: usize, w: usize, seed: u64) -> Planes {
-    let mut rng = Rng::new(seed);
-    Planes::from_vec(c, h, w, (0..c * h * w).map(|_| (rng.next_u64() % 256) as u8).collect())
-}
+use bbcu_sim::synth::Topology;
+use common::{config, image};
 
 fn check(t: Topology, cfg: &HwConfig, h: usize, w: usize, seed: u64) {
     let net = t.build(seed);
@@ -75,33 +48,33 @@ fn check(t: Topology, cfg: &HwConfig, h: usize, w: usize, seed: u64) {
 #[test]
 fn bbcu_m_every_scale() {
     for (r, seed) in [(2, 1), (3, 2), (4, 3)] {
-        check(Topology::bbcu_m(8, 1, r), &config(4, 32, 2, 13), 7, 29, seed);
+        check(Topology::bbcu_m(8, 1, r), &config(4, 32, 2, 13, 1 << 20), 7, 29, seed);
     }
 }
 
 #[test]
 fn bbcu_l_every_scale() {
     for (r, seed) in [(2, 4), (3, 5), (4, 6)] {
-        check(Topology::bbcu_l(8, 1, r), &config(3, 32, 3, 15), 6, 37, seed);
+        check(Topology::bbcu_l(8, 1, r), &config(3, 32, 3, 15, 1 << 20), 6, 37, seed);
     }
 }
 
 #[test]
 fn denoise_and_deblock() {
-    check(Topology::denoise(12, 5), &config(5, 64, 4, 16), 9, 41, 7);
-    check(Topology::deblock(12, 5), &config(4, 32, 2, 16), 11, 37, 8);
+    check(Topology::denoise(12, 5), &config(5, 64, 4, 16, 1 << 20), 9, 41, 7);
+    check(Topology::deblock(12, 5), &config(4, 32, 2, 16, 1 << 20), 11, 37, 8);
 }
 
 #[test]
 fn more_channels_than_lanes_and_one_strip() {
     // 40 channels: two input words per tap on 32 lanes, a partial last word and PE group.
-    check(Topology::bbcu_m(40, 1, 2), &config(6, 32, 4, 64), 5, 9, 9);
-    check(Topology::denoise(40, 4), &config(8, 32, 5, 64), 4, 7, 10);
+    check(Topology::bbcu_m(40, 1, 2), &config(6, 32, 4, 64, 1 << 20), 5, 9, 9);
+    check(Topology::denoise(40, 4), &config(8, 32, 5, 64, 1 << 20), 4, 7, 10);
 }
 
 #[test]
 fn tiny_images() {
-    check(Topology::bbcu_m(8, 1, 2), &config(4, 32, 2, 64), 1, 1, 11);
-    check(Topology::denoise(8, 3), &config(4, 32, 2, 64), 2, 1, 12);
-    check(Topology::bbcu_l(8, 1, 3), &config(4, 32, 2, 64), 1, 3, 13);
+    check(Topology::bbcu_m(8, 1, 2), &config(4, 32, 2, 64, 1 << 20), 1, 1, 11);
+    check(Topology::denoise(8, 3), &config(4, 32, 2, 64, 1 << 20), 2, 1, 12);
+    check(Topology::bbcu_l(8, 1, 3), &config(4, 32, 2, 64, 1 << 20), 1, 3, 13);
 }

@@ -3,37 +3,16 @@
 //! the one the ring formulas give (`RowCmd::plan`, in the wavefront's order), the strip's
 //! bytes are the reference model's, and the cycles are compared with its cycle model.
 
-use bbcu_arch::config::{HwConfig, Memories};
+mod common;
+
+use bbcu_arch::config::HwConfig;
 use bbcu_arch::refmodel::{cycles, RowCmd};
 use bbcu_arch::seqfw::SeqBoard;
 use bbcu_arch::strips::run_image;
 use bbcu_arch::{compile, Device, RefDevice, StripJob};
 use bbcu_sim::fixed::FixedNetwork;
-use bbcu_sim::synth::{Rng, Topology};
-
-fn config(pes: usize, lanes: usize, fp_lanes: usize, max_width: usize) -> HwConfig {
-    HwConfig {
-        name: format!("test-p{pes}-s{lanes}-m{fp_lanes}-w{max_width}"),
-        device: "test".into(),
-        clock_mhz: 50.0,
-        pes,
-        lanes,
-        fp_lanes,
-        max_width,
-        max_channels: 64,
-        memory: Memories {
-            feature_words: 1 << 16,
-            feature_banks: 1,
-            input_words: 1 << 14,
-            bit_words: 1 << 14,
-            weight_words: 1 << 14,
-            fp_weight_words: 1 << 14,
-            const_words: 1 << 14,
-            program_words: 1024,
-            output_bytes: 4096,
-        },
-    }
-}
+use bbcu_sim::synth::Topology;
+use common::{config, image};
 
 /// One strip of an `h × w` image through both; answers (firmware cycles, reference cycles).
 fn check(t: Topology, cfg: &HwConfig, h: usize, w: usize, seed: u64) -> (u64, u64) {
@@ -42,8 +21,7 @@ fn check(t: Topology, cfg: &HwConfig, h: usize, w: usize, seed: u64) -> (u64, u6
     let compiled = compile(&q, cfg).unwrap_or_else(|e| panic!("{e}"));
     assert!(w <= compiled.width_cap, "one strip: {w} columns, cap {}", compiled.width_cap);
     let bytes = compiled.image.to_bytes(cfg);
-    let mut rng = Rng::new(seed + 1);
-    let input: Vec<u8> = (0..net.in_ch * h * w).map(|_| (rng.next_u64() % 256) as u8).collect();
+    let input = image(net.in_ch, h, w, seed + 1).data;
     let job = StripJob { width: w, height: h, keep_x0: 0, keep_w: w };
 
     let mut dev = RefDevice::new(cfg.clone());
@@ -81,34 +59,34 @@ fn check(t: Topology, cfg: &HwConfig, h: usize, w: usize, seed: u64) -> (u64, u6
 #[test]
 fn bbcu_m_every_scale() {
     for (r, seed) in [(2, 1), (3, 2), (4, 3)] {
-        check(Topology::bbcu_m(8, 1, r), &config(4, 32, 2, 13), 7, 13, seed);
+        check(Topology::bbcu_m(8, 1, r), &config(4, 32, 2, 13, 1 << 16), 7, 13, seed);
     }
 }
 
 #[test]
 fn bbcu_l_every_scale() {
     for (r, seed) in [(2, 4), (3, 5), (4, 6)] {
-        check(Topology::bbcu_l(8, 1, r), &config(3, 32, 3, 15), 6, 15, seed);
+        check(Topology::bbcu_l(8, 1, r), &config(3, 32, 3, 15, 1 << 16), 6, 15, seed);
     }
 }
 
 #[test]
 fn denoise_and_deblock() {
-    check(Topology::denoise(12, 5), &config(5, 64, 4, 16), 9, 16, 7);
-    check(Topology::deblock(12, 5), &config(4, 32, 2, 16), 11, 16, 8);
+    check(Topology::denoise(12, 5), &config(5, 64, 4, 16, 1 << 16), 9, 16, 7);
+    check(Topology::deblock(12, 5), &config(4, 32, 2, 16, 1 << 16), 11, 16, 8);
 }
 
 #[test]
 fn tiny_images() {
-    check(Topology::bbcu_m(8, 1, 2), &config(4, 32, 2, 64), 1, 1, 11);
-    check(Topology::denoise(8, 3), &config(4, 32, 2, 64), 2, 1, 12);
-    check(Topology::bbcu_l(8, 1, 3), &config(4, 32, 2, 64), 1, 3, 13);
+    check(Topology::bbcu_m(8, 1, 2), &config(4, 32, 2, 64, 1 << 16), 1, 1, 11);
+    check(Topology::denoise(8, 3), &config(4, 32, 2, 64, 1 << 16), 2, 1, 12);
+    check(Topology::bbcu_l(8, 1, 3), &config(4, 32, 2, 64, 1 << 16), 1, 3, 13);
 }
 
 /// A firmware that cannot hold the program's ops says so instead of computing wrong rows.
 #[test]
 fn wide_memories_are_refused() {
-    let mut cfg = config(4, 32, 2, 13);
+    let mut cfg = config(4, 32, 2, 13, 1 << 16);
     cfg.memory.feature_words = 1 << 17;
     let err = bbcu_arch::seqfw::firmware(&cfg).unwrap_err();
     assert!(err.contains("64 Ki words"), "{err}");
@@ -125,9 +103,7 @@ fn sample_shape_on_the_up5k_preset() {
     let q = FixedNetwork::compile(&net, None).unwrap();
     let c = compile(&q, &cfg).unwrap();
     let bytes = c.image.to_bytes(&cfg);
-    let mut rng = Rng::new(2);
-    let (h, w) = (120, 160);
-    let input = bbcu_sim::Planes::from_vec(3, h, w, (0..3 * h * w).map(|_| (rng.next_u64() % 256) as u8).collect());
+    let input = image(3, 120, 160, 2);
     let run = |dev: &mut dyn Device| {
         dev.load(&bytes).unwrap();
         let mut total = 0;
