@@ -150,6 +150,13 @@ pub struct RowCmd {
     /// y0 and y1; subtract: row nu twice), and the second row's Q8 weight.
     pub xin: [usize; 2],
     pub a1: i64,
+    /// The row's first weight word and constant record: the op's bases plus pixel-shuffle
+    /// row i's sets (`i·up`, `i = nu mod up`) — `w_base + i·up·per_set`, `c_base + i·up`.
+    pub w_row: usize,
+    pub c_row: usize,
+    /// Output columns `x0 .. x_end`: all `W·scale·up` of them, or the tail's kept ones.
+    pub x0: usize,
+    pub x_end: usize,
 }
 
 impl RowCmd {
@@ -165,6 +172,12 @@ impl RowCmd {
             row(ty).map(|sy| if op.src.b_rows > 0 { RefDevice::b_addr(&op.src, wc, lanes, sy, 0, 0) } else { 0 })
         });
         let (mut dst_f, mut dst_b, mut xin, mut a1) = (0, 0, [0; 2], 0);
+        let iu = if op.kind == OpKind::Tail { 0 } else { nu % op.up * op.up };
+        let (w_row, c_row) = (op.w_base + iu * op.per_set, op.c_base + iu);
+        let (x0, x_end) = match op.kind {
+            OpKind::Tail => (job.keep_x0 * h.scale, (job.keep_x0 + job.keep_w) * h.scale),
+            _ => (0, job.width * op.src.scale * op.up),
+        };
         if op.kind == OpKind::Tail {
             let at = |y: usize| RefDevice::f_addr(&h.input, wc, y, 0, 0);
             match h.global {
@@ -180,7 +193,7 @@ impl RowCmd {
                 dst_b = RefDevice::b_addr(&op.dst, wc, lanes, nu, 0, 0);
             }
         }
-        RowCmd { op: l, nu, win_f, win_b, dst_f, dst_b, xin, a1 }
+        RowCmd { op: l, nu, win_f, win_b, dst_f, dst_b, xin, a1, w_row, c_row, x0, x_end }
     }
 }
 
@@ -311,12 +324,10 @@ impl RefDevice {
         let (up, sets) = (op.up, op.up * op.up);
         let (g_n, q_n) = (op.cout.div_ceil(p), op.cin.div_ceil(lanes));
         let ws = w * op.src.scale;
-        let i = cmd.nu % up;
         let mut busy = 0u64;
         let mut acc = vec![0i32; p];
-        for xo in 0..ws * up {
+        for xo in cmd.x0..cmd.x_end {
             let (x, j) = (xo / up, xo % up);
-            let set = i * up + j;
             for g in 0..g_n {
                 acc.iter_mut().for_each(|a| *a = 0);
                 let live = (op.cout - g * p).min(p) as u64;
@@ -333,7 +344,7 @@ impl RefDevice {
                         };
                         let act = self.bmem[row + sx as usize * q_n + q];
                         let mask = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
-                        let wa = op.w_base + ((set * g_n + g) * 9 + t) * q_n + q;
+                        let wa = cmd.w_row + j * op.per_set + (g * 9 + t) * q_n + q;
                         for (k, a) in acc.iter_mut().enumerate() {
                             let wt = self.wmem[k * self.cfg.memory.weight_words + wa];
                             let agree = (!(act ^ wt) & mask).count_ones() as i32;
@@ -346,7 +357,7 @@ impl RefDevice {
                     if c2 >= op.cout {
                         continue;
                     }
-                    let cb = op.c_base + c2 * sets + set;
+                    let cb = cmd.c_row + j + c2 * sets;
                     let (a, o) = (self.c16(cb, 0) as i64, self.c32(cb, 1) as i64);
                     let (s, b1) = (self.c16(cb, 3) as i16, self.c32(cb, 4) as i64);
                     let y = apply_slope(sat16(rshift_round(a * pc as i64 + o, op.shift)), s) as i64 + b1;
@@ -364,15 +375,15 @@ impl RefDevice {
     }
 
     /// A full-precision conv row: the accumulators of one output group, before rounding.
-    fn conv_acc(&self, op: &Op, cmd: &RowCmd, ws: usize, x: usize, set: usize, g: usize) -> Vec<i64> {
+    /// `j`: the pixel-shuffle column of the output (its set within the row's).
+    fn conv_acc(&self, op: &Op, cmd: &RowCmd, ws: usize, x: usize, j: usize, g: usize) -> Vec<i64> {
         let from_input = op.from_input;
         let m = self.cfg.fp_lanes;
-        let g_n = op.cout.div_ceil(m);
         let mut acc: Vec<i64> = (0..m)
             .map(|k| {
                 let c2 = g * m + k;
                 if c2 < op.cout {
-                    self.c48(op.c_base + c2 * op.up * op.up + set)
+                    self.c48(cmd.c_row + j + c2 * op.up * op.up)
                 } else {
                     0
                 }
@@ -387,7 +398,7 @@ impl RefDevice {
             // A pixel's channels are consecutive words, and so are a tap's weights per lane.
             let a0 = row + sx as usize * op.src.ch;
             let xs = if from_input { &self.xmem[a0..a0 + op.cin] } else { &self.fmem[a0..a0 + op.cin] };
-            let wa = op.w_base + ((set * g_n + g) * 9 + t) * op.cin;
+            let wa = cmd.w_row + j * op.per_set + (g * 9 + t) * op.cin;
             for (k, a) in acc.iter_mut().enumerate() {
                 let ws = &self.fpw[k * fw + wa..k * fw + wa + op.cin];
                 *a += ws.iter().zip(xs).map(|(w, x)| *w as i64 * *x as i64).sum::<i64>();
@@ -400,19 +411,17 @@ impl RefDevice {
         let m = self.cfg.fp_lanes;
         let up = op.up;
         let ws = w * op.src.scale;
-        let i = cmd.nu % up;
         let mut busy = 0;
-        for xo in 0..ws * up {
+        for xo in cmd.x0..cmd.x_end {
             let (x, j) = (xo / up, xo % up);
-            let set = i * up + j;
             for g in 0..op.cout.div_ceil(m) {
-                let acc = self.conv_acc(op, cmd, ws, x, set, g);
+                let acc = self.conv_acc(op, cmd, ws, x, j, g);
                 let live = (op.cout - g * m).min(m);
                 busy += (live * op.cin * valid_taps(&cmd.win_f, x, ws)) as u64;
                 for (k, a) in acc.iter().take(live).enumerate() {
                     let v = sat16(rshift_round(*a, op.shift));
                     let v = op.slope.map_or(v, |s| apply_slope(v, s));
-                    self.write_out(op, cmd, xo, g * m + k, op.c_base + (g * m + k) * up * up + set, v);
+                    self.write_out(op, cmd, xo, g * m + k, cmd.c_row + j + (g * m + k) * up * up, v);
                 }
             }
         }
@@ -455,7 +464,7 @@ impl RefDevice {
         let (m, r, nu) = (self.cfg.fp_lanes, h.scale, cmd.nu);
         let ws = job.width * op.src.scale;
         let kw = job.keep_w * r;
-        let (x_lo, x_hi) = (job.keep_x0 * r, job.keep_x0 * r + kw);
+        let (x_lo, x_hi) = (cmd.x0, cmd.x_end);
         let table = self.bilinear_table(h);
         let a1 = cmd.a1;
         let mut busy = 0;

@@ -56,9 +56,9 @@ pub mod pout {
     pub const IGO: u8 = 5;
     /// The row command's fields (`rc::*`), then `RGO`.
     pub const RC: u8 = 16;
-    pub const RGO: u8 = 32;
+    pub const RGO: u8 = 48;
     /// The strip is done; bit 0: an error (more ops than the firmware holds).
-    pub const DONE: u8 = 33;
+    pub const DONE: u8 = 49;
 }
 
 /// The row command's fields, at `pout::RC + k`.
@@ -73,7 +73,11 @@ pub mod rc {
     pub const DST_B: u8 = 10;
     pub const XIN: u8 = 11;
     pub const A1: u8 = 13;
-    pub const N: usize = 14;
+    pub const W_ROW: u8 = 14;
+    pub const C_ROW: u8 = 15;
+    pub const X0: u8 = 16;
+    pub const X_END: u8 = 17;
+    pub const N: usize = 18;
 }
 
 /// Program address bits of the firmware's memory.
@@ -86,6 +90,8 @@ const NOPS: u8 = 0;
 const R: u8 = 1;
 const WW: u8 = 2;
 const HH: u8 = 3;
+const KX0: u8 = 4;
+const KW: u8 = 5;
 const U: u8 = 6;
 const ULAST: u8 = 7;
 const USUB: u8 = 8;
@@ -123,6 +129,10 @@ const SPB: u8 = 49;
 const DPF: u8 = 50;
 const DPB: u8 = 51;
 const KIND: u8 = 36;
+const WB: u8 = 37;
+const CB: u8 = 38;
+const SSC: u8 = 39;
+const PST: u8 = 31;
 /// The op state being worked on, copied from its block (the fields below, in block order).
 const C: u8 = 52;
 /// Per-op state blocks: `BLOCK` words from `OPS` + `BLOCK · l`.
@@ -156,6 +166,9 @@ mod rec {
     pub const SRC_F_ROWS: u16 = 15;
     pub const DST_F_ROWS: u16 = 23;
     pub const SRC_PITCH_F: u16 = 34;
+    pub const W_BASE: u16 = 6;
+    pub const C_BASE: u16 = 8;
+    pub const PER_SET: u16 = 42;
 }
 
 /// `d ← MA · MB` (low half) for the registers `a` and `b`.
@@ -187,7 +200,7 @@ pub fn firmware(cfg: &HwConfig) -> Result<Vec<u16>, String> {
     a.li(8).out(pout::PP).inp(pin::PW).st(GLOB);
     a.li(16).out(pout::PP).inp(pin::PW).st(IN_ROWS).inp(pin::PW).st(IN_BASE);
     a.li(22).out(pout::PP).inp(pin::PW).st(BREC).inp(pin::PW).st(IN_PITCH);
-    a.inp(pin::JOB).st(WW).inp(pin::JOB + 1).st(HH);
+    a.inp(pin::JOB).st(WW).inp(pin::JOB + 1).st(HH).inp(pin::JOB + 2).st(KX0).inp(pin::JOB + 3).st(KW);
     // The table: 2r words from record BREC.
     a.ld(BREC).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).out(pout::CADR);
     a.li(TBL as u16).tax().ld(R).sh(Shift::Shl).st(T0);
@@ -271,6 +284,25 @@ pub fn firmware(cfg: &HwConfig) -> Result<Vec<u16>, String> {
     a.label("wb");
     ring_window(&mut a, c(f::SB), SBR, SBB, SPB, CMD + rc::WIN_B, "wbr");
     a.label("wb_done");
+    // The row's first weight word and constant record (pixel-shuffle row i's sets start at
+    // i·up; the tail has one set), and its output columns.
+    a.li(0).st(T0);
+    a.ld(KIND).alui(Alu::Xor, 3).jz("iu0");
+    mul(&mut a, c(f::ISUB), c(f::UP), T0);
+    a.label("iu0");
+    mul(&mut a, T0, PST, T1);
+    a.ld(T1).alu(Alu::Add, WB).st(CMD + rc::W_ROW);
+    a.ld(T0).alu(Alu::Add, CB).st(CMD + rc::C_ROW);
+    a.ld(KIND).alui(Alu::Xor, 3).jz("cols_tail");
+    mul(&mut a, WW, SSC, T1);
+    mul(&mut a, T1, c(f::UP), T1);
+    a.ld(T1).st(CMD + rc::X_END).li(0).st(CMD + rc::X0).jmp("cols_done");
+    a.label("cols_tail");
+    mul(&mut a, KX0, R, T1);
+    a.ld(T1).st(CMD + rc::X0).ld(KX0).alu(Alu::Add, KW).st(T1);
+    mul(&mut a, T1, R, T1);
+    a.ld(T1).st(CMD + rc::X_END);
+    a.label("cols_done");
     a.ld(KIND).alui(Alu::Xor, 3).jz("tail");
     // The destination row nu.
     mul(&mut a, c(f::DFS), DPF, T0);
@@ -372,6 +404,10 @@ pub fn firmware(cfg: &HwConfig) -> Result<Vec<u16>, String> {
     // the firmware serves memories of at most 64 Ki words).
     a.label("load_rings");
     a.ld(OPB).out(pout::PP).inp(pin::PW).alui(Alu::And, 15).st(KIND);
+    a.ld(OPB).alui(Alu::Add, rec::W_BASE as u8).out(pout::PP).inp(pin::PW).st(WB);
+    a.ld(OPB).alui(Alu::Add, rec::C_BASE as u8).out(pout::PP).inp(pin::PW).st(CB);
+    a.ld(OPB).alui(Alu::Add, rec::SRC_SCALE as u8).out(pout::PP).inp(pin::PW).st(SSC);
+    a.ld(OPB).alui(Alu::Add, rec::PER_SET as u8).out(pout::PP).inp(pin::PW).st(PST);
     a.ld(OPB).alui(Alu::Add, rec::SRC_F_ROWS as u8).out(pout::PP);
     a.inp(pin::PW).st(SFR).inp(pin::PW).st(SFB).inp(pin::PW).inp(pin::PW).st(SBR).inp(pin::PW).st(SBB);
     a.ld(OPB).alui(Alu::Add, rec::DST_F_ROWS as u8).out(pout::PP);
@@ -493,6 +529,10 @@ impl SeqIo<'_> {
                             dst_b: r(rc::DST_B),
                             xin: [r(rc::XIN), r(rc::XIN + 1)],
                             a1: r(rc::A1) as i64,
+                            w_row: r(rc::W_ROW),
+                            c_row: r(rc::C_ROW),
+                            x0: r(rc::X0),
+                            x_end: r(rc::X_END),
                         };
                         self.rows.push(cmd);
                         let Some(op) = self.p.ops.get(cmd.op) else {
