@@ -20,6 +20,11 @@ pub enum SimKind {
     /// The fastest: bytes from the CPU engine, counters from the engine's exact cycle model
     /// (`board::modelled`); the same bytes and counters as `ref`.
     Cpu,
+    /// The reference model's row loop sequenced by the control-core firmware
+    /// (`bbcu_arch::seqfw`, the iCE40 redesign's sequencer, on the model): the same bytes;
+    /// the cycles such an engine would take (memories of at most 64 Ki words: the iCE40
+    /// presets).
+    Seqfw,
 }
 
 /// A hardware configuration by preset name or TOML file.
@@ -38,6 +43,7 @@ pub fn device(kind: SimKind, cfg: &HwConfig) -> Result<Box<dyn Device>> {
         SimKind::Cpu => Box::new(crate::board::modelled::ModelledDevice::new(cfg.clone())),
         SimKind::Rust => bbcu_hdl::device::simulated(cfg).map_err(|e| anyhow!(e))?,
         SimKind::Verilator => bbcu_hdl::verilator::verilated(cfg).map_err(|e| anyhow!(e))?,
+        SimKind::Seqfw => Box::new(bbcu_arch::seqfw::SeqBoard::empty(cfg).map_err(|e| anyhow!(e))?),
     })
 }
 

@@ -551,6 +551,7 @@ fn serve(
                 SimKind::Ref => "instruction-level reference model of the engine",
                 SimKind::Verilator => "the engine's Verilog under Verilator",
                 SimKind::Rust => "the engine under rust-hdl's simulator",
+                SimKind::Seqfw => "reference row loop sequenced by the control-core firmware",
             };
             let paced = if clock > 0.0 { format!(", paced at {clock} MHz") } else { String::new() };
             let name = format!("virtual {} ({what}{paced})", config.name);

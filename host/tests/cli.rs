@@ -149,6 +149,47 @@ fn info_reports_topology_and_counts() {
     assert_eq!(v["scale"], 4);
 }
 
+/// `--sim seqfw` (the sequencer as control-core firmware, on the model) gives the reference
+/// model's bytes on the UP5K preset, and refuses a preset whose memories its 16-bit
+/// addresses do not reach.
+#[test]
+fn the_firmware_sequencer_gives_the_reference_bytes() {
+    let d = tmp("seqfw");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let model = root.join("models/denoise_small.pth");
+    let sample = bbcu_host::imageio::read(&root.join("examples/sample.png")).unwrap();
+    let input = d.join("crop.png");
+    bbcu_host::imageio::write_png(&input, &sample.crop(10, 20, 24, 40)).unwrap();
+    let mut outs = Vec::new();
+    for sim in ["ref", "seqfw"] {
+        let out = d.join(format!("{sim}.png"));
+        let o = bin()
+            .args(["run", "--board", "sim", "--preset", "ice40-up5k", "--sim", sim, "--model"])
+            .arg(&model)
+            .arg("--image")
+            .arg(&input)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{sim}: {err}");
+        assert!(err.contains(" cycles in "), "{sim}: {err}");
+        outs.push(std::fs::read(&out).unwrap());
+    }
+    assert_eq!(outs[0], outs[1], "--sim seqfw's PNG differs from --sim ref's");
+    fails_with(
+        bin()
+            .args(["run", "--board", "sim", "--sim", "seqfw", "--model"])
+            .arg(&model)
+            .arg("--image")
+            .arg(&input)
+            .output()
+            .unwrap(),
+        "at most 64 Ki words",
+    );
+}
+
 /// `run --board sim` through each simulator gives the CPU fixed-point engine's PNG bytes, and
 /// reports the hardware counters.
 #[test]
