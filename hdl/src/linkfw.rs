@@ -176,7 +176,7 @@ const BTOT: u8 = 40;
 const BCHUNK: u8 = 42;
 const BCRC: u8 = 43;
 const BJOB: u8 = 45; // width, height, keep_x0, keep_w: 45, 47, 49, 51
-const DOFF: u8 = 53;
+const DOFF: u8 = BTOT; // DATA's offset: where BEGIN's total is, as both are payload bytes 3..6
 const DN: u8 = 55;
 // The model image parser.
 const IST: u8 = 56; // 0 header, 1 section, 2 words, 3 tail, 4 done, 5 error
@@ -219,22 +219,15 @@ const DLEFT: u8 = 106; // RESET: input bytes the engine still takes (32 bits)
 const RN: u8 = 108;
 const RT: u8 = 109;
 const RKEEP: u8 = 110;
+const RLR: u8 = 111; // `rxb`'s return, less one: the call it repeats once a byte is there
+const P: u8 = 112; // P..P+6: a frame's first seven payload bytes (its fields)
+const PEND: u8 = 119; // LEFT's value after the last of them
 
 /// Where the text lives in the program memory: the INFO tail, then each message, two bytes a
 /// word.
 struct Text {
     info: (u16, u16),
     messages: Vec<(u16, u16)>,
-}
-
-/// `lo, lo + 1` ← four frame-buffer bytes, little-endian.
-fn fb32(a: &mut Asm, lo: u8) {
-    fb16(a, lo);
-    fb16(a, lo + 1);
-}
-
-fn fb16(a: &mut Asm, r: u8) {
-    a.inp(pin::FB).st(r).inp(pin::FB).sh(Shift::Swap).alu(Alu::Or, r).st(r);
 }
 
 /// Jumps to `ne` unless the 32-bit values at `x` and `y` are equal.
@@ -298,8 +291,9 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.label("begin");
     a.ld(LEN).alui(Alu::Xor, 29).jnz("bad_request");
     a.call("fields_tid");
-    // total, chunk, crc and the job: thirteen little-endian halves into BTOT .. BJOB + 7.
-    a.li(BTOT as u16).tax().li(13).st(CNT);
+    // chunk, crc and the job, from the frame buffer: eleven little-endian halves into
+    // BCHUNK .. BJOB + 7 (the total came with the fields).
+    a.li(BCHUNK as u16).tax().li(11).st(CNT);
     a.label("begin_fields");
     a.inp(pin::FB).st(T0).inp(pin::FB).sh(Shift::Swap).alu(Alu::Or, T0).stx();
     a.ld(CNT).alui(Alu::Sub, 1).st(CNT).jnz("begin_fields");
@@ -395,7 +389,6 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     // 8 ≤ LEN < 1032: LEN − 8 below 1024, its high byte below 4.
     a.ld(LEN).alui(Alu::Sub, 8).sh(Shift::Hi).alui(Alu::And, 0xFC).jnz("bad_request");
     a.call("fields_tid");
-    fb32(a, DOFF);
     a.ld(FTGT).alui(Alu::Cmp, 2).jnc("bad_request");
     a.ld(LEN).alui(Alu::Sub, 7).st(DN);
     a.ld(UACT).jz("hunt_clear");
@@ -411,8 +404,9 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.label("data_exp");
     a.ld(DN).alu(Alu::Xor, T2).jnz("hunt_clear");
     a.ld(USTRIP).jz("model_feed");
-    // A strip's pixels: the feeder moves them to the engine as it takes them.
-    a.li(7).out(pout::FBP).ld(DN).out(pout::FEED);
+    // A strip's pixels: the feeder moves them to the engine as it takes them (from the frame
+    // buffer's start, where the pointer still is).
+    a.ld(DN).out(pout::FEED);
     a.label("strip_feed");
     a.inp(pin::ENG).alui(Alu::And, 4).jnz("strip_fail");
     a.inp(pin::FEED).jz("strip_fed");
@@ -431,7 +425,6 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.li(1).st(SCRCOK).jmp("hunt_clear");
     a.label("model_feed");
     // Feed the model parser, byte by byte, through the upload CRC.
-    a.li(7).out(pout::FBP);
     a.ld(DN).st(LEFT);
     a.label("feed");
     a.inp(pin::FB).st(IBYTE).out(pout::UP32);
@@ -724,45 +717,33 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     }
     a.inp(pin::RX).st(W + 7).li(1).st(FRESH).jmp("hunt");
 
-    // ---- A header: the frame's CRC-32 starts over its eight bytes, the payload goes to the
-    // frame buffer, then four CRC bytes; a line silent for the timeout gives the frame up.
+    // ---- A header: the frame's CRC-32 starts over its eight bytes; the payload's first seven
+    // bytes (every command's fields) go to registers and the rest to the frame buffer from its
+    // start, so a DATA chunk of `MAX_CHUNK` bytes fills the buffer without overwriting its
+    // fields; then four CRC bytes; a line silent for the timeout gives the frame up.
     a.label("frame");
     a.ld(W + 3).st(CODE).ld(W + 4).st(SEQ);
     a.ld(W).ldh(1).out(pout::RX32);
     for i in 1..8 {
         a.ld(W + i).out(pout::RX32);
     }
-    a.li(0).out(pout::FBP);
-    a.ld(LEN).st(LEFT).jz("crc");
+    a.li(0).out(pout::FBP).li(P as u16).tax();
+    // Below seven bytes LEN − 7 wraps past anything LEFT counts down through.
+    a.ld(LEN).st(LEFT).jz("crc").alui(Alu::Sub, 7).st(PEND);
+    a.label("pay_f");
+    a.call("rxb").out(pout::RX32).stx();
+    a.ld(LEFT).alui(Alu::Sub, 1).st(LEFT).jz("crc").alu(Alu::Xor, PEND).jnz("pay_f");
     a.label("pay");
-    a.ld(STALE).out(pout::TMR);
-    a.label("pay_wait");
-    a.inp(pin::RXS).jnz("pay_byte");
-    a.call("results");
-    a.inp(pin::TMR).jnz("pay_wait");
-    a.jmp("hunt_clear");
-    a.label("pay_byte");
-    a.inp(pin::RX).out(pout::RX32).out(pout::FBW);
+    a.call("rxb").out(pout::RX32).out(pout::FBW);
     a.ld(LEFT).alui(Alu::Sub, 1).st(LEFT).jnz("pay");
-    // The CRC-32, little-endian, into T0 (low half) and T1 (high half).
+    // The CRC-32 through the same unit: a frame and its CRC leave the residue.
     a.label("crc");
     a.li(4).st(CNT);
     a.label("crc_byte");
-    a.ld(STALE).out(pout::TMR);
-    a.label("crc_wait");
-    a.inp(pin::RXS).jnz("crc_take");
-    a.call("results");
-    a.inp(pin::TMR).jnz("crc_wait");
-    a.jmp("hunt_clear");
-    a.label("crc_take");
-    // Shift the 32-bit T1:T0 right by 8 and put the byte on top.
-    a.ld(T0).sh(Shift::Hi).st(T0).ld(T1).sh(Shift::Swap).alui(Alu::And, 0xFF).st(ADDR);
-    a.ld(T1).sh(Shift::Lo).sh(Shift::Swap).alu(Alu::Or, T0).st(T0);
-    a.ld(ADDR).st(T1);
-    a.inp(pin::RX).sh(Shift::Swap).alu(Alu::Or, T1).st(T1);
+    a.call("rxb").out(pout::RX32);
     a.ld(CNT).alui(Alu::Sub, 1).st(CNT).jnz("crc_byte");
-    a.inp(pin::RX32L).alu(Alu::Xor, T0).jnz("bad_frame");
-    a.inp(pin::RX32H).alu(Alu::Xor, T1).jnz("bad_frame");
+    a.li(0xDF1C).st(T0).inp(pin::RX32L).alu(Alu::Xor, T0).jnz("bad_frame");
+    a.li(0x2144).st(T0).inp(pin::RX32H).alu(Alu::Xor, T0).jnz("bad_frame");
 
     // ---- The frame is good: act on it.
     // Codes 1 ..= 8 through a table of jumps (code 0 wraps past its end).
@@ -776,11 +757,30 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.label("unknown_cmd");
     err(&mut a, 2, msg::UNKNOWN_CMD);
 
-    // Payload fields: `target u8, id u16` (FETCH and QUERY start at the id).
+    // Payload fields from P: `target u8, id u16` and a u32 (DATA's offset, BEGIN's total);
+    // FETCH and QUERY start at the id.
     a.label("fields_tid");
-    a.inp(pin::FB).st(FTGT);
+    a.ld(P).st(FTGT);
+    a.ld(P + 4).sh(Shift::Swap).alu(Alu::Or, P + 3).st(DOFF);
+    a.ld(P + 6).sh(Shift::Swap).alu(Alu::Or, P + 5).st(DOFF + 1);
+    a.ld(P + 2).sh(Shift::Swap).alu(Alu::Or, P + 1).jmp("fields_st");
     a.label("fields_id");
-    a.inp(pin::FB).st(FID).inp(pin::FB).sh(Shift::Swap).alu(Alu::Or, FID).st(FID).st(EID).ret();
+    a.ld(P + 1).sh(Shift::Swap).alu(Alu::Or, P);
+    a.label("fields_st");
+    a.st(FID).st(EID).ret();
+
+    // rxb: A ← the next received byte. Waiting is the rare case and calls `results`, so it
+    // keeps its return address, less one: the `call rxb` it repeats once a byte is there.
+    // The timeout counts from the first empty look, which keeps the timer off the byte path.
+    a.label("rxb");
+    a.inp(pin::RXS).jz("rxb_idle").inp(pin::RX).ret();
+    a.label("rxb_idle");
+    a.lra().alui(Alu::Sub, 1).st(RLR).ld(STALE).out(pout::TMR);
+    a.label("rxb_wait");
+    a.call("results").inp(pin::RXS).jnz("rxb_again");
+    a.inp(pin::TMR).jnz("rxb_wait").jmp("hunt_clear");
+    a.label("rxb_again");
+    a.ld(RLR).jpa();
 
     // ---- QUERY id: the state of that strip (none is kept yet: unknown).
     a.label("query");
@@ -827,7 +827,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     // abort), before RESET_DONE.
     a.label("reset");
     a.ld(LEN).alui(Alu::Xor, 1).jnz("bad_request");
-    a.inp(pin::FB).st(RKEEP);
+    a.ld(P).st(RKEEP);
     a.li(0).st(RACT).st(DLEFT).st(DLEFT + 1);
     a.ld(UACT).alu(Alu::And, USTRIP).jz("reset_drain");
     a.ld(SFAIL).jnz("reset_drain");
@@ -1071,6 +1071,9 @@ pub struct IoModel {
 const RFIFO: usize = 2048;
 const RXF: usize = 2048;
 const TXF: usize = 512;
+/// The frame buffer's size (`linkio`'s): a DATA chunk's bytes and no more, so that firmware
+/// that kept anything else there would see it overwritten here too.
+const FB: usize = crate::proto::MAX_CHUNK;
 
 const CRC8: crc::Crc<u8> = crc::Crc::<u8>::new(&crc::CRC_8_SMBUS);
 const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
@@ -1080,7 +1083,7 @@ impl Default for IoModel {
         IoModel {
             rx: VecDeque::new(),
             tx: Vec::new(),
-            fb: vec![0; crate::proto::MAX_CHUNK + 16],
+            fb: vec![0; FB],
             fbp: 0,
             crc8: CRC8.digest(),
             rx32: CRC32.digest(),
@@ -1221,7 +1224,7 @@ impl IoModel {
                         }
                         self.rx32.update(&[byte]);
                     }
-                    pout::FBP => self.fbp = v as usize,
+                    pout::FBP => self.fbp = v as usize % FB,
                     pout::FBW => {
                         let n = self.fb.len();
                         self.fb[self.fbp % n] = byte;
