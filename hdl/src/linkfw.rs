@@ -152,7 +152,6 @@ const T1: u8 = 14;
 const CNT: u8 = 15;
 const ADDR: u8 = 16;
 const EKIND: u8 = 17;
-const EMSG: u8 = 18;
 const STALE: u8 = 19; // the timeout, in units of 256 cycles
 const EID: u8 = 20; // the id an ERROR names
 const FTGT: u8 = 21; // payload fields: target, id
@@ -223,13 +222,6 @@ const RLR: u8 = 111; // `rxb`'s return, less one: the call it repeats once a byt
 const P: u8 = 112; // P..P+6: a frame's first seven payload bytes (its fields)
 const PEND: u8 = 119; // LEFT's value after the last of them
 
-/// Where the text lives in the program memory: the INFO tail, then each message, two bytes a
-/// word.
-struct Text {
-    info: (u16, u16),
-    messages: Vec<(u16, u16)>,
-}
-
 /// Jumps to `ne` unless the 32-bit values at `x` and `y` are equal.
 fn ne32(a: &mut Asm, x: u8, y: u8, ne: &str) {
     a.ld(x).alu(Alu::Xor, y).jnz(ne).ld(x + 1).alu(Alu::Xor, y + 1).jnz(ne);
@@ -284,7 +276,7 @@ fn chunk_check(a: &mut Asm) {
 
 /// BEGIN, DATA and COMMIT of the model: the upload taken in order, parsed and written through
 /// the load port as it arrives, and valid only once COMMIT has checked the whole.
-fn upload(a: &mut Asm, cfg: &HwConfig) {
+fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
     let info = DesignInfo::of(cfg);
     let wbytes = (cfg.lanes / 8) as u16;
     // ---- BEGIN target id total chunk crc width height keep_x0 keep_w
@@ -363,7 +355,7 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     mov32(a, RLEN, PP);
     a.jmp("hunt_clear");
     a.label("bad_job");
-    err(a, 6, msg::BAD_JOB);
+    err(a, t, 6, msg::BAD_JOB);
     // mul: PP ← PA0 × PB (48 × 16 bits); mul_again: PA0 ← PP, PB ← A, then mul; mul_h:
     // PA0 ← A, PB ← the height, then mul.
     a.label("mul_again");
@@ -446,7 +438,7 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     }
     a.jmp("parsed");
     let perr = |a: &mut Asm, m: u8| {
-        a.call("perr").data(&[m as u16]);
+        a.call("perr").data(&[err_word(t, 5, m)]);
     };
     // Header: magic, format version, design hash, section count.
     a.label("p_hdr");
@@ -566,7 +558,7 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.li(4).st(IST).jmp("parsed");
     a.label("p_done");
     perr(a, msg::STRAY);
-    // perr: the parser stops with the error message in the word after the call.
+    // perr: the parser stops with the error (kind and message) in the word after the call.
     a.label("perr");
     a.lra().lpm().st(IERR).li(5).st(IST).jmp("parsed");
 
@@ -585,10 +577,10 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     ne32(a, T0, UCRC, "commit_redo");
     a.li(0).st(UACT);
     a.ld(IST).alui(Alu::Xor, 5).jnz("commit_st");
-    a.ld(IERR).st(EMSG).li(5).st(EKIND).jmp("error");
+    a.ld(IERR).jmp("error_word");
     a.label("commit_st");
     a.ld(IST).alui(Alu::Xor, 4).jz("commit_res");
-    err(a, 5, msg::EARLY);
+    err(a, t, 5, msg::EARLY);
     a.label("commit_res");
     // The image ends with its own CRC, so the CRC of the whole is the CRC-32 residue.
     ne16(a, T0, 0xDF1C, "commit_imgcrc");
@@ -603,9 +595,9 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     mov32(a, MCRC, UCRC);
     a.jmp("committed");
     a.label("commit_imgcrc");
-    err(a, 5, msg::IMAGE_CRC);
+    err(a, t, 5, msg::IMAGE_CRC);
     a.label("commit_hdr");
-    err(a, 5, msg::HEADER);
+    err(a, t, 5, msg::HEADER);
     a.label("commit_missing");
     missing(a);
     a.label("commit_redo");
@@ -628,19 +620,24 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.ld(SINDONE).jz("missing_next");
     a.label("commit_in");
     a.ld(SCRCOK).jnz("committed");
-    err(a, 9, msg::STRIP_CRC);
+    err(a, t, 9, msg::STRIP_CRC);
     a.label("strip_failed");
-    err(a, 9, msg::NO_PROGRAM);
+    err(a, t, 9, msg::NO_PROGRAM);
     a.label("unknown_upload");
-    err(a, 8, msg::UNKNOWN);
+    err(a, t, 8, msg::UNKNOWN);
     a.label("no_model");
-    err(a, 4, msg::NO_MODEL);
+    err(a, t, 4, msg::NO_MODEL);
 }
 
 /// An ERROR reply of `kind` with message `m` (the id is `EID`): both in the word after the
 /// call, which `error_inline` reads and never returns to.
-fn err(a: &mut Asm, kind: u8, m: u8) {
-    a.call("error_inline").data(&[(kind as u16) << 8 | m as u16]);
+fn err(a: &mut Asm, t: &[u16], kind: u8, m: u8) {
+    a.call("error_inline").data(&[err_word(t, kind, m)]);
+}
+
+/// A message's byte address (`t`, by index) above an error's kind: the whole error in a word.
+fn err_word(t: &[u16], kind: u8, m: u8) -> u16 {
+    t[m as usize] << 4 | kind as u16
 }
 
 /// A reply's header: waits for the sender and an empty send FIFO, then code, sequence, length
@@ -650,11 +647,9 @@ fn reply(a: &mut Asm, code: u8, len: u8) {
     a.call("reply").data(&[(len as u16) << 8 | code as u16]);
 }
 
-fn pack(a: &mut Asm, bytes: &[u8]) -> (u16, u16) {
-    let at = a.here() as u16;
+fn pack(a: &mut Asm, bytes: &[u8]) {
     let words: Vec<u16> = bytes.chunks(2).map(|c| c[0] as u16 | (*c.get(1).unwrap_or(&0) as u16) << 8).collect();
     a.data(&words);
-    (at, bytes.len() as u16)
 }
 
 /// The firmware for a design; `stale_units` is the partial-frame timeout in 256-cycle units.
@@ -672,15 +667,20 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     let info = DesignInfo::of(cfg);
     let mut a = Asm::new();
     // Text first, so that its addresses are known where the code names them: the INFO tail,
-    // the messages, and a table of each message's (address, length).
+    // then each message after its length byte, packed two bytes a word without gaps and named
+    // by byte address (12 bits, so that an error's kind fits beside one in a word).
     a.jmp("init");
-    let mut text = Text { info: pack(&mut a, &info_tail(cfg)), messages: Vec::new() };
+    let base = 2 * a.here() as u16;
+    let mut bytes = info_tail(cfg);
+    let info_text = (base, bytes.len() as u16);
+    let mut t = Vec::new();
     for m in MESSAGES {
-        text.messages.push(pack(&mut a, m.as_bytes()));
+        t.push(base + bytes.len() as u16);
+        bytes.push(m.len() as u8);
+        bytes.extend_from_slice(m.as_bytes());
     }
-    let msg_table = a.here() as u16;
-    let pairs: Vec<u16> = text.messages.iter().flat_map(|(at, n)| [*at, *n]).collect();
-    a.data(&pairs);
+    assert!(base as usize + bytes.len() <= 1 << 12, "text past a 12-bit byte address");
+    pack(&mut a, &bytes);
     a.label("init");
     a.li(stale_units).st(STALE).jmp("hunt_clear");
 
@@ -755,7 +755,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
         a.jmp(l);
     }
     a.label("unknown_cmd");
-    err(&mut a, 2, msg::UNKNOWN_CMD);
+    err(&mut a, &t, 2, msg::UNKNOWN_CMD);
 
     // Payload fields from P: `target u8, id u16` and a u32 (DATA's offset, BEGIN's total);
     // FETCH and QUERY start at the id.
@@ -818,9 +818,9 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.label("fetch");
     a.ld(LEN).alui(Alu::Xor, 10).jnz("bad_request");
     a.call("fields_id");
-    err(&mut a, 8, msg::NOT_KEPT);
+    err(&mut a, &t, 8, msg::NOT_KEPT);
 
-    upload(&mut a, cfg);
+    upload(&mut a, cfg, &t);
 
     // ---- RESET keep_model: (no strip can be in flight yet) forget the model unless kept.
     // A strip in flight is run to its end on zeros and its output dropped (the engine has no
@@ -885,7 +885,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.ld(CNT).call("send_counter");
     a.ld(CNT).alui(Alu::Add, 1).st(CNT).jmp("counters_op");
     a.label("busy");
-    err(&mut a, 7, msg::BUSY);
+    err(&mut a, &t, 7, msg::BUSY);
     // send_counter: the engine's counter A as u64; send_u64: T1:T0 as u64.
     a.label("send_counter");
     a.out(pout::CNTSEL).inp(pin::CNTL).st(T0).inp(pin::CNTH).st(T1);
@@ -912,30 +912,35 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.out(pout::SGO);
     a.jmp("info_text");
     a.label("bad_request");
-    err(&mut a, 3, msg::BAD_REQUEST);
+    err(&mut a, &t, 3, msg::BAD_REQUEST);
     a.label("bad_frame");
     a.li(0).st(EID);
-    err(&mut a, 1, msg::BAD_FRAME);
+    err(&mut a, &t, 1, msg::BAD_FRAME);
 
-    // ---- ERROR: kind, id 0, then the message text.
+    // ---- ERROR: kind, id 0, then the message text; the error's word (`err_word`) is after
+    // the call, or in A at `error_word`.
     a.label("error_inline");
-    a.lra().lpm().st(EMSG).sh(Shift::Hi).st(EKIND);
-    a.label("error");
+    a.lra().lpm();
+    a.label("error_word");
+    a.st(T0).alui(Alu::And, 15).st(EKIND);
+    a.ld(T0).sh(Shift::Shr).sh(Shift::Shr).sh(Shift::Shr).sh(Shift::Shr).st(ADDR);
     reply(&mut a, 0xFF, 3);
     a.ld(EKIND).out(pout::SREG).ld(EID).out(pout::SREG + 1).sh(Shift::Hi).out(pout::SREG + 2);
-    // The message's (address, length) pair from the table, and SLEN = 3 + its length.
-    a.li(msg_table).st(T0).ld(EMSG).sh(Shift::Lo).sh(Shift::Shl).alu(Alu::Add, T0).st(T0).lpm().st(ADDR);
-    a.ld(T0).alui(Alu::Add, 1).lpm().st(CNT).alui(Alu::Add, 3).out(pout::SLEN);
-    a.out(pout::SGO).jmp("send_text");
+    // The length byte, then SLEN = 3 + the length.
+    a.call("text_byte").st(CNT).alui(Alu::Add, 3).out(pout::SLEN);
+    a.out(pout::SGO);
 
-    // ---- The rest of a frame from program-memory text: ADDR (word address), CNT bytes.
+    // ---- The rest of a frame from program-memory text: ADDR (byte address), CNT bytes.
     a.label("send_text");
     a.ld(CNT).jz("send_done");
-    a.ld(ADDR).lpm().st(T1).out(pout::SBYTE);
-    a.ld(CNT).alui(Alu::Sub, 1).st(CNT).jz("send_done");
-    a.ld(T1).sh(Shift::Hi).out(pout::SBYTE);
-    a.ld(ADDR).alui(Alu::Add, 1).st(ADDR);
+    a.call("text_byte").out(pout::SBYTE);
     a.ld(CNT).alui(Alu::Sub, 1).st(CNT).jmp("send_text");
+    // text_byte: A ← the text byte at ADDR, which advances.
+    a.label("text_byte");
+    a.ld(ADDR).alui(Alu::Add, 1).st(ADDR).alui(Alu::Sub, 1).sh(Shift::Shr).lpm().jnc("text_lo");
+    a.sh(Shift::Hi);
+    a.label("text_lo");
+    a.sh(Shift::Lo).ret();
     a.label("send_done");
     a.jmp("hunt_clear");
 
@@ -990,7 +995,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.ret();
 
     a.label("info_text");
-    a.li(text.info.0).st(ADDR).li(text.info.1).st(CNT).jmp("send_text");
+    a.li(info_text.0).st(ADDR).li(info_text.1).st(CNT).jmp("send_text");
     a
 }
 
