@@ -145,8 +145,8 @@ const W: u8 = 0; // W..W+7: the header window, oldest first
 const FRESH: u8 = 8; // a byte entered the window since the last check
 const LEN: u8 = 9; // payload length of the frame being received
 const LEFT: u8 = 10;
-const CODE: u8 = 11;
-const SEQ: u8 = 12;
+const CODE: u8 = W + 3;
+const SEQ: u8 = W + 4;
 const T0: u8 = 13;
 const T1: u8 = 14;
 const CNT: u8 = 15;
@@ -701,13 +701,13 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     // len = W5 | W6 << 8 ≤ 4096
     a.ld(W + 6).sh(Shift::Swap).alu(Alu::Or, W + 5).st(LEN);
     a.li(4097).st(T0).ld(LEN).alu(Alu::Cmp, T0).jnc("hunt_wait");
-    // CRC-8 of the first seven bytes against the eighth.
-    a.ld(W).ldh(1).out(pout::CRC8);
-    for i in 1..7 {
-        a.ld(W + i).out(pout::CRC8);
-    }
+    // CRC-8 of the first seven bytes against the eighth; the frame's CRC-32 starts over the
+    // same bytes (a failed check starts it again).
+    a.ld(W).ldh(1).out(pout::CRC8).out(pout::RX32).li(W as u16 + 1).tax().li(6).st(CNT);
+    a.label("hunt_crc");
+    a.ldx().out(pout::CRC8).out(pout::RX32).ld(CNT).alui(Alu::Sub, 1).st(CNT).jnz("hunt_crc");
     a.inp(pin::CRC8).alu(Alu::Xor, W + 7).jnz("hunt_wait");
-    a.jmp("frame");
+    a.ld(W + 7).out(pout::RX32).jmp("frame");
     a.label("hunt_wait");
     a.inp(pin::RXS).jnz("hunt_byte");
     a.call("results").jmp("hunt_wait");
@@ -717,16 +717,12 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     }
     a.inp(pin::RX).st(W + 7).li(1).st(FRESH).jmp("hunt");
 
-    // ---- A header: the frame's CRC-32 starts over its eight bytes; the payload's first seven
+    // ---- A header: the frame's CRC-32 has its eight bytes (the window stays until the next
+    // hunt, so CODE and SEQ are its bytes); the payload's first seven
     // bytes (every command's fields) go to registers and the rest to the frame buffer from its
     // start, so a DATA chunk of `MAX_CHUNK` bytes fills the buffer without overwriting its
     // fields; then four CRC bytes; a line silent for the timeout gives the frame up.
     a.label("frame");
-    a.ld(W + 3).st(CODE).ld(W + 4).st(SEQ);
-    a.ld(W).ldh(1).out(pout::RX32);
-    for i in 1..8 {
-        a.ld(W + i).out(pout::RX32);
-    }
     a.li(0).out(pout::FBP).li(P as u16).tax();
     // Below seven bytes LEN − 7 wraps past anything LEFT counts down through.
     a.ld(LEN).st(LEFT).jz("crc").alui(Alu::Sub, 7).st(PEND);
