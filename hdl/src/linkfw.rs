@@ -292,9 +292,12 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
     a.ld(FTGT).alui(Alu::Cmp, 2).jnc("bad_request");
     a.ld(FTGT).jnz("begin_strip");
     a.ld(FID).jnz("bad_request");
+    // The checks both kinds of upload share (a strip's own come first, below).
+    a.label("begin_check");
     a.inp(pin::ENG).alui(Alu::And, 1).jnz("busy");
     a.ld(UACT).alu(Alu::And, USTRIP).jnz("busy");
     chunk_check(a);
+    a.ld(FTGT).jnz("begin_job");
     // A repeated BEGIN keeps what has arrived.
     a.ld(UACT).jz("begin_model");
     a.ld(USTRIP).jnz("begin_model");
@@ -304,12 +307,14 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
     a.jmp("hunt_clear");
     a.label("begin_model");
     a.li(0).st(MVALID).out(pout::MODEL).st(MLEN).st(MLEN + 1).st(MCRC).st(MCRC + 1);
-    a.st(USTRIP).st(UID).st(UNEXT).st(UNEXT + 1).li(1).st(UACT);
+    a.st(USTRIP).st(UID).st(IST).st(IK).st(IERR);
+    // Either upload: from offset 0, of BEGIN's total, CRC and chunk.
+    a.label("begin_upload");
+    a.li(0).st(UNEXT).st(UNEXT + 1).li(1).st(UACT);
     mov32(a, UTOT, BTOT);
     mov32(a, UCRC, BCRC);
     a.ld(BCHUNK).st(UCHUNK);
-    a.li(0x200).out(pout::UP32);
-    a.li(0).st(IST).st(IK).st(IERR).jmp("hunt_clear");
+    a.li(0x200).out(pout::UP32).jmp("hunt_clear");
     // A strip: checked as `StripJob::check` does, then the engine starts at once and the
     // strip's input is an upload into it.
     a.label("begin_strip");
@@ -317,10 +322,9 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
     a.ld(UACT).alu(Alu::And, USTRIP).jz("begin_busy");
     a.ld(FID).alu(Alu::Xor, UID).jz("hunt_clear"); // a repeated BEGIN of this strip
     a.label("begin_busy");
-    a.inp(pin::ENG).alui(Alu::And, 1).jnz("busy");
-    a.ld(UACT).alu(Alu::And, USTRIP).jnz("busy");
     a.ld(RENDSENT).alui(Alu::Xor, 1).alu(Alu::And, RACT).jnz("busy");
-    chunk_check(a);
+    a.jmp("begin_check");
+    a.label("begin_job");
     // width, height, keep_x0, keep_w below 2^16; width 1..=width cap, height and keep_w not
     // 0, keep_x0 + keep_w ≤ width.
     a.ld(BJOB + 1).alu(Alu::Or, BJOB + 3).alu(Alu::Or, BJOB + 5).alu(Alu::Or, BJOB + 7).jnz("bad_job");
@@ -345,15 +349,12 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
         a.ld(BJOB + 2 * k).out(pout::JOB + k);
     }
     a.out(pout::START);
-    a.li(1).st(UACT).st(USTRIP).st(SHAVE).st(RACT).li(0).st(SINDONE).st(SCRCOK).st(SFAIL);
-    a.st(UNEXT).st(UNEXT + 1).st(ROFF).st(ROFF + 1).st(RENDSENT).st(RFCRC).st(RFCRC + 1);
-    a.out(pout::RES32).li(0x200).out(pout::UP32);
+    a.li(1).st(USTRIP).st(SHAVE).st(RACT).li(0).st(SINDONE).st(SCRCOK).st(SFAIL);
+    a.st(ROFF).st(ROFF + 1).st(RENDSENT).st(RFCRC).st(RFCRC + 1).out(pout::RES32);
     a.ld(FID).st(UID).st(SID).st(RID);
-    mov32(a, UTOT, BTOT);
-    mov32(a, UCRC, BCRC);
-    a.ld(BCHUNK).st(UCHUNK).st(RCHUNK);
+    a.ld(BCHUNK).st(RCHUNK);
     mov32(a, RLEN, PP);
-    a.jmp("hunt_clear");
+    a.jmp("begin_upload");
     a.label("bad_job");
     err(a, t, 6, msg::BAD_JOB);
     // mul: PP ← PA0 × PB (48 × 16 bits); mul_again: PA0 ← PP, PB ← A, then mul; mul_h:
