@@ -1,8 +1,8 @@
 //! The device side of the link protocol's hardware profile (`docs/protocol.md`) as firmware
 //! for the control core (`bbcu_arch::ctl`), and a Rust model of the link I/O block it drives.
 //! The firmware does what `crate::proto::Proto` does in hand-built logic: the receiver (hunt
-//! for a header, CRC-8, payload into the frame buffer, CRC-32, the partial-frame timeout),
-//! HELLO, model uploads (in order, parsed and written through the load port, valid only after
+//! for a header, CRC-8, the payload's fields into registers and the rest into the frame
+//! buffer, CRC-32, the partial-frame timeout), HELLO, model uploads (in order, parsed and written through the load port, valid only after
 //! COMMIT's checks), strips (the job check, start, input through the feeder with the credit
 //! rule's QUERY states, results streamed per whole chunk, RESULT_END), FETCH, COUNTERS, RESET
 //! (draining a strip in flight), and every error with `Proto`'s messages.
