@@ -1,8 +1,8 @@
 //! The device side of the link protocol's hardware profile (`docs/protocol.md`) as firmware
 //! for the control core (`bbcu_arch::ctl`), and a Rust model of the link I/O block it drives.
 //! The firmware does what `crate::proto::Proto` does in hand-built logic: the receiver (hunt
-//! for a header, CRC-8, payload into the frame buffer, CRC-32, the partial-frame timeout),
-//! HELLO, model uploads (in order, parsed and written through the load port, valid only after
+//! for a header, CRC-8, the payload's fields into registers and the rest into the frame
+//! buffer, CRC-32, the partial-frame timeout), HELLO, model uploads (in order, parsed and written through the load port, valid only after
 //! COMMIT's checks), strips (the job check, start, input through the feeder with the credit
 //! rule's QUERY states, results streamed per whole chunk, RESULT_END), FETCH, COUNTERS, RESET
 //! (draining a strip in flight), and every error with `Proto`'s messages.
@@ -145,14 +145,13 @@ const W: u8 = 0; // W..W+7: the header window, oldest first
 const FRESH: u8 = 8; // a byte entered the window since the last check
 const LEN: u8 = 9; // payload length of the frame being received
 const LEFT: u8 = 10;
-const CODE: u8 = 11;
-const SEQ: u8 = 12;
+const CODE: u8 = W + 3;
+const SEQ: u8 = W + 4;
 const T0: u8 = 13;
 const T1: u8 = 14;
 const CNT: u8 = 15;
 const ADDR: u8 = 16;
 const EKIND: u8 = 17;
-const EMSG: u8 = 18;
 const STALE: u8 = 19; // the timeout, in units of 256 cycles
 const EID: u8 = 20; // the id an ERROR names
 const FTGT: u8 = 21; // payload fields: target, id
@@ -176,7 +175,7 @@ const BTOT: u8 = 40;
 const BCHUNK: u8 = 42;
 const BCRC: u8 = 43;
 const BJOB: u8 = 45; // width, height, keep_x0, keep_w: 45, 47, 49, 51
-const DOFF: u8 = 53;
+const DOFF: u8 = BTOT; // DATA's offset: where BEGIN's total is, as both are payload bytes 3..6
 const DN: u8 = 55;
 // The model image parser.
 const IST: u8 = 56; // 0 header, 1 section, 2 words, 3 tail, 4 done, 5 error
@@ -219,23 +218,9 @@ const DLEFT: u8 = 106; // RESET: input bytes the engine still takes (32 bits)
 const RN: u8 = 108;
 const RT: u8 = 109;
 const RKEEP: u8 = 110;
-
-/// Where the text lives in the program memory: the INFO tail, then each message, two bytes a
-/// word.
-struct Text {
-    info: (u16, u16),
-    messages: Vec<(u16, u16)>,
-}
-
-/// `lo, lo + 1` ← four frame-buffer bytes, little-endian.
-fn fb32(a: &mut Asm, lo: u8) {
-    fb16(a, lo);
-    fb16(a, lo + 1);
-}
-
-fn fb16(a: &mut Asm, r: u8) {
-    a.inp(pin::FB).st(r).inp(pin::FB).sh(Shift::Swap).alu(Alu::Or, r).st(r);
-}
+const RLR: u8 = 111; // `rxb`'s return, less one: the call it repeats once a byte is there
+const P: u8 = 112; // P..P+6: a frame's first seven payload bytes (its fields)
+const PEND: u8 = 119; // LEFT's value after the last of them
 
 /// Jumps to `ne` unless the 32-bit values at `x` and `y` are equal.
 fn ne32(a: &mut Asm, x: u8, y: u8, ne: &str) {
@@ -291,24 +276,28 @@ fn chunk_check(a: &mut Asm) {
 
 /// BEGIN, DATA and COMMIT of the model: the upload taken in order, parsed and written through
 /// the load port as it arrives, and valid only once COMMIT has checked the whole.
-fn upload(a: &mut Asm, cfg: &HwConfig) {
+fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
     let info = DesignInfo::of(cfg);
     let wbytes = (cfg.lanes / 8) as u16;
     // ---- BEGIN target id total chunk crc width height keep_x0 keep_w
     a.label("begin");
     a.ld(LEN).alui(Alu::Xor, 29).jnz("bad_request");
     a.call("fields_tid");
-    // total, chunk, crc and the job: thirteen little-endian halves into BTOT .. BJOB + 7.
-    a.li(BTOT as u16).tax().li(13).st(CNT);
+    // chunk, crc and the job, from the frame buffer: eleven little-endian halves into
+    // BCHUNK .. BJOB + 7 (the total came with the fields).
+    a.li(BCHUNK as u16).tax().li(11).st(CNT);
     a.label("begin_fields");
     a.inp(pin::FB).st(T0).inp(pin::FB).sh(Shift::Swap).alu(Alu::Or, T0).stx();
     a.ld(CNT).alui(Alu::Sub, 1).st(CNT).jnz("begin_fields");
     a.ld(FTGT).alui(Alu::Cmp, 2).jnc("bad_request");
     a.ld(FTGT).jnz("begin_strip");
     a.ld(FID).jnz("bad_request");
+    // The checks both kinds of upload share (a strip's own come first, below).
+    a.label("begin_check");
     a.inp(pin::ENG).alui(Alu::And, 1).jnz("busy");
     a.ld(UACT).alu(Alu::And, USTRIP).jnz("busy");
     chunk_check(a);
+    a.ld(FTGT).jnz("begin_job");
     // A repeated BEGIN keeps what has arrived.
     a.ld(UACT).jz("begin_model");
     a.ld(USTRIP).jnz("begin_model");
@@ -318,12 +307,14 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.jmp("hunt_clear");
     a.label("begin_model");
     a.li(0).st(MVALID).out(pout::MODEL).st(MLEN).st(MLEN + 1).st(MCRC).st(MCRC + 1);
-    a.st(USTRIP).st(UID).st(UNEXT).st(UNEXT + 1).li(1).st(UACT);
+    a.st(USTRIP).st(UID).st(IST).st(IK).st(IERR);
+    // Either upload: from offset 0, of BEGIN's total, CRC and chunk.
+    a.label("begin_upload");
+    a.li(0).st(UNEXT).st(UNEXT + 1).li(1).st(UACT);
     mov32(a, UTOT, BTOT);
     mov32(a, UCRC, BCRC);
     a.ld(BCHUNK).st(UCHUNK);
-    a.li(0x200).out(pout::UP32);
-    a.li(0).st(IST).st(IK).st(IERR).jmp("hunt_clear");
+    a.li(0x200).out(pout::UP32).jmp("hunt_clear");
     // A strip: checked as `StripJob::check` does, then the engine starts at once and the
     // strip's input is an upload into it.
     a.label("begin_strip");
@@ -331,10 +322,9 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.ld(UACT).alu(Alu::And, USTRIP).jz("begin_busy");
     a.ld(FID).alu(Alu::Xor, UID).jz("hunt_clear"); // a repeated BEGIN of this strip
     a.label("begin_busy");
-    a.inp(pin::ENG).alui(Alu::And, 1).jnz("busy");
-    a.ld(UACT).alu(Alu::And, USTRIP).jnz("busy");
     a.ld(RENDSENT).alui(Alu::Xor, 1).alu(Alu::And, RACT).jnz("busy");
-    chunk_check(a);
+    a.jmp("begin_check");
+    a.label("begin_job");
     // width, height, keep_x0, keep_w below 2^16; width 1..=width cap, height and keep_w not
     // 0, keep_x0 + keep_w ≤ width.
     a.ld(BJOB + 1).alu(Alu::Or, BJOB + 3).alu(Alu::Or, BJOB + 5).alu(Alu::Or, BJOB + 7).jnz("bad_job");
@@ -359,17 +349,14 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
         a.ld(BJOB + 2 * k).out(pout::JOB + k);
     }
     a.out(pout::START);
-    a.li(1).st(UACT).st(USTRIP).st(SHAVE).st(RACT).li(0).st(SINDONE).st(SCRCOK).st(SFAIL);
-    a.st(UNEXT).st(UNEXT + 1).st(ROFF).st(ROFF + 1).st(RENDSENT).st(RFCRC).st(RFCRC + 1);
-    a.out(pout::RES32).li(0x200).out(pout::UP32);
+    a.li(1).st(USTRIP).st(SHAVE).st(RACT).li(0).st(SINDONE).st(SCRCOK).st(SFAIL);
+    a.st(ROFF).st(ROFF + 1).st(RENDSENT).st(RFCRC).st(RFCRC + 1).out(pout::RES32);
     a.ld(FID).st(UID).st(SID).st(RID);
-    mov32(a, UTOT, BTOT);
-    mov32(a, UCRC, BCRC);
-    a.ld(BCHUNK).st(UCHUNK).st(RCHUNK);
+    a.ld(BCHUNK).st(RCHUNK);
     mov32(a, RLEN, PP);
-    a.jmp("hunt_clear");
+    a.jmp("begin_upload");
     a.label("bad_job");
-    err(a, 6, msg::BAD_JOB);
+    err(a, t, 6, msg::BAD_JOB);
     // mul: PP ← PA0 × PB (48 × 16 bits); mul_again: PA0 ← PP, PB ← A, then mul; mul_h:
     // PA0 ← A, PB ← the height, then mul.
     a.label("mul_again");
@@ -395,7 +382,6 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     // 8 ≤ LEN < 1032: LEN − 8 below 1024, its high byte below 4.
     a.ld(LEN).alui(Alu::Sub, 8).sh(Shift::Hi).alui(Alu::And, 0xFC).jnz("bad_request");
     a.call("fields_tid");
-    fb32(a, DOFF);
     a.ld(FTGT).alui(Alu::Cmp, 2).jnc("bad_request");
     a.ld(LEN).alui(Alu::Sub, 7).st(DN);
     a.ld(UACT).jz("hunt_clear");
@@ -411,8 +397,9 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.label("data_exp");
     a.ld(DN).alu(Alu::Xor, T2).jnz("hunt_clear");
     a.ld(USTRIP).jz("model_feed");
-    // A strip's pixels: the feeder moves them to the engine as it takes them.
-    a.li(7).out(pout::FBP).ld(DN).out(pout::FEED);
+    // A strip's pixels: the feeder moves them to the engine as it takes them (from the frame
+    // buffer's start, where the pointer still is).
+    a.ld(DN).out(pout::FEED);
     a.label("strip_feed");
     a.inp(pin::ENG).alui(Alu::And, 4).jnz("strip_fail");
     a.inp(pin::FEED).jz("strip_fed");
@@ -431,7 +418,6 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.li(1).st(SCRCOK).jmp("hunt_clear");
     a.label("model_feed");
     // Feed the model parser, byte by byte, through the upload CRC.
-    a.li(7).out(pout::FBP);
     a.ld(DN).st(LEFT);
     a.label("feed");
     a.inp(pin::FB).st(IBYTE).out(pout::UP32);
@@ -453,7 +439,7 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     }
     a.jmp("parsed");
     let perr = |a: &mut Asm, m: u8| {
-        a.call("perr").data(&[m as u16]);
+        a.call("perr").data(&[err_word(t, 5, m)]);
     };
     // Header: magic, format version, design hash, section count.
     a.label("p_hdr");
@@ -573,7 +559,7 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.li(4).st(IST).jmp("parsed");
     a.label("p_done");
     perr(a, msg::STRAY);
-    // perr: the parser stops with the error message in the word after the call.
+    // perr: the parser stops with the error (kind and message) in the word after the call.
     a.label("perr");
     a.lra().lpm().st(IERR).li(5).st(IST).jmp("parsed");
 
@@ -592,10 +578,10 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     ne32(a, T0, UCRC, "commit_redo");
     a.li(0).st(UACT);
     a.ld(IST).alui(Alu::Xor, 5).jnz("commit_st");
-    a.ld(IERR).st(EMSG).li(5).st(EKIND).jmp("error");
+    a.ld(IERR).jmp("error_word");
     a.label("commit_st");
     a.ld(IST).alui(Alu::Xor, 4).jz("commit_res");
-    err(a, 5, msg::EARLY);
+    err(a, t, 5, msg::EARLY);
     a.label("commit_res");
     // The image ends with its own CRC, so the CRC of the whole is the CRC-32 residue.
     ne16(a, T0, 0xDF1C, "commit_imgcrc");
@@ -610,9 +596,9 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     mov32(a, MCRC, UCRC);
     a.jmp("committed");
     a.label("commit_imgcrc");
-    err(a, 5, msg::IMAGE_CRC);
+    err(a, t, 5, msg::IMAGE_CRC);
     a.label("commit_hdr");
-    err(a, 5, msg::HEADER);
+    err(a, t, 5, msg::HEADER);
     a.label("commit_missing");
     missing(a);
     a.label("commit_redo");
@@ -635,19 +621,24 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.ld(SINDONE).jz("missing_next");
     a.label("commit_in");
     a.ld(SCRCOK).jnz("committed");
-    err(a, 9, msg::STRIP_CRC);
+    err(a, t, 9, msg::STRIP_CRC);
     a.label("strip_failed");
-    err(a, 9, msg::NO_PROGRAM);
+    err(a, t, 9, msg::NO_PROGRAM);
     a.label("unknown_upload");
-    err(a, 8, msg::UNKNOWN);
+    err(a, t, 8, msg::UNKNOWN);
     a.label("no_model");
-    err(a, 4, msg::NO_MODEL);
+    err(a, t, 4, msg::NO_MODEL);
 }
 
 /// An ERROR reply of `kind` with message `m` (the id is `EID`): both in the word after the
 /// call, which `error_inline` reads and never returns to.
-fn err(a: &mut Asm, kind: u8, m: u8) {
-    a.call("error_inline").data(&[(kind as u16) << 8 | m as u16]);
+fn err(a: &mut Asm, t: &[u16], kind: u8, m: u8) {
+    a.call("error_inline").data(&[err_word(t, kind, m)]);
+}
+
+/// A message's byte address (`t`, by index) above an error's kind: the whole error in a word.
+fn err_word(t: &[u16], kind: u8, m: u8) -> u16 {
+    t[m as usize] << 4 | kind as u16
 }
 
 /// A reply's header: waits for the sender and an empty send FIFO, then code, sequence, length
@@ -657,11 +648,9 @@ fn reply(a: &mut Asm, code: u8, len: u8) {
     a.call("reply").data(&[(len as u16) << 8 | code as u16]);
 }
 
-fn pack(a: &mut Asm, bytes: &[u8]) -> (u16, u16) {
-    let at = a.here() as u16;
+fn pack(a: &mut Asm, bytes: &[u8]) {
     let words: Vec<u16> = bytes.chunks(2).map(|c| c[0] as u16 | (*c.get(1).unwrap_or(&0) as u16) << 8).collect();
     a.data(&words);
-    (at, bytes.len() as u16)
 }
 
 /// The firmware for a design; `stale_units` is the partial-frame timeout in 256-cycle units.
@@ -679,15 +668,20 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     let info = DesignInfo::of(cfg);
     let mut a = Asm::new();
     // Text first, so that its addresses are known where the code names them: the INFO tail,
-    // the messages, and a table of each message's (address, length).
+    // then each message after its length byte, packed two bytes a word without gaps and named
+    // by byte address (12 bits, so that an error's kind fits beside one in a word).
     a.jmp("init");
-    let mut text = Text { info: pack(&mut a, &info_tail(cfg)), messages: Vec::new() };
+    let base = 2 * a.here() as u16;
+    let mut bytes = info_tail(cfg);
+    let info_text = (base, bytes.len() as u16);
+    let mut t = Vec::new();
     for m in MESSAGES {
-        text.messages.push(pack(&mut a, m.as_bytes()));
+        t.push(base + bytes.len() as u16);
+        bytes.push(m.len() as u8);
+        bytes.extend_from_slice(m.as_bytes());
     }
-    let msg_table = a.here() as u16;
-    let pairs: Vec<u16> = text.messages.iter().flat_map(|(at, n)| [*at, *n]).collect();
-    a.data(&pairs);
+    assert!(base as usize + bytes.len() <= 1 << 12, "text past a 12-bit byte address");
+    pack(&mut a, &bytes);
     a.label("init");
     a.li(stale_units).st(STALE).jmp("hunt_clear");
 
@@ -708,13 +702,13 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     // len = W5 | W6 << 8 ≤ 4096
     a.ld(W + 6).sh(Shift::Swap).alu(Alu::Or, W + 5).st(LEN);
     a.li(4097).st(T0).ld(LEN).alu(Alu::Cmp, T0).jnc("hunt_wait");
-    // CRC-8 of the first seven bytes against the eighth.
-    a.ld(W).ldh(1).out(pout::CRC8);
-    for i in 1..7 {
-        a.ld(W + i).out(pout::CRC8);
-    }
+    // CRC-8 of the first seven bytes against the eighth; the frame's CRC-32 starts over the
+    // same bytes (a failed check starts it again).
+    a.ld(W).ldh(1).out(pout::CRC8).out(pout::RX32).li(W as u16 + 1).tax().li(6).st(CNT);
+    a.label("hunt_crc");
+    a.ldx().out(pout::CRC8).out(pout::RX32).ld(CNT).alui(Alu::Sub, 1).st(CNT).jnz("hunt_crc");
     a.inp(pin::CRC8).alu(Alu::Xor, W + 7).jnz("hunt_wait");
-    a.jmp("frame");
+    a.ld(W + 7).out(pout::RX32).jmp("frame");
     a.label("hunt_wait");
     a.inp(pin::RXS).jnz("hunt_byte");
     a.call("results").jmp("hunt_wait");
@@ -724,45 +718,29 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     }
     a.inp(pin::RX).st(W + 7).li(1).st(FRESH).jmp("hunt");
 
-    // ---- A header: the frame's CRC-32 starts over its eight bytes, the payload goes to the
-    // frame buffer, then four CRC bytes; a line silent for the timeout gives the frame up.
+    // ---- A header: the frame's CRC-32 has its eight bytes (the window stays until the next
+    // hunt, so CODE and SEQ are its bytes); the payload's first seven
+    // bytes (every command's fields) go to registers and the rest to the frame buffer from its
+    // start, so a DATA chunk of `MAX_CHUNK` bytes fills the buffer without overwriting its
+    // fields; then four CRC bytes; a line silent for the timeout gives the frame up.
     a.label("frame");
-    a.ld(W + 3).st(CODE).ld(W + 4).st(SEQ);
-    a.ld(W).ldh(1).out(pout::RX32);
-    for i in 1..8 {
-        a.ld(W + i).out(pout::RX32);
-    }
-    a.li(0).out(pout::FBP);
-    a.ld(LEN).st(LEFT).jz("crc");
+    a.li(0).out(pout::FBP).li(P as u16).tax();
+    // Below seven bytes LEN − 7 wraps past anything LEFT counts down through.
+    a.ld(LEN).st(LEFT).jz("crc").alui(Alu::Sub, 7).st(PEND);
+    a.label("pay_f");
+    a.call("rxb").out(pout::RX32).stx();
+    a.ld(LEFT).alui(Alu::Sub, 1).st(LEFT).jz("crc").alu(Alu::Xor, PEND).jnz("pay_f");
     a.label("pay");
-    a.ld(STALE).out(pout::TMR);
-    a.label("pay_wait");
-    a.inp(pin::RXS).jnz("pay_byte");
-    a.call("results");
-    a.inp(pin::TMR).jnz("pay_wait");
-    a.jmp("hunt_clear");
-    a.label("pay_byte");
-    a.inp(pin::RX).out(pout::RX32).out(pout::FBW);
+    a.call("rxb").out(pout::RX32).out(pout::FBW);
     a.ld(LEFT).alui(Alu::Sub, 1).st(LEFT).jnz("pay");
-    // The CRC-32, little-endian, into T0 (low half) and T1 (high half).
+    // The CRC-32 through the same unit: a frame and its CRC leave the residue.
     a.label("crc");
     a.li(4).st(CNT);
     a.label("crc_byte");
-    a.ld(STALE).out(pout::TMR);
-    a.label("crc_wait");
-    a.inp(pin::RXS).jnz("crc_take");
-    a.call("results");
-    a.inp(pin::TMR).jnz("crc_wait");
-    a.jmp("hunt_clear");
-    a.label("crc_take");
-    // Shift the 32-bit T1:T0 right by 8 and put the byte on top.
-    a.ld(T0).sh(Shift::Hi).st(T0).ld(T1).sh(Shift::Swap).alui(Alu::And, 0xFF).st(ADDR);
-    a.ld(T1).sh(Shift::Lo).sh(Shift::Swap).alu(Alu::Or, T0).st(T0);
-    a.ld(ADDR).st(T1);
-    a.inp(pin::RX).sh(Shift::Swap).alu(Alu::Or, T1).st(T1);
+    a.call("rxb").out(pout::RX32);
     a.ld(CNT).alui(Alu::Sub, 1).st(CNT).jnz("crc_byte");
-    a.inp(pin::RX32L).alu(Alu::Xor, T0).jnz("bad_frame");
-    a.inp(pin::RX32H).alu(Alu::Xor, T1).jnz("bad_frame");
+    a.li(0xDF1C).st(T0).inp(pin::RX32L).alu(Alu::Xor, T0).jnz("bad_frame");
+    a.li(0x2144).st(T0).inp(pin::RX32H).alu(Alu::Xor, T0).jnz("bad_frame");
 
     // ---- The frame is good: act on it.
     // Codes 1 ..= 8 through a table of jumps (code 0 wraps past its end).
@@ -774,13 +752,32 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
         a.jmp(l);
     }
     a.label("unknown_cmd");
-    err(&mut a, 2, msg::UNKNOWN_CMD);
+    err(&mut a, &t, 2, msg::UNKNOWN_CMD);
 
-    // Payload fields: `target u8, id u16` (FETCH and QUERY start at the id).
+    // Payload fields from P: `target u8, id u16` and a u32 (DATA's offset, BEGIN's total);
+    // FETCH and QUERY start at the id.
     a.label("fields_tid");
-    a.inp(pin::FB).st(FTGT);
+    a.ld(P).st(FTGT);
+    a.ld(P + 4).sh(Shift::Swap).alu(Alu::Or, P + 3).st(DOFF);
+    a.ld(P + 6).sh(Shift::Swap).alu(Alu::Or, P + 5).st(DOFF + 1);
+    a.ld(P + 2).sh(Shift::Swap).alu(Alu::Or, P + 1).jmp("fields_st");
     a.label("fields_id");
-    a.inp(pin::FB).st(FID).inp(pin::FB).sh(Shift::Swap).alu(Alu::Or, FID).st(FID).st(EID).ret();
+    a.ld(P + 1).sh(Shift::Swap).alu(Alu::Or, P);
+    a.label("fields_st");
+    a.st(FID).st(EID).ret();
+
+    // rxb: A ← the next received byte. Waiting is the rare case and calls `results`, so it
+    // keeps its return address, less one: the `call rxb` it repeats once a byte is there.
+    // The timeout counts from the first empty look, which keeps the timer off the byte path.
+    a.label("rxb");
+    a.inp(pin::RXS).jz("rxb_idle").inp(pin::RX).ret();
+    a.label("rxb_idle");
+    a.lra().alui(Alu::Sub, 1).st(RLR).ld(STALE).out(pout::TMR);
+    a.label("rxb_wait");
+    a.call("results").inp(pin::RXS).jnz("rxb_again");
+    a.inp(pin::TMR).jnz("rxb_wait").jmp("hunt_clear");
+    a.label("rxb_again");
+    a.ld(RLR).jpa();
 
     // ---- QUERY id: the state of that strip (none is kept yet: unknown).
     a.label("query");
@@ -818,16 +815,16 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.label("fetch");
     a.ld(LEN).alui(Alu::Xor, 10).jnz("bad_request");
     a.call("fields_id");
-    err(&mut a, 8, msg::NOT_KEPT);
+    err(&mut a, &t, 8, msg::NOT_KEPT);
 
-    upload(&mut a, cfg);
+    upload(&mut a, cfg, &t);
 
     // ---- RESET keep_model: (no strip can be in flight yet) forget the model unless kept.
     // A strip in flight is run to its end on zeros and its output dropped (the engine has no
     // abort), before RESET_DONE.
     a.label("reset");
     a.ld(LEN).alui(Alu::Xor, 1).jnz("bad_request");
-    a.inp(pin::FB).st(RKEEP);
+    a.ld(P).st(RKEEP);
     a.li(0).st(RACT).st(DLEFT).st(DLEFT + 1);
     a.ld(UACT).alu(Alu::And, USTRIP).jz("reset_drain");
     a.ld(SFAIL).jnz("reset_drain");
@@ -885,7 +882,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.ld(CNT).call("send_counter");
     a.ld(CNT).alui(Alu::Add, 1).st(CNT).jmp("counters_op");
     a.label("busy");
-    err(&mut a, 7, msg::BUSY);
+    err(&mut a, &t, 7, msg::BUSY);
     // send_counter: the engine's counter A as u64; send_u64: T1:T0 as u64.
     a.label("send_counter");
     a.out(pout::CNTSEL).inp(pin::CNTL).st(T0).inp(pin::CNTH).st(T1);
@@ -912,30 +909,35 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.out(pout::SGO);
     a.jmp("info_text");
     a.label("bad_request");
-    err(&mut a, 3, msg::BAD_REQUEST);
+    err(&mut a, &t, 3, msg::BAD_REQUEST);
     a.label("bad_frame");
     a.li(0).st(EID);
-    err(&mut a, 1, msg::BAD_FRAME);
+    err(&mut a, &t, 1, msg::BAD_FRAME);
 
-    // ---- ERROR: kind, id 0, then the message text.
+    // ---- ERROR: kind, id 0, then the message text; the error's word (`err_word`) is after
+    // the call, or in A at `error_word`.
     a.label("error_inline");
-    a.lra().lpm().st(EMSG).sh(Shift::Hi).st(EKIND);
-    a.label("error");
+    a.lra().lpm();
+    a.label("error_word");
+    a.st(T0).alui(Alu::And, 15).st(EKIND);
+    a.ld(T0).sh(Shift::Shr).sh(Shift::Shr).sh(Shift::Shr).sh(Shift::Shr).st(ADDR);
     reply(&mut a, 0xFF, 3);
     a.ld(EKIND).out(pout::SREG).ld(EID).out(pout::SREG + 1).sh(Shift::Hi).out(pout::SREG + 2);
-    // The message's (address, length) pair from the table, and SLEN = 3 + its length.
-    a.li(msg_table).st(T0).ld(EMSG).sh(Shift::Lo).sh(Shift::Shl).alu(Alu::Add, T0).st(T0).lpm().st(ADDR);
-    a.ld(T0).alui(Alu::Add, 1).lpm().st(CNT).alui(Alu::Add, 3).out(pout::SLEN);
-    a.out(pout::SGO).jmp("send_text");
+    // The length byte, then SLEN = 3 + the length.
+    a.call("text_byte").st(CNT).alui(Alu::Add, 3).out(pout::SLEN);
+    a.out(pout::SGO);
 
-    // ---- The rest of a frame from program-memory text: ADDR (word address), CNT bytes.
+    // ---- The rest of a frame from program-memory text: ADDR (byte address), CNT bytes.
     a.label("send_text");
     a.ld(CNT).jz("send_done");
-    a.ld(ADDR).lpm().st(T1).out(pout::SBYTE);
-    a.ld(CNT).alui(Alu::Sub, 1).st(CNT).jz("send_done");
-    a.ld(T1).sh(Shift::Hi).out(pout::SBYTE);
-    a.ld(ADDR).alui(Alu::Add, 1).st(ADDR);
+    a.call("text_byte").out(pout::SBYTE);
     a.ld(CNT).alui(Alu::Sub, 1).st(CNT).jmp("send_text");
+    // text_byte: A ← the text byte at ADDR, which advances.
+    a.label("text_byte");
+    a.ld(ADDR).alui(Alu::Add, 1).st(ADDR).alui(Alu::Sub, 1).sh(Shift::Shr).lpm().jnc("text_lo");
+    a.sh(Shift::Hi);
+    a.label("text_lo");
+    a.sh(Shift::Lo).ret();
     a.label("send_done");
     a.jmp("hunt_clear");
 
@@ -990,7 +992,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.ret();
 
     a.label("info_text");
-    a.li(text.info.0).st(ADDR).li(text.info.1).st(CNT).jmp("send_text");
+    a.li(info_text.0).st(ADDR).li(info_text.1).st(CNT).jmp("send_text");
     a
 }
 
@@ -1071,6 +1073,9 @@ pub struct IoModel {
 const RFIFO: usize = 2048;
 const RXF: usize = 2048;
 const TXF: usize = 512;
+/// The frame buffer's size (`linkio`'s): a DATA chunk's bytes and no more, so that firmware
+/// that kept anything else there would see it overwritten here too.
+const FB: usize = crate::proto::MAX_CHUNK;
 
 const CRC8: crc::Crc<u8> = crc::Crc::<u8>::new(&crc::CRC_8_SMBUS);
 const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
@@ -1080,7 +1085,7 @@ impl Default for IoModel {
         IoModel {
             rx: VecDeque::new(),
             tx: Vec::new(),
-            fb: vec![0; crate::proto::MAX_CHUNK + 16],
+            fb: vec![0; FB],
             fbp: 0,
             crc8: CRC8.digest(),
             rx32: CRC32.digest(),
@@ -1221,7 +1226,7 @@ impl IoModel {
                         }
                         self.rx32.update(&[byte]);
                     }
-                    pout::FBP => self.fbp = v as usize,
+                    pout::FBP => self.fbp = v as usize % FB,
                     pout::FBW => {
                         let n = self.fb.len();
                         self.fb[self.fbp % n] = byte;

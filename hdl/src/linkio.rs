@@ -28,9 +28,9 @@ use crate::uart::ByteFifo;
 use bbcu_arch::HwConfig;
 use rust_hdl::prelude::*;
 
-/// Frame buffer address bits: a DATA payload is stored whole, its 7 bytes of fields before a
-/// chunk of up to `proto::MAX_CHUNK` bytes, so 1 KiB is too small.
-const FB_BITS: usize = 11;
+/// Frame buffer address bits: a DATA chunk of up to `proto::MAX_CHUNK` bytes (the firmware
+/// keeps a payload's first seven bytes, the fields, in its registers).
+const FB_BITS: usize = 10;
 
 /// The kernel decodes port numbers as literals (hdl_gen cannot translate a path constant);
 /// these are the numbers it uses, checked against the firmware's tables at compile time.

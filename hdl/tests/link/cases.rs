@@ -156,6 +156,8 @@ pub fn upload<D: LinkDut>(d: &mut D, image: &[u8], chunk: usize, seq: &mut u8) -
 pub fn model_upload_writes_every_word_and_commits<D: LinkDut>(mk: impl Fn(&HwConfig) -> D) {
     let cfg = test_config();
     let (bytes, img) = small_model(&cfg);
+    // The first chunk is a whole 1,024 bytes: it fills a frame buffer of that size exactly.
+    assert!(bytes.len() > 1024, "an image of {} bytes is less than a chunk", bytes.len());
     let mut d = mk(&cfg);
     let mut seq = 1;
     let r = upload(&mut d, &bytes, 1024, &mut seq);
