@@ -19,3 +19,16 @@ const QUIET: u64 = 3000;
 hw_dut!(FwLink, |cfg| FwLink::new(cfg, STALE), 4 * STALE as u64, QUIET, tx_idle);
 
 link_cases!(Dut::new);
+
+/// Writes the protocol engine's Verilog alone for a size and speed estimate:
+/// `cargo test -p bbcu-hdl --test linkio -- --ignored linkio_verilog` writes
+/// `target/tmp/linkio-up5k.v` (top module `top`), which `scripts/measure-linkio.sh` places
+/// on the UP5K behind serial pins.
+#[test]
+#[ignore]
+fn linkio_verilog() {
+    let mut p = FwLink::new(&bbcu_arch::HwConfig::preset("ice40-up5k").unwrap(), 9_600_000);
+    rust_hdl::prelude::Block::connect_all(&mut p);
+    let v = rust_hdl::prelude::generate_verilog(&p);
+    std::fs::write(concat!(env!("CARGO_TARGET_TMPDIR"), "/linkio-up5k.v"), v).unwrap();
+}
