@@ -35,6 +35,13 @@ pub enum Cs {
 pub struct Ctl<const PA: usize> {
     pub clock: Signal<In, Clock>,
     pub port: Signal<Out, Bits<8>>,
+    /// In a fetch cycle, the port the instruction being fetched names: an I/O block can
+    /// register what an `in` will read one cycle early, so that its input multiplexer is off
+    /// the path from the instruction register to the accumulator.
+    pub port_next: Signal<Out, Bits<8>>,
+    /// High in a fetch cycle whose instruction is an `out`: with `port_next`, an I/O block
+    /// can register a port's write strobe for the execute cycle.
+    pub out_next: Signal<Out, Bit>,
     pub pout: Signal<Out, Bits<16>>,
     pub pwr: Signal<Out, Bit>,
     pub prd: Signal<Out, Bit>,
@@ -111,6 +118,8 @@ impl<const PA: usize> Ctl<PA> {
         Self {
             clock: Default::default(),
             port: Default::default(),
+            port_next: Default::default(),
+            out_next: Default::default(),
             pout: Default::default(),
             pwr: Default::default(),
             prd: Default::default(),
@@ -220,6 +229,8 @@ impl<const PA: usize> Logic for Ctl<PA> {
         self.target.next = bit_cast::<PA, 12>(self.ir.q.val().get_bits::<12>(0));
 
         self.port.next = self.ir.q.val().get_bits::<8>(0);
+        self.port_next.next = self.rom.read_data.val().get_bits::<8>(0);
+        self.out_next.next = (self.st.q.val() == Cs::Fetch) & (self.rom.read_data.val().get_bits::<4>(12) == 6);
         self.pout.next = self.a.q.val();
         self.exec.next = self.st.q.val() == Cs::Exec;
         self.pwr.next = false;

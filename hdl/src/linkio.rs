@@ -12,9 +12,9 @@
 //!
 //! Two places where hardware and model had to agree on timing (the model does both the same
 //! way):
-//! - the sender writes its header and register bytes one a cycle, so a fed tail byte written
-//!   meanwhile waits in a one-byte holding register; the firmware never writes two before the
-//!   header is out;
+//! - the sender writes its header and register bytes one a cycle, and a fed tail byte waits
+//!   in a one-byte holding register until the FIFO takes it; the firmware never writes two
+//!   before the header is out;
 //! - the send FIFO's fill level is not visible from here (the UART holds it), so `SND`'s bit 1
 //!   is "not idle" (bytes queued or the line busy, or written in the last cycles, before the
 //!   UART's flags show them) and bit 2 counts bytes written since the UART was last idle, a
@@ -93,8 +93,8 @@ pub type FwLink = LinkIo<{ crate::linkfw::PA as usize }>;
 #[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
 pub enum Snd {
     Idle,
+    /// The header and the register bytes.
     Head,
-    Regs,
     Tail,
     Crc,
 }
@@ -160,6 +160,16 @@ pub struct LinkIo<const PA: usize> {
     s_left: DFF<Bits<16>>,
     pend: DFF<Bits<8>>,
     pend_v: DFF<Bit>,
+    /// The header-and-registers byte at `sk` and the one after it, prepared a cycle ahead so
+    /// that the byte written and fed to the CRC units comes from a register.
+    cur_b: DFF<Bits<8>>,
+    nxt_b: DFF<Bits<8>>,
+    /// The write strobes on the paths into the CRC units and the sender, registered from the
+    /// instruction being fetched (high in its execute cycle).
+    hit_crc8: DFF<Bit>,
+    hit_rx32: DFF<Bit>,
+    hit_up32: DFF<Bit>,
+    hit_sbyte: DFF<Bit>,
     /// Bytes written to the send FIFO since the UART was last seen idle (saturates at 256).
     since: DFF<Bits<9>>,
     /// Writes in the last three cycles, which the UART's idle flag does not show yet.
@@ -172,9 +182,13 @@ pub struct LinkIo<const PA: usize> {
     // Feeder, results.
     feed_left: DFF<Bits<16>>,
     feed_z: DFF<Bit>,
+    /// `feed_left != 0`, kept as a flag so the feeder's handshake starts from a register.
+    feed_nz: DFF<Bit>,
     done_f: DFF<Bit>,
     rgot: DFF<Bits<32>>,
     rcnt: DFF<Bits<12>>,
+    /// What an `in` reads, registered in its fetch cycle (`Ctl::port_next`).
+    pin_r: DFF<Bits<16>>,
 
     wr: Signal<Local, Bit>,
     rd: Signal<Local, Bit>,
@@ -193,8 +207,9 @@ pub struct LinkIo<const PA: usize> {
     emit: Signal<Local, Bit>,
     txd: Signal<Local, Bits<8>>,
     sbyte: Signal<Local, Bit>,
-    regb: Signal<Local, Bits<8>>,
-    hdrb: Signal<Local, Bits<8>>,
+    b1: Signal<Local, Bits<8>>,
+    b2: Signal<Local, Bits<8>>,
+    hend: Signal<Local, Bits<5>>,
     crcb: Signal<Local, Bits<8>>,
 }
 
@@ -259,6 +274,12 @@ impl<const PA: usize> LinkIo<PA> {
             s_left: Default::default(),
             pend: Default::default(),
             pend_v: Default::default(),
+            cur_b: Default::default(),
+            nxt_b: Default::default(),
+            hit_crc8: Default::default(),
+            hit_rx32: Default::default(),
+            hit_up32: Default::default(),
+            hit_sbyte: Default::default(),
             since: Default::default(),
             wrote: Default::default(),
             l_mem: Default::default(),
@@ -267,9 +288,11 @@ impl<const PA: usize> LinkIo<PA> {
             job: Default::default(),
             feed_left: Default::default(),
             feed_z: Default::default(),
+            feed_nz: Default::default(),
             done_f: Default::default(),
             rgot: Default::default(),
             rcnt: Default::default(),
+            pin_r: Default::default(),
             wr: Default::default(),
             rd: Default::default(),
             port: Default::default(),
@@ -285,8 +308,9 @@ impl<const PA: usize> LinkIo<PA> {
             emit: Default::default(),
             txd: Default::default(),
             sbyte: Default::default(),
-            regb: Default::default(),
-            hdrb: Default::default(),
+            b1: Default::default(),
+            b2: Default::default(),
+            hend: Default::default(),
             crcb: Default::default(),
         }
     }
@@ -297,7 +321,8 @@ impl<const PA: usize> Logic for LinkIo<PA> {
     fn update(&mut self) {
         dff_setup!(
             self, clock, fbp, tmr, csel, model, ss, sk, s_code, s_seq, s_len, s_nreg, s_fifo, s_left, pend, pend_v,
-            since, wrote, l_mem, l_addr, feed_left, feed_z, done_f, rgot, rcnt
+            cur_b, nxt_b, hit_crc8, hit_rx32, hit_up32, hit_sbyte, since, wrote, l_mem, l_addr, feed_left, feed_z,
+            feed_nz, done_f, rgot, rcnt, pin_r
         );
         for i in 0..16 {
             self.s_regs[i].clock.next = self.clock.val();
@@ -318,11 +343,15 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         self.port.next = self.core.port.val();
         self.v.next = self.core.pout.val();
         self.vb.next = self.core.pout.val().get_bits::<8>(0);
+        self.hit_crc8.d.next = self.core.out_next.val() & (self.core.port_next.val() == 0);
+        self.hit_rx32.d.next = self.core.out_next.val() & (self.core.port_next.val() == 1);
+        self.hit_up32.d.next = self.core.out_next.val() & (self.core.port_next.val() == 7);
+        self.hit_sbyte.d.next = self.core.out_next.val() & (self.core.port_next.val() == 13);
 
         // ---- Frame buffer and feeder. The memory reads the pointer's next value, so its
         // output is the byte at the pointer in every cycle.
-        self.take.next = (self.feed_left.q.val() != 0) & self.in_ready.val();
-        self.in_valid.next = self.feed_left.q.val() != 0;
+        self.take.next = self.feed_nz.q.val() & self.in_ready.val();
+        self.in_valid.next = self.feed_nz.q.val();
         self.in_data.next = self.fbuf.read_data.val();
         if self.feed_z.q.val() {
             self.in_data.next = 0.into();
@@ -344,9 +373,11 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         self.fbuf.write_enable.next = self.wr.val() & (self.port.val() == 3);
         if self.take.val() {
             self.feed_left.d.next = self.feed_left.q.val() - 1;
+            self.feed_nz.d.next = self.feed_left.q.val() != 1;
         }
         if self.wr.val() & ((self.port.val() == 45) | (self.port.val() == 46)) {
             self.feed_left.d.next = self.v.val();
+            self.feed_nz.d.next = self.v.val() != 0;
             self.feed_z.d.next = self.port.val() == 46;
         }
 
@@ -354,15 +385,15 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         // value clears first; UP32's bit 9 clears without feeding), the upload one also by the
         // feeder.
         self.rx8.data.next = self.vb.val();
-        self.rx8.valid.next = self.wr.val() & (self.port.val() == 0);
+        self.rx8.valid.next = self.hit_crc8.q.val();
         self.rx8.clear.next = self.rx8.valid.val() & self.v.val().get_bit(8);
         self.rx32.data.next = self.vb.val();
-        self.rx32.valid.next = self.wr.val() & (self.port.val() == 1);
+        self.rx32.valid.next = self.hit_rx32.q.val();
         self.rx32.clear.next = self.rx32.valid.val() & self.v.val().get_bit(8);
         self.up32.data.next = self.vb.val();
         self.up32.clear.next = false;
         self.up32.valid.next = false;
-        if self.wr.val() & (self.port.val() == 7) {
+        if self.hit_up32.q.val() {
             self.up32.clear.next = self.v.val().get_bit(8) | self.v.val().get_bit(9);
             self.up32.valid.next = !self.v.val().get_bit(9);
         } else if self.take.val() & !self.feed_z.q.val() {
@@ -385,7 +416,9 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         }
         self.cnt_sel.next = self.csel.q.val();
         self.model_ok.next = self.model.q.val();
-        self.done_f.d.next = self.done_f.q.val() & !(self.rd.val() & (self.port.val() == 18));
+        // Read-to-clear clears only what the read returned (it was sampled a cycle earlier).
+        self.done_f.d.next =
+            self.done_f.q.val() & !(self.rd.val() & (self.port.val() == 18) & self.pin_r.q.val().get_bit(0));
         if self.eng_done.val() {
             self.done_f.d.next = true;
         }
@@ -448,21 +481,59 @@ impl<const PA: usize> Logic for LinkIo<PA> {
                 self.s_regs[i].d.next = self.vb.val();
             }
         }
-        self.regb.next = 0.into();
-        for i in 0..16 {
-            if self.sk.q.val().index() == i {
-                self.regb.next = self.s_regs[i].q.val();
-            }
-        }
-        self.hdrb.next = self.tx8.crc.val();
+        // The header-and-registers sequence, bytes sk + 1 and sk + 2 (a `case` on sk, so a
+        // parallel multiplexer with no adder before it): header 0..=7 (7 is the CRC-8, taken
+        // from its unit when it is sent), register k at 8 + k.
+        self.hend.next = bit_cast::<5, 5>(self.s_nreg.q.val()) + 8;
+        self.b1.next = 0.into();
+        self.b2.next = 0.into();
         match self.sk.q.val().index() {
-            0 => self.hdrb.next = 0xBB.into(),
-            1 => self.hdrb.next = 0xC5.into(),
-            2 => self.hdrb.next = 1.into(),
-            3 => self.hdrb.next = self.s_code.q.val(),
-            4 => self.hdrb.next = self.s_seq.q.val(),
-            5 => self.hdrb.next = self.s_len.q.val().get_bits::<8>(0),
-            6 => self.hdrb.next = self.s_len.q.val().get_bits::<8>(8),
+            0 => self.b1.next = 0xC5.into(),
+            1 => self.b1.next = 1.into(),
+            2 => self.b1.next = self.s_code.q.val(),
+            3 => self.b1.next = self.s_seq.q.val(),
+            4 => self.b1.next = self.s_len.q.val().get_bits::<8>(0),
+            5 => self.b1.next = self.s_len.q.val().get_bits::<8>(8),
+            7 => self.b1.next = self.s_regs[0].q.val(),
+            8 => self.b1.next = self.s_regs[1].q.val(),
+            9 => self.b1.next = self.s_regs[2].q.val(),
+            10 => self.b1.next = self.s_regs[3].q.val(),
+            11 => self.b1.next = self.s_regs[4].q.val(),
+            12 => self.b1.next = self.s_regs[5].q.val(),
+            13 => self.b1.next = self.s_regs[6].q.val(),
+            14 => self.b1.next = self.s_regs[7].q.val(),
+            15 => self.b1.next = self.s_regs[8].q.val(),
+            16 => self.b1.next = self.s_regs[9].q.val(),
+            17 => self.b1.next = self.s_regs[10].q.val(),
+            18 => self.b1.next = self.s_regs[11].q.val(),
+            19 => self.b1.next = self.s_regs[12].q.val(),
+            20 => self.b1.next = self.s_regs[13].q.val(),
+            21 => self.b1.next = self.s_regs[14].q.val(),
+            22 => self.b1.next = self.s_regs[15].q.val(),
+            _ => {}
+        }
+        match self.sk.q.val().index() {
+            0 => self.b2.next = 1.into(),
+            1 => self.b2.next = self.s_code.q.val(),
+            2 => self.b2.next = self.s_seq.q.val(),
+            3 => self.b2.next = self.s_len.q.val().get_bits::<8>(0),
+            4 => self.b2.next = self.s_len.q.val().get_bits::<8>(8),
+            6 => self.b2.next = self.s_regs[0].q.val(),
+            7 => self.b2.next = self.s_regs[1].q.val(),
+            8 => self.b2.next = self.s_regs[2].q.val(),
+            9 => self.b2.next = self.s_regs[3].q.val(),
+            10 => self.b2.next = self.s_regs[4].q.val(),
+            11 => self.b2.next = self.s_regs[5].q.val(),
+            12 => self.b2.next = self.s_regs[6].q.val(),
+            13 => self.b2.next = self.s_regs[7].q.val(),
+            14 => self.b2.next = self.s_regs[8].q.val(),
+            15 => self.b2.next = self.s_regs[9].q.val(),
+            16 => self.b2.next = self.s_regs[10].q.val(),
+            17 => self.b2.next = self.s_regs[11].q.val(),
+            18 => self.b2.next = self.s_regs[12].q.val(),
+            19 => self.b2.next = self.s_regs[13].q.val(),
+            20 => self.b2.next = self.s_regs[14].q.val(),
+            21 => self.b2.next = self.s_regs[15].q.val(),
             _ => {}
         }
         self.crcb.next = self.tx32.crc.val().get_bits::<8>(0);
@@ -474,38 +545,23 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         }
 
         // ---- The sender: one byte a cycle while the send FIFO has room.
-        self.sbyte.next = self.wr.val() & (self.port.val() == 13) & !self.s_fifo.q.val();
+        self.sbyte.next = self.hit_sbyte.q.val() & !self.s_fifo.q.val();
         self.emit.next = false;
-        self.txd.next = self.hdrb.val();
+        self.txd.next = self.cur_b.q.val();
         self.pop.next = false;
         match self.ss.q.val() {
             Snd::Idle => {}
             Snd::Head => {
+                if self.sk.q.val() == 7 {
+                    self.txd.next = self.tx8.crc.val();
+                }
+                self.nxt_b.d.next = self.b1.val();
                 if !self.tx_full.val() {
                     self.emit.next = true;
                     self.sk.d.next = self.sk.q.val() + 1;
-                    if self.sk.q.val() == 7 {
-                        self.sk.d.next = 0.into();
-                        if self.s_nreg.q.val() != 0 {
-                            self.ss.d.next = Snd::Regs;
-                        } else if self.s_left.q.val() != 0 {
-                            self.ss.d.next = Snd::Tail;
-                        } else {
-                            self.ss.d.next = Snd::Crc;
-                        }
-                    }
-                }
-                if self.sbyte.val() & !self.pend_v.q.val() {
-                    self.pend.d.next = self.vb.val();
-                    self.pend_v.d.next = true;
-                }
-            }
-            Snd::Regs => {
-                self.txd.next = self.regb.val();
-                if !self.tx_full.val() {
-                    self.emit.next = true;
-                    self.sk.d.next = self.sk.q.val() + 1;
-                    if self.sk.q.val() + 1 == self.s_nreg.q.val() {
+                    self.cur_b.d.next = self.nxt_b.q.val();
+                    self.nxt_b.d.next = self.b2.val();
+                    if self.sk.q.val() + 1 == self.hend.val() {
                         self.sk.d.next = 0.into();
                         if self.s_left.q.val() != 0 {
                             self.ss.d.next = Snd::Tail;
@@ -527,22 +583,17 @@ impl<const PA: usize> Logic for LinkIo<PA> {
                         self.pop.next = true;
                     }
                 } else {
-                    // The held byte goes first; a byte written meanwhile takes its place.
-                    self.txd.next = self.vb.val();
-                    if self.pend_v.q.val() {
-                        self.txd.next = self.pend.q.val();
-                        if !self.tx_full.val() {
-                            self.emit.next = true;
-                            self.pend_v.d.next = self.sbyte.val();
-                            self.pend.d.next = self.vb.val();
-                        }
-                    } else if self.sbyte.val() {
-                        if !self.tx_full.val() {
-                            self.emit.next = true;
-                        } else {
-                            self.pend.d.next = self.vb.val();
-                            self.pend_v.d.next = true;
-                        }
+                    // A fed byte always passes the holding register, so that the write strobe's
+                    // decode stays off the path into the send FIFO and the CRC units; `out`s
+                    // come at most every other cycle and the register drains every cycle.
+                    self.txd.next = self.pend.q.val();
+                    if self.pend_v.q.val() & !self.tx_full.val() {
+                        self.emit.next = true;
+                        self.pend_v.d.next = false;
+                    }
+                    if self.sbyte.val() & !(self.pend_v.q.val() & self.tx_full.val()) {
+                        self.pend.d.next = self.vb.val();
+                        self.pend_v.d.next = true;
                     }
                 }
                 if self.emit.val() {
@@ -567,6 +618,8 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         if self.wr.val() & (self.port.val() == 12) {
             self.ss.d.next = Snd::Head;
             self.sk.d.next = 0.into();
+            self.cur_b.d.next = 0xBB.into();
+            self.nxt_b.d.next = 0xC5.into();
             self.s_left.d.next = self.s_len.q.val() - bit_cast::<16, 5>(self.s_nreg.q.val());
             self.pend_v.d.next = false;
         }
@@ -575,7 +628,7 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         // The header's CRC-8 covers its first seven bytes; the CRC-32 everything before it.
         self.tx8.data.next = self.txd.val();
         self.tx8.clear.next = self.sk.q.val() == 0;
-        self.tx8.valid.next = self.emit.val() & (self.ss.q.val() == Snd::Head) & (self.sk.q.val() != 7);
+        self.tx8.valid.next = self.emit.val() & (self.ss.q.val() == Snd::Head) & (self.sk.q.val() < 7);
         self.tx32.data.next = self.txd.val();
         self.tx32.clear.next = (self.ss.q.val() == Snd::Head) & (self.sk.q.val() == 0);
         self.tx32.valid.next = self.emit.val() & (self.ss.q.val() != Snd::Crc);
@@ -614,11 +667,14 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         // ---- The receive side.
         self.rx_read.next = self.rd.val() & (self.port.val() == 1);
 
-        // ---- What an `in` reads.
+        // ---- What an `in` reads: selected by the port of the instruction being fetched and
+        // registered, so the value is the one at the end of its fetch cycle (a status a cycle
+        // old, which polling does not mind; anything an earlier instruction's strobe changed
+        // is already in it: the frame buffer is read at the pointer's next value).
         self.rxs.next = !self.rx_empty.val();
         self.unidle.next = !self.tx_idle.val() | (self.since.q.val() != 0) | (self.wrote.q.val() != 0);
         self.pin_v.next = 0.into();
-        match self.port.val().index() {
+        match self.core.port_next.val().index() {
             0 => self.pin_v.next = bit_cast::<16, 1>(self.rxs.val().into()),
             1 => self.pin_v.next = bit_cast::<16, 8>(self.rx_data.val()),
             2 => self.pin_v.next = bit_cast::<16, 8>(self.rx8.crc.val()),
@@ -651,7 +707,8 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             20 => self.pin_v.next = self.rgot.q.val().get_bits::<16>(16),
             _ => {}
         }
-        self.core.pin.next = self.pin_v.val();
+        self.pin_r.d.next = self.pin_v.val();
+        self.core.pin.next = self.pin_r.q.val();
     }
 }
 
