@@ -140,7 +140,13 @@ pub struct LinkIo<const PA: usize> {
     rx8: Crc8,
     rx32: Crc32,
     up32: Crc32,
-    tx8: Crc8,
+    /// The header's CRC-8, from the frame's code, sequence and length (the header's first
+    /// three bytes are constant), registered before `SGO` can come.
+    hcrc: DFF<Bits<8>>,
+    hcrc_init: Constant<Bits<8>>,
+    poly8: Constant<Bits<8>>,
+    hm: Signal<Local, Bits<32>>,
+    hs: [Signal<Local, Bits<8>>; 33],
     tx32: Crc32,
     res32: Crc32,
 
@@ -256,7 +262,13 @@ impl<const PA: usize> LinkIo<PA> {
             rx8: Default::default(),
             rx32: Default::default(),
             up32: Default::default(),
-            tx8: Default::default(),
+            hcrc: Default::default(),
+            hcrc_init: Constant::new(bits::<8>(
+                crc::Crc::<u8>::new(&crc::CRC_8_SMBUS).checksum(&[0xBB, 0xC5, 1]) as u64
+            )),
+            poly8: Constant::new(bits::<8>(0x07)),
+            hm: Default::default(),
+            hs: std::array::from_fn(|_| Default::default()),
             tx32: Default::default(),
             res32: Default::default(),
             fbp: Default::default(),
@@ -321,8 +333,8 @@ impl<const PA: usize> Logic for LinkIo<PA> {
     fn update(&mut self) {
         dff_setup!(
             self, clock, fbp, tmr, csel, model, ss, sk, s_code, s_seq, s_len, s_nreg, s_fifo, s_left, pend, pend_v,
-            cur_b, nxt_b, hit_crc8, hit_rx32, hit_up32, hit_sbyte, since, wrote, l_mem, l_addr, feed_left, feed_z,
-            feed_nz, done_f, rgot, rcnt, pin_r
+            cur_b, nxt_b, hcrc, hit_crc8, hit_rx32, hit_up32, hit_sbyte, since, wrote, l_mem, l_addr, feed_left,
+            feed_z, feed_nz, done_f, rgot, rcnt, pin_r
         );
         for i in 0..16 {
             self.s_regs[i].clock.next = self.clock.val();
@@ -334,7 +346,7 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             self.job[i].clock.next = self.clock.val();
             self.job[i].d.next = self.job[i].q.val();
         }
-        clock!(self, clock, core, rfifo, rx8, rx32, up32, tx8, tx32, res32);
+        clock!(self, clock, core, rfifo, rx8, rx32, up32, tx32, res32);
         self.fbuf.write_clock.next = self.clock.val();
         self.fbuf.read_clock.next = self.clock.val();
 
@@ -482,8 +494,21 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             }
         }
         // The header-and-registers sequence, bytes sk + 1 and sk + 2 (a `case` on sk, so a
-        // parallel multiplexer with no adder before it): header 0..=7 (7 is the CRC-8, taken
-        // from its unit when it is sent), register k at 8 + k.
+        // parallel multiplexer with no adder before it): header 0..=7, register k at 8 + k.
+        // CRC-8/SMBUS, bit by bit, over code, sequence, length (low, high), each MSB first.
+        self.hm.next = (bit_cast::<32, 8>(self.s_code.q.val()) << 24)
+            | (bit_cast::<32, 8>(self.s_seq.q.val()) << 16)
+            | (bit_cast::<32, 8>(self.s_len.q.val().get_bits::<8>(0)) << 8)
+            | bit_cast::<32, 8>(self.s_len.q.val().get_bits::<8>(8));
+        self.hs[0].next = self.hcrc_init.val();
+        for i in 0..32 {
+            if self.hs[i].val().get_bit(7) ^ self.hm.val().get_bit(31 - i) {
+                self.hs[i + 1].next = (self.hs[i].val() << 1) ^ self.poly8.val();
+            } else {
+                self.hs[i + 1].next = self.hs[i].val() << 1;
+            }
+        }
+        self.hcrc.d.next = self.hs[32].val();
         self.hend.next = bit_cast::<5, 5>(self.s_nreg.q.val()) + 8;
         self.b1.next = 0.into();
         self.b2.next = 0.into();
@@ -494,6 +519,7 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             3 => self.b1.next = self.s_seq.q.val(),
             4 => self.b1.next = self.s_len.q.val().get_bits::<8>(0),
             5 => self.b1.next = self.s_len.q.val().get_bits::<8>(8),
+            6 => self.b1.next = self.hcrc.q.val(),
             7 => self.b1.next = self.s_regs[0].q.val(),
             8 => self.b1.next = self.s_regs[1].q.val(),
             9 => self.b1.next = self.s_regs[2].q.val(),
@@ -518,6 +544,7 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             2 => self.b2.next = self.s_seq.q.val(),
             3 => self.b2.next = self.s_len.q.val().get_bits::<8>(0),
             4 => self.b2.next = self.s_len.q.val().get_bits::<8>(8),
+            5 => self.b2.next = self.hcrc.q.val(),
             6 => self.b2.next = self.s_regs[0].q.val(),
             7 => self.b2.next = self.s_regs[1].q.val(),
             8 => self.b2.next = self.s_regs[2].q.val(),
@@ -552,9 +579,6 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         match self.ss.q.val() {
             Snd::Idle => {}
             Snd::Head => {
-                if self.sk.q.val() == 7 {
-                    self.txd.next = self.tx8.crc.val();
-                }
                 self.nxt_b.d.next = self.b1.val();
                 if !self.tx_full.val() {
                     self.emit.next = true;
@@ -626,9 +650,6 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         self.tx_write.next = self.emit.val();
         self.tx_data.next = self.txd.val();
         // The header's CRC-8 covers its first seven bytes; the CRC-32 everything before it.
-        self.tx8.data.next = self.txd.val();
-        self.tx8.clear.next = self.sk.q.val() == 0;
-        self.tx8.valid.next = self.emit.val() & (self.ss.q.val() == Snd::Head) & (self.sk.q.val() < 7);
         self.tx32.data.next = self.txd.val();
         self.tx32.clear.next = (self.ss.q.val() == Snd::Head) & (self.sk.q.val() == 0);
         self.tx32.valid.next = self.emit.val() & (self.ss.q.val() != Snd::Crc);
