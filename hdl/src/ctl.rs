@@ -42,6 +42,8 @@ pub struct Ctl<const PA: usize> {
     /// High in a fetch cycle whose instruction is an `out`: with `port_next`, an I/O block
     /// can register a port's write strobe for the execute cycle.
     pub out_next: Signal<Out, Bit>,
+    /// The same for an `in` (its read strobe).
+    pub in_next: Signal<Out, Bit>,
     pub pout: Signal<Out, Bits<16>>,
     pub pwr: Signal<Out, Bit>,
     pub prd: Signal<Out, Bit>,
@@ -120,6 +122,7 @@ impl<const PA: usize> Ctl<PA> {
             port: Default::default(),
             port_next: Default::default(),
             out_next: Default::default(),
+            in_next: Default::default(),
             pout: Default::default(),
             pwr: Default::default(),
             prd: Default::default(),
@@ -231,6 +234,7 @@ impl<const PA: usize> Logic for Ctl<PA> {
         self.port.next = self.ir.q.val().get_bits::<8>(0);
         self.port_next.next = self.rom.read_data.val().get_bits::<8>(0);
         self.out_next.next = (self.st.q.val() == Cs::Fetch) & (self.rom.read_data.val().get_bits::<4>(12) == 6);
+        self.in_next.next = (self.st.q.val() == Cs::Fetch) & (self.rom.read_data.val().get_bits::<4>(12) == 5);
         self.pout.next = self.a.q.val();
         self.exec.next = self.st.q.val() == Cs::Exec;
         self.pwr.next = false;

@@ -170,12 +170,21 @@ pub struct LinkIo<const PA: usize> {
     /// that the byte written and fed to the CRC units comes from a register.
     cur_b: DFF<Bits<8>>,
     nxt_b: DFF<Bits<8>>,
-    /// The write strobes on the paths into the CRC units and the sender, registered from the
-    /// instruction being fetched (high in its execute cycle).
+    /// The strobes on the paths into the CRC units, the sender, the frame buffer's pointer and
+    /// the FIFOs, registered from the instruction being fetched (high in its execute cycle).
     hit_crc8: DFF<Bit>,
     hit_rx32: DFF<Bit>,
     hit_up32: DFF<Bit>,
     hit_sbyte: DFF<Bit>,
+    hit_res32: DFF<Bit>,
+    /// Any `out` / `in` in its execute cycle (the core's strobes, from a register).
+    wen: DFF<Bit>,
+    ren: DFF<Bit>,
+    hit_fbp: DFF<Bit>,
+    hit_fbw: DFF<Bit>,
+    hit_fb: DFF<Bit>,
+    hit_rx: DFF<Bit>,
+    hit_res: DFF<Bit>,
     /// Bytes written to the send FIFO since the UART was last seen idle (saturates at 256).
     since: DFF<Bits<9>>,
     /// Writes in the last three cycles, which the UART's idle flag does not show yet.
@@ -292,6 +301,14 @@ impl<const PA: usize> LinkIo<PA> {
             hit_rx32: Default::default(),
             hit_up32: Default::default(),
             hit_sbyte: Default::default(),
+            hit_res32: Default::default(),
+            wen: Default::default(),
+            ren: Default::default(),
+            hit_fbp: Default::default(),
+            hit_fbw: Default::default(),
+            hit_fb: Default::default(),
+            hit_rx: Default::default(),
+            hit_res: Default::default(),
             since: Default::default(),
             wrote: Default::default(),
             l_mem: Default::default(),
@@ -333,8 +350,8 @@ impl<const PA: usize> Logic for LinkIo<PA> {
     fn update(&mut self) {
         dff_setup!(
             self, clock, fbp, tmr, csel, model, ss, sk, s_code, s_seq, s_len, s_nreg, s_fifo, s_left, pend, pend_v,
-            cur_b, nxt_b, hcrc, hit_crc8, hit_rx32, hit_up32, hit_sbyte, since, wrote, l_mem, l_addr, feed_left,
-            feed_z, feed_nz, done_f, rgot, rcnt, pin_r
+            cur_b, nxt_b, hcrc, hit_crc8, hit_rx32, hit_up32, hit_sbyte, hit_res32, wen, ren, hit_fbp, hit_fbw, hit_fb,
+            hit_rx, hit_res, since, wrote, l_mem, l_addr, feed_left, feed_z, feed_nz, done_f, rgot, rcnt, pin_r
         );
         for i in 0..16 {
             self.s_regs[i].clock.next = self.clock.val();
@@ -350,8 +367,10 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         self.fbuf.write_clock.next = self.clock.val();
         self.fbuf.read_clock.next = self.clock.val();
 
-        self.wr.next = self.core.pwr.val();
-        self.rd.next = self.core.prd.val();
+        self.wen.d.next = self.core.out_next.val();
+        self.ren.d.next = self.core.in_next.val();
+        self.wr.next = self.wen.q.val();
+        self.rd.next = self.ren.q.val();
         self.port.next = self.core.port.val();
         self.v.next = self.core.pout.val();
         self.vb.next = self.core.pout.val().get_bits::<8>(0);
@@ -359,6 +378,12 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         self.hit_rx32.d.next = self.core.out_next.val() & (self.core.port_next.val() == 1);
         self.hit_up32.d.next = self.core.out_next.val() & (self.core.port_next.val() == 7);
         self.hit_sbyte.d.next = self.core.out_next.val() & (self.core.port_next.val() == 13);
+        self.hit_res32.d.next = self.core.out_next.val() & (self.core.port_next.val() == 47);
+        self.hit_fbp.d.next = self.core.out_next.val() & (self.core.port_next.val() == 2);
+        self.hit_fbw.d.next = self.core.out_next.val() & (self.core.port_next.val() == 3);
+        self.hit_fb.d.next = self.core.in_next.val() & (self.core.port_next.val() == 7);
+        self.hit_rx.d.next = self.core.in_next.val() & (self.core.port_next.val() == 1);
+        self.hit_res.d.next = self.core.in_next.val() & (self.core.port_next.val() == 15);
 
         // ---- Frame buffer and feeder. The memory reads the pointer's next value, so its
         // output is the byte at the pointer in every cycle.
@@ -369,20 +394,17 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             self.in_data.next = 0.into();
         }
         self.fbp_n.next = self.fbp.q.val();
-        if (self.take.val() & !self.feed_z.q.val())
-            | (self.rd.val() & (self.port.val() == 7))
-            | (self.wr.val() & (self.port.val() == 3))
-        {
+        if (self.take.val() & !self.feed_z.q.val()) | self.hit_fb.q.val() | self.hit_fbw.q.val() {
             self.fbp_n.next = self.fbp.q.val() + 1;
         }
-        if self.wr.val() & (self.port.val() == 2) {
+        if self.hit_fbp.q.val() {
             self.fbp_n.next = self.v.val().get_bits::<FB_BITS>(0);
         }
         self.fbp.d.next = self.fbp_n.val();
         self.fbuf.read_address.next = self.fbp_n.val();
         self.fbuf.write_address.next = self.fbp.q.val();
         self.fbuf.write_data.next = self.vb.val();
-        self.fbuf.write_enable.next = self.wr.val() & (self.port.val() == 3);
+        self.fbuf.write_enable.next = self.hit_fbw.q.val();
         if self.take.val() {
             self.feed_left.d.next = self.feed_left.q.val() - 1;
             self.feed_nz.d.next = self.feed_left.q.val() != 1;
@@ -650,7 +672,15 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         self.tx_write.next = self.emit.val();
         self.tx_data.next = self.txd.val();
         // The header's CRC-8 covers its first seven bytes; the CRC-32 everything before it.
-        self.tx32.data.next = self.txd.val();
+        // The CRC-32 takes every byte but its own: the same choice as `txd` without the CRC
+        // bytes' multiplexer in front of it.
+        self.tx32.data.next = self.cur_b.q.val();
+        if self.ss.q.val() == Snd::Tail {
+            self.tx32.data.next = self.pend.q.val();
+            if self.s_fifo.q.val() {
+                self.tx32.data.next = self.rfifo.data_out.val();
+            }
+        }
         self.tx32.clear.next = (self.ss.q.val() == Snd::Head) & (self.sk.q.val() == 0);
         self.tx32.valid.next = self.emit.val() & (self.ss.q.val() != Snd::Crc);
         // The send FIFO's state as far as it can be known here (module docs).
@@ -668,10 +698,10 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         self.rfifo.write.next = self.out_valid.val();
         self.out_ready.next = !self.rfifo.full.val();
         self.push.next = self.out_valid.val() & !self.rfifo.full.val();
-        self.rfifo.read.next = self.pop.val() | (self.rd.val() & (self.port.val() == 15));
+        self.rfifo.read.next = self.pop.val() | self.hit_res.q.val();
         self.res32.data.next = self.rfifo.data_out.val();
         self.res32.valid.next = self.pop.val();
-        self.res32.clear.next = self.wr.val() & (self.port.val() == 47);
+        self.res32.clear.next = self.hit_res32.q.val();
         if self.push.val() & !(self.rfifo.read.val() & !self.rfifo.empty.val()) {
             self.rcnt.d.next = self.rcnt.q.val() + 1;
         }
@@ -686,7 +716,7 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         }
 
         // ---- The receive side.
-        self.rx_read.next = self.rd.val() & (self.port.val() == 1);
+        self.rx_read.next = self.hit_rx.q.val();
 
         // ---- What an `in` reads: selected by the port of the instruction being fetched and
         // registered, so the value is the one at the end of its fetch cycle (a status a cycle

@@ -42,6 +42,10 @@ fn lint_config() -> String {
     // The protocol engine as firmware: the core's trace output, and its and the sender's
     // state enums.
     off("UNUSEDSIGNAL", "*Signal is not used: 'core$exec'*");
+    // ... and its execute-cycle strobes: the I/O block registers its own from the
+    // instruction being fetched.
+    off("UNUSEDSIGNAL", "*Signal is not used: 'core$pwr'*");
+    off("UNUSEDSIGNAL", "*Signal is not used: 'core$prd'*");
     for e in ["Ps", "Ss", "Tk", "Is", "Rk", "Snd", "Cs"] {
         off("UNUSEDPARAM", &format!("*Parameter is not used: '{e}$*"));
     }
