@@ -16,6 +16,9 @@
 //! memory with A as `lpm` does (and loads PC from it). Ports: `port` is
 //! the operand field, `pout` the accumulator; `pwr` / `prd` are one-cycle strobes in the
 //! execute cycle of an `out` / `in`, `pin` is sampled then, and `exec` marks execute cycles.
+//! For an I/O block that must meet the clock with a wide port decode, `port_next`, `out_next`
+//! and `in_next` give the port and the kind of the instruction being fetched, so it can
+//! register its strobes and the value an `in` will read one cycle ahead.
 
 use crate::bram::Bram;
 use rust_hdl::prelude::*;

@@ -19,6 +19,10 @@
 //!   is "not idle" (bytes queued or the line busy, or written in the last cycles, before the
 //!   UART's flags show them) and bit 2 counts bytes written since the UART was last idle, a
 //!   bound on the fill level that only ever makes the firmware wait longer.
+//!
+//! For the UP5K's 36 MHz every strobe and the value an `in` reads are registered from the
+//! instruction being fetched (`Ctl::port_next`, `out_next`, `in_next`), and the bytes the
+//! sender writes come from registers (docs/architecture.md has the measurements).
 
 use crate::bram::Bram;
 use crate::crc::{Crc32, Crc8};
