@@ -149,6 +149,16 @@ fn info_reports_topology_and_counts() {
     assert_eq!(v["scale"], 4);
 }
 
+/// `run --board sim` with `extra` arguments on `model` and `input`, writing `out` when given.
+fn run_sim(extra: &[&str], model: &Path, input: &Path, out: Option<&Path>) -> Output {
+    let mut c = bin();
+    c.args(["run", "--board", "sim"]).args(extra).arg("--model").arg(model).arg("--image").arg(input);
+    if let Some(o) = out {
+        c.arg("--out").arg(o);
+    }
+    c.output().unwrap()
+}
+
 /// `--sim seqfw` (the sequencer as control-core firmware, on the model) gives the reference
 /// model's bytes on the UP5K preset, and refuses a preset whose memories its 16-bit
 /// addresses do not reach.
@@ -163,31 +173,14 @@ fn the_firmware_sequencer_gives_the_reference_bytes() {
     let mut outs = Vec::new();
     for sim in ["ref", "seqfw"] {
         let out = d.join(format!("{sim}.png"));
-        let o = bin()
-            .args(["run", "--board", "sim", "--preset", "ice40-up5k", "--sim", sim, "--model"])
-            .arg(&model)
-            .arg("--image")
-            .arg(&input)
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .unwrap();
+        let o = run_sim(&["--preset", "ice40-up5k", "--sim", sim], &model, &input, Some(&out));
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(o.status.success(), "{sim}: {err}");
         assert!(err.contains(" cycles in "), "{sim}: {err}");
         outs.push(std::fs::read(&out).unwrap());
     }
     assert_eq!(outs[0], outs[1], "--sim seqfw's PNG differs from --sim ref's");
-    fails_with(
-        bin()
-            .args(["run", "--board", "sim", "--sim", "seqfw", "--model"])
-            .arg(&model)
-            .arg("--image")
-            .arg(&input)
-            .output()
-            .unwrap(),
-        "at most 64 Ki words",
-    );
+    fails_with(run_sim(&["--sim", "seqfw"], &model, &input, None), "at most 64 Ki words");
 }
 
 /// `run --board sim` through each simulator gives the CPU fixed-point engine's PNG bytes, and
@@ -205,15 +198,7 @@ fn the_simulated_accelerator_writes_the_cpu_bytes() {
     assert!(run(&model, &input, &cpu).status.success());
     for sim in ["ref", "verilator"] {
         let out = d.join(format!("{sim}.png"));
-        let o = bin()
-            .args(["run", "--board", "sim", "--sim", sim, "--model"])
-            .arg(&model)
-            .arg("--image")
-            .arg(&input)
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .unwrap();
+        let o = run_sim(&["--sim", sim], &model, &input, Some(&out));
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(o.status.success(), "{sim}: {err}");
         assert!(err.contains("ecp5-85k: ") && err.contains(" cycles in 1 strip(s)"), "{sim}: {err}");
@@ -223,14 +208,5 @@ fn the_simulated_accelerator_writes_the_cpu_bytes() {
             "{sim}: PNG bytes differ from --board cpu"
         );
     }
-    fails_with(
-        bin()
-            .args(["run", "--board", "sim", "--preset", "ice40-up5k", "--model"])
-            .arg(&model)
-            .arg("--image")
-            .arg(&input)
-            .output()
-            .unwrap(),
-        "does not fit ice40-up5k",
-    );
+    fails_with(run_sim(&["--preset", "ice40-up5k"], &model, &input, None), "does not fit ice40-up5k");
 }
