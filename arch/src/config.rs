@@ -1,7 +1,7 @@
 //! Hardware configurations: one generated design (one bitstream) per configuration.
 //!
 //! A configuration fixes the array shape and every memory's width and depth; the compiler
-//! ([`crate::compile`]) then checks that a model fits it. Presets live in `arch/presets/*.toml`
+//! ([`crate::compile`](mod@crate::compile)) then checks that a model fits it. Presets live in `arch/presets/*.toml`
 //! so that users can copy one and change it (`--preset FILE`).
 
 use serde::{Deserialize, Serialize};

@@ -3,7 +3,7 @@
 //! - [`ctl`]: the control core's instruction set, assembler and instruction-level model;
 //! - [`config`]: hardware configurations (array shape, memory sizes) and the presets;
 //! - [`program`]: the layer program the engine's sequencer decodes;
-//! - [`compile`]: network + configuration → model image, with the row-wavefront schedule,
+//! - [`compile`](mod@compile): network + configuration → model image, with the row-wavefront schedule,
 //!   the ring sizes, the memory layout and the fit check;
 //! - [`image`]: the model image (writes into the device's memories);
 //! - [`device`]: the interface every device implements (reference model, simulators, boards);

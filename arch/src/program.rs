@@ -2,7 +2,7 @@
 //!
 //! A program is a header and one fixed-size record per operation, all in 16-bit words, so
 //! that the hardware decodes it with plain counters. Operations are *row* operations: in
-//! every step of the row wavefront ([`crate::schedule`]) each operation computes at most one
+//! every step of the row wavefront (scheduled by [`crate::compile`](mod@crate::compile)) each operation computes at most one
 //! output row of its destination buffer, reading a 3×3 window of rows of its source buffer.
 
 use crate::device::FORMAT_VERSION;

@@ -3,7 +3,7 @@
 //! - [`popcount`]: pipelined adder trees that count XNOR matches over 32 or 64 lanes;
 //! - [`pe`]: an XNOR-popcount processing element with a lane-valid mask and an accumulator
 //!   over successive input words ([`Pe32`], [`Pe64`]);
-//! - [`array`]: P such elements sharing one activation word ([`PeArray32`], [`PeArray64`]);
+//! - [`array`](mod@array): P such elements sharing one activation word ([`PeArray32`], [`PeArray64`]);
 //! - [`fp`]: the full-precision leaf blocks (MAC lanes, conv rounding and slope, input word,
 //!   output pixel; `docs/arithmetic.md` §2, §3, §6);
 //! - [`uart`]: an 8N1 UART (16× oversampling receiver, transmitter, byte FIFOs);
