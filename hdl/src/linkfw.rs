@@ -2,17 +2,19 @@
 //! for the control core (`bbcu_arch::ctl`), and a Rust model of the link I/O block it drives.
 //! The firmware does what `crate::proto::Proto` does in hand-built logic: the receiver (hunt
 //! for a header, CRC-8, the payload's fields into registers and the rest into the frame
-//! buffer, CRC-32, the partial-frame timeout), HELLO, model uploads (in order, parsed and written through the load port, valid only after
-//! COMMIT's checks), strips (the job check, start, input through the feeder with the credit
-//! rule's QUERY states, results streamed per whole chunk, RESULT_END), FETCH, COUNTERS, RESET
-//! (draining a strip in flight), and every error with `Proto`'s messages.
+//! buffer, CRC-32, the partial-frame timeout), HELLO, model uploads (in order, parsed and
+//! written through the load port, valid only after COMMIT's checks), strips (the job check,
+//! start, input through the feeder with the credit rule's QUERY states, results streamed per
+//! whole chunk, RESULT_END), FETCH, COUNTERS, RESET (draining a strip in flight), and every
+//! error with `Proto`'s messages.
 //!
-//! What is here and what is not: `tests/linkfw.rs` runs it on the instruction-level model
-//! beside [`IoModel`] with every byte-level case of `tests/proto.rs` plus result streaming and
-//! RESET's drain. The I/O block in hardware, and so the firmware on the Rust-HDL core, under
-//! Verilator and on the board, come next (docs/architecture.md, "The protocol engine as
-//! firmware", with the measured problems: the program's size against the UP5K's block
-//! RAM, and ~90 cycles a model-image byte against 120 at 3 Mbaud and 36 MHz).
+//! Where it runs: `tests/linkfw.rs` runs it on the instruction-level model beside
+//! [`IoModel`] (every byte-level case of `tests/proto.rs`, result streaming, RESET's drain,
+//! the paced line); `crate::linkio::LinkIo` is the core running it beside the I/O block in
+//! Rust-HDL, on the UP5K's board top-level, tested under rust-hdl (`tests/linkio.rs`) and
+//! Verilator (`tests/board_verilator.rs`, `::firmware`). docs/architecture.md, "The protocol
+//! engine as firmware", has its size against the UP5K's block RAM and its ~90 cycles a
+//! model-image byte against 120 at 3 Mbaud and 36 MHz.
 //!
 //! Size: the core's link register is one deep, so code that is itself called (`results`,
 //! `mul`) stays flat, and what repeats in the top-level code is a call whose arguments are
