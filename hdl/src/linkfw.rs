@@ -1071,8 +1071,8 @@ pub struct IoModel {
     pub fed_overrun: u64,
 }
 
-/// The result FIFO's, the receive FIFO's and the send FIFO's sizes (as `board_top` has them).
-const RFIFO: usize = 2048;
+/// The result FIFO's (`linkio`'s), the receive FIFO's and the send FIFO's (`board_top`'s) sizes.
+const RFIFO: usize = 1024;
 const RXF: usize = 2048;
 const TXF: usize = 512;
 /// The frame buffer's size (`linkio`'s): a DATA chunk's bytes and no more, so that firmware

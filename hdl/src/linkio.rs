@@ -140,7 +140,10 @@ pub struct LinkIo<const PA: usize> {
 
     core: Ctl<PA>,
     fbuf: Bram<Bits<8>, FB_BITS>,
-    rfifo: ByteFifo<11, 12>,
+    /// The result FIFO: one chunk of at most `proto::MAX_CHUNK` bytes, which a RESULT_DATA frame
+    /// waits for whole before it starts (the engine waits meanwhile if it is faster than the
+    /// line, which then stays busy).
+    rfifo: ByteFifo<10, 11>,
     rx8: Crc8,
     rx32: Crc32,
     up32: Crc32,
