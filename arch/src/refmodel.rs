@@ -207,6 +207,8 @@ pub struct RefDevice {
     xmem: Vec<i16>,
     bmem: Vec<u64>,
     program: Option<Program>,
+    /// The loaded program's bilinear phase table (its constant record, read once at load).
+    table: Vec<(i64, i64)>,
     counters: Counters,
 }
 
@@ -223,6 +225,7 @@ impl RefDevice {
             bmem: vec![0; m.bit_words],
             program: None,
             counters: Counters::default(),
+            table: Vec::new(),
             cfg,
         }
     }
@@ -452,11 +455,9 @@ impl RefDevice {
         }
     }
 
-    /// The bilinear phase table of the program's constant record.
-    pub fn bilinear_table(&self, h: &Header) -> Vec<(i64, i64)> {
-        (0..h.scale)
-            .map(|ph| (self.c16(h.bilinear_rec, 2 * ph) as i16 as i64, self.c16(h.bilinear_rec, 2 * ph + 1) as i64))
-            .collect()
+    /// The loaded program's bilinear phase table: per phase, the row offset and the Q8 weight.
+    pub fn bilinear_table(&self) -> &[(i64, i64)] {
+        &self.table
     }
 
     fn run_tail(&mut self, p: &Program, op: &Op, job: &StripJob, cmd: &RowCmd, out: &mut [u8]) -> u64 {
@@ -465,7 +466,7 @@ impl RefDevice {
         let ws = job.width * op.src.scale;
         let kw = job.keep_w * r;
         let (x_lo, x_hi) = (cmd.x0, cmd.x_end);
-        let table = self.bilinear_table(h);
+        let table = &self.table;
         let a1 = cmd.a1;
         let mut busy = 0;
         for xo in x_lo..x_hi {
@@ -480,7 +481,7 @@ impl RefDevice {
                     let s = match h.global {
                         GlobalKind::SubtractInput => xin(0, xo) - t,
                         GlobalKind::Bilinear => {
-                            let (x0, x1, b1) = bilinear_tap(&table, r, xo, job.width);
+                            let (x0, x1, b1) = bilinear_tap(table, r, xo, job.width);
                             let (a0, b0) = (256 - a1, 256 - b1);
                             let g = a0 * (b0 * xin(0, x0) + b1 * xin(0, x1)) + a1 * (b0 * xin(1, x0) + b1 * xin(1, x1));
                             t + rshift_round(g, 2 * BILINEAR_FRAC)
@@ -526,6 +527,10 @@ impl Device for RefDevice {
         let p = Program::decode(&prog).map_err(DeviceError::BadImage)?;
         self.check(&p).map_err(DeviceError::BadImage)?;
         (self.prog, self.wmem, self.fpw, self.cmem) = (prog, wmem, fpw, cmem);
+        let h = &p.header;
+        self.table = (0..h.scale)
+            .map(|ph| (self.c16(h.bilinear_rec, 2 * ph) as i16 as i64, self.c16(h.bilinear_rec, 2 * ph + 1) as i64))
+            .collect();
         self.program = Some(p);
         Ok(())
     }
@@ -539,7 +544,6 @@ impl Device for RefDevice {
         let n_ops = p.ops.len();
         let mut layer_cycles = vec![0u64; n_ops + 1];
         let mut layer_busy = vec![0u64; n_ops + 1];
-        let table = self.bilinear_table(h);
         for step in cycles::wavefront(&p, job) {
             if let Some(y) = step.input_row {
                 self.take_input_row(h, job, input, y, Self::f_addr(&h.input, wc, y, 0, 0));
@@ -551,7 +555,8 @@ impl Device for RefDevice {
             }
             for &(l, nu) in &step.rows {
                 let op = &p.ops[l];
-                let busy = self.run_row(&p, job, &RowCmd::plan(&p, &self.cfg, job, &table, l, nu), &mut out);
+                let cmd = RowCmd::plan(&p, &self.cfg, job, &self.table, l, nu);
+                let busy = self.run_row(&p, job, &cmd, &mut out);
                 layer_cycles[l] += cycles::row(&self.cfg, op, w, job.keep_w);
                 layer_busy[l] += busy;
             }
@@ -577,6 +582,7 @@ impl Device for RefDevice {
 
     fn reset(&mut self) {
         self.program = None;
+        self.table.clear();
         self.counters = Counters::default();
     }
 }

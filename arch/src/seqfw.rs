@@ -159,6 +159,16 @@ mod f {
     pub const PERIOD: u8 = 11;
 }
 
+/// Header word offsets (`crate::program`'s encoding); each read starts a run the pointer
+/// walks: the input ring's rows then its base, the bilinear record then the input pitch.
+mod hdr {
+    pub const N_OPS: u16 = 2;
+    pub const SCALE: u16 = 5;
+    pub const GLOBAL: u16 = 8;
+    pub const INPUT_F_ROWS: u16 = 16;
+    pub const BILINEAR_REC: u16 = 22;
+}
+
 /// Record word offsets (`crate::program`'s encoding).
 mod rec {
     pub const UP: u16 = 3;
@@ -194,12 +204,12 @@ pub fn firmware(cfg: &HwConfig) -> Result<Vec<u16>, String> {
     a.inp(pin::GO).jz("idle");
 
     // ---- The header: ops, scale, the input ring, the bilinear record.
-    a.li(2).out(pout::PP).inp(pin::PW).st(NOPS);
+    a.li(hdr::N_OPS).out(pout::PP).inp(pin::PW).st(NOPS);
     a.li(MAX_OPS as u16 + 1).st(T0).ld(NOPS).alu(Alu::Cmp, T0).jnc("too_many");
-    a.li(5).out(pout::PP).inp(pin::PW).st(R);
-    a.li(8).out(pout::PP).inp(pin::PW).st(GLOB);
-    a.li(16).out(pout::PP).inp(pin::PW).st(IN_ROWS).inp(pin::PW).st(IN_BASE);
-    a.li(22).out(pout::PP).inp(pin::PW).st(BREC).inp(pin::PW).st(IN_PITCH);
+    a.li(hdr::SCALE).out(pout::PP).inp(pin::PW).st(R);
+    a.li(hdr::GLOBAL).out(pout::PP).inp(pin::PW).st(GLOB);
+    a.li(hdr::INPUT_F_ROWS).out(pout::PP).inp(pin::PW).st(IN_ROWS).inp(pin::PW).st(IN_BASE);
+    a.li(hdr::BILINEAR_REC).out(pout::PP).inp(pin::PW).st(BREC).inp(pin::PW).st(IN_PITCH);
     a.inp(pin::JOB).st(WW).inp(pin::JOB + 1).st(HH).inp(pin::JOB + 2).st(KX0).inp(pin::JOB + 3).st(KW);
     // The table: 2r words from record BREC.
     a.ld(BREC).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).out(pout::CADR);

@@ -32,10 +32,10 @@ fn check(t: Topology, cfg: &HwConfig, h: usize, w: usize, seed: u64) -> (u64, u6
     let mut b = SeqBoard::new(cfg, &bytes).unwrap();
     let (got, c) = b.strip(&job, &input).unwrap_or_else(|e| panic!("{e}"));
     let p = dev.program().unwrap().clone();
-    let table = dev.bilinear_table(&p.header);
+    let table = dev.bilinear_table();
     let planned: Vec<RowCmd> = cycles::wavefront(&p, &job)
         .flat_map(|s| s.rows)
-        .map(|(l, nu)| RowCmd::plan(&p, cfg, &job, &table, l, nu))
+        .map(|(l, nu)| RowCmd::plan(&p, cfg, &job, table, l, nu))
         .collect();
     for (k, (g, w)) in b.rows.iter().zip(&planned).enumerate() {
         assert_eq!(g, w, "{:?}: row command {k} of {}", net.arch, planned.len());

@@ -117,7 +117,7 @@ pub mod pout {
 /// Program address bits of the firmware's memory.
 pub const PA: u32 = 11;
 
-use crate::proto::{info_tail, MESSAGES};
+use crate::proto::{info_tail, FRAME_START, MESSAGES};
 
 /// Message indices (`MESSAGES`).
 mod msg {
@@ -698,9 +698,9 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.label("hunt");
     a.ld(FRESH).jz("hunt_wait");
     a.li(0).st(FRESH);
-    a.ld(W).alui(Alu::Xor, 0xBB).jnz("hunt_wait");
-    a.ld(W + 1).alui(Alu::Xor, 0xC5).jnz("hunt_wait");
-    a.ld(W + 2).alui(Alu::Xor, 1).jnz("hunt_wait");
+    for (k, b) in FRAME_START.into_iter().enumerate() {
+        a.ld(W + k as u8).alui(Alu::Xor, b).jnz("hunt_wait");
+    }
     // len = W5 | W6 << 8 ≤ 4096
     a.ld(W + 6).sh(Shift::Swap).alu(Alu::Or, W + 5).st(LEN);
     a.li(4097).st(T0).ld(LEN).alu(Alu::Cmp, T0).jnc("hunt_wait");
@@ -1079,7 +1079,7 @@ const TXF: usize = 512;
 /// that kept anything else there would see it overwritten here too.
 const FB: usize = crate::proto::MAX_CHUNK;
 
-const CRC8: crc::Crc<u8> = crc::Crc::<u8>::new(&crc::CRC_8_SMBUS);
+pub(crate) const CRC8: crc::Crc<u8> = crc::Crc::<u8>::new(&crc::CRC_8_SMBUS);
 const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 
 impl Default for IoModel {
@@ -1270,7 +1270,8 @@ impl IoModel {
                     pout::SLEN => self.s_len = v,
                     pout::SNREG => self.s_nreg = byte,
                     pout::SGO => {
-                        let mut h = vec![0xBB, 0xC5, 1, self.s_code, self.s_seq];
+                        let mut h = FRAME_START.to_vec();
+                        h.extend_from_slice(&[self.s_code, self.s_seq]);
                         h.extend_from_slice(&self.s_len.to_le_bytes());
                         h.push(CRC8.checksum(&h));
                         h.extend_from_slice(&self.s_regs[..self.s_nreg as usize]);

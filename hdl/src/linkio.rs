@@ -279,9 +279,7 @@ impl<const PA: usize> LinkIo<PA> {
             rx32: Default::default(),
             up32: Default::default(),
             hcrc: Default::default(),
-            hcrc_init: Constant::new(bits::<8>(
-                crc::Crc::<u8>::new(&crc::CRC_8_SMBUS).checksum(&[0xBB, 0xC5, 1]) as u64
-            )),
+            hcrc_init: Constant::new(bits::<8>(crate::linkfw::CRC8.checksum(&crate::proto::FRAME_START) as u64)),
             poly8: Constant::new(bits::<8>(0x07)),
             hm: Default::default(),
             hs: std::array::from_fn(|_| Default::default()),

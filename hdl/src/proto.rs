@@ -31,6 +31,8 @@ use std::collections::BTreeMap;
 
 /// CRC-32/ISO-HDLC of any message followed by its own CRC (little-endian).
 const CRC32_RESIDUE: u32 = 0x2144_DF1C;
+/// A frame header's first bytes: the magic and the protocol version (`docs/protocol.md`).
+pub(crate) const FRAME_START: [u8; 3] = [0xBB, 0xC5, 1];
 /// Largest DATA chunk a hardware board takes (its frame buffer).
 pub const MAX_CHUNK: usize = 1024;
 /// Frame buffer address bits (`MAX_CHUNK` bytes).
