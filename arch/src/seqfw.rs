@@ -22,7 +22,7 @@
 
 use crate::ctl::{Alu, Asm, Cpu, Io, Shift};
 use crate::device::{Counters, DesignInfo, Device, DeviceError, StripJob};
-use crate::program::{Program, HEADER_WORDS, OP_WORDS};
+use crate::program::{Program, HEADER_WORDS, MAGIC, OP_WORDS};
 use crate::refmodel::{cycles, RowCmd};
 use crate::{HwConfig, RefDevice};
 
@@ -57,9 +57,29 @@ pub mod pout {
     /// The row command's fields (`rc::*`), then `RGO`.
     pub const RC: u8 = 16;
     pub const RGO: u8 = 48;
-    /// The strip is done; bit 0: an error (more ops than the firmware holds).
+    /// The strip is done; non-zero: an error (1 more ops than the firmware holds, 4 no
+    /// valid program).
     pub const DONE: u8 = 49;
+    /// The strip's constants the row loop and the input stage use, written once a strip:
+    /// the header's scale, input channels, global-residual kind, output fraction, k_in and
+    /// k_out (low, high), the bytes of one tail row, and the bilinear table's 8 words.
+    pub const H_R: u8 = 64;
+    pub const H_INCH: u8 = 65;
+    pub const H_GLOB: u8 = 66;
+    pub const H_FRAC: u8 = 67;
+    pub const H_KIN: u8 = 68;
+    pub const H_KOUT: u8 = 70;
+    pub const ROWB: u8 = 72;
+    pub const BIL: u8 = 73;
 }
+
+/// The op-record words the row loop keeps (`crate::program`'s encoding: kind and flags,
+/// inner count, output channels, up, shift, conv slope, post slope, source channels, source
+/// scale, groups, source words per pixel, lanes of the last word, record step). Writing
+/// `pout::RC + rc::OP` makes the hardware read them from the program memory itself, one a
+/// cycle, while the firmware writes the other command ports: the firmware must not read `PW`
+/// until `RGO` (the model checks it).
+pub const ROW_RECORD_WORDS: [u16; 13] = [0, 1, 2, 3, 10, 11, 12, 13, 14, 29, 31, 32, 44];
 
 /// The row command's fields, at `pout::RC + k`.
 pub mod rc {
@@ -77,7 +97,10 @@ pub mod rc {
     pub const C_ROW: u8 = 15;
     pub const X0: u8 = 16;
     pub const X_END: u8 = 17;
-    pub const N: usize = 18;
+    /// The first column's offset in words (`x0 · source channels`: the tail's kept columns;
+    /// 0 for the other ops, which start at column 0).
+    pub const XOFF: u8 = 18;
+    pub const N: usize = 19;
 }
 
 /// Program address bits of the firmware's memory.
@@ -160,18 +183,17 @@ mod f {
 }
 
 /// Header word offsets (`crate::program`'s encoding); each read starts a run the pointer
-/// walks: the input ring's rows then its base, the bilinear record then the input pitch.
+/// walks: magic, version, ops, input and output channels, scale; global kind, fraction, k_in,
+/// k_out, the input ring (channels, scale, rows, base); the bilinear record, the input pitch.
 mod hdr {
-    pub const N_OPS: u16 = 2;
-    pub const SCALE: u16 = 5;
     pub const GLOBAL: u16 = 8;
-    pub const INPUT_F_ROWS: u16 = 16;
     pub const BILINEAR_REC: u16 = 22;
 }
 
 /// Record word offsets (`crate::program`'s encoding).
 mod rec {
     pub const UP: u16 = 3;
+    pub const SRC_CH: u16 = 13;
     pub const SRC_SCALE: u16 = 14;
     pub const SRC_F_ROWS: u16 = 15;
     pub const DST_F_ROWS: u16 = 23;
@@ -198,24 +220,43 @@ pub fn firmware(cfg: &HwConfig) -> Result<Vec<u16>, String> {
     if widest.iter().any(|&n| n > 1 << 16) {
         return Err(format!("{}: the sequencer firmware addresses memories of at most 64 Ki words", cfg.name));
     }
+    Ok(firmware_words())
+}
+
+/// The firmware itself: the same for every engine it serves (the configuration only bounds
+/// the memories, [`firmware`]).
+pub fn firmware_words() -> Vec<u16> {
     let mut a = Asm::new();
     let c = |k: u8| C + k;
     a.label("idle");
     a.inp(pin::GO).jz("idle");
 
-    // ---- The header: ops, scale, the input ring, the bilinear record.
-    a.li(hdr::N_OPS).out(pout::PP).inp(pin::PW).st(NOPS);
+    // ---- The header: magic, ops, scale, the input ring, the bilinear record; the row
+    // loop's and input stage's constants go to their ports as they pass.
+    a.li(0).out(pout::PP).inp(pin::PW).st(T0).li(MAGIC).alu(Alu::Xor, T0).jnz("no_program");
+    a.inp(pin::PW).inp(pin::PW).st(NOPS);
     a.li(MAX_OPS as u16 + 1).st(T0).ld(NOPS).alu(Alu::Cmp, T0).jnc("too_many");
-    a.li(hdr::SCALE).out(pout::PP).inp(pin::PW).st(R);
-    a.li(hdr::GLOBAL).out(pout::PP).inp(pin::PW).st(GLOB);
-    a.li(hdr::INPUT_F_ROWS).out(pout::PP).inp(pin::PW).st(IN_ROWS).inp(pin::PW).st(IN_BASE);
+    a.inp(pin::PW).out(pout::H_INCH).inp(pin::PW).st(T2).inp(pin::PW).st(R).out(pout::H_R);
+    a.li(hdr::GLOBAL).out(pout::PP).inp(pin::PW).st(GLOB).out(pout::H_GLOB).inp(pin::PW).out(pout::H_FRAC);
+    for k in 0..4 {
+        a.inp(pin::PW).out(if k < 2 { pout::H_KIN + k } else { pout::H_KOUT + k - 2 });
+    }
+    // The input ring's channels and scale, then its rows and base.
+    a.inp(pin::PW).inp(pin::PW).inp(pin::PW).st(IN_ROWS).inp(pin::PW).st(IN_BASE);
     a.li(hdr::BILINEAR_REC).out(pout::PP).inp(pin::PW).st(BREC).inp(pin::PW).st(IN_PITCH);
     a.inp(pin::JOB).st(WW).inp(pin::JOB + 1).st(HH).inp(pin::JOB + 2).st(KX0).inp(pin::JOB + 3).st(KW);
-    // The table: 2r words from record BREC.
+    // A tail row's bytes: output channels · keep_w · r.
+    mul(&mut a, KW, R, T1);
+    mul(&mut a, T1, T2, T1);
+    a.ld(T1).out(pout::ROWB);
+    // The table: 2r words from record BREC, to registers and to the row loop's ports.
     a.ld(BREC).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).out(pout::CADR);
     a.li(TBL as u16).tax().ld(R).sh(Shift::Shl).st(T0);
     a.label("tbl");
     a.inp(pin::CW).stx().ld(T0).alui(Alu::Sub, 1).st(T0).jnz("tbl");
+    for k in 0..8 {
+        a.ld(TBL + k).out(pout::BIL + k);
+    }
 
     // ---- Each op's state: countdown = delay, rows = H · src.scale · up, the rest 0.
     a.li(0).st(L).li(HEADER_WORDS as u16).st(OPB).li(OPS as u16).st(BLK);
@@ -265,6 +306,8 @@ pub fn firmware(cfg: &HwConfig) -> Result<Vec<u16>, String> {
     a.li(0).out(pout::DONE).jmp("idle");
     a.label("too_many");
     a.li(1).out(pout::DONE).jmp("idle");
+    a.label("no_program");
+    a.li(4).out(pout::DONE).jmp("idle");
 
     // ---- A row of op L.
     a.label("row");
@@ -306,12 +349,14 @@ pub fn firmware(cfg: &HwConfig) -> Result<Vec<u16>, String> {
     a.ld(KIND).alui(Alu::Xor, 3).jz("cols_tail");
     mul(&mut a, WW, SSC, T1);
     mul(&mut a, T1, c(f::UP), T1);
-    a.ld(T1).st(CMD + rc::X_END).li(0).st(CMD + rc::X0).jmp("cols_done");
+    a.ld(T1).st(CMD + rc::X_END).li(0).st(CMD + rc::X0).st(CMD + rc::XOFF).jmp("cols_done");
     a.label("cols_tail");
     mul(&mut a, KX0, R, T1);
     a.ld(T1).st(CMD + rc::X0).ld(KX0).alu(Alu::Add, KW).st(T1);
     mul(&mut a, T1, R, T1);
     a.ld(T1).st(CMD + rc::X_END);
+    a.ld(OPB).alui(Alu::Add, rec::SRC_CH as u8).out(pout::PP).inp(pin::PW).st(T1);
+    mul(&mut a, CMD + rc::X0, T1, CMD + rc::XOFF);
     a.label("cols_done");
     a.ld(KIND).alui(Alu::Xor, 3).jz("tail");
     // The destination row nu.
@@ -427,7 +472,7 @@ pub fn firmware(cfg: &HwConfig) -> Result<Vec<u16>, String> {
     a.inp(pin::PW).st(DPF).inp(pin::PW).inp(pin::PW).st(DPB);
     a.ret();
 
-    a.finish(PA)
+    a.finish(PA).expect("the sequencer firmware fits its program memory")
 }
 
 /// The three window rows of a ring at slots `s − 1`, `s`, `s + 1` (wrapping at `rows`), as
@@ -483,6 +528,11 @@ struct SeqIo<'a> {
     busy_until: u64,
     busy: u64,
     done: Option<u16>,
+    /// Between `RC + OP` and `RGO`: the hardware reads the op's record words (`PW` is not the
+    /// firmware's then).
+    fetching: bool,
+    /// The strip constants' ports (`pout::H_R ..= pout::BIL + 7`).
+    consts: [u16; 17],
 }
 
 impl SeqIo<'_> {
@@ -491,6 +541,9 @@ impl SeqIo<'_> {
             Io::In(p) => match p {
                 pin::GO => std::mem::take(&mut self.go) as u16,
                 pin::PW => {
+                    if self.fetching {
+                        self.done = Some(3);
+                    }
                     let w = self.dev.program_word(self.pp);
                     self.pp += 1;
                     w
@@ -521,12 +574,22 @@ impl SeqIo<'_> {
                         let h = &self.p.header;
                         self.dev.take_input_row(h, self.job, self.input, self.in_row, self.ibase as usize);
                         self.in_row += 1;
-                        let n = cycles::input_row(h.in_ch, self.job.width);
+                        let n = cycles::input_row(h.in_ch, self.job.width) + INPUT_ROW_EXTRA;
                         self.busy_until = now + n;
                         self.busy += n;
                     }
-                    p if (pout::RC..pout::RC + rc::N as u8).contains(&p) => self.rc[(p - pout::RC) as usize] = v,
+                    p if (pout::RC..pout::RC + rc::N as u8).contains(&p) => {
+                        self.fetching |= p == pout::RC + rc::OP;
+                        self.rc[(p - pout::RC) as usize] = v;
+                    }
+                    p if (pout::H_R..pout::BIL + 8).contains(&p) => self.consts[(p - pout::H_R) as usize] = v,
                     pout::RGO => {
+                        let (want, n) = strip_consts(self.p, self.job, self.dev.bilinear_table());
+                        if !self.fetching || self.consts[..n] != want[..n] {
+                            self.done = Some(3);
+                            return 0;
+                        }
+                        self.fetching = false;
                         let r = |k: u8| self.rc[k as usize] as usize;
                         let valid = r(rc::VALID);
                         let win = |k0: u8| [0, 1, 2].map(|t| (valid >> t & 1 != 0).then(|| r(k0 + t as u8)));
@@ -549,9 +612,15 @@ impl SeqIo<'_> {
                             self.done = Some(2);
                             return 0;
                         };
+                        if r(rc::XOFF) != cmd.x0 * op.src.ch {
+                            self.done = Some(3);
+                            return 0;
+                        }
                         self.op_busy[cmd.op] += self.dev.run_row(self.p, self.job, &cmd, self.out);
                         // The row's cycles less the setup the firmware now does.
-                        let n = cycles::row(self.cfg, op, self.job.width, self.job.keep_w) - SETUP_DONE_BY_FIRMWARE;
+                        let wait = if op.kind == crate::program::OpKind::Tail { cycles::TAIL_WAIT } else { 0 };
+                        let n =
+                            cycles::row(self.cfg, op, self.job.width, self.job.keep_w) - SETUP_DONE_BY_FIRMWARE - wait;
                         self.busy_until = now + n;
                         self.busy += n;
                         self.op_cycles[cmd.op] += n;
@@ -565,9 +634,36 @@ impl SeqIo<'_> {
     }
 }
 
-/// Cycles of `cycles::row` the hardware's row setup takes (its 14 products) and the tail's
-/// wait for room, both the firmware's now.
-const SETUP_DONE_BY_FIRMWARE: u64 = 14;
+/// What the strip-constant ports must hold (`pout::H_R ..= pout::BIL + 7`), and how many of
+/// them count: the table's words past its `2r` are whatever the registers held.
+fn strip_consts(p: &Program, job: &StripJob, table: &[(i64, i64)]) -> ([u16; 17], usize) {
+    let h = &p.header;
+    let mut c = [0u16; 17];
+    c[0] = h.scale as u16;
+    c[1] = h.in_ch as u16;
+    c[2] = (h.global == crate::program::GlobalKind::SubtractInput) as u16;
+    c[3] = h.frac as u16;
+    c[4..6].copy_from_slice(&[h.k_in as u16, (h.k_in >> 16) as u16]);
+    c[6..8].copy_from_slice(&[h.k_out as u16, (h.k_out >> 16) as u16]);
+    c[8] = (h.out_ch * job.keep_w * h.scale) as u16;
+    for (i, &(off, w)) in table.iter().enumerate().take(4) {
+        c[9 + 2 * i] = off as u16;
+        c[10 + 2 * i] = w as u16;
+    }
+    (c, 9 + 2 * table.len().min(4))
+}
+
+/// Cycles of `cycles::row` the firmware-sequenced row loop (`bbcu_hdl::enginefw`) does not
+/// spend: the hardware sequencer's 14-cycle row setup (the firmware writes a command with
+/// every address worked out) and its 3 cycles of drain and write-back, less the 3 of its
+/// counter update and 2 for the `RGO` that starts it (counted from its fetch). The tail's wait
+/// for room is the firmware's too.
+const SETUP_DONE_BY_FIRMWARE: u64 = 12;
+
+/// The input stage's busy time beyond `cycles::input_row` (its bytes and the input-word
+/// pipeline's drain): the cycle of `IGO` itself, which the hardware sequencer's count did
+/// not see.
+const INPUT_ROW_EXTRA: u64 = 1;
 
 /// What a strip cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -629,6 +725,8 @@ impl SeqBoard {
             busy_until: 0,
             busy: 0,
             done: None,
+            fetching: false,
+            consts: [0; 17],
         };
         let limit = t0 + 4_000_000_000;
         while io.done.is_none() {
@@ -638,12 +736,20 @@ impl SeqBoard {
                 return Err("the sequencer firmware did not finish the strip".into());
             }
         }
+        let total = self.cpu.cycles - t0;
+        // Back to the idle loop's `GO` poll (the jump after `DONE`), where the next strip's
+        // count starts, as the hardware's does.
+        while self.cpu.pc != 0 {
+            let now = self.cpu.cycles;
+            self.cpu.step(&self.rom, &mut |e| io.io(e, now));
+        }
         match io.done {
             Some(1) => return Err(format!("the program has more than {MAX_OPS} ops")),
             Some(2) => return Err("the firmware named an op the program does not have".into()),
+            Some(3) => return Err("the firmware broke the row loop's port contract".into()),
+            Some(4) => return Err("no valid program".into()),
             _ => {}
         }
-        let total = self.cpu.cycles - t0;
         // Per op its rows' cycles in the row loop; the last entry the rest (input rows and
         // the firmware's own work), so that they add up to the total.
         let mut layer_cycles = io.op_cycles;

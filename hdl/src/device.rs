@@ -3,6 +3,7 @@
 //! the ready/valid ports, and the counters are read back through `cnt_sel`.
 
 use crate::engine::{Engine16, Engine32, Engine64};
+use crate::enginefw::EngineFw16;
 use crate::sim::{settle, start, tick, Clocked};
 use bbcu_arch::device::{chw_to_hwc, hwc_to_chw};
 use bbcu_arch::image::ModelImage;
@@ -18,10 +19,14 @@ pub trait EnginePorts: Clocked + Default + Send {
     fn status(&self) -> (bool, bool, u8, bool, bool);
     fn set_cnt_sel(&mut self, sel: u8);
     fn cnt_data(&self) -> u32;
+    /// The sequencer is firmware (`crate::enginefw`): its counters, like
+    /// `bbcu_arch::seqfw::SeqBoard`'s, give each op the row loop's cycles for its rows, and
+    /// the rest of the strip (input rows, the firmware's own time) is one more entry.
+    const FIRMWARE: bool = false;
 }
 
 macro_rules! ports {
-    ($t:ident) => {
+    ($t:ident $(, $fw:ident)?) => {
         impl<
                 const P: usize,
                 const M: usize,
@@ -68,12 +73,14 @@ macro_rules! ports {
             fn cnt_data(&self) -> u32 {
                 self.cnt_data.val().index() as u32
             }
+            $(const $fw: bool = true;)?
         }
     };
 }
 ports!(Engine16);
 ports!(Engine32);
 ports!(Engine64);
+ports!(EngineFw16, FIRMWARE);
 
 /// The configuration the simulation tests use (small memories, every feature exercised).
 pub fn test_config() -> HwConfig {
@@ -130,6 +137,8 @@ pub const ECP5_SHAPE: [usize; 10] = [8, 8, 17, 13, 12, 10, 9, 10, 10, 11];
 pub type TestEngine = engine_of!(Engine16, TEST_SHAPE);
 pub type Up5kEngine = engine_of!(Engine16, UP5K_SHAPE);
 pub type Ecp5Engine = engine_of!(Engine64, ECP5_SHAPE);
+pub type TestEngineFw = engine_of!(EngineFw16, TEST_SHAPE);
+pub type Up5kEngineFw = engine_of!(EngineFw16, UP5K_SHAPE);
 
 /// The engine instances this build simulates, by the configuration they were generated from.
 pub fn simulated(cfg: &HwConfig) -> Result<Box<dyn Device>, String> {
@@ -228,6 +237,11 @@ impl<E: EnginePorts> Device for HdlDevice<E> {
         let chw = hwc_to_chw(&out, oc, oh, ow);
         let cnt: Vec<u64> = counter_selects(p.ops.len()).into_iter().map(|sel| self.counter(sel as usize)).collect();
         self.counters = counters_from(&cnt, self.counters.strips + 1);
+        if E::FIRMWARE {
+            let k = &mut self.counters;
+            k.layer_cycles.push(k.total_cycles - k.layer_cycles.iter().sum::<u64>());
+            k.layer_busy.push(0);
+        }
         Ok(chw)
     }
 

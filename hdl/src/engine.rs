@@ -55,8 +55,8 @@ pub const OP_WORDS: usize = 48;
 const HDR_KEEP: usize = 25;
 const REC_KEEP: usize = 45;
 /// Latency of the delay lines beside the post datapaths.
-const BIN_LAT: usize = Post::LATENCY + Slope::LATENCY;
-const CONV_LAT: usize = ConvPost::LATENCY;
+pub(crate) const BIN_LAT: usize = Post::LATENCY + Slope::LATENCY;
+pub(crate) const CONV_LAT: usize = ConvPost::LATENCY;
 
 macro_rules! engine {
     ($(#[$meta:meta])* $name:ident, $array:ident, $lanes:literal, $ring:ident) => {

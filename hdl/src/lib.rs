@@ -42,6 +42,7 @@ pub mod crc;
 pub mod ctl;
 pub mod device;
 pub mod engine;
+pub mod enginefw;
 pub mod fp;
 pub mod generate;
 pub mod linkfw;

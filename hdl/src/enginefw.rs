@@ -1,0 +1,1552 @@
+//! The engine with its sequencer as firmware (`bbcu_arch::seqfw`) on the control core: the
+//! iCE40 UP5K's engine. The core walks the row wavefront and hands the row loop one command
+//! per computed row through its ports; the row loop, the datapaths, the input and output
+//! stages and the memories are [`crate::engine`]'s, fed from the command instead of the
+//! hardware sequencer's op state and 45-word record copy.
+//!
+//! What the row loop keeps of an op is 13 record words (`seqfw::ROW_RECORD_WORDS`), read from
+//! the program memory by the hardware when the firmware writes the command's op field, while
+//! the firmware writes the other 18 command ports (it does not read the program memory
+//! meanwhile: the firmware's model checks that). The command and the strip's constants stay
+//! in their port registers while a row runs, because the firmware writes them only while the
+//! row loop is idle; so the row needs no setup cycles, and its addresses are 16 bits (the
+//! firmware serves memories of at most 64 Ki words).
+//!
+//! Ports: [`crate::engine`]'s. Cycle model: `bbcu_arch::seqfw::SeqBoard` (the firmware on
+//! the core's model beside the reference model's row loop), which the tests hold this engine
+//! to counter for counter. `cnt_sel` 0 total cycles (from the firmware taking the strip to
+//! its end), 1 stall cycles (the input stage waiting for bytes), 2 + 2l the row loop's cycles
+//! for op l, 3 + 2l its busy PE- (or lane-) cycles.
+
+use crate::bram::Bram;
+use crate::ctl::Ctl;
+use crate::engine::{BIN_LAT, CONV_LAT};
+use crate::fp::{ConvPost, InWord, MacLanes, OutPixel, Slope};
+use crate::post::Post;
+use crate::spram::SpRam;
+use crate::PeArray16;
+use bbcu_arch::seqfw::{self, pin, pout, rc};
+use rust_hdl::prelude::*;
+
+/// The firmware's program address bits (`seqfw::PA`).
+pub const SEQ_PA: usize = 10;
+const _: () = assert!(SEQ_PA == seqfw::PA as usize);
+
+/// Record words kept (`seqfw::ROW_RECORD_WORDS`), by their index in `rw`: 0 kind and flags,
+/// 1 input channels, 2 output channels, 3 up, 4 shift, 5 conv slope, 6 post slope, 7 source
+/// channels, 8 source scale, 9 groups, 10 source words per pixel, 11 lanes of the last word,
+/// 12 record step.
+const RW_N: usize = 13;
+const _: () = assert!(seqfw::ROW_RECORD_WORDS.len() == RW_N);
+// The kernel names ports and record words by number (rust-hdl's Verilog cannot name Rust
+// constants): these are the numbers it uses.
+const _: () = {
+    assert!(pin::GO == 0 && pin::PW == 1 && pin::JOB == 2 && pin::ML == 6 && pin::MH == 7);
+    assert!(pin::BUSY == 8 && pin::ROOM == 9 && pin::CW == 10);
+    assert!(pout::PP == 0 && pout::MA == 1 && pout::MB == 2 && pout::CADR == 3 && pout::IBASE == 4);
+    assert!(pout::IGO == 5 && pout::RC == 16 && pout::RGO == 48 && pout::DONE == 49);
+    assert!(pout::H_R == 64 && pout::H_INCH == 65 && pout::H_GLOB == 66 && pout::H_FRAC == 67);
+    assert!(pout::H_KIN == 68 && pout::H_KOUT == 70 && pout::ROWB == 72 && pout::BIL == 73);
+    assert!(rc::OP == 0 && rc::WIN_F == 2 && rc::WIN_B == 5 && rc::VALID == 8 && rc::DST_F == 9);
+    assert!(rc::DST_B == 10 && rc::XIN == 11 && rc::A1 == 13 && rc::W_ROW == 14 && rc::C_ROW == 15);
+    assert!(rc::X0 == 16 && rc::X_END == 17 && rc::XOFF == 18);
+    assert!(bbcu_arch::program::HEADER_WORDS == 32);
+    let w = seqfw::ROW_RECORD_WORDS;
+    assert!(w[0] == 0 && w[1] == 1 && w[2] == 2 && w[3] == 3 && w[4] == 10 && w[5] == 11 && w[6] == 12);
+    assert!(w[7] == 13 && w[8] == 14 && w[9] == 29 && w[10] == 31 && w[11] == 32 && w[12] == 44);
+};
+
+#[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
+pub enum RowPhase {
+    Idle,
+    InRow,
+    InDrain,
+    RowRun,
+    RowEnd,
+}
+
+/// The firmware-sequenced engine with 16-lane PEs and SPRAM rings (`crate::engine::Engine16`'s
+/// datapath and memories; the parameters are its).
+#[derive(LogicBlock)]
+pub struct EngineFw16<
+    const P: usize,
+    const M: usize,
+    const FA: usize,
+    const XA: usize,
+    const BA: usize,
+    const WA: usize,
+    const FWA: usize,
+    const CA: usize,
+    const PA: usize,
+    const OA: usize,
+> {
+    pub clock: Signal<In, Clock>,
+    pub load_we: Signal<In, Bit>,
+    pub load_mem: Signal<In, Bits<3>>,
+    pub load_addr: Signal<In, Bits<32>>,
+    pub load_data: Signal<In, Bits<64>>,
+    pub start: Signal<In, Bit>,
+    pub strip_w: Signal<In, Bits<16>>,
+    pub strip_h: Signal<In, Bits<16>>,
+    pub keep_x0: Signal<In, Bits<16>>,
+    pub keep_w: Signal<In, Bits<16>>,
+    pub busy: Signal<Out, Bit>,
+    pub done: Signal<Out, Bit>,
+    pub error: Signal<Out, Bit>,
+    pub in_data: Signal<In, Bits<8>>,
+    pub in_valid: Signal<In, Bit>,
+    pub in_ready: Signal<Out, Bit>,
+    pub out_data: Signal<Out, Bits<8>>,
+    pub out_valid: Signal<Out, Bit>,
+    pub out_ready: Signal<In, Bit>,
+    pub cnt_sel: Signal<In, Bits<8>>,
+    pub cnt_data: Signal<Out, Bits<32>>,
+
+    core: Ctl<SEQ_PA>,
+
+    // Memories.
+    prog: Bram<Bits<16>, PA>,
+    wmem: [Bram<Bits<16>, WA>; P],
+    fpw: [Bram<Signed<16>, FWA>; M],
+    cmem: [Bram<Bits<16>, CA>; 8],
+    fmem: SpRam<Signed<16>, FA>,
+    xmem: SpRam<Signed<16>, XA>,
+    bmem: Bram<Bits<16>, BA>,
+    obuf: Bram<Bits<8>, OA>,
+    cnts: Bram<Bits<32>, 5>,
+
+    // Datapaths.
+    arr: PeArray16<P>,
+    post: Post,
+    slope: Slope,
+    mac: MacLanes<M>,
+    cpost: ConvPost,
+    outpx: OutPixel,
+    inword: InWord,
+
+    // The strip and the core's ports.
+    run: DFF<Bit>,
+    go: DFF<Bit>,
+    counting: DFF<Bit>,
+    err: DFF<Bit>,
+    sw: DFF<Bits<16>>,
+    sh: DFF<Bits<16>>,
+    kx0: DFF<Bits<16>>,
+    kw: DFF<Bits<16>>,
+    pp: DFF<Bits<16>>,
+    cadr: DFF<Bits<16>>,
+    ma: DFF<Bits<16>>,
+    mb: DFF<Bits<16>>,
+    prod: DFF<Bits<32>>,
+    h_r: DFF<Bits<16>>,
+    h_inch: DFF<Bits<16>>,
+    h_sub: DFF<Bit>,
+    h_frac: DFF<Bits<4>>,
+    h_kin: [DFF<Bits<16>>; 2],
+    h_kout: [DFF<Bits<16>>; 2],
+    rowb: DFF<Bits<16>>,
+    bil: [DFF<Bits<16>>; 8],
+    // The row command (`seqfw::rc`): window rows features 0–2, bits 3–5.
+    c_op: DFF<Bits<8>>,
+    c_win: [DFF<Bits<16>>; 6],
+    c_valid: DFF<Bits<3>>,
+    c_dstf: DFF<Bits<16>>,
+    c_dstb: DFF<Bits<16>>,
+    c_xin: [DFF<Bits<16>>; 2],
+    c_a1: DFF<Bits<16>>,
+    c_wrow: DFF<Bits<16>>,
+    c_crow: DFF<Bits<16>>,
+    c_x0: DFF<Bits<16>>,
+    c_xend: DFF<Bits<16>>,
+    c_xoff: DFF<Bits<16>>,
+    // The op's record words and their fetch: `fk` the word addressed now, `fslot` the one
+    // arriving.
+    rw: [DFF<Bits<16>>; RW_N],
+    fetching: DFF<Bit>,
+    fk: DFF<Bits<4>>,
+    fpend: DFF<Bit>,
+    fslot: DFF<Bits<4>>,
+
+    phase: DFF<RowPhase>,
+    fi: DFF<Bits<4>>,
+    // Input stage.
+    in_x: DFF<Bits<16>>,
+    in_c: DFF<Bits<8>>,
+    xw_ptr: DFF<Bits<16>>,
+    // Issue loop (see `crate::engine`): the address of a tap is its window row's base plus
+    // the column's offset, kept as the loop moves, plus the word offset.
+    lastmask: DFF<Bits<16>>,
+    issue_done: DFF<Bit>,
+    xo: DFF<Bits<16>>,
+    x: DFF<Bits<16>>,
+    j: DFF<Bits<4>>,
+    g: DFF<Bits<16>>,
+    cg: DFF<Bits<16>>,
+    ty: DFF<Bits<2>>,
+    dx: DFF<Bits<2>>,
+    q: DFF<Bits<16>>,
+    rp: [DFF<Bits<16>>; 3],
+    qoff: DFF<Bits<16>>,
+    pxr: DFF<Bits<16>>,
+    waddr: DFF<Bits<16>>,
+    recj: DFF<Bits<16>>,
+    recg: DFF<Bits<16>>,
+    xdiv: DFF<Bits<16>>,
+    xmod: DFF<Bits<4>>,
+    iss_v: DFF<Bit>,
+    iss_ok: DFF<Bit>,
+    iss_first: DFF<Bit>,
+    iss_last: DFF<Bit>,
+    iss_lastq: DFF<Bit>,
+    pend: DFF<Bit>,
+    pend_pxr: DFF<Bits<16>>,
+    pend_rec: DFF<Bits<16>>,
+    pend_cg: DFF<Bits<16>>,
+    pend_live: DFF<Bits<16>>,
+    pend_xdiv: DFF<Bits<16>>,
+    pend_xmod: DFF<Bits<4>>,
+    // Post issue.
+    pb: DFF<Bit>,
+    pk: DFF<Bits<16>>,
+    plive: DFF<Bits<16>>,
+    prec: DFF<Bits<16>>,
+    pres: DFF<Bits<16>>,
+    psub: DFF<Bits<4>>,
+    pxc: [DFF<Bits<16>>; 2],
+    pb1: DFF<Bits<16>>,
+    sums: [DFF<Signed<16>>; P],
+    accs: [DFF<Bits<48>>; M],
+    pv: DFF<Bit>,
+    psel: DFF<Signed<16>>,
+    pacc: DFF<Bits<48>>,
+    px00: DFF<Signed<16>>,
+    px01: DFF<Signed<16>>,
+    px10: DFF<Signed<16>>,
+    pbias: DFF<Bits<48>>,
+    tline: [DFF<Bits<17>>; BIN_LAT],
+    outstanding: DFF<Bits<16>>,
+    // Write-back.
+    wbf: DFF<Bits<16>>,
+    wbb: DFF<Bits<16>>,
+    wbc: DFF<Bits<16>>,
+    bitreg: DFF<Bits<16>>,
+    // Output buffer.
+    owp: DFF<Bits<16>>,
+    orp: DFF<Bits<16>>,
+    ocount: DFF<Bits<16>>,
+    o_have: DFF<Bit>,
+    o_pend: DFF<Bit>,
+    o_byte: DFF<Bits<8>>,
+    // Counters; `seen` marks the ops that have had a row in this strip (their first row
+    // writes its counters instead of adding to them).
+    total: DFF<Bits<32>>,
+    stall: DFF<Bits<32>>,
+    row_cyc: DFF<Bits<32>>,
+    row_busy: DFF<Bits<32>>,
+    seen: DFF<Bits<16>>,
+
+    wa_sh: Constant<Bits<8>>,
+    fwa_sh: Constant<Bits<8>>,
+    p_c: Constant<Bits<16>>,
+    m_c: Constant<Bits<16>>,
+    lanes_c: Constant<Bits<16>>,
+    ones: Constant<Bits<16>>,
+    obuf_cap: Constant<Bits<17>>,
+    unit_slope: Constant<Signed<16>>,
+    in_lat: Constant<Bits<4>>,
+
+    // Combinational locals.
+    wr: Signal<Local, Bit>,
+    rd: Signal<Local, Bit>,
+    port: Signal<Local, Bits<8>>,
+    v: Signal<Local, Bits<16>>,
+    pin_v: Signal<Local, Bits<16>>,
+    fbase: Signal<Local, Bits<16>>,
+    woff: Signal<Local, Bits<16>>,
+    is_bin: Signal<Local, Bit>,
+    is_tail: Signal<Local, Bit>,
+    f_bits: Signal<Local, Bit>,
+    f_input: Signal<Local, Bit>,
+    qn: Signal<Local, Bits<16>>,
+    qstride: Signal<Local, Bits<16>>,
+    gsize: Signal<Local, Bits<16>>,
+    ws: Signal<Local, Bits<16>>,
+    rowbase: Signal<Local, Bits<16>>,
+    iaddr: Signal<Local, Bits<16>>,
+    tap_ok: Signal<Local, Bit>,
+    live: Signal<Local, Bits<16>>,
+    last_word: Signal<Local, Bit>,
+    last_group: Signal<Local, Bit>,
+    last_j: Signal<Local, Bit>,
+    last_pix: Signal<Local, Bit>,
+    cx0: Signal<Local, Bits<16>>,
+    cx1: Signal<Local, Bits<16>>,
+    cb1: Signal<Local, Bits<16>>,
+    coff: Signal<Local, Bits<16>>,
+    sets_l: Signal<Local, Bits<16>>,
+    wb_valid: Signal<Local, Bit>,
+    wb_val: Signal<Local, Signed<16>>,
+    wb_t: Signal<Local, Bits<17>>,
+    wb_bit: Signal<Local, Bit>,
+    wb_tl: Signal<Local, Bits<16>>,
+    wb_word: Signal<Local, Bits<16>>,
+    wb_wend: Signal<Local, Bit>,
+    o_push: Signal<Local, Bit>,
+    o_pop: Signal<Local, Bit>,
+    cnt_a: Signal<Local, Bits<5>>,
+    cnt_old: Signal<Local, Bits<32>>,
+}
+
+impl<
+        const P: usize,
+        const M: usize,
+        const FA: usize,
+        const XA: usize,
+        const BA: usize,
+        const WA: usize,
+        const FWA: usize,
+        const CA: usize,
+        const PA: usize,
+        const OA: usize,
+    > Default for EngineFw16<P, M, FA, XA, BA, WA, FWA, CA, PA, OA>
+{
+    fn default() -> Self {
+        assert!((1..=9).contains(&P) && (1..=16).contains(&M));
+        // 16-bit addresses; the output buffer's pointers tell full from empty below 2^16.
+        assert!([FA, XA, BA, WA, FWA, CA, PA].into_iter().all(|a| a <= 16) && OA < 16);
+        assert_eq!((BIN_LAT, CONV_LAT), (9, 6));
+        Self {
+            clock: Default::default(),
+            load_we: Default::default(),
+            load_mem: Default::default(),
+            load_addr: Default::default(),
+            load_data: Default::default(),
+            start: Default::default(),
+            strip_w: Default::default(),
+            strip_h: Default::default(),
+            keep_x0: Default::default(),
+            keep_w: Default::default(),
+            busy: Default::default(),
+            done: Default::default(),
+            error: Default::default(),
+            in_data: Default::default(),
+            in_valid: Default::default(),
+            in_ready: Default::default(),
+            out_data: Default::default(),
+            out_valid: Default::default(),
+            out_ready: Default::default(),
+            cnt_sel: Default::default(),
+            cnt_data: Default::default(),
+            core: Ctl::new(&seqfw::firmware_words()),
+            prog: Default::default(),
+            wmem: std::array::from_fn(|_| Default::default()),
+            fpw: std::array::from_fn(|_| Default::default()),
+            cmem: std::array::from_fn(|_| Default::default()),
+            fmem: Default::default(),
+            xmem: Default::default(),
+            bmem: Default::default(),
+            obuf: Default::default(),
+            cnts: Default::default(),
+            arr: Default::default(),
+            post: Default::default(),
+            slope: Default::default(),
+            mac: Default::default(),
+            cpost: Default::default(),
+            outpx: Default::default(),
+            inword: Default::default(),
+            run: Default::default(),
+            go: Default::default(),
+            counting: Default::default(),
+            err: Default::default(),
+            sw: Default::default(),
+            sh: Default::default(),
+            kx0: Default::default(),
+            kw: Default::default(),
+            pp: Default::default(),
+            cadr: Default::default(),
+            ma: Default::default(),
+            mb: Default::default(),
+            prod: Default::default(),
+            h_r: Default::default(),
+            h_inch: Default::default(),
+            h_sub: Default::default(),
+            h_frac: Default::default(),
+            h_kin: std::array::from_fn(|_| Default::default()),
+            h_kout: std::array::from_fn(|_| Default::default()),
+            rowb: Default::default(),
+            bil: std::array::from_fn(|_| Default::default()),
+            c_op: Default::default(),
+            c_win: std::array::from_fn(|_| Default::default()),
+            c_valid: Default::default(),
+            c_dstf: Default::default(),
+            c_dstb: Default::default(),
+            c_xin: std::array::from_fn(|_| Default::default()),
+            c_a1: Default::default(),
+            c_wrow: Default::default(),
+            c_crow: Default::default(),
+            c_x0: Default::default(),
+            c_xend: Default::default(),
+            c_xoff: Default::default(),
+            rw: std::array::from_fn(|_| Default::default()),
+            fetching: Default::default(),
+            fk: Default::default(),
+            fpend: Default::default(),
+            fslot: Default::default(),
+            phase: Default::default(),
+            fi: Default::default(),
+            in_x: Default::default(),
+            in_c: Default::default(),
+            xw_ptr: Default::default(),
+            lastmask: Default::default(),
+            issue_done: Default::default(),
+            xo: Default::default(),
+            x: Default::default(),
+            j: Default::default(),
+            g: Default::default(),
+            cg: Default::default(),
+            ty: Default::default(),
+            dx: Default::default(),
+            q: Default::default(),
+            rp: std::array::from_fn(|_| Default::default()),
+            qoff: Default::default(),
+            pxr: Default::default(),
+            waddr: Default::default(),
+            recj: Default::default(),
+            recg: Default::default(),
+            xdiv: Default::default(),
+            xmod: Default::default(),
+            iss_v: Default::default(),
+            iss_ok: Default::default(),
+            iss_first: Default::default(),
+            iss_last: Default::default(),
+            iss_lastq: Default::default(),
+            pend: Default::default(),
+            pend_pxr: Default::default(),
+            pend_rec: Default::default(),
+            pend_cg: Default::default(),
+            pend_live: Default::default(),
+            pend_xdiv: Default::default(),
+            pend_xmod: Default::default(),
+            pb: Default::default(),
+            pk: Default::default(),
+            plive: Default::default(),
+            prec: Default::default(),
+            pres: Default::default(),
+            psub: Default::default(),
+            pxc: std::array::from_fn(|_| Default::default()),
+            pb1: Default::default(),
+            sums: std::array::from_fn(|_| Default::default()),
+            accs: std::array::from_fn(|_| Default::default()),
+            pv: Default::default(),
+            psel: Default::default(),
+            pacc: Default::default(),
+            px00: Default::default(),
+            px01: Default::default(),
+            px10: Default::default(),
+            pbias: Default::default(),
+            tline: std::array::from_fn(|_| Default::default()),
+            outstanding: Default::default(),
+            wbf: Default::default(),
+            wbb: Default::default(),
+            wbc: Default::default(),
+            bitreg: Default::default(),
+            owp: Default::default(),
+            orp: Default::default(),
+            ocount: Default::default(),
+            o_have: Default::default(),
+            o_pend: Default::default(),
+            o_byte: Default::default(),
+            total: Default::default(),
+            stall: Default::default(),
+            row_cyc: Default::default(),
+            row_busy: Default::default(),
+            seen: Default::default(),
+            wa_sh: Constant::new(bits::<8>(WA as u64)),
+            fwa_sh: Constant::new(bits::<8>(FWA as u64)),
+            p_c: Constant::new(bits::<16>(P as u64)),
+            m_c: Constant::new(bits::<16>(M as u64)),
+            lanes_c: Constant::new(bits::<16>(16)),
+            ones: Constant::new(bits::<16>(0xFFFF)),
+            obuf_cap: Constant::new(bits::<17>(1 << OA)),
+            unit_slope: Constant::new(signed::<16>(4096)),
+            in_lat: Constant::new(bits::<4>(InWord::LATENCY as u64)),
+            wr: Default::default(),
+            rd: Default::default(),
+            port: Default::default(),
+            v: Default::default(),
+            pin_v: Default::default(),
+            fbase: Default::default(),
+            woff: Default::default(),
+            is_bin: Default::default(),
+            is_tail: Default::default(),
+            f_bits: Default::default(),
+            f_input: Default::default(),
+            qn: Default::default(),
+            qstride: Default::default(),
+            gsize: Default::default(),
+            ws: Default::default(),
+            rowbase: Default::default(),
+            iaddr: Default::default(),
+            tap_ok: Default::default(),
+            live: Default::default(),
+            last_word: Default::default(),
+            last_group: Default::default(),
+            last_j: Default::default(),
+            last_pix: Default::default(),
+            cx0: Default::default(),
+            cx1: Default::default(),
+            cb1: Default::default(),
+            coff: Default::default(),
+            sets_l: Default::default(),
+            wb_valid: Default::default(),
+            wb_val: Default::default(),
+            wb_t: Default::default(),
+            wb_bit: Default::default(),
+            wb_tl: Default::default(),
+            wb_word: Default::default(),
+            wb_wend: Default::default(),
+            o_push: Default::default(),
+            o_pop: Default::default(),
+            cnt_a: Default::default(),
+            cnt_old: Default::default(),
+        }
+    }
+}
+
+impl<
+        const P: usize,
+        const M: usize,
+        const FA: usize,
+        const XA: usize,
+        const BA: usize,
+        const WA: usize,
+        const FWA: usize,
+        const CA: usize,
+        const PA: usize,
+        const OA: usize,
+    > crate::sim::Clocked for EngineFw16<P, M, FA, XA, BA, WA, FWA, CA, PA, OA>
+{
+    fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
+
+impl<
+        const P: usize,
+        const M: usize,
+        const FA: usize,
+        const XA: usize,
+        const BA: usize,
+        const WA: usize,
+        const FWA: usize,
+        const CA: usize,
+        const PA: usize,
+        const OA: usize,
+    > Logic for EngineFw16<P, M, FA, XA, BA, WA, FWA, CA, PA, OA>
+{
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            run,
+            go,
+            counting,
+            err,
+            sw,
+            sh,
+            kx0,
+            kw,
+            pp,
+            cadr,
+            ma,
+            mb,
+            prod,
+            h_r,
+            h_inch,
+            h_sub,
+            h_frac,
+            rowb,
+            c_op,
+            c_valid,
+            c_dstf,
+            c_dstb,
+            c_a1,
+            c_wrow,
+            c_crow,
+            c_x0,
+            c_xend,
+            c_xoff,
+            fetching,
+            fk,
+            fpend,
+            fslot,
+            phase,
+            fi,
+            in_x,
+            in_c,
+            xw_ptr,
+            lastmask,
+            issue_done,
+            xo,
+            x,
+            j,
+            g,
+            cg,
+            ty,
+            dx,
+            q,
+            qoff,
+            pxr,
+            waddr,
+            recj,
+            recg,
+            xdiv,
+            xmod,
+            iss_v,
+            iss_ok,
+            iss_first,
+            iss_last,
+            iss_lastq,
+            pend,
+            pend_pxr,
+            pend_rec,
+            pend_cg,
+            pend_live,
+            pend_xdiv,
+            pend_xmod,
+            pb,
+            pk,
+            plive,
+            prec,
+            pres,
+            psub,
+            pb1,
+            pv,
+            psel,
+            pacc,
+            px00,
+            px01,
+            px10,
+            pbias,
+            outstanding,
+            wbf,
+            wbb,
+            wbc,
+            bitreg,
+            owp,
+            orp,
+            ocount,
+            o_have,
+            o_pend,
+            o_byte,
+            total,
+            stall,
+            row_cyc,
+            row_busy,
+            seen
+        );
+        for i in 0..8 {
+            self.bil[i].clock.next = self.clock.val();
+            self.bil[i].d.next = self.bil[i].q.val();
+        }
+        for i in 0..6 {
+            self.c_win[i].clock.next = self.clock.val();
+            self.c_win[i].d.next = self.c_win[i].q.val();
+        }
+        for i in 0..2 {
+            self.h_kin[i].clock.next = self.clock.val();
+            self.h_kin[i].d.next = self.h_kin[i].q.val();
+            self.h_kout[i].clock.next = self.clock.val();
+            self.h_kout[i].d.next = self.h_kout[i].q.val();
+            self.c_xin[i].clock.next = self.clock.val();
+            self.c_xin[i].d.next = self.c_xin[i].q.val();
+            self.pxc[i].clock.next = self.clock.val();
+            self.pxc[i].d.next = self.pxc[i].q.val();
+        }
+        for i in 0..RW_N {
+            self.rw[i].clock.next = self.clock.val();
+            self.rw[i].d.next = self.rw[i].q.val();
+        }
+        for i in 0..3 {
+            self.rp[i].clock.next = self.clock.val();
+            self.rp[i].d.next = self.rp[i].q.val();
+        }
+        for k in 0..P {
+            self.sums[k].clock.next = self.clock.val();
+            self.sums[k].d.next = self.sums[k].q.val();
+        }
+        for k in 0..M {
+            self.accs[k].clock.next = self.clock.val();
+            self.accs[k].d.next = self.accs[k].q.val();
+        }
+        for i in 0..BIN_LAT {
+            self.tline[i].clock.next = self.clock.val();
+        }
+        self.tline[0].d.next = self.tline[0].q.val();
+        for i in 1..BIN_LAT {
+            self.tline[i].d.next = self.tline[i - 1].q.val();
+        }
+        clock!(self, clock, core, arr, post, slope, mac, cpost, outpx, inword);
+        self.prog.read_clock.next = self.clock.val();
+        self.prog.write_clock.next = self.clock.val();
+        self.fmem.read_clock.next = self.clock.val();
+        self.fmem.write_clock.next = self.clock.val();
+        self.xmem.read_clock.next = self.clock.val();
+        self.xmem.write_clock.next = self.clock.val();
+        self.bmem.read_clock.next = self.clock.val();
+        self.bmem.write_clock.next = self.clock.val();
+        self.obuf.read_clock.next = self.clock.val();
+        self.obuf.write_clock.next = self.clock.val();
+        self.cnts.read_clock.next = self.clock.val();
+        self.cnts.write_clock.next = self.clock.val();
+        for k in 0..P {
+            self.wmem[k].read_clock.next = self.clock.val();
+            self.wmem[k].write_clock.next = self.clock.val();
+        }
+        for k in 0..M {
+            self.fpw[k].read_clock.next = self.clock.val();
+            self.fpw[k].write_clock.next = self.clock.val();
+        }
+        for k in 0..8 {
+            self.cmem[k].read_clock.next = self.clock.val();
+            self.cmem[k].write_clock.next = self.clock.val();
+        }
+
+        // ---- The op's record fields.
+        self.is_bin.next = self.rw[0].q.val().get_bits::<4>(0) == 1;
+        self.is_tail.next = self.rw[0].q.val().get_bits::<4>(0) == 3;
+        self.f_bits.next = self.rw[0].q.val().get_bit(6);
+        self.f_input.next = self.rw[0].q.val().get_bit(7);
+        self.qn.next = self.rw[1].q.val();
+        self.qstride.next = self.rw[7].q.val();
+        self.gsize.next = self.m_c.val();
+        if self.is_bin.val() {
+            self.qn.next = self.rw[10].q.val();
+            self.qstride.next = self.rw[10].q.val();
+            self.gsize.next = self.p_c.val();
+        }
+        // The source width (scale ≤ 4: shifts and adds).
+        self.ws.next = self.sw.q.val();
+        if self.rw[8].q.val() == 2 {
+            self.ws.next = self.sw.q.val() << 1;
+        }
+        if self.rw[8].q.val() == 3 {
+            self.ws.next = (self.sw.q.val() << 1) + self.sw.q.val();
+        }
+        if self.rw[8].q.val() == 4 {
+            self.ws.next = self.sw.q.val() << 2;
+        }
+
+        // ---- The core's ports. An `in` reads `pin_v` in its execute cycle.
+        self.wr.next = self.core.pwr.val();
+        self.rd.next = self.core.prd.val();
+        self.port.next = self.core.port.val();
+        self.v.next = self.core.pout.val();
+        self.pin_v.next = 0.into();
+        if self.port.val() == 0 {
+            self.pin_v.next = bit_cast::<16, 1>(self.go.q.val().into());
+        }
+        if self.port.val() == 1 {
+            self.pin_v.next = self.prog.read_data.val();
+        }
+        if self.port.val() == 2 {
+            self.pin_v.next = self.sw.q.val();
+        }
+        if self.port.val() == 3 {
+            self.pin_v.next = self.sh.q.val();
+        }
+        if self.port.val() == 4 {
+            self.pin_v.next = self.kx0.q.val();
+        }
+        if self.port.val() == 5 {
+            self.pin_v.next = self.kw.q.val();
+        }
+        if self.port.val() == 6 {
+            self.pin_v.next = self.prod.q.val().get_bits::<16>(0);
+        }
+        if self.port.val() == 7 {
+            self.pin_v.next = self.prod.q.val().get_bits::<16>(16);
+        }
+        if self.port.val() == 8 {
+            self.pin_v.next = bit_cast::<16, 1>((self.phase.q.val() != RowPhase::Idle).into());
+        }
+        if self.port.val() == 9 {
+            self.pin_v.next = bit_cast::<16, 1>(
+                (bit_cast::<17, 16>(self.ocount.q.val()) + bit_cast::<17, 16>(self.rowb.q.val())
+                    <= self.obuf_cap.val())
+                .into(),
+            );
+        }
+        if self.port.val() == 10 {
+            self.pin_v.next = self.cmem[0].read_data.val();
+            for k in 1..8 {
+                if self.cadr.q.val().get_bits::<3>(0).index() == k {
+                    self.pin_v.next = self.cmem[k].read_data.val();
+                }
+            }
+        }
+        self.core.pin.next = self.pin_v.val();
+        self.prod.d.next = self.ma.q.val() * self.mb.q.val();
+
+        if self.rd.val() & (self.port.val() == 0) & self.go.q.val() {
+            // The firmware takes the strip: the total counts from here, as the firmware's model
+            // does from this instruction's fetch (one cycle back) to the end of `DONE`'s
+            // execute cycle.
+            self.go.d.next = false;
+            self.counting.d.next = true;
+            self.total.d.next = 2.into();
+        }
+        if self.rd.val() & (self.port.val() == 1) {
+            self.pp.d.next = self.pp.q.val() + 1;
+        }
+        if self.rd.val() & (self.port.val() == 10) {
+            self.cadr.d.next = self.cadr.q.val() + 1;
+        }
+        if self.wr.val() {
+            if self.port.val() == 0 {
+                self.pp.d.next = self.v.val();
+            }
+            if self.port.val() == 1 {
+                self.ma.d.next = self.v.val();
+            }
+            if self.port.val() == 2 {
+                self.mb.d.next = self.v.val();
+            }
+            if self.port.val() == 3 {
+                self.cadr.d.next = self.v.val();
+            }
+            if self.port.val() == 4 {
+                self.xw_ptr.d.next = self.v.val();
+            }
+            if self.port.val() == 5 {
+                self.phase.d.next = RowPhase::InRow;
+                self.in_x.d.next = 0.into();
+                self.in_c.d.next = 0.into();
+            }
+            if self.port.val() == 64 {
+                self.h_r.d.next = self.v.val();
+            }
+            if self.port.val() == 65 {
+                self.h_inch.d.next = self.v.val();
+            }
+            if self.port.val() == 66 {
+                self.h_sub.d.next = self.v.val().get_bit(0);
+            }
+            if self.port.val() == 67 {
+                self.h_frac.d.next = self.v.val().get_bits::<4>(0);
+            }
+            for i in 0..2 {
+                if self.port.val().index() == 68 + i {
+                    self.h_kin[i].d.next = self.v.val();
+                }
+                if self.port.val().index() == 70 + i {
+                    self.h_kout[i].d.next = self.v.val();
+                }
+            }
+            if self.port.val() == 72 {
+                self.rowb.d.next = self.v.val();
+            }
+            for i in 0..8 {
+                if self.port.val().index() == 73 + i {
+                    self.bil[i].d.next = self.v.val();
+                }
+            }
+            if self.port.val() == 16 {
+                // Read the op's record words while the firmware writes the rest.
+                self.c_op.d.next = self.v.val().get_bits::<8>(0);
+                self.fetching.d.next = true;
+                self.fk.d.next = 0.into();
+            }
+            for i in 0..3 {
+                if self.port.val().index() == 18 + i {
+                    self.c_win[i].d.next = self.v.val();
+                }
+                if self.port.val().index() == 21 + i {
+                    self.c_win[3 + i].d.next = self.v.val();
+                }
+            }
+            if self.port.val() == 24 {
+                self.c_valid.d.next = self.v.val().get_bits::<3>(0);
+            }
+            if self.port.val() == 25 {
+                self.c_dstf.d.next = self.v.val();
+            }
+            if self.port.val() == 26 {
+                self.c_dstb.d.next = self.v.val();
+            }
+            if self.port.val() == 27 {
+                self.c_xin[0].d.next = self.v.val();
+            }
+            if self.port.val() == 28 {
+                self.c_xin[1].d.next = self.v.val();
+            }
+            if self.port.val() == 29 {
+                self.c_a1.d.next = self.v.val();
+            }
+            if self.port.val() == 30 {
+                self.c_wrow.d.next = self.v.val();
+            }
+            if self.port.val() == 31 {
+                self.c_crow.d.next = self.v.val();
+            }
+            if self.port.val() == 32 {
+                self.c_x0.d.next = self.v.val();
+            }
+            if self.port.val() == 33 {
+                self.c_xend.d.next = self.v.val();
+            }
+            if self.port.val() == 34 {
+                self.c_xoff.d.next = self.v.val();
+            }
+        }
+
+        // ---- The record fetch: word fk of `seqfw::ROW_RECORD_WORDS` is addressed now and
+        // arrives one edge later.
+        self.fbase.next =
+            bits::<16>(32) + (bit_cast::<16, 8>(self.c_op.q.val()) << 5) + (bit_cast::<16, 8>(self.c_op.q.val()) << 4);
+        self.woff.next = bit_cast::<16, 4>(self.fk.q.val());
+        if self.fk.q.val() == 4 {
+            self.woff.next = bits::<16>(10);
+        }
+        if self.fk.q.val() == 5 {
+            self.woff.next = bits::<16>(11);
+        }
+        if self.fk.q.val() == 6 {
+            self.woff.next = bits::<16>(12);
+        }
+        if self.fk.q.val() == 7 {
+            self.woff.next = bits::<16>(13);
+        }
+        if self.fk.q.val() == 8 {
+            self.woff.next = bits::<16>(14);
+        }
+        if self.fk.q.val() == 9 {
+            self.woff.next = bits::<16>(29);
+        }
+        if self.fk.q.val() == 10 {
+            self.woff.next = bits::<16>(31);
+        }
+        if self.fk.q.val() == 11 {
+            self.woff.next = bits::<16>(32);
+        }
+        if self.fk.q.val() == 12 {
+            self.woff.next = bits::<16>(44);
+        }
+        self.prog.read_address.next = bit_cast::<PA, 16>(self.pp.q.val());
+        self.fpend.d.next = self.fetching.q.val();
+        self.fslot.d.next = self.fk.q.val();
+        if self.fetching.q.val() {
+            self.prog.read_address.next = bit_cast::<PA, 16>(self.fbase.val() + self.woff.val());
+            self.fk.d.next = self.fk.q.val() + 1;
+            if self.fk.q.val() == 12 {
+                self.fetching.d.next = false;
+            }
+        }
+        if self.fpend.q.val() {
+            for i in 0..RW_N {
+                if self.fslot.q.val().index() == i {
+                    self.rw[i].d.next = self.prog.read_data.val();
+                }
+            }
+        }
+
+        // ---- The issue loop: one word per cycle into the array or the MAC lanes.
+        self.rowbase.next = self.rp[1].q.val();
+        if self.ty.q.val() == 0 {
+            self.rowbase.next = self.rp[0].q.val();
+        }
+        if self.ty.q.val() == 2 {
+            self.rowbase.next = self.rp[2].q.val();
+        }
+        self.iaddr.next = self.rowbase.val() + self.qoff.q.val();
+        self.tap_ok.next = true;
+        if (self.ty.q.val() == 0) & !self.c_valid.q.val().get_bit(0) {
+            self.tap_ok.next = false;
+        }
+        if (self.ty.q.val() == 2) & !self.c_valid.q.val().get_bit(2) {
+            self.tap_ok.next = false;
+        }
+        if (self.dx.q.val() == 0) & (self.x.q.val() == 0) {
+            self.tap_ok.next = false;
+        }
+        if (self.dx.q.val() == 2) & (self.x.q.val() + 1 >= self.ws.val()) {
+            self.tap_ok.next = false;
+        }
+        self.live.next = self.rw[2].q.val() - self.cg.q.val();
+        if self.rw[2].q.val() - self.cg.q.val() >= self.gsize.val() {
+            self.live.next = self.gsize.val();
+        }
+        self.last_word.next = (self.ty.q.val() == 2) & (self.dx.q.val() == 2) & (self.q.q.val() + 1 == self.qn.val());
+        self.last_group.next = self.g.q.val() + 1 == self.rw[9].q.val();
+        self.last_j.next = (bit_cast::<16, 4>(self.j.q.val()) + 1 == self.rw[3].q.val()) | self.is_tail.val();
+        self.last_pix.next = self.xo.q.val() + 1 == self.c_xend.q.val();
+        // ---- Write-back: a counter replays the output order (pixel, channel).
+        self.wb_valid.next = self.cpost.valid_out.val();
+        self.wb_val.next = self.cpost.result.val();
+        self.wb_t.next = self.tline[5].q.val();
+        if self.is_bin.val() {
+            self.wb_valid.next = self.slope.valid_out.val();
+            self.wb_val.next = self.slope.z.val();
+            self.wb_t.next = self.tline[8].q.val();
+        }
+        // v > T: T = −32769 (17 bits 0x17FFF) passes everything; otherwise T fits 16 bits and
+        // the signed compare is unsigned with the sign bits flipped.
+        self.wb_tl.next = self.wb_t.val().get_bits::<16>(0);
+        self.wb_bit.next = (self.wb_t.val() == 0x17FFF)
+            | ((unsigned_cast(self.wb_val.val()) ^ bits::<16>(0x8000)) > (self.wb_tl.val() ^ bits::<16>(0x8000)));
+        self.wb_word.next =
+            self.bitreg.q.val() | (bit_cast::<16, 1>(self.wb_bit.val().into()) << self.wbc.q.val().get_bits::<4>(0));
+        self.wb_wend.next = (self.wbc.q.val().get_bits::<4>(0) == 15) | (self.wbc.q.val() + 1 == self.rw[2].q.val());
+
+        // ---- Defaults.
+        self.busy.next = self.run.q.val();
+        self.done.next = false;
+        self.error.next = self.err.q.val();
+        self.in_ready.next = false;
+        self.prog.write_enable.next = false;
+        self.prog.write_address.next = bit_cast::<PA, 32>(self.load_addr.val());
+        self.prog.write_data.next = self.load_data.val().get_bits::<16>(0);
+        for k in 0..P {
+            self.wmem[k].write_enable.next = false;
+            self.wmem[k].write_address.next = bit_cast::<WA, 32>(self.load_addr.val());
+            self.wmem[k].write_data.next = self.load_data.val().get_bits::<16>(0);
+            self.wmem[k].read_address.next = bit_cast::<WA, 16>(self.waddr.q.val());
+        }
+        for k in 0..M {
+            self.fpw[k].write_enable.next = false;
+            self.fpw[k].write_address.next = bit_cast::<FWA, 32>(self.load_addr.val());
+            self.fpw[k].write_data.next = signed_cast(self.load_data.val().get_bits::<16>(0));
+            self.fpw[k].read_address.next = bit_cast::<FWA, 16>(self.waddr.q.val());
+        }
+        for k in 0..8 {
+            self.cmem[k].write_enable.next = false;
+            self.cmem[k].write_address.next = bit_cast::<CA, 32>(self.load_addr.val() >> 3);
+            self.cmem[k].write_data.next = self.load_data.val().get_bits::<16>(0);
+            // The firmware reads constants (the bilinear table) only while no row runs.
+            self.cmem[k].read_address.next = bit_cast::<CA, 16>(self.prec.q.val());
+            if self.phase.q.val() == RowPhase::Idle {
+                self.cmem[k].read_address.next = bit_cast::<CA, 16>(self.cadr.q.val() >> 3);
+            }
+        }
+        if self.load_we.val() & !self.run.q.val() {
+            if self.load_mem.val() == 1 {
+                self.prog.write_enable.next = true;
+            }
+            for k in 0..P {
+                if (self.load_mem.val() == 2) & ((self.load_addr.val() >> self.wa_sh.val()).index() == k) {
+                    self.wmem[k].write_enable.next = true;
+                }
+            }
+            for k in 0..M {
+                if (self.load_mem.val() == 3) & ((self.load_addr.val() >> self.fwa_sh.val()).index() == k) {
+                    self.fpw[k].write_enable.next = true;
+                }
+            }
+            for k in 0..8 {
+                if (self.load_mem.val() == 4) & (self.load_addr.val().get_bits::<3>(0).index() == k) {
+                    self.cmem[k].write_enable.next = true;
+                }
+            }
+        }
+        self.fmem.write_enable.next = false;
+        self.fmem.write_address.next = bit_cast::<FA, 16>(self.wbf.q.val());
+        self.fmem.write_data.next = self.wb_val.val();
+        self.fmem.read_address.next = bit_cast::<FA, 16>(self.iaddr.val());
+        self.xmem.write_enable.next = false;
+        self.xmem.write_address.next = bit_cast::<XA, 16>(self.xw_ptr.q.val());
+        self.xmem.write_data.next = self.inword.x.val();
+        self.xmem.read_address.next = bit_cast::<XA, 16>(self.iaddr.val());
+        self.bmem.write_enable.next = false;
+        self.bmem.write_address.next = bit_cast::<BA, 16>(self.wbb.q.val());
+        self.bmem.write_data.next = self.wb_word.val();
+        self.bmem.read_address.next = bit_cast::<BA, 16>(self.iaddr.val());
+
+        // Counters: 0 total, 1 stall, then per op its cycles and busy count.
+        self.cnt_a.next = bit_cast::<5, 8>(self.c_op.q.val() << 1) + 2;
+        self.cnt_old.next = 0.into();
+        if (self.seen.q.val() >> bit_cast::<16, 8>(self.c_op.q.val())).get_bit(0) {
+            self.cnt_old.next = self.cnts.read_data.val();
+        }
+        self.cnts.write_enable.next = false;
+        self.cnts.write_address.next = self.cnt_a.val();
+        self.cnts.write_data.next = self.cnt_old.val() + self.row_cyc.q.val();
+        self.cnts.read_address.next = bit_cast::<5, 8>(self.cnt_sel.val());
+        self.cnt_data.next = self.cnts.read_data.val();
+        if self.cnt_sel.val() == 0 {
+            self.cnt_data.next = self.total.q.val();
+        }
+        if self.cnt_sel.val() == 1 {
+            self.cnt_data.next = self.stall.q.val();
+        }
+        if self.counting.q.val() {
+            self.total.d.next = self.total.q.val() + 1;
+        }
+        self.inword.valid_in.next = false;
+        self.inword.p.next = self.in_data.val();
+        self.inword.k_in.next =
+            bit_cast::<32, 16>(self.h_kin[0].q.val()) | (bit_cast::<32, 16>(self.h_kin[1].q.val()) << 16);
+
+        // Datapath inputs default to idle.
+        self.arr.act.next = self.bmem.read_data.val();
+        self.arr.lane.next = 0.into();
+        for k in 0..P {
+            self.arr.wgt[k].next = self.wmem[k].read_data.val();
+        }
+        self.arr.valid_in.next = self.iss_v.q.val() & self.is_bin.val();
+        self.arr.clear.next = self.iss_first.q.val();
+        self.arr.last.next = self.iss_last.q.val();
+        if self.iss_ok.q.val() {
+            self.arr.lane.next = self.ones.val();
+            if self.iss_lastq.q.val() {
+                self.arr.lane.next = self.lastmask.q.val();
+            }
+        }
+        self.mac.x.next = 0.into();
+        if self.iss_ok.q.val() {
+            self.mac.x.next = self.fmem.read_data.val();
+            if self.f_input.val() {
+                self.mac.x.next = self.xmem.read_data.val();
+            }
+        }
+        for k in 0..M {
+            self.mac.w[k].next = self.fpw[k].read_data.val();
+        }
+        self.mac.valid_in.next = self.iss_v.q.val() & !self.is_bin.val();
+        self.mac.clear.next = self.iss_first.q.val();
+        self.mac.last.next = self.iss_last.q.val();
+        self.iss_v.d.next = false;
+
+        // ---- The strip.
+        if self.start.val() & !self.run.q.val() {
+            self.sw.d.next = self.strip_w.val();
+            self.sh.d.next = self.strip_h.val();
+            self.kx0.d.next = self.keep_x0.val();
+            self.kw.d.next = self.keep_w.val();
+            self.run.d.next = true;
+            self.go.d.next = true;
+            self.err.d.next = false;
+            self.total.d.next = 0.into();
+            self.stall.d.next = 0.into();
+            self.seen.d.next = 0.into();
+        }
+        if self.wr.val() & (self.port.val() == 49) {
+            self.run.d.next = false;
+            self.counting.d.next = false;
+            if self.v.val() == 0 {
+                self.done.next = true;
+            } else {
+                self.err.d.next = true;
+            }
+        }
+
+        // ---- Phases of the row loop and the input stage.
+        if self.phase.q.val() != RowPhase::Idle {
+            self.row_cyc.d.next = self.row_cyc.q.val() + 1;
+        }
+        match self.phase.q.val() {
+            RowPhase::Idle => {
+                if self.wr.val() & (self.port.val() == 48) {
+                    // Everything the row needs is in the command and record registers, which
+                    // the firmware leaves alone until the row is done.
+                    for i in 0..3 {
+                        self.rp[i].d.next = self.c_win[i].q.val() + self.c_xoff.q.val();
+                        if self.is_bin.val() {
+                            self.rp[i].d.next = self.c_win[3 + i].q.val() + self.c_xoff.q.val();
+                        }
+                    }
+                    self.wbf.d.next = self.c_dstf.q.val();
+                    self.wbb.d.next = self.c_dstb.q.val();
+                    self.waddr.d.next = self.c_wrow.q.val();
+                    self.recj.d.next = self.c_crow.q.val();
+                    self.recg.d.next = self.c_crow.q.val();
+                    self.xo.d.next = self.c_x0.q.val();
+                    self.x.d.next = self.c_x0.q.val();
+                    self.xdiv.d.next = 0.into();
+                    if self.is_tail.val() {
+                        self.xdiv.d.next = self.kx0.q.val();
+                    }
+                    self.pxr.d.next = self.c_xoff.q.val();
+                    self.lastmask.d.next = self.ones.val() >> (self.lanes_c.val() - self.rw[11].q.val());
+                    self.j.d.next = 0.into();
+                    self.g.d.next = 0.into();
+                    self.cg.d.next = 0.into();
+                    self.ty.d.next = 0.into();
+                    self.dx.d.next = 0.into();
+                    self.q.d.next = 0.into();
+                    self.qoff.d.next = bits::<16>(0) - self.qstride.val();
+                    self.xmod.d.next = 0.into();
+                    self.wbc.d.next = 0.into();
+                    self.bitreg.d.next = 0.into();
+                    self.issue_done.d.next = false;
+                    // A row's count, as the firmware's model has it: from `RGO`'s fetch (one
+                    // cycle back) to the last cycle `BUSY` reads 1, which is RowEnd's last.
+                    self.row_cyc.d.next = 3.into();
+                    self.row_busy.d.next = 0.into();
+                    self.phase.d.next = RowPhase::RowRun;
+                }
+            }
+            RowPhase::InRow => {
+                self.in_ready.next = true;
+                if self.in_valid.val() {
+                    self.inword.valid_in.next = true;
+                    self.in_c.d.next = self.in_c.q.val() + 1;
+                    if bit_cast::<16, 8>(self.in_c.q.val() + 1) == self.h_inch.q.val() {
+                        self.in_c.d.next = 0.into();
+                        self.in_x.d.next = self.in_x.q.val() + 1;
+                        if self.in_x.q.val() + 1 == self.sw.q.val() {
+                            self.phase.d.next = RowPhase::InDrain;
+                            self.fi.d.next = 0.into();
+                        }
+                    }
+                } else {
+                    self.stall.d.next = self.stall.q.val() + 1;
+                }
+            }
+            RowPhase::InDrain => {
+                self.fi.d.next = self.fi.q.val() + 1;
+                if self.fi.q.val() == self.in_lat.val() {
+                    self.phase.d.next = RowPhase::Idle;
+                }
+            }
+            RowPhase::RowRun => {
+                // Every output of the row is written: nothing issued, pending, in the post
+                // issue, entering the post (pv) or inside it (outstanding).
+                if self.issue_done.q.val()
+                    & !self.pend.q.val()
+                    & !self.pb.q.val()
+                    & !self.pv.q.val()
+                    & (self.outstanding.q.val() == 0)
+                    & !self.iss_v.q.val()
+                {
+                    self.phase.d.next = RowPhase::RowEnd;
+                    self.fi.d.next = 0.into();
+                }
+            }
+            RowPhase::RowEnd => {
+                // Add this row's cycles and busy count to its op's counters.
+                self.fi.d.next = self.fi.q.val() + 1;
+                self.cnts.read_address.next = self.cnt_a.val();
+                if self.fi.q.val() == 1 {
+                    self.cnts.write_enable.next = true;
+                    self.cnts.read_address.next = self.cnt_a.val() + 1;
+                }
+                if self.fi.q.val() == 2 {
+                    self.cnts.write_enable.next = true;
+                    self.cnts.write_address.next = self.cnt_a.val() + 1;
+                    self.cnts.write_data.next = self.cnt_old.val() + self.row_busy.q.val();
+                    self.seen.d.next = self.seen.q.val() | (bits::<16>(1) << bit_cast::<16, 8>(self.c_op.q.val()));
+                    self.phase.d.next = RowPhase::Idle;
+                }
+            }
+            _ => {
+                self.phase.d.next = RowPhase::Idle;
+            }
+        }
+
+        if (self.phase.q.val() == RowPhase::RowRun) & !self.issue_done.q.val() {
+            self.iss_v.d.next = true;
+            self.iss_ok.d.next = self.tap_ok.val();
+            self.iss_first.d.next = (self.ty.q.val() == 0) & (self.dx.q.val() == 0) & (self.q.q.val() == 0);
+            self.iss_last.d.next = self.last_word.val();
+            self.iss_lastq.d.next = self.q.q.val() + 1 == self.qn.val();
+            if self.tap_ok.val() {
+                self.row_busy.d.next = self.row_busy.q.val() + bit_cast::<32, 16>(self.live.val());
+            }
+            self.waddr.d.next = self.waddr.q.val() + 1;
+            self.q.d.next = self.q.q.val() + 1;
+            self.qoff.d.next = self.qoff.q.val() + 1;
+            if self.q.q.val() + 1 == self.qn.val() {
+                self.q.d.next = 0.into();
+                self.dx.d.next = self.dx.q.val() + 1;
+                // The next tap column's first word: 0, then +qstride, then −qstride.
+                self.qoff.d.next = 0.into();
+                if self.dx.q.val() == 1 {
+                    self.qoff.d.next = self.qstride.val();
+                }
+                if self.dx.q.val() == 2 {
+                    self.qoff.d.next = bits::<16>(0) - self.qstride.val();
+                    self.dx.d.next = 0.into();
+                    self.ty.d.next = self.ty.q.val() + 1;
+                    if self.ty.q.val() == 2 {
+                        // The group's last word: its outputs follow it through the post.
+                        self.ty.d.next = 0.into();
+                        self.pend.d.next = true;
+                        self.pend_pxr.d.next = self.pxr.q.val();
+                        self.pend_rec.d.next = self.recg.q.val();
+                        self.pend_cg.d.next = self.cg.q.val();
+                        self.pend_live.d.next = self.live.val();
+                        self.pend_xdiv.d.next = self.xdiv.q.val();
+                        self.pend_xmod.d.next = self.xmod.q.val();
+                        self.g.d.next = self.g.q.val() + 1;
+                        self.cg.d.next = self.cg.q.val() + self.gsize.val();
+                        self.recg.d.next = self.recg.q.val() + self.rw[12].q.val();
+                        if self.last_group.val() {
+                            self.g.d.next = 0.into();
+                            self.cg.d.next = 0.into();
+                            self.xo.d.next = self.xo.q.val() + 1;
+                            self.j.d.next = self.j.q.val() + 1;
+                            self.recj.d.next = self.recj.q.val() + 1;
+                            self.recg.d.next = self.recj.q.val() + 1;
+                            if self.last_j.val() {
+                                self.j.d.next = 0.into();
+                                self.x.d.next = self.x.q.val() + 1;
+                                for i in 0..3 {
+                                    self.rp[i].d.next = self.rp[i].q.val() + self.qstride.val();
+                                }
+                                self.pxr.d.next = self.pxr.q.val() + self.rw[7].q.val();
+                                self.waddr.d.next = self.c_wrow.q.val();
+                                self.recj.d.next = self.c_crow.q.val();
+                                self.recg.d.next = self.c_crow.q.val();
+                                self.xmod.d.next = self.xmod.q.val() + 1;
+                                if bit_cast::<16, 4>(self.xmod.q.val() + 1) == self.h_r.q.val() {
+                                    self.xmod.d.next = 0.into();
+                                    self.xdiv.d.next = self.xdiv.q.val() + 1;
+                                }
+                            }
+                            if self.last_pix.val() {
+                                self.issue_done.d.next = true;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        // ---- Post issue: one output per cycle (four input reads per tail output).
+        self.coff.next = 0.into();
+        self.cb1.next = 0.into();
+        for ph in 0..4 {
+            if self.pend_xmod.q.val().index() == ph {
+                self.coff.next = self.bil[2 * ph].q.val();
+                self.cb1.next = self.bil[2 * ph + 1].q.val();
+            }
+        }
+        self.cx0.next = self.pend_xdiv.q.val();
+        if self.coff.val() == 0xFFFF {
+            if self.pend_xdiv.q.val() == 0 {
+                self.cb1.next = 0.into();
+            } else {
+                self.cx0.next = self.pend_xdiv.q.val() - 1;
+            }
+        }
+        self.cx1.next = self.cx0.val() + 1;
+        if self.cx0.val() + 1 == self.sw.q.val() {
+            self.cx1.next = self.cx0.val();
+        }
+        self.pv.d.next = false;
+        // The threshold (in −32769..=32767) travels beside its output in 17 bits.
+        self.tline[0].d.next = bit_cast::<17, 16>(self.cmem[6].read_data.val());
+        if self.cmem[7].read_data.val().get_bit(0) {
+            self.tline[0].d.next = bit_cast::<17, 16>(self.cmem[6].read_data.val()) | bits::<17>(0x10000);
+        }
+        if (self.is_bin.val() & self.arr.done.val()) | (!self.is_bin.val() & self.mac.done.val()) {
+            self.pend.d.next = false;
+            self.pb.d.next = true;
+            self.pk.d.next = 0.into();
+            self.psub.d.next = 0.into();
+            self.plive.d.next = self.pend_live.q.val();
+            self.prec.d.next = self.pend_rec.q.val();
+            self.pres.d.next = self.c_win[1].q.val() + self.pend_pxr.q.val() + self.pend_cg.q.val();
+            if self.is_tail.val() {
+                self.pres.d.next = self.pend_cg.q.val();
+            }
+            self.pb1.d.next = self.cb1.val();
+            self.pxc[0].d.next = self.cx0.val();
+            self.pxc[1].d.next = self.cx1.val();
+            if self.h_inch.q.val() == 2 {
+                self.pxc[0].d.next = self.cx0.val() << 1;
+                self.pxc[1].d.next = self.cx1.val() << 1;
+            }
+            if self.h_inch.q.val() == 3 {
+                self.pxc[0].d.next = (self.cx0.val() << 1) + self.cx0.val();
+                self.pxc[1].d.next = (self.cx1.val() << 1) + self.cx1.val();
+            }
+            if self.h_inch.q.val() == 4 {
+                self.pxc[0].d.next = self.cx0.val() << 2;
+                self.pxc[1].d.next = self.cx1.val() << 2;
+            }
+            for k in 0..P {
+                self.sums[k].d.next = self.arr.sum[k].val();
+            }
+            for k in 0..M {
+                self.accs[k].d.next = self.mac.acc[k].val();
+            }
+        }
+        // Records of successive outputs of a group are `up²` apart.
+        self.sets_l.next = bits::<16>(1);
+        if self.rw[3].q.val() == 2 {
+            self.sets_l.next = bits::<16>(4);
+        }
+        if self.rw[3].q.val() == 3 {
+            self.sets_l.next = bits::<16>(9);
+        }
+        if self.rw[3].q.val() == 4 {
+            self.sets_l.next = bits::<16>(16);
+        }
+        if self.pb.q.val() & !self.is_tail.val() {
+            // Only a binary op reads its residual; a conv's issue loop owns the port.
+            if self.is_bin.val() {
+                self.fmem.read_address.next = bit_cast::<FA, 16>(self.pres.q.val());
+            }
+            self.pv.d.next = true;
+            self.psel.d.next = self.sums[0].q.val();
+            for k in 0..P {
+                if self.pk.q.val().index() == k {
+                    self.psel.d.next = self.sums[k].q.val();
+                }
+            }
+            self.pacc.d.next = self.accs[0].q.val();
+            for k in 0..M {
+                if self.pk.q.val().index() == k {
+                    self.pacc.d.next = self.accs[k].q.val();
+                }
+            }
+            self.pk.d.next = self.pk.q.val() + 1;
+            self.prec.d.next = self.prec.q.val() + self.sets_l.val();
+            self.pres.d.next = self.pres.q.val() + 1;
+            if self.pk.q.val() + 1 == self.plive.q.val() {
+                self.pb.d.next = false;
+            }
+        }
+        if self.pb.q.val() & self.is_tail.val() {
+            self.psub.d.next = self.psub.q.val() + 1;
+            self.xmem.read_address.next =
+                bit_cast::<XA, 16>(self.c_xin[0].q.val() + self.pxc[0].q.val() + self.pres.q.val());
+            if self.psub.q.val() == 1 {
+                self.xmem.read_address.next =
+                    bit_cast::<XA, 16>(self.c_xin[0].q.val() + self.pxc[1].q.val() + self.pres.q.val());
+                self.px00.d.next = self.xmem.read_data.val();
+                self.pbias.d.next = bit_cast::<48, 16>(self.cmem[0].read_data.val())
+                    | (bit_cast::<48, 16>(self.cmem[1].read_data.val()) << 16)
+                    | (bit_cast::<48, 16>(self.cmem[2].read_data.val()) << 32);
+            }
+            if self.psub.q.val() == 2 {
+                self.xmem.read_address.next =
+                    bit_cast::<XA, 16>(self.c_xin[1].q.val() + self.pxc[0].q.val() + self.pres.q.val());
+                self.px01.d.next = self.xmem.read_data.val();
+            }
+            if self.psub.q.val() == 3 {
+                self.xmem.read_address.next =
+                    bit_cast::<XA, 16>(self.c_xin[1].q.val() + self.pxc[1].q.val() + self.pres.q.val());
+                self.px10.d.next = self.xmem.read_data.val();
+                self.pv.d.next = true;
+                self.pacc.d.next = self.accs[0].q.val();
+                for k in 0..M {
+                    if self.pk.q.val().index() == k {
+                        self.pacc.d.next = self.accs[k].q.val();
+                    }
+                }
+                self.psub.d.next = 0.into();
+                self.pk.d.next = self.pk.q.val() + 1;
+                self.prec.d.next = self.prec.q.val() + 1;
+                self.pres.d.next = self.pres.q.val() + 1;
+                if self.pk.q.val() + 1 == self.plive.q.val() {
+                    self.pb.d.next = false;
+                }
+            }
+        }
+
+        // ---- The post datapaths.
+        self.post.valid_in.next = self.pv.q.val() & self.is_bin.val();
+        self.post.pop.next = self.psel.q.val();
+        self.post.resid.next = self.fmem.read_data.val();
+        self.post.alpha.next = signed_cast(self.cmem[0].read_data.val());
+        self.post.offset.next = signed_cast(
+            bit_cast::<32, 16>(self.cmem[1].read_data.val()) | (bit_cast::<32, 16>(self.cmem[2].read_data.val()) << 16),
+        );
+        self.post.slope.next = signed_cast(self.cmem[3].read_data.val());
+        self.post.bias1.next = signed_cast(
+            bit_cast::<32, 16>(self.cmem[4].read_data.val()) | (bit_cast::<32, 16>(self.cmem[5].read_data.val()) << 16),
+        );
+        self.post.shift.next = self.rw[4].q.val().get_bits::<5>(0);
+        self.slope.valid_in.next = self.post.valid_out.val();
+        self.slope.v.next = self.post.result.val();
+        self.slope.s.next = self.unit_slope.val();
+        if self.rw[0].q.val().get_bit(5) {
+            self.slope.s.next = signed_cast(self.rw[6].q.val());
+        }
+        self.cpost.valid_in.next = self.pv.q.val() & !self.is_bin.val() & !self.is_tail.val();
+        self.cpost.acc.next = self.pacc.q.val();
+        self.cpost.bias.next = bit_cast::<48, 16>(self.cmem[0].read_data.val())
+            | (bit_cast::<48, 16>(self.cmem[1].read_data.val()) << 16)
+            | (bit_cast::<48, 16>(self.cmem[2].read_data.val()) << 32);
+        self.cpost.shift.next = self.rw[4].q.val().get_bits::<6>(0);
+        self.cpost.slope.next = signed_cast(self.rw[5].q.val());
+        self.cpost.slope_en.next = self.rw[0].q.val().get_bit(4);
+        self.outpx.valid_in.next = self.pv.q.val() & self.is_tail.val();
+        self.outpx.acc.next = self.pacc.q.val();
+        self.outpx.bias.next = self.pbias.q.val();
+        self.outpx.shift.next = self.rw[4].q.val().get_bits::<6>(0);
+        self.outpx.subtract.next = self.h_sub.q.val();
+        self.outpx.x00.next = self.px00.q.val();
+        self.outpx.x01.next = self.px01.q.val();
+        self.outpx.x10.next = self.px10.q.val();
+        self.outpx.x11.next = self.xmem.read_data.val();
+        self.outpx.a1.next = self.c_a1.q.val().get_bits::<9>(0);
+        self.outpx.b1.next = self.pb1.q.val().get_bits::<9>(0);
+        self.outpx.k_out.next =
+            bit_cast::<32, 16>(self.h_kout[0].q.val()) | (bit_cast::<32, 16>(self.h_kout[1].q.val()) << 16);
+        self.outpx.frac.next = self.h_frac.q.val();
+
+        if self.wb_valid.val() {
+            self.fmem.write_enable.next = true;
+            self.wbf.d.next = self.wbf.q.val() + 1;
+            self.wbc.d.next = self.wbc.q.val() + 1;
+            if self.wbc.q.val() + 1 == self.rw[2].q.val() {
+                self.wbc.d.next = 0.into();
+            }
+            if self.f_bits.val() {
+                self.bitreg.d.next = self.wb_word.val();
+                if self.wb_wend.val() {
+                    self.bmem.write_enable.next = true;
+                    self.wbb.d.next = self.wbb.q.val() + 1;
+                    self.bitreg.d.next = 0.into();
+                }
+            }
+        }
+        self.o_push.next = self.outpx.valid_out.val();
+        // Outputs in flight between the post issue and the write-back / output buffer.
+        if self.pv.q.val() & !(self.wb_valid.val() | self.o_push.val()) {
+            self.outstanding.d.next = self.outstanding.q.val() + 1;
+        }
+        if !self.pv.q.val() & (self.wb_valid.val() | self.o_push.val()) {
+            self.outstanding.d.next = self.outstanding.q.val() - 1;
+        }
+
+        // ---- Input words into the input ring, in arrival order.
+        if self.inword.valid_out.val() {
+            self.xmem.write_enable.next = true;
+            self.xw_ptr.d.next = self.xw_ptr.q.val() + 1;
+        }
+
+        // ---- Output buffer: a ring of bytes drained through a one-byte register.
+        self.obuf.write_enable.next = self.o_push.val();
+        self.obuf.write_address.next = bit_cast::<OA, 16>(self.owp.q.val());
+        self.obuf.write_data.next = self.outpx.pixel.val();
+        self.obuf.read_address.next = bit_cast::<OA, 16>(self.orp.q.val());
+        if self.o_push.val() {
+            self.owp.d.next = self.owp.q.val() + 1;
+        }
+        self.o_pop.next = self.o_have.q.val() & self.out_ready.val();
+        if self.o_pend.q.val() {
+            self.o_byte.d.next = self.obuf.read_data.val();
+            self.o_have.d.next = true;
+            self.o_pend.d.next = false;
+        } else if !self.o_have.q.val() & (self.owp.q.val() != self.orp.q.val()) {
+            self.o_pend.d.next = true;
+            self.orp.d.next = self.orp.q.val() + 1;
+        }
+        if self.o_pop.val() {
+            self.o_have.d.next = false;
+        }
+        if self.o_push.val() & !self.o_pop.val() {
+            self.ocount.d.next = self.ocount.q.val() + 1;
+        }
+        if !self.o_push.val() & self.o_pop.val() {
+            self.ocount.d.next = self.ocount.q.val() - 1;
+        }
+        self.out_valid.next = self.o_have.q.val();
+        self.out_data.next = self.o_byte.q.val();
+    }
+}
