@@ -658,12 +658,12 @@ fn strip_consts(p: &Program, job: &StripJob, table: &[(i64, i64)]) -> ([u16; 17]
 /// every address worked out) and its 3 cycles of drain and write-back, less the 3 of its
 /// counter update and 2 for the `RGO` that starts it (counted from its fetch). The tail's wait
 /// for room is the firmware's too.
-const SETUP_DONE_BY_FIRMWARE: u64 = 12;
+const SETUP_DONE_BY_FIRMWARE: u64 = 11;
 
 /// The input stage's busy time beyond `cycles::input_row` (its bytes and the input-word
 /// pipeline's drain): the cycle of `IGO` itself, which the hardware sequencer's count did
 /// not see.
-const INPUT_ROW_EXTRA: u64 = 1;
+const INPUT_ROW_EXTRA: u64 = 2;
 
 /// What a strip cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

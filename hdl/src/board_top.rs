@@ -2,9 +2,10 @@
 //! each engine instance this build generates (`crate::device`): [`BoardTest`] around the
 //! simulation tests' engine, [`BoardUp5k`] and [`BoardEcp5`] around the board presets' shapes.
 //! The protocol engine is the hand-built [`Proto`] or the firmware on the control core
-//! ([`FwLink`], [`Link`]): the UP5K has the logic cells only for the second, the ULX3S's
-//! committed bitstream has the first, and the test engine's board comes with either
-//! ([`BoardTestFw`]).
+//! ([`FwLink`], [`Link`]): the UP5K has the logic cells only for the second, and its engine's
+//! sequencer is firmware too (`crate::enginefw`); the ULX3S's committed bitstream has the
+//! hand-built protocol engine and the hardware sequencer. The test engine's board comes as
+//! either ([`BoardTest`], [`BoardTestFw`]).
 //!
 //! Ports are named as in the board files (`bitstreams/boards/*.toml`), as [`crate::top_echo`]
 //! names them: `clock`, `uart_rx`, `uart_tx`, `led` (bit 0: a verified model is loaded; bit 1:
@@ -17,7 +18,7 @@
 //! engine. The send FIFO holds 512 bytes: the protocol engine's sender waits while it is full,
 //! and the line, not the FIFO, sets how soon a frame has left (3 EBR fewer than 2 KiB).
 
-use crate::device::{Ecp5Engine, TestEngine, Up5kEngine};
+use crate::device::{Ecp5Engine, TestEngine, TestEngineFw, Up5kEngine};
 use crate::linkio::FwLink;
 use crate::proto::Proto;
 use crate::uart::Uart;
@@ -36,7 +37,8 @@ pub const ROM_BITS: usize = 10;
 pub enum Link {
     /// [`Proto`]: hand-built logic.
     Hand,
-    /// [`FwLink`]: firmware on the control core beside the link I/O block.
+    /// [`FwLink`]: firmware on the control core beside the link I/O block (the boards with
+    /// it have the firmware-sequenced engine too, as the UP5K does).
     Firmware,
 }
 
@@ -146,9 +148,10 @@ board_top!(
     Proto<ROM_BITS>
 );
 board_top!(
-    /// [`BoardTest`] with the protocol engine as firmware.
+    /// [`BoardTest`] as the UP5K has it: the protocol engine and the engine's sequencer as
+    /// firmware.
     BoardTestFw,
-    TestEngine,
+    TestEngineFw,
     FwLink,
     tx_idle
 );

@@ -4,6 +4,7 @@
 
 use crate::engine::{Engine16, Engine32, Engine64};
 use crate::enginefw::EngineFw16;
+use crate::generate::EngineKind;
 use crate::sim::{settle, start, tick, Clocked};
 use bbcu_arch::device::{chw_to_hwc, hwc_to_chw};
 use bbcu_arch::image::ModelImage;
@@ -19,10 +20,8 @@ pub trait EnginePorts: Clocked + Default + Send {
     fn status(&self) -> (bool, bool, u8, bool, bool);
     fn set_cnt_sel(&mut self, sel: u8);
     fn cnt_data(&self) -> u32;
-    /// The sequencer is firmware (`crate::enginefw`): its counters, like
-    /// `bbcu_arch::seqfw::SeqBoard`'s, give each op the row loop's cycles for its rows, and
-    /// the rest of the strip (input rows, the firmware's own time) is one more entry.
-    const FIRMWARE: bool = false;
+    /// Whose sequencer (the counters differ: [`counters_from`]).
+    const KIND: EngineKind = EngineKind::Hardware;
 }
 
 macro_rules! ports {
@@ -73,14 +72,14 @@ macro_rules! ports {
             fn cnt_data(&self) -> u32 {
                 self.cnt_data.val().index() as u32
             }
-            $(const $fw: bool = true;)?
+            $(const $fw: EngineKind = EngineKind::Firmware;)?
         }
     };
 }
 ports!(Engine16);
 ports!(Engine32);
 ports!(Engine64);
-ports!(EngineFw16, FIRMWARE);
+ports!(EngineFw16, KIND);
 
 /// The configuration the simulation tests use (small memories, every feature exercised).
 pub fn test_config() -> HwConfig {
@@ -100,16 +99,23 @@ pub fn counter_selects(n_ops: usize) -> Vec<u8> {
     [0, 1].into_iter().chain((0..n_ops).map(|l| 2 + 2 * l as u8)).chain((0..n_ops).map(|l| 3 + 2 * l as u8)).collect()
 }
 
-/// Counters from the values read at [`counter_selects`].
-pub fn counters_from(cnt: &[u64], strips: u64) -> Counters {
+/// Counters from the values read at [`counter_selects`]. An engine whose sequencer is
+/// firmware gives each op the row loop's cycles for its rows; the rest of the strip (input
+/// rows, the firmware's own time) is one more entry, as `bbcu_arch::seqfw::SeqBoard` has it.
+pub fn counters_from(cnt: &[u64], strips: u64, kind: EngineKind) -> Counters {
     let n = (cnt.len() - 2) / 2;
-    Counters {
+    let mut k = Counters {
         total_cycles: cnt[0],
         stall_cycles: cnt[1],
         layer_cycles: cnt[2..2 + n].to_vec(),
         layer_busy: cnt[2 + n..].to_vec(),
         strips,
+    };
+    if kind == EngineKind::Firmware {
+        k.layer_cycles.push(k.total_cycles - k.layer_cycles.iter().sum::<u64>());
+        k.layer_busy.push(0);
     }
+    k
 }
 
 /// A simulated engine of one configuration.
@@ -135,18 +141,26 @@ pub const TEST_SHAPE: [usize; 10] = [4, 2, 16, 13, 12, 12, 12, 10, 10, 12];
 pub const UP5K_SHAPE: [usize; 10] = [4, 2, 15, 14, 10, 9, 9, 8, 9, 10];
 pub const ECP5_SHAPE: [usize; 10] = [8, 8, 17, 13, 12, 10, 9, 10, 10, 11];
 pub type TestEngine = engine_of!(Engine16, TEST_SHAPE);
-pub type Up5kEngine = engine_of!(Engine16, UP5K_SHAPE);
+/// The UP5K's engine has its sequencer as firmware (`crate::generate::default_engine`).
+pub type Up5kEngine = engine_of!(EngineFw16, UP5K_SHAPE);
 pub type Ecp5Engine = engine_of!(Engine64, ECP5_SHAPE);
 pub type TestEngineFw = engine_of!(EngineFw16, TEST_SHAPE);
 pub type Up5kEngineFw = engine_of!(EngineFw16, UP5K_SHAPE);
 
 /// The engine instances this build simulates, by the configuration they were generated from.
 pub fn simulated(cfg: &HwConfig) -> Result<Box<dyn Device>, String> {
+    simulated_of(cfg, crate::generate::default_engine(crate::generate::instance(cfg)?))
+}
+
+/// As [`simulated`] with the sequencer named.
+pub fn simulated_of(cfg: &HwConfig, kind: EngineKind) -> Result<Box<dyn Device>, String> {
     use crate::generate::{instance, Instance};
-    Ok(match instance(cfg)? {
-        Instance::Test => Box::new(HdlDevice::<TestEngine>::new(cfg.clone())),
-        Instance::Up5k => Box::new(HdlDevice::<Up5kEngine>::new(cfg.clone())),
-        Instance::Ecp5 => Box::new(HdlDevice::<Ecp5Engine>::new(cfg.clone())),
+    Ok(match (instance(cfg)?, kind) {
+        (Instance::Test, EngineKind::Hardware) => Box::new(HdlDevice::<TestEngine>::new(cfg.clone())),
+        (Instance::Test, EngineKind::Firmware) => Box::new(HdlDevice::<TestEngineFw>::new(cfg.clone())),
+        (Instance::Up5k, EngineKind::Firmware) => Box::new(HdlDevice::<Up5kEngine>::new(cfg.clone())),
+        (Instance::Ecp5, EngineKind::Hardware) => Box::new(HdlDevice::<Ecp5Engine>::new(cfg.clone())),
+        (_, kind) => return Err(format!("{}: this build has no engine with the {kind:?} sequencer", cfg.name)),
     })
 }
 
@@ -236,12 +250,7 @@ impl<E: EnginePorts> Device for HdlDevice<E> {
         self.eng.set_streams(0, false, false);
         let chw = hwc_to_chw(&out, oc, oh, ow);
         let cnt: Vec<u64> = counter_selects(p.ops.len()).into_iter().map(|sel| self.counter(sel as usize)).collect();
-        self.counters = counters_from(&cnt, self.counters.strips + 1);
-        if E::FIRMWARE {
-            let k = &mut self.counters;
-            k.layer_cycles.push(k.total_cycles - k.layer_cycles.iter().sum::<u64>());
-            k.layer_busy.push(0);
-        }
+        self.counters = counters_from(&cnt, self.counters.strips + 1, E::KIND);
         Ok(chw)
     }
 

@@ -138,6 +138,8 @@ pub struct EngineFw16<
     ma: DFF<Bits<16>>,
     mb: DFF<Bits<16>>,
     prod: DFF<Bits<32>>,
+    pin_r: DFF<Bits<16>>,
+    done_r: DFF<Bit>,
     h_r: DFF<Bits<16>>,
     h_inch: DFF<Bits<16>>,
     h_sub: DFF<Bit>,
@@ -261,6 +263,10 @@ pub struct EngineFw16<
     port: Signal<Local, Bits<8>>,
     v: Signal<Local, Bits<16>>,
     pin_v: Signal<Local, Bits<16>>,
+    pp_n: Signal<Local, Bits<16>>,
+    cadr_n: Signal<Local, Bits<16>>,
+    ma_n: Signal<Local, Bits<16>>,
+    mb_n: Signal<Local, Bits<16>>,
     fbase: Signal<Local, Bits<16>>,
     woff: Signal<Local, Bits<16>>,
     is_bin: Signal<Local, Bit>,
@@ -295,6 +301,7 @@ pub struct EngineFw16<
     o_pop: Signal<Local, Bit>,
     cnt_a: Signal<Local, Bits<5>>,
     cnt_old: Signal<Local, Bits<32>>,
+    seen_op: Signal<Local, Bits<16>>,
 }
 
 impl<
@@ -367,6 +374,8 @@ impl<
             ma: Default::default(),
             mb: Default::default(),
             prod: Default::default(),
+            pin_r: Default::default(),
+            done_r: Default::default(),
             h_r: Default::default(),
             h_inch: Default::default(),
             h_sub: Default::default(),
@@ -475,6 +484,10 @@ impl<
             port: Default::default(),
             v: Default::default(),
             pin_v: Default::default(),
+            pp_n: Default::default(),
+            cadr_n: Default::default(),
+            ma_n: Default::default(),
+            mb_n: Default::default(),
             fbase: Default::default(),
             woff: Default::default(),
             is_bin: Default::default(),
@@ -509,6 +522,7 @@ impl<
             o_pop: Default::default(),
             cnt_a: Default::default(),
             cnt_old: Default::default(),
+            seen_op: Default::default(),
         }
     }
 }
@@ -562,6 +576,8 @@ impl<
             ma,
             mb,
             prod,
+            pin_r,
+            done_r,
             h_r,
             h_inch,
             h_sub,
@@ -738,47 +754,52 @@ impl<
             self.ws.next = self.sw.q.val() << 2;
         }
 
-        // ---- The core's ports. An `in` reads `pin_v` in its execute cycle.
+        // ---- The core's ports. What an `in` reads is chosen by the port of the instruction
+        // being fetched and registered (`pin_r`), so that the port multiplexer is off the
+        // core's accumulator path and the core's input comes from a flip-flop; the memories
+        // behind `PW` and `CW` are addressed with their pointers' next values, and the
+        // multiplier port multiplies its operands' next values, so that what is registered at
+        // fetch is as fresh as a read in the execute cycle would be.
         self.wr.next = self.core.pwr.val();
         self.rd.next = self.core.prd.val();
         self.port.next = self.core.port.val();
         self.v.next = self.core.pout.val();
         self.pin_v.next = 0.into();
-        if self.port.val() == 0 {
+        if self.core.port_next.val() == 0 {
             self.pin_v.next = bit_cast::<16, 1>(self.go.q.val().into());
         }
-        if self.port.val() == 1 {
+        if self.core.port_next.val() == 1 {
             self.pin_v.next = self.prog.read_data.val();
         }
-        if self.port.val() == 2 {
+        if self.core.port_next.val() == 2 {
             self.pin_v.next = self.sw.q.val();
         }
-        if self.port.val() == 3 {
+        if self.core.port_next.val() == 3 {
             self.pin_v.next = self.sh.q.val();
         }
-        if self.port.val() == 4 {
+        if self.core.port_next.val() == 4 {
             self.pin_v.next = self.kx0.q.val();
         }
-        if self.port.val() == 5 {
+        if self.core.port_next.val() == 5 {
             self.pin_v.next = self.kw.q.val();
         }
-        if self.port.val() == 6 {
+        if self.core.port_next.val() == 6 {
             self.pin_v.next = self.prod.q.val().get_bits::<16>(0);
         }
-        if self.port.val() == 7 {
+        if self.core.port_next.val() == 7 {
             self.pin_v.next = self.prod.q.val().get_bits::<16>(16);
         }
-        if self.port.val() == 8 {
+        if self.core.port_next.val() == 8 {
             self.pin_v.next = bit_cast::<16, 1>((self.phase.q.val() != RowPhase::Idle).into());
         }
-        if self.port.val() == 9 {
+        if self.core.port_next.val() == 9 {
             self.pin_v.next = bit_cast::<16, 1>(
                 (bit_cast::<17, 16>(self.ocount.q.val()) + bit_cast::<17, 16>(self.rowb.q.val())
                     <= self.obuf_cap.val())
                 .into(),
             );
         }
-        if self.port.val() == 10 {
+        if self.core.port_next.val() == 10 {
             self.pin_v.next = self.cmem[0].read_data.val();
             for k in 1..8 {
                 if self.cadr.q.val().get_bits::<3>(0).index() == k {
@@ -786,10 +807,37 @@ impl<
                 }
             }
         }
-        self.core.pin.next = self.pin_v.val();
-        self.prod.d.next = self.ma.q.val() * self.mb.q.val();
+        self.pin_r.d.next = self.pin_v.val();
+        self.core.pin.next = self.pin_r.q.val();
+        self.pp_n.next = self.pp.q.val();
+        self.cadr_n.next = self.cadr.q.val();
+        self.ma_n.next = self.ma.q.val();
+        self.mb_n.next = self.mb.q.val();
+        if self.rd.val() & (self.port.val() == 1) {
+            self.pp_n.next = self.pp.q.val() + 1;
+        }
+        if self.rd.val() & (self.port.val() == 10) {
+            self.cadr_n.next = self.cadr.q.val() + 1;
+        }
+        if self.wr.val() & (self.port.val() == 0) {
+            self.pp_n.next = self.v.val();
+        }
+        if self.wr.val() & (self.port.val() == 1) {
+            self.ma_n.next = self.v.val();
+        }
+        if self.wr.val() & (self.port.val() == 2) {
+            self.mb_n.next = self.v.val();
+        }
+        if self.wr.val() & (self.port.val() == 3) {
+            self.cadr_n.next = self.v.val();
+        }
+        self.pp.d.next = self.pp_n.val();
+        self.cadr.d.next = self.cadr_n.val();
+        self.ma.d.next = self.ma_n.val();
+        self.mb.d.next = self.mb_n.val();
+        self.prod.d.next = self.ma_n.val() * self.mb_n.val();
 
-        if self.rd.val() & (self.port.val() == 0) & self.go.q.val() {
+        if self.rd.val() & (self.port.val() == 0) & self.pin_r.q.val().get_bit(0) {
             // The firmware takes the strip: the total counts from here, as the firmware's model
             // does from this instruction's fetch (one cycle back) to the end of `DONE`'s
             // execute cycle.
@@ -797,25 +845,7 @@ impl<
             self.counting.d.next = true;
             self.total.d.next = 2.into();
         }
-        if self.rd.val() & (self.port.val() == 1) {
-            self.pp.d.next = self.pp.q.val() + 1;
-        }
-        if self.rd.val() & (self.port.val() == 10) {
-            self.cadr.d.next = self.cadr.q.val() + 1;
-        }
         if self.wr.val() {
-            if self.port.val() == 0 {
-                self.pp.d.next = self.v.val();
-            }
-            if self.port.val() == 1 {
-                self.ma.d.next = self.v.val();
-            }
-            if self.port.val() == 2 {
-                self.mb.d.next = self.v.val();
-            }
-            if self.port.val() == 3 {
-                self.cadr.d.next = self.v.val();
-            }
             if self.port.val() == 4 {
                 self.xw_ptr.d.next = self.v.val();
             }
@@ -933,7 +963,7 @@ impl<
         if self.fk.q.val() == 12 {
             self.woff.next = bits::<16>(44);
         }
-        self.prog.read_address.next = bit_cast::<PA, 16>(self.pp.q.val());
+        self.prog.read_address.next = bit_cast::<PA, 16>(self.pp_n.val());
         self.fpend.d.next = self.fetching.q.val();
         self.fslot.d.next = self.fk.q.val();
         if self.fetching.q.val() {
@@ -1001,7 +1031,6 @@ impl<
 
         // ---- Defaults.
         self.busy.next = self.run.q.val();
-        self.done.next = false;
         self.error.next = self.err.q.val();
         self.in_ready.next = false;
         self.prog.write_enable.next = false;
@@ -1026,7 +1055,7 @@ impl<
             // The firmware reads constants (the bilinear table) only while no row runs.
             self.cmem[k].read_address.next = bit_cast::<CA, 16>(self.prec.q.val());
             if self.phase.q.val() == RowPhase::Idle {
-                self.cmem[k].read_address.next = bit_cast::<CA, 16>(self.cadr.q.val() >> 3);
+                self.cmem[k].read_address.next = bit_cast::<CA, 16>(self.cadr_n.val() >> 3);
             }
         }
         if self.load_we.val() & !self.run.q.val() {
@@ -1065,7 +1094,8 @@ impl<
         // Counters: 0 total, 1 stall, then per op its cycles and busy count.
         self.cnt_a.next = bit_cast::<5, 8>(self.c_op.q.val() << 1) + 2;
         self.cnt_old.next = 0.into();
-        if (self.seen.q.val() >> bit_cast::<16, 8>(self.c_op.q.val())).get_bit(0) {
+        self.seen_op.next = self.seen.q.val() & (bits::<16>(1) << bit_cast::<16, 8>(self.c_op.q.val()));
+        if self.seen_op.val() != 0 {
             self.cnt_old.next = self.cnts.read_data.val();
         }
         self.cnts.write_enable.next = false;
@@ -1133,12 +1163,14 @@ impl<
         if self.wr.val() & (self.port.val() == 49) {
             self.run.d.next = false;
             self.counting.d.next = false;
-            if self.v.val() == 0 {
-                self.done.next = true;
-            } else {
+            if self.v.val() != 0 {
                 self.err.d.next = true;
             }
         }
+        // `done` leaves from a flip-flop (a cycle after `DONE`): the protocol engine's `start`
+        // depends on it, and an output of this block's logic would close a loop with `start`.
+        self.done_r.d.next = self.wr.val() & (self.port.val() == 49) & (self.v.val() == 0);
+        self.done.next = self.done_r.q.val();
 
         // ---- Phases of the row loop and the input stage.
         if self.phase.q.val() != RowPhase::Idle {
@@ -1180,8 +1212,9 @@ impl<
                     self.bitreg.d.next = 0.into();
                     self.issue_done.d.next = false;
                     // A row's count, as the firmware's model has it: from `RGO`'s fetch (one
-                    // cycle back) to the last cycle `BUSY` reads 1, which is RowEnd's last.
-                    self.row_cyc.d.next = 3.into();
+                    // cycle back) to the last fetch whose `BUSY` reads 1, RowEnd's last cycle
+                    // (`BUSY` is registered at fetch: it reads the phase of the cycle after).
+                    self.row_cyc.d.next = 4.into();
                     self.row_busy.d.next = 0.into();
                     self.phase.d.next = RowPhase::RowRun;
                 }

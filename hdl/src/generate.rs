@@ -1,7 +1,7 @@
 //! The generator's output for a configuration: the engine's Verilog and the JSON description
 //! the host checks a board against (design hash, parameters, capacities).
 
-use crate::device::{Ecp5Engine, TestEngine, Up5kEngine};
+use crate::device::{Ecp5Engine, TestEngine, TestEngineFw, Up5kEngine};
 use bbcu_arch::{DesignInfo, HwConfig};
 use rust_hdl::prelude::*;
 
@@ -41,12 +41,36 @@ pub fn engine_verilog<B: Block + Default>() -> String {
     generate_verilog(&uut)
 }
 
+/// Which sequencer an engine has: the hardware one (`crate::engine`) or firmware on the
+/// control core (`crate::enginefw`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    Hardware,
+    Firmware,
+}
+
+/// The sequencer an instance's engine has unless asked for the other: the UP5K's logic cells
+/// fit only the firmware; the test engine comes with either.
+pub fn default_engine(inst: Instance) -> EngineKind {
+    match inst {
+        Instance::Up5k => EngineKind::Firmware,
+        Instance::Test | Instance::Ecp5 => EngineKind::Hardware,
+    }
+}
+
 /// The engine's Verilog (top module `top`) for a configuration.
 pub fn verilog(cfg: &HwConfig) -> Result<String, String> {
-    Ok(match instance(cfg)? {
-        Instance::Test => engine_verilog::<TestEngine>(),
-        Instance::Up5k => engine_verilog::<Up5kEngine>(),
-        Instance::Ecp5 => engine_verilog::<Ecp5Engine>(),
+    verilog_of(cfg, default_engine(instance(cfg)?))
+}
+
+/// As [`verilog`] with the sequencer named.
+pub fn verilog_of(cfg: &HwConfig, kind: EngineKind) -> Result<String, String> {
+    Ok(match (instance(cfg)?, kind) {
+        (Instance::Test, EngineKind::Hardware) => engine_verilog::<TestEngine>(),
+        (Instance::Test, EngineKind::Firmware) => engine_verilog::<TestEngineFw>(),
+        (Instance::Up5k, EngineKind::Firmware) => engine_verilog::<Up5kEngine>(),
+        (Instance::Ecp5, EngineKind::Hardware) => engine_verilog::<Ecp5Engine>(),
+        (_, kind) => return Err(format!("{}: this build has no engine with the {kind:?} sequencer", cfg.name)),
     })
 }
 

@@ -9,7 +9,7 @@
 //! the same counters.
 
 use crate::device::{counter_selects, counters_from, cycle_limit};
-use crate::generate::{instance, verilog, Instance};
+use crate::generate::{default_engine, instance, verilog_of, EngineKind, Instance};
 use bbcu_arch::device::{chw_to_hwc, hwc_to_chw};
 use bbcu_arch::image::ModelImage;
 use bbcu_arch::program::Program;
@@ -48,28 +48,35 @@ pub(crate) const BUILD_FLAGS: &[&str] = &[
 /// One engine instance's Verilog.
 #[derive(Debug, Clone)]
 pub struct EngineVerilog {
-    /// `sim-test`, `ice40-up5k` or `ecp5-85k`: names the build folder.
+    /// `sim-test`, `sim-test-fw`, `ice40-up5k` or `ecp5-85k`: names the build folder.
     pub instance: &'static str,
+    pub kind: EngineKind,
     pub text: String,
 }
 
 /// The Verilog of the engine instance built for `cfg` ([`crate::generate::verilog`]),
 /// emitted once per process (about a second for the largest instance).
 pub fn engine_verilog(cfg: &HwConfig) -> Result<EngineVerilog, String> {
-    static CACHE: Mutex<Vec<(Instance, String)>> = Mutex::new(Vec::new());
+    engine_verilog_of(cfg, default_engine(instance(cfg)?))
+}
+
+/// As [`engine_verilog`] with the sequencer named.
+pub fn engine_verilog_of(cfg: &HwConfig, kind: EngineKind) -> Result<EngineVerilog, String> {
+    static CACHE: Mutex<Vec<(Instance, EngineKind, String)>> = Mutex::new(Vec::new());
     let inst = instance(cfg)?;
-    let name = match inst {
-        Instance::Test => "sim-test",
-        Instance::Up5k => "ice40-up5k",
-        Instance::Ecp5 => "ecp5-85k",
+    let name = match (inst, kind) {
+        (Instance::Test, EngineKind::Hardware) => "sim-test",
+        (Instance::Test, EngineKind::Firmware) => "sim-test-fw",
+        (Instance::Up5k, _) => "ice40-up5k",
+        (Instance::Ecp5, _) => "ecp5-85k",
     };
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, text)) = cache.iter().find(|(i, _)| *i == inst) {
-        return Ok(EngineVerilog { instance: name, text: text.clone() });
+    if let Some((_, _, text)) = cache.iter().find(|(i, k, _)| (*i, *k) == (inst, kind)) {
+        return Ok(EngineVerilog { instance: name, kind, text: text.clone() });
     }
-    let text = verilog(cfg)?;
-    cache.push((inst, text.clone()));
-    Ok(EngineVerilog { instance: name, text })
+    let text = verilog_of(cfg, kind)?;
+    cache.push((inst, kind, text.clone()));
+    Ok(EngineVerilog { instance: name, kind, text })
 }
 
 /// `verilator --version`, or the one-line error that says what to install.
@@ -200,10 +207,18 @@ pub fn verilated(cfg: &HwConfig) -> Result<Box<dyn Device>, String> {
     Ok(Box::new(VerilatorDevice::new(cfg)?))
 }
 
+/// As [`verilated`] with the sequencer named.
+pub fn verilated_of(cfg: &HwConfig, kind: EngineKind) -> Result<Box<dyn Device>, String> {
+    let v = engine_verilog_of(cfg, kind)?;
+    let bin = build(&v)?;
+    Ok(Box::new(VerilatorDevice::spawn_of(cfg, &bin, kind)?))
+}
+
 /// The engine's Verilog under Verilator in a child process (see `hdl/verilator/engine_tb.cpp`
 /// for the protocol).
 pub struct VerilatorDevice {
     cfg: HwConfig,
+    kind: EngineKind,
     child: Child,
     /// `None` once closed, which ends the child.
     tx: Option<BufWriter<ChildStdin>>,
@@ -222,11 +237,17 @@ impl VerilatorDevice {
     pub fn new(cfg: &HwConfig) -> Result<Self, String> {
         let v = engine_verilog(cfg)?;
         let bin = build(&v)?;
-        Self::spawn(cfg, &bin)
+        Self::spawn_of(cfg, &bin, v.kind)
     }
 
-    /// Runs an already built simulator binary (from [`build`]).
+    /// Runs an already built simulator binary (from [`build`]) of the engine `cfg`'s
+    /// instance has by default.
     pub fn spawn(cfg: &HwConfig, bin: &Path) -> Result<Self, String> {
+        Self::spawn_of(cfg, bin, default_engine(instance(cfg)?))
+    }
+
+    /// Runs an already built simulator binary of an engine with the `kind` sequencer.
+    pub fn spawn_of(cfg: &HwConfig, bin: &Path, kind: EngineKind) -> Result<Self, String> {
         let mut child = Command::new(bin)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -237,6 +258,7 @@ impl VerilatorDevice {
         let rx = BufReader::with_capacity(1 << 16, child.stdout.take().unwrap());
         Ok(VerilatorDevice {
             cfg: cfg.clone(),
+            kind,
             child,
             tx,
             rx,
@@ -407,7 +429,7 @@ impl Device for VerilatorDevice {
             }
         }
         let chw = hwc_to_chw(&s.out, oc, oh, ow);
-        self.counters = counters_from(&s.cnt, self.counters.strips + 1);
+        self.counters = counters_from(&s.cnt, self.counters.strips + 1, self.kind);
         Ok(chw)
     }
 

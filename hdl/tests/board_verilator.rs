@@ -46,7 +46,11 @@ fn lint_config() -> String {
     // instruction being fetched.
     off("UNUSEDSIGNAL", "*Signal is not used: 'core$pwr'*");
     off("UNUSEDSIGNAL", "*Signal is not used: 'core$prd'*");
-    for e in ["Ps", "Ss", "Tk", "Is", "Rk", "Snd", "Cs"] {
+    // The engine's sequencer as firmware: its row loop's state enum, and the core's
+    // fetch-time strobes, which its I/O ports do not use.
+    off("UNUSEDSIGNAL", "*Signal is not used: 'core$out_next'*");
+    off("UNUSEDSIGNAL", "*Signal is not used: 'core$in_next'*");
+    for e in ["Ps", "Ss", "Tk", "Is", "Rk", "Snd", "Cs", "RowPhase"] {
         off("UNUSEDPARAM", &format!("*Parameter is not used: '{e}$*"));
     }
     c

@@ -32,7 +32,9 @@ fn image(c: usize, h: usize, w: usize, seed: u64) -> Planes {
 /// - VARHIDDEN on `q`: the engine's register `q` becomes instance `q` of module `top$q`,
 ///   whose output port is also `q` (same name in different modules, no hiding in fact);
 /// - UNUSEDSIGNAL on `pe$k$done` for k ≥ 1 (the array reads PE 0's), on `load_data[63:32]` /
-///   `[63:16]` of 32- / 16-lane instances (the load port is 64 bits for every lane count).
+///   `[63:16]` of 32- / 16-lane instances (the load port is 64 bits for every lane count);
+/// - for the firmware-sequenced engine, its enums' localparams as above and the control
+///   core's outputs it leaves unused.
 fn lint_config() -> String {
     let mut c = String::from("`verilator_config\n");
     let mut off = |rule: &str, msg: &str| c += &format!("lint_off -rule {rule} -file \"*\" -match \"{msg}\"\n");
@@ -41,6 +43,14 @@ fn lint_config() -> String {
     off("UNUSEDSIGNAL", "*Signal is not used: 'pe$*$done'*");
     off("UNUSEDSIGNAL", "*Bits of signal are not used: 'load_data'[63:32]*");
     off("UNUSEDSIGNAL", "*Bits of signal are not used: 'load_data'[63:16]*");
+    // The firmware-sequenced engine (the UP5K's): its row loop's and its core's state enums,
+    // and the core's outputs it does not need (it registers `in` values from `port_next` but
+    // takes its strobes in the execute cycle, and has no trace).
+    off("UNUSEDPARAM", "*Parameter is not used: 'RowPhase$*");
+    off("UNUSEDPARAM", "*Parameter is not used: 'Cs$*");
+    for sig in ["exec", "out_next", "in_next"] {
+        off("UNUSEDSIGNAL", &format!("*Signal is not used: 'core${sig}'*"));
+    }
     c
 }
 
