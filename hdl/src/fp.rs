@@ -6,6 +6,7 @@
 //! |---------------|-------------------------------------------------------------------|---------|
 //! | [`MacLanes`]  | M lanes of `Σ w·x` (one shared `x`, one `w` per lane), 48 bits    | 3       |
 //! | [`RoundWide`] | `rnd(acc + bias, shift)`, 48 bits, not saturated                  | 3       |
+//! | [`RoundSat`]  | `sat16(rnd(acc + bias, shift))`, through a 17-bit window          | 4       |
 //! | [`Slope`]     | `v ≥ 0 ? v : sat16(rnd(v·s, 12))` (`fixed::apply_slope`)          | 2       |
 //! | [`ConvPost`]  | `sat16(rnd(acc + bias, shift))`, then the slope if enabled        | 6       |
 //! | [`OutPixel`]  | the output stage of `fixed::finish` for one value                 | 12      |
@@ -305,6 +306,217 @@ impl crate::sim::Clocked for RoundWide {
 }
 
 // ---------------------------------------------------------------------------------------------
+// RoundSat
+
+/// `y = sat16(rnd(acc + bias, shift))`: [`RoundWide`] followed by `sat16`, without the wide
+/// datapath. Only the 17-bit window of `v >> (s − 1)` that can reach an unsaturated result is
+/// shifted; every bit shifted out above it only decides whether the result saturates. Used by
+/// [`ConvPost`] and [`OutPixel`].
+///
+/// | port        | type       | meaning                                                    |
+/// |-------------|------------|------------------------------------------------------------|
+/// | `acc`       | `Bits<48>` | two's complement                                           |
+/// | `bias`      | `Bits<48>` | two's complement; \|acc + bias\| < 2^47                    |
+/// | `shift`     | `Bits<6>`  | 0..=40 (any 0..=63 works)                                  |
+/// | `y`         | `Bits<16>` | `sat16(rnd(acc + bias, shift))`, two's complement          |
+///
+/// With `u = 2v` (49 bits) and `t = u >> s` (arithmetic), `t = v >> (s − 1)` for s ≥ 1 and
+/// `t = 2v` for s = 0, and in both cases `rnd(v, s) = (t >> 1) + (t & 1)`, so s = 0 needs no
+/// path of its own. That result fits i16 unless `t` lies outside the 17-bit range
+/// [−2^16, 2^16), and then it saturates toward the sign of `v`; inside, the one value that
+/// rounds out of range is `t = 2^16 − 1` (to 2^15). So the shifter keeps 17 bits: a log shifter,
+/// largest step first, where each step keeps only the bits the remaining steps (at most 2^k − 1
+/// further) can bring into the window, and flags an overflow when a bit it drops differs from
+/// the sign.
+///
+/// Stages: 1. `v = acc + bias`; 2. the steps by 32, 16 and 8 (48, 32, 24 bits kept);
+/// 3. the steps by 4, 2 and 1 (20, 18, 17 bits kept); 4. the rounding and the saturation.
+#[derive(LogicBlock)]
+pub struct RoundSat {
+    pub clock: Signal<In, Clock>,
+    pub valid_in: Signal<In, Bit>,
+    pub acc: Signal<In, Bits<48>>,
+    pub bias: Signal<In, Bits<48>>,
+    pub shift: Signal<In, Bits<6>>,
+    pub y: Signal<Out, Bits<16>>,
+    pub valid_out: Signal<Out, Bit>,
+    v1: DFF<Bits<48>>,
+    sh1: DFF<Bits<6>>,
+    vl1: DFF<Bit>,
+    w2: DFF<Bits<24>>,
+    sg2: DFF<Bit>,
+    ov2: DFF<Bit>,
+    sh2: DFF<Bits<3>>,
+    vl2: DFF<Bit>,
+    w3: DFF<Bits<17>>,
+    sg3: DFF<Bit>,
+    ov3: DFF<Bit>,
+    vl3: DFF<Bit>,
+    y4: DFF<Bits<16>>,
+    vl4: DFF<Bit>,
+    /// Bits 17..=47: the sign fill of the step by 32.
+    fill32: Constant<Bits<48>>,
+    ones48: Constant<Bits<48>>,
+    ones4: Constant<Bits<4>>,
+    max16: Constant<Bits<16>>,
+    min16: Constant<Bits<16>>,
+    u: Signal<Local, Bits<49>>,
+    /// The sign of `v`, replicated.
+    sx: Signal<Local, Bits<48>>,
+    a32: Signal<Local, Bits<48>>,
+    a16: Signal<Local, Bits<32>>,
+    a8: Signal<Local, Bits<24>>,
+    sx3: Signal<Local, Bits<4>>,
+    a4: Signal<Local, Bits<20>>,
+    a2: Signal<Local, Bits<18>>,
+    a1: Signal<Local, Bits<17>>,
+    r4: Signal<Local, Bits<16>>,
+}
+
+impl RoundSat {
+    pub const LATENCY: usize = 4;
+}
+
+impl Default for RoundSat {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            valid_in: Default::default(),
+            acc: Default::default(),
+            bias: Default::default(),
+            shift: Default::default(),
+            y: Default::default(),
+            valid_out: Default::default(),
+            v1: Default::default(),
+            sh1: Default::default(),
+            vl1: Default::default(),
+            w2: Default::default(),
+            sg2: Default::default(),
+            ov2: Default::default(),
+            sh2: Default::default(),
+            vl2: Default::default(),
+            w3: Default::default(),
+            sg3: Default::default(),
+            ov3: Default::default(),
+            vl3: Default::default(),
+            y4: Default::default(),
+            vl4: Default::default(),
+            fill32: Constant::new(bits::<48>(((1u64 << 48) - 1) & !((1u64 << 17) - 1))),
+            ones48: Constant::new(bits::<48>((1u64 << 48) - 1)),
+            ones4: Constant::new(bits::<4>(0xF)),
+            max16: Constant::new(bits::<16>(0x7FFF)),
+            min16: Constant::new(bits::<16>(0x8000)),
+            u: Default::default(),
+            sx: Default::default(),
+            a32: Default::default(),
+            a16: Default::default(),
+            a8: Default::default(),
+            sx3: Default::default(),
+            a4: Default::default(),
+            a2: Default::default(),
+            a1: Default::default(),
+            r4: Default::default(),
+        }
+    }
+}
+
+impl Logic for RoundSat {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(self, clock, v1, sh1, vl1, w2, sg2, ov2, sh2, vl2, w3, sg3, ov3, vl3, y4, vl4);
+        // Stage 1.
+        self.v1.d.next = self.acc.val() + self.bias.val();
+        self.sh1.d.next = self.shift.val();
+        self.vl1.d.next = self.valid_in.val();
+
+        // Stage 2: the steps by 32, 16, 8. `u`'s bit 48 is the sign, so the first step drops
+        // nothing that could overflow.
+        self.u.next = bit_cast::<49, 48>(self.v1.q.val()) << 1;
+        self.sx.next = 0.into();
+        if self.v1.q.val().get_bit(47) {
+            self.sx.next = self.ones48.val();
+        }
+        self.a32.next = bit_cast::<48, 49>(self.u.val());
+        if self.sh1.q.val().get_bit(5) {
+            self.a32.next = bit_cast::<48, 49>(self.u.val() >> 32) | (self.sx.val() & self.fill32.val());
+        }
+        self.ov2.d.next = false;
+        self.a16.next = self.a32.val().get_bits::<32>(16);
+        if !self.sh1.q.val().get_bit(4) {
+            self.a16.next = self.a32.val().get_bits::<32>(0);
+            self.ov2.d.next = (self.a32.val().get_bits::<16>(32) ^ self.sx.val().get_bits::<16>(0)).any();
+        }
+        self.a8.next = self.a16.val().get_bits::<24>(8);
+        if !self.sh1.q.val().get_bit(3) {
+            self.a8.next = self.a16.val().get_bits::<24>(0);
+            if (self.a16.val().get_bits::<8>(24) ^ self.sx.val().get_bits::<8>(0)).any() {
+                self.ov2.d.next = true;
+            }
+        }
+        self.w2.d.next = self.a8.val();
+        self.sg2.d.next = self.v1.q.val().get_bit(47);
+        self.sh2.d.next = self.sh1.q.val().get_bits::<3>(0);
+        self.vl2.d.next = self.vl1.q.val();
+
+        // Stage 3: the steps by 4, 2, 1; the window's own top bit must be the sign too.
+        self.sx3.next = 0.into();
+        if self.sg2.q.val() {
+            self.sx3.next = self.ones4.val();
+        }
+        self.ov3.d.next = self.ov2.q.val();
+        self.a4.next = self.w2.q.val().get_bits::<20>(4);
+        if !self.sh2.q.val().get_bit(2) {
+            self.a4.next = self.w2.q.val().get_bits::<20>(0);
+            if (self.w2.q.val().get_bits::<4>(20) ^ self.sx3.val()).any() {
+                self.ov3.d.next = true;
+            }
+        }
+        self.a2.next = self.a4.val().get_bits::<18>(2);
+        if !self.sh2.q.val().get_bit(1) {
+            self.a2.next = self.a4.val().get_bits::<18>(0);
+            if (self.a4.val().get_bits::<2>(18) ^ self.sx3.val().get_bits::<2>(0)).any() {
+                self.ov3.d.next = true;
+            }
+        }
+        self.a1.next = self.a2.val().get_bits::<17>(1);
+        if !self.sh2.q.val().get_bit(0) {
+            self.a1.next = self.a2.val().get_bits::<17>(0);
+            if self.a2.val().get_bit(17) != self.sg2.q.val() {
+                self.ov3.d.next = true;
+            }
+        }
+        if self.a1.val().get_bit(16) != self.sg2.q.val() {
+            self.ov3.d.next = true;
+        }
+        self.w3.d.next = self.a1.val();
+        self.sg3.d.next = self.sg2.q.val();
+        self.vl3.d.next = self.vl2.q.val();
+
+        // Stage 4: (t >> 1) + (t & 1); t = 2^16 − 1 is the one in-window value that leaves i16
+        // (the sum turns negative while t is not).
+        self.r4.next = self.w3.q.val().get_bits::<16>(1) + bit_cast::<16, 1>(self.w3.q.val().get_bits::<1>(0));
+        self.y4.d.next = self.r4.val();
+        if self.ov3.q.val() {
+            self.y4.d.next = self.max16.val();
+            if self.sg3.q.val() {
+                self.y4.d.next = self.min16.val();
+            }
+        } else if !self.sg3.q.val() & self.r4.val().get_bit(15) {
+            self.y4.d.next = self.max16.val();
+        }
+        self.vl4.d.next = self.vl3.q.val();
+        self.y.next = self.y4.q.val();
+        self.valid_out.next = self.vl4.q.val();
+    }
+}
+
+impl crate::sim::Clocked for RoundSat {
+    fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Slope
 
 /// The negative-side slope `z = v ≥ 0 ? v : sat16(rnd(v·s, 12))` (`fixed::apply_slope`): the
@@ -317,7 +529,8 @@ impl crate::sim::Clocked for RoundWide {
 /// | `z`         | `Signed<16>` | the result                                               |
 ///
 /// Stages: 1. `v·s` (one SB_MAC16); 2. the select and `sat16((v·s + 2^11) >> 12)`
-/// (\|v·s\| ≤ 2^30, so the rounding add cannot overflow 32 bits).
+/// (\|v·s\| ≤ 2^30, so the rounding add cannot overflow 32 bits, and `w = v·s + 2^11` has
+/// `w >> 12` inside i16 exactly when `w`'s bits 27..=31 agree: the saturation needs no compare).
 #[derive(LogicBlock)]
 pub struct Slope {
     pub clock: Signal<In, Clock>,
@@ -331,15 +544,13 @@ pub struct Slope {
     vl1: DFF<Bit>,
     z2: DFF<Bits<16>>,
     vl2: DFF<Bit>,
-    msb: Constant<Bits<32>>,
     half12: Constant<Bits<32>>,
-    /// 2^27 − 1 and −2^27 with the sign bit flipped: the range of `w` whose `w >> 12` fits i16.
-    hi_lim12: Constant<Bits<32>>,
-    lo_lim12: Constant<Bits<32>>,
     max16: Constant<Bits<16>>,
     min16: Constant<Bits<16>>,
-    w2: Signal<Local, Bits<32>>,
-    wb2: Signal<Local, Bits<32>>,
+    /// `w >> 12`, `w = v·s + 2^11`.
+    w2: Signal<Local, Bits<20>>,
+    /// Bits 27..=31 of `w`: `w >> 12` fits i16 exactly when they agree.
+    top2: Signal<Local, Bits<5>>,
 }
 
 impl Slope {
@@ -360,14 +571,11 @@ impl Default for Slope {
             vl1: Default::default(),
             z2: Default::default(),
             vl2: Default::default(),
-            msb: Constant::new(bits::<32>(0x8000_0000)),
             half12: Constant::new(bits::<32>(1 << (SLOPE_FRAC - 1))),
-            hi_lim12: Constant::new(bits::<32>(0x87FF_FFFF)),
-            lo_lim12: Constant::new(bits::<32>(0x7800_0000)),
             max16: Constant::new(bits::<16>(0x7FFF)),
             min16: Constant::new(bits::<16>(0x8000)),
             w2: Default::default(),
-            wb2: Default::default(),
+            top2: Default::default(),
         }
     }
 }
@@ -379,15 +587,18 @@ impl Logic for Slope {
         self.p1.d.next = self.v.val() * self.s.val();
         self.v1.d.next = unsigned_cast(self.v.val());
         self.vl1.d.next = self.valid_in.val();
-        self.w2.next = unsigned_cast(self.p1.q.val()) + self.half12.val();
-        self.wb2.next = self.w2.val() ^ self.msb.val();
+        // `w >> 12` as one expression: a local holding all of `w` would leave 12 bits unused.
+        self.w2.next = bit_cast::<20, 32>((unsigned_cast(self.p1.q.val()) + self.half12.val()) >> 12);
+        // A 5-bit agreement test where two 32-bit compares were.
+        self.top2.next = self.w2.val().get_bits::<5>(15);
         self.z2.d.next = self.v1.q.val();
         if self.v1.q.val().get_bit(15) {
-            self.z2.d.next = self.w2.val().get_bits::<16>(12);
-            if self.wb2.val() > self.hi_lim12.val() {
+            self.z2.d.next = self.w2.val().get_bits::<16>(0);
+            if self.top2.val().any() & !self.top2.val().all() {
                 self.z2.d.next = self.max16.val();
-            } else if self.wb2.val() < self.lo_lim12.val() {
-                self.z2.d.next = self.min16.val();
+                if self.top2.val().get_bit(4) {
+                    self.z2.d.next = self.min16.val();
+                }
             }
         }
         self.vl2.d.next = self.vl1.q.val();
@@ -418,8 +629,8 @@ impl crate::sim::Clocked for Slope {
 /// | `slope_en`  | `Bit`        | the layer has an activation                              |
 /// | `result`    | `Signed<16>` | z                                                        |
 ///
-/// Stages: 1–3. [`RoundWide`]; 4. `sat16`; 5–6. [`Slope`], fed [`SLOPE_ONE`] (the identity)
-/// when `slope_en` is low.
+/// Stages: 1–4. [`RoundSat`]; 5–6. [`Slope`], fed [`SLOPE_ONE`] (the identity) when
+/// `slope_en` is low.
 #[derive(LogicBlock)]
 pub struct ConvPost {
     pub clock: Signal<In, Clock>,
@@ -431,24 +642,15 @@ pub struct ConvPost {
     pub slope_en: Signal<In, Bit>,
     pub result: Signal<Out, Signed<16>>,
     pub valid_out: Signal<Out, Bit>,
-    round: RoundWide,
+    round: RoundSat,
     act: Slope,
     /// The effective slope, riding beside the rounding (stages 1–4).
     slp: [DFF<Signed<16>>; 4],
-    y4: DFF<Bits<16>>,
-    vl4: DFF<Bit>,
     one_q12: Constant<Signed<16>>,
-    msb: Constant<Bits<48>>,
-    /// 32767 and −32768 with the sign bit flipped (signed compare as unsigned).
-    hi_lim: Constant<Bits<48>>,
-    lo_lim: Constant<Bits<48>>,
-    max16: Constant<Bits<16>>,
-    min16: Constant<Bits<16>>,
-    tb: Signal<Local, Bits<48>>,
 }
 
 impl ConvPost {
-    pub const LATENCY: usize = RoundWide::LATENCY + 1 + Slope::LATENCY;
+    pub const LATENCY: usize = RoundSat::LATENCY + Slope::LATENCY;
 }
 
 impl Default for ConvPost {
@@ -466,15 +668,7 @@ impl Default for ConvPost {
             round: Default::default(),
             act: Default::default(),
             slp: std::array::from_fn(|_| Default::default()),
-            y4: Default::default(),
-            vl4: Default::default(),
             one_q12: Constant::new(signed::<16>(SLOPE_ONE)),
-            msb: Constant::new(bits::<48>(1 << 47)),
-            hi_lim: Constant::new(bits::<48>((1 << 47) | 0x7FFF)),
-            lo_lim: Constant::new(bits::<48>((1 << 47) - 0x8000)),
-            max16: Constant::new(bits::<16>(0x7FFF)),
-            min16: Constant::new(bits::<16>(0x8000)),
-            tb: Default::default(),
         }
     }
 }
@@ -482,7 +676,7 @@ impl Default for ConvPost {
 impl Logic for ConvPost {
     #[hdl_gen]
     fn update(&mut self) {
-        clock!(self, clock, round, act, y4, vl4);
+        clock!(self, clock, round, act);
         for i in 0..4 {
             self.slp[i].clock.next = self.clock.val();
         }
@@ -497,18 +691,9 @@ impl Logic for ConvPost {
         for i in 1..4 {
             self.slp[i].d.next = self.slp[i - 1].q.val();
         }
-        // Stage 4: sat16.
-        self.tb.next = self.round.t.val() ^ self.msb.val();
-        self.y4.d.next = self.round.t.val().get_bits::<16>(0);
-        if self.tb.val() > self.hi_lim.val() {
-            self.y4.d.next = self.max16.val();
-        } else if self.tb.val() < self.lo_lim.val() {
-            self.y4.d.next = self.min16.val();
-        }
-        self.vl4.d.next = self.round.valid_out.val();
         // Stages 5–6.
-        self.act.valid_in.next = self.vl4.q.val();
-        self.act.v.next = signed_cast(self.y4.q.val());
+        self.act.valid_in.next = self.round.valid_out.val();
+        self.act.v.next = signed_cast(self.round.y.val());
         self.act.s.next = self.slp[3].q.val();
         self.result.next = self.act.z.val();
         self.valid_out.next = self.act.valid_out.val();
