@@ -802,48 +802,55 @@ impl crate::sim::Clocked for InWord {
 /// | `bias`      | `Bits<48>`   | its Bq; \|acc + bias\| < 2^47                             |
 /// | `shift`     | `Bits<6>`    | its s, 0..=40                                             |
 /// | `subtract`  | `Bit`        | DnCNN (`S = X − T`, X = `x00`); the bilinear inputs other than `x00` are then don't-care |
-/// | `x00`…`x11` | `Signed<16>` | the four input words of the bilinear tap (row, column)    |
+/// | `x00`…`x11` | `Signed<16>` | the four input words of the bilinear tap (row, column): 0..=32767 (below) |
 /// | `a1`, `b1`  | `Bits<9>`    | Q8 row and column weights, 0..=256                        |
 /// | `k_out`     | `Bits<32>`   | K_out (the contract: ≤ 2^24; any 32-bit value works)      |
 /// | `frac`      | `Bits<4>`    | F, 0..=12 (any 0..=15 works)                              |
-///
-/// `k_out` and `frac` are per-model settings, read at the stages that use them (10–12), not
-/// carried down the pipeline: they must hold while values are in flight, as they do in the
-/// engine for a whole strip. (Delay lines for them cost 332 flip-flops, a twentieth of the
-/// UP5K's logic cells.)
 /// | `pixel`     | `Bits<8>`    | the output byte                                           |
 ///
-/// Exact for every input except through one documented simplification: `S` is clamped to
-/// `[0, 65535]` before the multiply, which changes no pixel whenever
-/// `rnd(65535 · k_out, 16 + frac) ≥ 255` ([`OutPixel::clamp_is_exact`]): `S ≤ 0` gives 0 either
-/// way, and the pixel is non-decreasing in `S`, so every `S > 65535` gives 255 like 65535 does.
-/// That holds for every network `FixedNetwork::compile` accepts, `--frac` overrides included:
-/// compile requires `255·K_in ≤ 32767·2^16` with `K_in = round(k·2^(F+16)/255)`, so
-/// `k·2^F < 32768`; with `K_out ≥ 255·2^16/k − 1/2`,
-/// `65535·K_out / 2^(16+F) ≥ 65535·255/(k·2^F) − 1/2 > 509.9 − 0.5 > 254.5`.
-/// (The contract's default `8·k·2^F ≤ 32767` leaves 8× more margin.) The test suite checks the
-/// bound at the extremes of `k` for every F and the pixel at `S` far beyond the clamp.
+/// `k_out` and `frac` are per-model settings, read at the stages that use them (8–9 and 10–11),
+/// not carried down the pipeline: they must hold while values are in flight, as they do in the
+/// engine for a whole strip. (Delay lines for them would cost about 300 flip-flops.)
 ///
-/// How the products fit 16×16 multipliers:
+/// The ranges the contract gives, and what each one saves:
 ///
-/// - `h_i = b0·x_i0 + b1·x_i1 = 256·x_i0 + b1·d_i` with `d_i = x_i1 − x_i0` (17 bits); with
-///   `d_i = 2·dh + dl`, `dh = d_i >> 1` fits i16, so `b1·d_i = 2·(b1·dh) + dl·b1`: one signed
-///   16×16 per row;
-/// - `a0·h0 + a1·h1 = 256·h0 + a1·e` with `e = h1 − h0`, \|e\| < 2^24, split as
-///   `e = 512·eh + el` (`eh = e >> 9` fits i16, `el` 9 bits unsigned): one signed and one
-///   unsigned 16×16. The numerator is a weighted mean of the x times 2^16, so it lies in
-///   [−2^31, 2^31 − 2^16]: 32-bit wrapping arithmetic gives it exactly;
+/// - **The input words are 0..=32767.** They are `X = rnd(p·K_in, 16)` (§2) with p, K_in ≥ 0,
+///   and `FixedNetwork::compile` rejects any K_in with `255·K_in > 32767·2^16`. So `G`, a
+///   weighted mean of them, is 0..=32767 too, and `x_i1 − x_i0` fits i16.
+/// - **`S` is clamped to [0, 32767] before the multiply**, which changes no pixel whenever
+///   `rnd(32767 · k_out, 16 + frac) ≥ 255` ([`OutPixel::clamp_is_exact`]): `S ≤ 0` gives 0
+///   either way, and the pixel is non-decreasing in `S`, so every `S > 32767` gives 255 like
+///   32767 does. That holds for every network `FixedNetwork::compile` accepts, `--frac`
+///   overrides included: with `K_in = round(k·2^(F+16)/255)`, `255·K_in ≤ 32767·2^16` gives
+///   `k·2^F ≤ 32767 + 2^-9`; with `K_out ≥ 255·2^16/k − 1/2`,
+///   `32767·K_out / 2^(16+F) ≥ 32767·255/(k·2^F) − 32767/2^(17+F) > 254.99 − 0.25 > 254.5`.
+///   The test suite checks the bound at the extremes of `k` for every F.
+/// - **`T` is saturated to i16** ([`RoundSat`]): with `G` and `X` in 0..=32767, `T ≥ 32767`
+///   puts `T + G` at or above the clamp and `X − T` at or below 0, whichever it is exactly, and
+///   `T ≤ −32768` does the opposite; so only the 17-bit window of the rounding is shifted.
+///
+/// How the products fit 16×16 multipliers, each with its adder in the SB_MAC16's own 32-bit
+/// adder (Yosys packs a product, an add of another operand and a register into one cell):
+///
+/// - `h_i + 128 = b1·d_i + (256·x_i0 + 128)`, `d_i = x_i1 − x_i0` (i16, b1 ≤ 256): one signed
+///   16×16 per row; `h_i = b0·x_i0 + b1·x_i1` is 0..=256·32767, and the 128 is the rounding
+///   half of the final `>> 16` brought forward (below);
+/// - `N = a0·h0 + a1·h1 = 256·h0 + a1·e`, `e = h1 − h0` (\|e\| < 2^23), split as
+///   `e = 256·eh + el` (`eh` i16, `el` 8 bits): `M = a1·eh + (h0 + 128)` and then
+///   `N + 2^15 = a1·el + 256·M`, a signed and an unsigned 16×16. `N` is a weighted mean of the x
+///   times 2^16, 0..=2^16·32767, so `N + 2^15 < 2^31` and `G` is its bits 16..=30;
 /// - with `subtract`, the weights are forced to 0, so `G = rnd(2^16·x00, 16) = x00` and the same
 ///   path carries X;
-/// - `T` is clamped to [−2^20, 2^20 − 1] before the sum: \|G\|, \|X\| ≤ 2^15, so a larger \|T\|
-///   puts `S` beyond [0, 65535] on the same side either way, and `S` fits 24 bits;
-/// - `S'·k_out` (`S'` the clamped S, 16 bits unsigned) = `S'·kl + 2^16·S'·kh`: two unsigned
-///   16×16; the sum plus the rounding constant stays below 2^48.
+/// - `S'·k_out` (`S'` the clamped S) `= S'·kl + 2^16·S'·kh`: `U = S'·kh + (S'·kl >> 16)` is
+///   `floor(S'·k_out / 2^16)` (< 2^31), and with bit 15 of `S'·kl` beside it,
+///   `U' = floor(S'·k_out / 2^15)`. Then `pixel = min(255, (W + 1) >> 1)` with `W = U' >> F`,
+///   since `floor((S'·k_out + 2^(15+F)) / 2^(16+F)) = floor((U' + 2^F) / 2^(F+1))`. Only 9 bits
+///   of `W` can give a pixel below 255, so the shift by F keeps a 9-bit window and flags any
+///   set bit above it.
 ///
-/// Stages: 1–3. `T` ([`RoundWide`]) beside `d_i`; 2. `b1·dh_i`; 3. `h_i`; 4. `e`, and `T`
-/// clamped; 5. `a1·eh`, `a1·el`; 6. the numerator; 7. `G`; 8. `S`; 9. the clamp of `S`;
-/// 10. `S'·kl`, `S'·kh`; 11. the product plus `2^(15+F)`; 12. the shift by `16 + F` and the clamp
-/// to 255. Six SB_MAC16.
+/// Stages: 1–4. `T` ([`RoundSat`]); 1. `d_i`; 2. `h_i + 128`; 3. `e`; 4. `M`; 5. `N + 2^15`;
+/// 6. `S`; 7. `S'`; 8. `S'·kl`; 9. `U`; 10. the shift by F's steps of 8 and 4; 11. the steps
+/// of 2 and 1; 12. the rounding and the clamp to 255. Six SB_MAC16.
 #[derive(LogicBlock)]
 pub struct OutPixel {
     pub clock: Signal<In, Clock>,
@@ -862,86 +869,74 @@ pub struct OutPixel {
     pub frac: Signal<In, Bits<4>>,
     pub pixel: Signal<Out, Bits<8>>,
     pub valid_out: Signal<Out, Bit>,
-    round: RoundWide,
-    // Side pipelines: the flag to stage 8, K_out to stage 10, F to stages 11–12, valid from the
-    // rounding's output to the end.
-    sub: [DFF<Bit>; 7],
-    vl: [DFF<Bit>; 9],
+    round: RoundSat,
+    // Side pipelines: the flag to stage 6, valid from the rounding's output to the end.
+    sub: [DFF<Bit>; 5],
+    vl: [DFF<Bit>; 8],
     // Bilinear path.
-    d0_1: DFF<Bits<17>>,
-    d1_1: DFF<Bits<17>>,
-    xa0_1: DFF<Bits<16>>,
-    xa1_1: DFF<Bits<16>>,
-    a1_1: DFF<Bits<9>>,
-    b1_1: DFF<Bits<9>>,
-    m0_2: DFF<Signed<32>>,
-    m1_2: DFF<Signed<32>>,
-    dl0_2: DFF<Bit>,
-    dl1_2: DFF<Bit>,
-    xa0_2: DFF<Bits<16>>,
-    xa1_2: DFF<Bits<16>>,
-    a1_2: DFF<Bits<9>>,
-    b1_2: DFF<Bits<9>>,
-    h0_3: DFF<Bits<32>>,
-    h1_3: DFF<Bits<32>>,
-    a1_3: DFF<Bits<9>>,
-    e_4: DFF<Bits<25>>,
-    h0_4: DFF<Bits<32>>,
-    a1_4: DFF<Bits<9>>,
-    ph_5: DFF<Signed<32>>,
-    pl_5: DFF<Bits<32>>,
-    h0_5: DFF<Bits<32>>,
-    gn_6: DFF<Bits<32>>,
-    g_7: DFF<Bits<16>>,
-    // Wide path.
-    tc: [DFF<Bits<24>>; 4],
-    s_8: DFF<Bits<24>>,
-    sc_9: DFF<Bits<16>>,
-    pl_10: DFF<Bits<32>>,
-    ph_10: DFF<Bits<32>>,
-    p_11: DFF<Bits<48>>,
+    d0_1: DFF<Signed<16>>,
+    d1_1: DFF<Signed<16>>,
+    c0_1: DFF<Bits<32>>,
+    c1_1: DFF<Bits<32>>,
+    a1_1: DFF<Bits<16>>,
+    b1_1: DFF<Signed<16>>,
+    h0_2: DFF<Bits<32>>,
+    h1_2: DFF<Bits<32>>,
+    a1_2: DFF<Bits<16>>,
+    e_3: DFF<Bits<24>>,
+    h0_3: DFF<Bits<24>>,
+    a1_3: DFF<Bits<16>>,
+    m_4: DFF<Bits<32>>,
+    el_4: DFF<Bits<16>>,
+    a1_4: DFF<Bits<16>>,
+    /// G: bits 16..=30 of N + 2^15.
+    g_5: DFF<Bits<15>>,
+    t_5: DFF<Bits<16>>,
+    // S and the pixel.
+    s_6: DFF<Bits<18>>,
+    sc_7: DFF<Bits<16>>,
+    pl_8: DFF<Bits<32>>,
+    sc_8: DFF<Bits<16>>,
+    u_9: DFF<Bits<32>>,
+    r_9: DFF<Bit>,
+    w_10: DFF<Bits<12>>,
+    ov_10: DFF<Bit>,
+    w_11: DFF<Bits<9>>,
+    ov_11: DFF<Bit>,
     px_12: DFF<Bits<8>>,
     // Constants.
-    flip16: Constant<Bits<16>>,
-    hi16_32: Constant<Bits<32>>,
-    half16: Constant<Bits<32>>,
-    msb48: Constant<Bits<48>>,
-    /// 2^20 − 1 and −2^20 with the sign bit flipped, and their 24-bit patterns.
-    t_hi: Constant<Bits<48>>,
-    t_lo: Constant<Bits<48>>,
-    t_max: Constant<Bits<24>>,
-    t_min: Constant<Bits<24>>,
-    hi8_24: Constant<Bits<24>>,
-    max16: Constant<Bits<16>>,
-    half15: Constant<Bits<48>>,
-    sixteen: Constant<Bits<5>>,
+    half8: Constant<Bits<32>>,
+    hi2_18: Constant<Bits<18>>,
+    max15: Constant<Bits<16>>,
+    one10: Constant<Bits<10>>,
+    one33: Constant<Bits<33>>,
     max8: Constant<Bits<8>>,
     // Combinational locals.
     a1e: Signal<Local, Bits<9>>,
     b1e: Signal<Local, Bits<9>>,
-    b1s: Signal<Local, Signed<16>>,
-    dh0: Signal<Local, Signed<16>>,
-    dh1: Signal<Local, Signed<16>>,
-    sx0: Signal<Local, Bits<32>>,
-    sx1: Signal<Local, Bits<32>>,
-    c0: Signal<Local, Bits<32>>,
-    c1: Signal<Local, Bits<32>>,
-    a1s: Signal<Local, Signed<16>>,
+    p0: Signal<Local, Signed<32>>,
+    p1: Signal<Local, Signed<32>>,
     eh: Signal<Local, Signed<16>>,
-    tb: Signal<Local, Bits<48>>,
-    gx: Signal<Local, Bits<24>>,
-    q12: Signal<Local, Bits<48>>,
-    sh12: Signal<Local, Bits<5>>,
+    a1s: Signal<Local, Signed<16>>,
+    pm: Signal<Local, Signed<32>>,
+    pn: Signal<Local, Bits<32>>,
+    gx: Signal<Local, Bits<18>>,
+    tx: Signal<Local, Bits<18>>,
+    up: Signal<Local, Bits<33>>,
+    w8: Signal<Local, Bits<16>>,
+    w4: Signal<Local, Bits<12>>,
+    w2: Signal<Local, Bits<10>>,
+    w1: Signal<Local, Bits<9>>,
 }
 
 impl OutPixel {
     pub const LATENCY: usize = 12;
 
-    /// Whether clamping `S` to [0, 65535] changes no pixel for these constants (see the type's
-    /// documentation): `k_out = 0` makes every pixel 0; otherwise the pixel at 65535 must be 255.
+    /// Whether clamping `S` to [0, 32767] changes no pixel for these constants (see the type's
+    /// documentation): `k_out = 0` makes every pixel 0; otherwise the pixel at 32767 must be 255.
     pub fn clamp_is_exact(k_out: u32, frac: u32) -> bool {
         let sh = 16 + frac;
-        k_out == 0 || (65535u64 * k_out as u64 + (1u64 << (sh - 1))) >> sh >= 255
+        k_out == 0 || (32767u64 * k_out as u64 + (1u64 << (sh - 1))) >> sh >= 255
     }
 }
 
@@ -969,64 +964,53 @@ impl Default for OutPixel {
             vl: std::array::from_fn(|_| Default::default()),
             d0_1: Default::default(),
             d1_1: Default::default(),
-            xa0_1: Default::default(),
-            xa1_1: Default::default(),
+            c0_1: Default::default(),
+            c1_1: Default::default(),
             a1_1: Default::default(),
             b1_1: Default::default(),
-            m0_2: Default::default(),
-            m1_2: Default::default(),
-            dl0_2: Default::default(),
-            dl1_2: Default::default(),
-            xa0_2: Default::default(),
-            xa1_2: Default::default(),
+            h0_2: Default::default(),
+            h1_2: Default::default(),
             a1_2: Default::default(),
-            b1_2: Default::default(),
+            e_3: Default::default(),
             h0_3: Default::default(),
-            h1_3: Default::default(),
             a1_3: Default::default(),
-            e_4: Default::default(),
-            h0_4: Default::default(),
+            m_4: Default::default(),
+            el_4: Default::default(),
             a1_4: Default::default(),
-            ph_5: Default::default(),
-            pl_5: Default::default(),
-            h0_5: Default::default(),
-            gn_6: Default::default(),
-            g_7: Default::default(),
-            tc: std::array::from_fn(|_| Default::default()),
-            s_8: Default::default(),
-            sc_9: Default::default(),
-            pl_10: Default::default(),
-            ph_10: Default::default(),
-            p_11: Default::default(),
+            g_5: Default::default(),
+            t_5: Default::default(),
+            s_6: Default::default(),
+            sc_7: Default::default(),
+            pl_8: Default::default(),
+            sc_8: Default::default(),
+            u_9: Default::default(),
+            r_9: Default::default(),
+            w_10: Default::default(),
+            ov_10: Default::default(),
+            w_11: Default::default(),
+            ov_11: Default::default(),
             px_12: Default::default(),
-            flip16: Constant::new(bits::<16>(0x8000)),
-            hi16_32: Constant::new(bits::<32>(0xFFFF_0000)),
-            half16: Constant::new(bits::<32>(1 << 15)),
-            msb48: Constant::new(bits::<48>(1 << 47)),
-            t_hi: Constant::new(bits::<48>((1 << 47) + (1 << 20) - 1)),
-            t_lo: Constant::new(bits::<48>((1 << 47) - (1 << 20))),
-            t_max: Constant::new(bits::<24>((1 << 20) - 1)),
-            t_min: Constant::new(bits::<24>((1 << 24) - (1 << 20))),
-            hi8_24: Constant::new(bits::<24>(0xFF_0000)),
-            max16: Constant::new(bits::<16>(0xFFFF)),
-            half15: Constant::new(bits::<48>(1 << 15)),
-            sixteen: Constant::new(bits::<5>(16)),
+            half8: Constant::new(bits::<32>(128)),
+            hi2_18: Constant::new(bits::<18>(0x3_0000)),
+            max15: Constant::new(bits::<16>(0x7FFF)),
+            one10: Constant::new(bits::<10>(1)),
+            one33: Constant::new(bits::<33>(1)),
             max8: Constant::new(bits::<8>(0xFF)),
             a1e: Default::default(),
             b1e: Default::default(),
-            b1s: Default::default(),
-            dh0: Default::default(),
-            dh1: Default::default(),
-            sx0: Default::default(),
-            sx1: Default::default(),
-            c0: Default::default(),
-            c1: Default::default(),
-            a1s: Default::default(),
+            p0: Default::default(),
+            p1: Default::default(),
             eh: Default::default(),
-            tb: Default::default(),
+            a1s: Default::default(),
+            pm: Default::default(),
+            pn: Default::default(),
             gx: Default::default(),
-            q12: Default::default(),
-            sh12: Default::default(),
+            tx: Default::default(),
+            up: Default::default(),
+            w8: Default::default(),
+            w4: Default::default(),
+            w2: Default::default(),
+            w1: Default::default(),
         }
     }
 }
@@ -1035,148 +1019,144 @@ impl Logic for OutPixel {
     #[hdl_gen]
     fn update(&mut self) {
         clock!(
-            self, clock, round, d0_1, d1_1, xa0_1, xa1_1, a1_1, b1_1, m0_2, m1_2, dl0_2, dl1_2, xa0_2, xa1_2, a1_2,
-            b1_2, h0_3, h1_3, a1_3, e_4, h0_4, a1_4, ph_5, pl_5, h0_5, gn_6, g_7, s_8, sc_9, pl_10, ph_10, p_11, px_12
+            self, clock, round, d0_1, d1_1, c0_1, c1_1, a1_1, b1_1, h0_2, h1_2, a1_2, e_3, h0_3, a1_3, m_4, el_4, a1_4,
+            g_5, t_5, s_6, sc_7, pl_8, sc_8, u_9, r_9, w_10, ov_10, w_11, ov_11, px_12
         );
-        for i in 0..7 {
+        for i in 0..5 {
             self.sub[i].clock.next = self.clock.val();
         }
-        for i in 0..9 {
+        for i in 0..8 {
             self.vl[i].clock.next = self.clock.val();
         }
-        for i in 0..4 {
-            self.tc[i].clock.next = self.clock.val();
-        }
         self.sub[0].d.next = self.subtract.val();
-        for i in 1..7 {
+        for i in 1..5 {
             self.sub[i].d.next = self.sub[i - 1].q.val();
         }
         self.vl[0].d.next = self.round.valid_out.val();
-        for i in 1..9 {
+        for i in 1..8 {
             self.vl[i].d.next = self.vl[i - 1].q.val();
         }
 
-        // Stages 1–3 of T.
+        // Stages 1–4 of T.
         self.round.valid_in.next = self.valid_in.val();
         self.round.acc.next = self.acc.val();
         self.round.bias.next = self.bias.val();
         self.round.shift.next = self.shift.val();
 
-        // Stage 1: d_i = x_i1 − x_i0 in 17 bits (offset binary: the offsets cancel).
+        // Stage 1: d_i (i16: the words are non-negative), the addends 256·x_i0 + 128.
         self.a1e.next = self.a1.val();
         self.b1e.next = self.b1.val();
         if self.subtract.val() {
             self.a1e.next = 0.into();
             self.b1e.next = 0.into();
         }
-        self.d0_1.d.next = bit_cast::<17, 16>(unsigned_cast(self.x01.val()) ^ self.flip16.val())
-            - bit_cast::<17, 16>(unsigned_cast(self.x00.val()) ^ self.flip16.val());
-        self.d1_1.d.next = bit_cast::<17, 16>(unsigned_cast(self.x11.val()) ^ self.flip16.val())
-            - bit_cast::<17, 16>(unsigned_cast(self.x10.val()) ^ self.flip16.val());
-        self.xa0_1.d.next = unsigned_cast(self.x00.val());
-        self.xa1_1.d.next = unsigned_cast(self.x10.val());
-        self.a1_1.d.next = self.a1e.val();
-        self.b1_1.d.next = self.b1e.val();
+        self.d0_1.d.next = signed_cast(unsigned_cast(self.x01.val()) - unsigned_cast(self.x00.val()));
+        self.d1_1.d.next = signed_cast(unsigned_cast(self.x11.val()) - unsigned_cast(self.x10.val()));
+        self.c0_1.d.next = (bit_cast::<32, 16>(unsigned_cast(self.x00.val())) << 8) | self.half8.val();
+        self.c1_1.d.next = (bit_cast::<32, 16>(unsigned_cast(self.x10.val())) << 8) | self.half8.val();
+        self.a1_1.d.next = bit_cast::<16, 9>(self.a1e.val());
+        self.b1_1.d.next = signed_cast(bit_cast::<16, 9>(self.b1e.val()));
 
-        // Stage 2: b1·dh_i.
-        self.b1s.next = signed_cast(bit_cast::<16, 9>(self.b1_1.q.val()));
-        self.dh0.next = signed_cast(self.d0_1.q.val().get_bits::<16>(1));
-        self.dh1.next = signed_cast(self.d1_1.q.val().get_bits::<16>(1));
-        self.m0_2.d.next = self.b1s.val() * self.dh0.val();
-        self.m1_2.d.next = self.b1s.val() * self.dh1.val();
-        self.dl0_2.d.next = self.d0_1.q.val().get_bit(0);
-        self.dl1_2.d.next = self.d1_1.q.val().get_bit(0);
-        self.xa0_2.d.next = self.xa0_1.q.val();
-        self.xa1_2.d.next = self.xa1_1.q.val();
+        // Stage 2: h_i + 128. The products go through locals: inside `$unsigned(…)` Verilog
+        // would size them to 16 bits.
+        self.p0.next = self.b1_1.q.val() * self.d0_1.q.val();
+        self.p1.next = self.b1_1.q.val() * self.d1_1.q.val();
+        self.h0_2.d.next = unsigned_cast(self.p0.val()) + self.c0_1.q.val();
+        self.h1_2.d.next = unsigned_cast(self.p1.val()) + self.c1_1.q.val();
         self.a1_2.d.next = self.a1_1.q.val();
-        self.b1_2.d.next = self.b1_1.q.val();
 
-        // Stage 3: h_i = 256·x_i0 + 2·(b1·dh_i) + dl_i·b1.
-        self.sx0.next = bit_cast::<32, 16>(self.xa0_2.q.val());
-        if self.xa0_2.q.val().get_bit(15) {
-            self.sx0.next = bit_cast::<32, 16>(self.xa0_2.q.val()) | self.hi16_32.val();
-        }
-        self.sx1.next = bit_cast::<32, 16>(self.xa1_2.q.val());
-        if self.xa1_2.q.val().get_bit(15) {
-            self.sx1.next = bit_cast::<32, 16>(self.xa1_2.q.val()) | self.hi16_32.val();
-        }
-        self.c0.next = 0.into();
-        if self.dl0_2.q.val() {
-            self.c0.next = bit_cast::<32, 9>(self.b1_2.q.val());
-        }
-        self.c1.next = 0.into();
-        if self.dl1_2.q.val() {
-            self.c1.next = bit_cast::<32, 9>(self.b1_2.q.val());
-        }
-        self.h0_3.d.next = (self.sx0.val() << 8) + (unsigned_cast(self.m0_2.q.val()) << 1) + self.c0.val();
-        self.h1_3.d.next = (self.sx1.val() << 8) + (unsigned_cast(self.m1_2.q.val()) << 1) + self.c1.val();
+        // Stage 3: e = h1 − h0.
+        self.e_3.d.next = bit_cast::<24, 32>(self.h1_2.q.val() - self.h0_2.q.val());
+        self.h0_3.d.next = bit_cast::<24, 32>(self.h0_2.q.val());
         self.a1_3.d.next = self.a1_2.q.val();
 
-        // Stage 4: e = h1 − h0; T clamped to [−2^20, 2^20 − 1].
-        self.e_4.d.next = bit_cast::<25, 32>(self.h1_3.q.val() - self.h0_3.q.val());
-        self.h0_4.d.next = self.h0_3.q.val();
+        // Stage 4: M = a1·eh + h0 + 128.
+        self.a1s.next = signed_cast(self.a1_3.q.val());
+        self.eh.next = signed_cast(self.e_3.q.val().get_bits::<16>(8));
+        self.pm.next = self.a1s.val() * self.eh.val();
+        self.m_4.d.next = unsigned_cast(self.pm.val()) + bit_cast::<32, 24>(self.h0_3.q.val());
+        self.el_4.d.next = bit_cast::<16, 8>(self.e_3.q.val().get_bits::<8>(0));
         self.a1_4.d.next = self.a1_3.q.val();
-        self.tb.next = self.round.t.val() ^ self.msb48.val();
-        self.tc[0].d.next = self.round.t.val().get_bits::<24>(0);
-        if self.tb.val() > self.t_hi.val() {
-            self.tc[0].d.next = self.t_max.val();
-        } else if self.tb.val() < self.t_lo.val() {
-            self.tc[0].d.next = self.t_min.val();
+
+        // Stage 5: N + 2^15 = a1·el + 256·M; T beside it.
+        self.pn.next = self.a1_4.q.val() * self.el_4.q.val();
+        self.g_5.d.next = bit_cast::<15, 32>((self.pn.val() + (self.m_4.q.val() << 8)) >> 16);
+        self.t_5.d.next = self.round.y.val();
+
+        // Stage 6: S = G ± T in 18 bits (G 0..=32767, T i16).
+        self.gx.next = bit_cast::<18, 15>(self.g_5.q.val());
+        self.tx.next = bit_cast::<18, 16>(self.t_5.q.val());
+        if self.t_5.q.val().get_bit(15) {
+            self.tx.next = bit_cast::<18, 16>(self.t_5.q.val()) | self.hi2_18.val();
         }
-        for i in 1..4 {
-            self.tc[i].d.next = self.tc[i - 1].q.val();
-        }
-
-        // Stage 5: a1·e = 512·(a1·eh) + a1·el.
-        self.a1s.next = signed_cast(bit_cast::<16, 9>(self.a1_4.q.val()));
-        self.eh.next = signed_cast(self.e_4.q.val().get_bits::<16>(9));
-        self.ph_5.d.next = self.a1s.val() * self.eh.val();
-        self.pl_5.d.next = bit_cast::<16, 9>(self.a1_4.q.val()) * bit_cast::<16, 9>(self.e_4.q.val().get_bits::<9>(0));
-        self.h0_5.d.next = self.h0_4.q.val();
-
-        // Stage 6: the numerator 256·h0 + a1·e.
-        self.gn_6.d.next = (self.h0_5.q.val() << 8) + (unsigned_cast(self.ph_5.q.val()) << 9) + self.pl_5.q.val();
-
-        // Stage 7: G = rnd(numerator, 16).
-        self.g_7.d.next = bit_cast::<16, 32>((self.gn_6.q.val() + self.half16.val()) >> 16);
-
-        // Stage 8: S in 24 bits.
-        self.gx.next = bit_cast::<24, 16>(self.g_7.q.val());
-        if self.g_7.q.val().get_bit(15) {
-            self.gx.next = bit_cast::<24, 16>(self.g_7.q.val()) | self.hi8_24.val();
-        }
-        self.s_8.d.next = self.gx.val() + self.tc[3].q.val();
-        if self.sub[6].q.val() {
-            self.s_8.d.next = self.gx.val() - self.tc[3].q.val();
+        self.s_6.d.next = self.gx.val() + self.tx.val();
+        if self.sub[4].q.val() {
+            self.s_6.d.next = self.gx.val() - self.tx.val();
         }
 
-        // Stage 9: S' = clamp(S, 0, 65535).
-        self.sc_9.d.next = self.s_8.q.val().get_bits::<16>(0);
-        if self.s_8.q.val().get_bit(23) {
-            self.sc_9.d.next = 0.into();
-        } else if self.s_8.q.val().get_bits::<7>(16).any() {
-            self.sc_9.d.next = self.max16.val();
+        // Stage 7: S' = clamp(S, 0, 32767).
+        self.sc_7.d.next = bit_cast::<16, 15>(self.s_6.q.val().get_bits::<15>(0));
+        if self.s_6.q.val().get_bit(17) {
+            self.sc_7.d.next = 0.into();
+        } else if self.s_6.q.val().get_bits::<2>(15).any() {
+            self.sc_7.d.next = self.max15.val();
         }
 
-        // Stage 10: S'·kl, S'·kh.
-        self.pl_10.d.next = self.sc_9.q.val() * self.k_out.val().get_bits::<16>(0);
-        self.ph_10.d.next = self.sc_9.q.val() * self.k_out.val().get_bits::<16>(16);
+        // Stage 8: S'·kl.
+        self.pl_8.d.next = self.sc_7.q.val() * self.k_out.val().get_bits::<16>(0);
+        self.sc_8.d.next = self.sc_7.q.val();
 
-        // Stage 11: S'·k_out + 2^(15+F).
-        self.p_11.d.next = bit_cast::<48, 32>(self.pl_10.q.val())
-            + (bit_cast::<48, 32>(self.ph_10.q.val()) << 16)
-            + (self.half15.val() << self.frac.val());
+        // Stage 9: U = S'·kh + (S'·kl >> 16), and bit 15 of S'·kl: U' = 2U + that bit.
+        self.u_9.d.next = (self.sc_8.q.val() * self.k_out.val().get_bits::<16>(16)) + (self.pl_8.q.val() >> 16);
+        self.r_9.d.next = self.pl_8.q.val().get_bit(15);
 
-        // Stage 12: >> (16 + F), clamp to 255.
-        self.sh12.next = bit_cast::<5, 4>(self.frac.val()) + self.sixteen.val();
-        self.q12.next = self.p_11.q.val() >> self.sh12.val();
-        self.px_12.d.next = self.q12.val().get_bits::<8>(0);
-        if self.q12.val().get_bits::<40>(8).any() {
+        // Stage 10: W = U' >> F, the steps by 8 and 4, 12 bits kept; a set bit dropped above
+        // them makes the pixel 255.
+        self.up.next = bit_cast::<33, 32>(self.u_9.q.val()) << 1;
+        if self.r_9.q.val() {
+            self.up.next = (bit_cast::<33, 32>(self.u_9.q.val()) << 1) | self.one33.val();
+        }
+        self.w8.next = self.up.val().get_bits::<16>(0);
+        self.ov_10.d.next = self.up.val().get_bits::<17>(16).any();
+        if self.frac.val().get_bit(3) {
+            self.w8.next = self.up.val().get_bits::<16>(8);
+            self.ov_10.d.next = self.up.val().get_bits::<9>(24).any();
+        }
+        self.w4.next = self.w8.val().get_bits::<12>(4);
+        if !self.frac.val().get_bit(2) {
+            self.w4.next = self.w8.val().get_bits::<12>(0);
+            if self.w8.val().get_bits::<4>(12).any() {
+                self.ov_10.d.next = true;
+            }
+        }
+        self.w_10.d.next = self.w4.val();
+
+        // Stage 11: the steps by 2 and 1, 9 bits kept.
+        self.ov_11.d.next = self.ov_10.q.val();
+        self.w2.next = self.w_10.q.val().get_bits::<10>(2);
+        if !self.frac.val().get_bit(1) {
+            self.w2.next = self.w_10.q.val().get_bits::<10>(0);
+            if self.w_10.q.val().get_bits::<2>(10).any() {
+                self.ov_11.d.next = true;
+            }
+        }
+        self.w1.next = self.w2.val().get_bits::<9>(1);
+        if !self.frac.val().get_bit(0) {
+            self.w1.next = self.w2.val().get_bits::<9>(0);
+            if self.w2.val().get_bit(9) {
+                self.ov_11.d.next = true;
+            }
+        }
+        self.w_11.d.next = self.w1.val();
+
+        // Stage 12: (W + 1) >> 1, 256 (W = 511) and beyond clamped to 255.
+        self.px_12.d.next = bit_cast::<8, 10>((bit_cast::<10, 9>(self.w_11.q.val()) + self.one10.val()) >> 1);
+        if self.ov_11.q.val() | self.w_11.q.val().all() {
             self.px_12.d.next = self.max8.val();
         }
 
         self.pixel.next = self.px_12.q.val();
-        self.valid_out.next = self.vl[8].q.val();
+        self.valid_out.next = self.vl[7].q.val();
     }
 }
 

@@ -746,6 +746,16 @@ fn rand_scale(rng: &mut ChaCha8Rng) -> (i64, u32) {
     (k_out, frac)
 }
 
+/// An input word X = rnd(p·K_in, 16): 0..=32767 for every K_in `FixedNetwork::compile` accepts.
+fn rand_x(rng: &mut ChaCha8Rng) -> i64 {
+    match rng.random_range(0..6) {
+        0 => 0,
+        1 => i16::MAX as i64,
+        2 => rng.random_range(0..300),
+        _ => rng.random_range(0..=i16::MAX as i64),
+    }
+}
+
 fn out_vectors(seed: u64, n: usize) -> Vec<OutIn> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut c = Vec::new();
@@ -758,7 +768,10 @@ fn out_vectors(seed: u64, n: usize) -> Vec<OutIn> {
             scale = rand_scale(&mut rng);
         }
         let (k_out, frac) = scale;
-        let x: [i64; 4] = std::array::from_fn(|_| rand_i16(&mut rng));
+        let sub = rng.random_bool(0.3);
+        // Input words (0..=32767, `OutPixel`'s contract); with `subtract` only x00 is one, the
+        // others are don't-care and drawn from all of i16.
+        let x: [i64; 4] = std::array::from_fn(|i| if sub && i > 0 { rand_i16(&mut rng) } else { rand_x(&mut rng) });
         let w = |rng: &mut ChaCha8Rng| match rng.random_range(0..6) {
             0 => 0,
             1 => 256,
@@ -766,7 +779,6 @@ fn out_vectors(seed: u64, n: usize) -> Vec<OutIn> {
             _ => rng.random_range(0..=256),
         };
         let (a1, b1) = (w(&mut rng), w(&mut rng));
-        let sub = rng.random_bool(0.3);
         let valid = rng.random_bool(0.9) && i % seg < seg - OutPixel::LATENCY;
         let mut o = OutIn { valid, acc: 0, bias: 0, shift: 0, sub, x, a1, b1, k_out, frac };
         let base = if sub { x[0] } else { bilinear(&o) };
@@ -776,7 +788,7 @@ fn out_vectors(seed: u64, n: usize) -> Vec<OutIn> {
             0 => rng.random_range(-(1i64 << 40)..(1 << 40)),
             1 => rng.random_range(-100..0),
             2 => rng.random_range(65000..67000),
-            3 => [0, 65535, 65536, 32767, 32768, -1, 1 << 20, -(1 << 20)][rng.random_range(0..8)],
+            3 => [0, 65535, 65536, 32766, 32767, 32768, -1, 1 << 20, -(1 << 20)][rng.random_range(0..9)],
             _ => rng.random_range(-span / 8..span + span / 8),
         };
         let t = if sub { base - target_s } else { target_s - base };
@@ -858,7 +870,7 @@ fn out_want(c: &[OutIn]) -> Events {
     expected(c, OutPixel::LATENCY, |x| x.valid, |x| vec![out_golden(x)])
 }
 
-/// The clamp of S to [0, 65535] is exact at the extremes of what `FixedNetwork::compile`
+/// The clamp of S to [0, 32767] is exact at the extremes of what `FixedNetwork::compile`
 /// accepts for every F (the largest k with 255·K_in ≤ 32767·2^16, and the smallest k with
 /// K_out ≤ 2^24), and the pixel at S far beyond the clamp is the one at the clamp.
 #[test]
@@ -877,8 +889,8 @@ fn out_pixel_clamp_is_exact_at_the_extremes() {
             let (_, k_out) = scales(k, frac);
             assert!(k_out <= 1 << 24);
             assert!(OutPixel::clamp_is_exact(k_out as u32, frac), "k {k} frac {frac}");
-            assert_eq!(pixel_of(65535, k_out, frac), 255);
-            for s in [65536, 1 << 20, 1 << 39, (1 << 47) + 40_000] {
+            assert_eq!(pixel_of(32767, k_out, frac), 255);
+            for s in [32768, 65535, 65536, 1 << 20, 1 << 39, (1 << 47) + 40_000] {
                 assert_eq!(pixel_of(s, k_out, frac), 255);
             }
             for s in [-1, -(1 << 20), -(1 << 47)] {
@@ -895,9 +907,10 @@ fn out_pixel_matches_golden() {
     let c = out_vectors(6, 20_000);
     let rows = out_rows(&c);
     let want = out_want(&c);
-    let mut corners = [0usize; 8];
+    let mut corners = [0usize; 13];
     for x in c.iter().filter(|x| x.valid) {
         assert!(OutPixel::clamp_is_exact(x.k_out as u32, x.frac));
+        let t = rshift_round(x.acc + x.bias, x.shift);
         let (s, p) = (s_of(x), out_golden(x));
         corners[0] += (p == 0) as usize;
         corners[1] += (p == 255) as usize;
@@ -907,6 +920,12 @@ fn out_pixel_matches_golden() {
         corners[5] += (x.sub && p > 0 && p < 255) as usize;
         corners[6] += (!x.sub && (x.a1 == 256 || x.b1 == 256) && p > 0 && p < 255) as usize;
         corners[7] += (x.shift == 40 || x.shift == 0) as usize;
+        // Where the clamp to 32767 and the saturation of T take over.
+        corners[8] += (s > 32767 && s <= 65535) as usize;
+        corners[9] += (t > 32767 && x.sub) as usize;
+        corners[10] += (t < -32768 && x.sub) as usize;
+        corners[11] += (t > 32767 && !x.sub) as usize;
+        corners[12] += (t < -32768 && !x.sub) as usize;
     }
     eprintln!("OutPixel corners {corners:?}");
     assert!(corners.iter().all(|&n| n >= 20), "corners {corners:?}");
