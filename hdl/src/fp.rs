@@ -715,12 +715,17 @@ impl crate::sim::Clocked for ConvPost {
 /// | port        | type         | meaning                                                  |
 /// |-------------|--------------|----------------------------------------------------------|
 /// | `p`         | `Bits<8>`    | the pixel                                                |
-/// | `k_in`      | `Bits<32>`   | K_in (the contract: ≤ 2^24; every 32-bit value is exact)  |
+/// | `k_in`      | `Bits<32>`   | K_in (the contract: ≤ 2^24; every value below 2^25 is exact) |
 /// | `x`         | `Signed<16>` | X                                                        |
 ///
-/// With `k_in = kh·2^16 + kl`: `(p·k_in + 2^15) >> 16 = ((p·kl + 2^15) >> 16) + p·kh` exactly
-/// (`p·kh·2^16` has no bits below 16), and only the low 16 bits of the sum are kept. Stages:
-/// 1. `p·kl`, `p·kh` (two 16×16 unsigned multiplies); 2. the sum.
+/// One SB_MAC16 where a 8×32 product would take two: `FixedNetwork::compile` rejects any K_in
+/// with `255·K_in > 32767·2^16`, so K_in < 2^24 and its bits 25..=31 are never set. With
+/// `k_in = 2^24·k24 + 2^8·kh + kl` (kh 16 bits, kl 8 bits) and `c = (p·kl + 2^15) >> 8`,
+/// `(p·k_in + 2^15) >> 16 = (p·kh + 2^16·p·k24 + c) >> 8` exactly (the bits of `p·kl + 2^15`
+/// below 8 cannot carry past bit 16 once the rest is a multiple of 2^8). `p·kl` is built in
+/// logic from four radix-4 digits of kl, each selecting 0, p, 2p or 3p (one 10-bit add makes
+/// 3p); `c` and `2^16·p·k24` occupy disjoint bits, so they reach the SB_MAC16's adder as one
+/// operand. Stages: 1. `c`, the operands registered; 2. `p·kh` and the sum.
 #[derive(LogicBlock)]
 pub struct InWord {
     pub clock: Signal<In, Clock>,
@@ -729,13 +734,21 @@ pub struct InWord {
     pub k_in: Signal<In, Bits<32>>,
     pub x: Signal<Out, Signed<16>>,
     pub valid_out: Signal<Out, Bit>,
-    ml: DFF<Bits<32>>,
-    /// `p·kh` mod 2^16: only its low half reaches the 16-bit result.
-    mh: DFF<Bits<16>>,
+    p1: DFF<Bits<16>>,
+    kh1: DFF<Bits<16>>,
+    /// `c | 2^16·p·k24`, the SB_MAC16's addend.
+    c1: DFF<Bits<32>>,
     vl1: DFF<Bit>,
     x2: DFF<Bits<16>>,
     vl2: DFF<Bit>,
-    half16: Constant<Bits<32>>,
+    half15: Constant<Bits<17>>,
+    bit31: Constant<Bits<32>>,
+    p3: Signal<Local, Bits<10>>,
+    /// The radix-4 digits' multiples of p.
+    q: [Signal<Local, Bits<10>>; 4],
+    /// `(p·kl + 2^15) >> 8` (< 384), and with `2^16·p·k24` beside it.
+    c: Signal<Local, Bits<9>>,
+    cx: Signal<Local, Bits<32>>,
 }
 
 impl InWord {
@@ -751,12 +764,18 @@ impl Default for InWord {
             k_in: Default::default(),
             x: Default::default(),
             valid_out: Default::default(),
-            ml: Default::default(),
-            mh: Default::default(),
+            p1: Default::default(),
+            kh1: Default::default(),
+            c1: Default::default(),
             vl1: Default::default(),
             x2: Default::default(),
             vl2: Default::default(),
-            half16: Constant::new(bits::<32>(1 << 15)),
+            half15: Constant::new(bits::<17>(1 << 15)),
+            bit31: Constant::new(bits::<32>(1 << 31)),
+            p3: Default::default(),
+            q: std::array::from_fn(|_| Default::default()),
+            c: Default::default(),
+            cx: Default::default(),
         }
     }
 }
@@ -764,14 +783,42 @@ impl Default for InWord {
 impl Logic for InWord {
     #[hdl_gen]
     fn update(&mut self) {
-        clock!(self, clock, ml, mh, vl1, x2, vl2);
-        self.ml.d.next = bit_cast::<16, 8>(self.p.val()) * self.k_in.val().get_bits::<16>(0);
-        self.mh.d.next = bit_cast::<16, 32>(bit_cast::<16, 8>(self.p.val()) * self.k_in.val().get_bits::<16>(16));
+        clock!(self, clock, p1, kh1, c1, vl1, x2, vl2);
+        // Stage 1: c = (p·kl + 2^15) >> 8.
+        self.p3.next = bit_cast::<10, 8>(self.p.val()) + (bit_cast::<10, 8>(self.p.val()) << 1);
+        for j in 0..4 {
+            self.q[j].next = 0.into();
+            if self.k_in.val().get_bit(2 * j) {
+                self.q[j].next = bit_cast::<10, 8>(self.p.val());
+            }
+            if self.k_in.val().get_bit(2 * j + 1) {
+                self.q[j].next = bit_cast::<10, 8>(self.p.val()) << 1;
+                if self.k_in.val().get_bit(2 * j) {
+                    self.q[j].next = self.p3.val();
+                }
+            }
+        }
+        self.c.next = bit_cast::<9, 17>(
+            ((bit_cast::<17, 10>(self.q[0].val()) + (bit_cast::<17, 10>(self.q[1].val()) << 2))
+                + ((bit_cast::<17, 10>(self.q[2].val()) << 4) + (bit_cast::<17, 10>(self.q[3].val()) << 6))
+                + self.half15.val())
+                >> 8,
+        );
+        self.cx.next = bit_cast::<32, 9>(self.c.val());
+        if self.k_in.val().get_bit(24) {
+            self.cx.next = bit_cast::<32, 9>(self.c.val()) | (bit_cast::<32, 8>(self.p.val()) << 16);
+        }
+        // k_in's bits 25..=31, zero in the contract, go to the addend's bit 31, which no bit of
+        // x depends on: the port keeps its 32 bits without leaving any unread.
+        self.c1.d.next = self.cx.val();
+        if self.k_in.val().get_bits::<7>(25).any() {
+            self.c1.d.next = self.cx.val() | self.bit31.val();
+        }
+        self.p1.d.next = bit_cast::<16, 8>(self.p.val());
+        self.kh1.d.next = self.k_in.val().get_bits::<16>(8);
         self.vl1.d.next = self.valid_in.val();
-        // Whole-expression casts rather than slices of a local: the rounding add's low 16 bits
-        // are dead, and a local holding them trips Verilator's UNUSEDSIGNAL.
-        self.x2.d.next =
-            bit_cast::<16, 32>(((self.ml.q.val() + self.half16.val()) >> 16) + bit_cast::<32, 16>(self.mh.q.val()));
+        // Stage 2: bits 8..=23 of p·kh + the addend.
+        self.x2.d.next = bit_cast::<16, 32>(((self.p1.q.val() * self.kh1.q.val()) + self.c1.q.val()) >> 8);
         self.vl2.d.next = self.vl1.q.val();
         self.x.next = signed_cast(self.x2.q.val());
         self.valid_out.next = self.vl2.q.val();

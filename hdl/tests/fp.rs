@@ -619,14 +619,21 @@ fn mac_lanes_and_conv_post_match_fixed_conv() {
 
 fn in_vectors(seed: u64) -> Vec<(bool, i64, i64)> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut ks: Vec<i64> = vec![0, 1, 65535, 65536, 1 << 24, (1 << 24) - 1, u32::MAX as i64];
+    // The contract's K_in ≤ 2^24 and the block's exact range below 2^25, every low byte (the
+    // byte multiplied in logic) beside a high part, and the byte's extremes with the largest K.
+    let mut ks: Vec<i64> = vec![0, 1, 65535, 65536, 1 << 24, (1 << 24) - 1, (1 << 25) - 1, (1 << 24) | 0xFF];
+    ks.extend((0..256).map(|b| 0x5A_0000 | b));
+    // The scales compile accepts (255·K_in ≤ 32767·2^16) for every F, up to its limit.
     for frac in 0..=12 {
-        for k in [1.0, 65.0, 130.0, 255.0, 32767.0 / 8.0 / 2f64.powi(frac)] {
-            ks.push(scales(k, frac as u32).0);
+        for k in [1.0, 65.0, 130.0, 255.0, 32767.0 / 8.0 / 2f64.powi(frac), 32767.0 / 2f64.powi(frac)] {
+            let k_in = scales(k, frac as u32).0;
+            if 255 * k_in <= 32767 << 16 {
+                ks.push(k_in);
+            }
         }
     }
     ks.extend((0..40).map(|_| rng.random_range(0..=1i64 << 24)));
-    ks.extend((0..10).map(|_| rng.random::<u32>() as i64));
+    ks.extend((0..10).map(|_| rng.random_range(0..1i64 << 25)));
     let mut c = Vec::new();
     for k in ks {
         for p in 0..=255 {
