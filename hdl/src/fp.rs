@@ -725,7 +725,8 @@ impl crate::sim::Clocked for ConvPost {
 /// below 8 cannot carry past bit 16 once the rest is a multiple of 2^8). `p·kl` is built in
 /// logic from four radix-4 digits of kl, each selecting 0, p, 2p or 3p (one 10-bit add makes
 /// 3p); `c` and `2^16·p·k24` occupy disjoint bits, so they reach the SB_MAC16's adder as one
-/// operand. Stages: 1. `c`, the operands registered; 2. `p·kh` and the sum.
+/// operand. Stages: 1. the digits' rows in two partial sums, the operands registered; 2. `c`,
+/// `p·kh` and the sum.
 #[derive(LogicBlock)]
 pub struct InWord {
     pub clock: Signal<In, Clock>,
@@ -736,19 +737,21 @@ pub struct InWord {
     pub valid_out: Signal<Out, Bit>,
     p1: DFF<Bits<16>>,
     kh1: DFF<Bits<16>>,
-    /// `c | 2^16·p·k24`, the SB_MAC16's addend.
-    c1: DFF<Bits<32>>,
+    /// The radix-4 rows of `p·kl + 2^15` summed in two halves.
+    lo1: DFF<Bits<16>>,
+    hi1: DFF<Bits<16>>,
+    /// The addend's bits above `c`: `2^16·p·k24`, and bit 31 (below).
+    top1: DFF<Bits<32>>,
     vl1: DFF<Bit>,
     x2: DFF<Bits<16>>,
     vl2: DFF<Bit>,
-    half15: Constant<Bits<17>>,
+    half15: Constant<Bits<16>>,
     bit31: Constant<Bits<32>>,
     p3: Signal<Local, Bits<10>>,
     /// The radix-4 digits' multiples of p.
     q: [Signal<Local, Bits<10>>; 4],
-    /// `(p·kl + 2^15) >> 8` (< 384), and with `2^16·p·k24` beside it.
+    /// `(p·kl + 2^15) >> 8` (< 384).
     c: Signal<Local, Bits<9>>,
-    cx: Signal<Local, Bits<32>>,
 }
 
 impl InWord {
@@ -766,16 +769,17 @@ impl Default for InWord {
             valid_out: Default::default(),
             p1: Default::default(),
             kh1: Default::default(),
-            c1: Default::default(),
+            lo1: Default::default(),
+            hi1: Default::default(),
+            top1: Default::default(),
             vl1: Default::default(),
             x2: Default::default(),
             vl2: Default::default(),
-            half15: Constant::new(bits::<17>(1 << 15)),
+            half15: Constant::new(bits::<16>(1 << 15)),
             bit31: Constant::new(bits::<32>(1 << 31)),
             p3: Default::default(),
             q: std::array::from_fn(|_| Default::default()),
             c: Default::default(),
-            cx: Default::default(),
         }
     }
 }
@@ -783,7 +787,7 @@ impl Default for InWord {
 impl Logic for InWord {
     #[hdl_gen]
     fn update(&mut self) {
-        clock!(self, clock, p1, kh1, c1, vl1, x2, vl2);
+        clock!(self, clock, p1, kh1, lo1, hi1, top1, vl1, x2, vl2);
         // Stage 1: c = (p·kl + 2^15) >> 8.
         self.p3.next = bit_cast::<10, 8>(self.p.val()) + (bit_cast::<10, 8>(self.p.val()) << 1);
         for j in 0..4 {
@@ -798,27 +802,34 @@ impl Logic for InWord {
                 }
             }
         }
-        self.c.next = bit_cast::<9, 17>(
-            ((bit_cast::<17, 10>(self.q[0].val()) + (bit_cast::<17, 10>(self.q[1].val()) << 2))
-                + ((bit_cast::<17, 10>(self.q[2].val()) << 4) + (bit_cast::<17, 10>(self.q[3].val()) << 6))
-                + self.half15.val())
-                >> 8,
-        );
-        self.cx.next = bit_cast::<32, 9>(self.c.val());
+        // The rows in two halves (the sum waits for stage 2, beside the multiply: the 3p adder,
+        // the digit selects and two adder levels in one cycle ran at 34–38 MHz on the UP5K).
+        // The first pair is below 2^12, so 2^15 joins it as an OR.
+        self.lo1.d.next =
+            (bit_cast::<16, 10>(self.q[0].val()) + (bit_cast::<16, 10>(self.q[1].val()) << 2)) | self.half15.val();
+        self.hi1.d.next = (bit_cast::<16, 10>(self.q[2].val()) << 4) + (bit_cast::<16, 10>(self.q[3].val()) << 6);
+        // 2^16·p·k24, and k_in's bits 25..=31 (zero in the contract) in the addend's bit 31,
+        // which no bit of x depends on: the port keeps its 32 bits without leaving any unread.
+        self.top1.d.next = 0.into();
         if self.k_in.val().get_bit(24) {
-            self.cx.next = bit_cast::<32, 9>(self.c.val()) | (bit_cast::<32, 8>(self.p.val()) << 16);
+            self.top1.d.next = bit_cast::<32, 8>(self.p.val()) << 16;
         }
-        // k_in's bits 25..=31, zero in the contract, go to the addend's bit 31, which no bit of
-        // x depends on: the port keeps its 32 bits without leaving any unread.
-        self.c1.d.next = self.cx.val();
         if self.k_in.val().get_bits::<7>(25).any() {
-            self.c1.d.next = self.cx.val() | self.bit31.val();
+            self.top1.d.next = self.bit31.val();
+            if self.k_in.val().get_bit(24) {
+                self.top1.d.next = (bit_cast::<32, 8>(self.p.val()) << 16) | self.bit31.val();
+            }
         }
         self.p1.d.next = bit_cast::<16, 8>(self.p.val());
         self.kh1.d.next = self.k_in.val().get_bits::<16>(8);
         self.vl1.d.next = self.valid_in.val();
-        // Stage 2: bits 8..=23 of p·kh + the addend.
-        self.x2.d.next = bit_cast::<16, 32>(((self.p1.q.val() * self.kh1.q.val()) + self.c1.q.val()) >> 8);
+        // Stage 2: c = (p·kl + 2^15) >> 8 (disjoint from the bits of `top1`), and bits 8..=23
+        // of p·kh + c + top1.
+        self.c.next =
+            bit_cast::<9, 17>((bit_cast::<17, 16>(self.lo1.q.val()) + bit_cast::<17, 16>(self.hi1.q.val())) >> 8);
+        self.x2.d.next = bit_cast::<16, 32>(
+            ((self.p1.q.val() * self.kh1.q.val()) + (self.top1.q.val() | bit_cast::<32, 9>(self.c.val()))) >> 8,
+        );
         self.vl2.d.next = self.vl1.q.val();
         self.x.next = signed_cast(self.x2.q.val());
         self.valid_out.next = self.vl2.q.val();

@@ -52,9 +52,9 @@
 //!
 //! Signed arithmetic other than the two multiplies is done on `Bits` patterns, because
 //! rust-hdl's `Signed` has no shifts and its Verilog mixes `signed` wires with unsigned 32-bit
-//! literals: a signed compare is an unsigned compare with the sign bits flipped, saturation is
-//! detected by the high bits agreeing, and sign extension ORs in the high bits. All constants
-//! are [`Constant`] fields (fpga-notes §3.2).
+//! literals: a value fits a narrower signed width exactly when its bits from that width's sign
+//! bit up agree (no compare needed to saturate), and sign extension ORs in the high bits. All
+//! constants are [`Constant`] fields (fpga-notes §3.2).
 
 use rust_hdl::prelude::*;
 
@@ -116,13 +116,10 @@ pub struct Post {
     max16: Constant<Bits<16>>,
     min16: Constant<Bits<16>>,
     /// The 19-bit side path (`B1 + R`, then `z + B1 + R`): the high bits of a sign extension
-    /// from 16 bits, the clamps of B1 (±2^17), the sign bit and the flipped 16-bit limits.
+    /// from 16 bits and the clamps of B1 (±2^17).
     hi3: Constant<Bits<19>>,
     b1_max: Constant<Bits<19>>,
     b1_min: Constant<Bits<19>>,
-    msb19: Constant<Bits<19>>,
-    hi_lim19: Constant<Bits<19>>,
-    lo_lim19: Constant<Bits<19>>,
     // Combinational locals.
     rx: Signal<Local, Bits<19>>,
     bx: Signal<Local, Bits<19>>,
@@ -142,7 +139,8 @@ pub struct Post {
     top6: Signal<Local, Bits<5>>,
     zx: Signal<Local, Bits<19>>,
     sum7: Signal<Local, Bits<19>>,
-    sb7: Signal<Local, Bits<19>>,
+    /// Bits 15..=18 of `sum7`: it fits i16 exactly when they agree.
+    top7: Signal<Local, Bits<4>>,
 }
 
 impl Post {
@@ -205,9 +203,6 @@ impl Default for Post {
             hi3: Constant::new(bits::<19>(0x7_0000)),
             b1_max: Constant::new(bits::<19>(0x1_FFFF)),
             b1_min: Constant::new(bits::<19>(0x6_0000)),
-            msb19: Constant::new(bits::<19>(0x4_0000)),
-            hi_lim19: Constant::new(bits::<19>(0x4_7FFF)),
-            lo_lim19: Constant::new(bits::<19>(0x3_8000)),
             rx: Default::default(),
             bx: Default::default(),
             ub: Default::default(),
@@ -223,7 +218,7 @@ impl Default for Post {
             top6: Default::default(),
             zx: Default::default(),
             sum7: Default::default(),
-            sb7: Default::default(),
+            top7: Default::default(),
         }
     }
 }
@@ -355,12 +350,13 @@ impl Logic for Post {
             self.zx.next = bit_cast::<19, 16>(self.z6.q.val()) | self.hi3.val();
         }
         self.sum7.next = self.zx.val() + self.br6.q.val();
-        self.sb7.next = self.sum7.val() ^ self.msb19.val();
+        self.top7.next = self.sum7.val().get_bits::<4>(15);
         self.o7.d.next = self.sum7.val().get_bits::<16>(0);
-        if self.sb7.val() > self.hi_lim19.val() {
+        if self.top7.val().any() & !self.top7.val().all() {
             self.o7.d.next = self.max16.val();
-        } else if self.sb7.val() < self.lo_lim19.val() {
-            self.o7.d.next = self.min16.val();
+            if self.top7.val().get_bit(3) {
+                self.o7.d.next = self.min16.val();
+            }
         }
         self.v7.d.next = self.v6.q.val();
 
