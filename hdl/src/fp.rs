@@ -718,7 +718,7 @@ impl crate::sim::Clocked for ConvPost {
 /// | `k_in`      | `Bits<32>`   | K_in (the contract: ≤ 2^24; every value below 2^25 is exact) |
 /// | `x`         | `Signed<16>` | X                                                        |
 ///
-/// One SB_MAC16 where a 8×32 product would take two: `FixedNetwork::compile` rejects any K_in
+/// One SB_MAC16 where an 8×32 product would take two: `FixedNetwork::compile` rejects any K_in
 /// with `255·K_in > 32767·2^16`, so K_in < 2^24 and its bits 25..=31 are never set. With
 /// `k_in = 2^24·k24 + 2^8·kh + kl` (kh 16 bits, kl 8 bits) and `c = (p·kl + 2^15) >> 8`,
 /// `(p·k_in + 2^15) >> 16 = (p·kh + 2^16·p·k24 + c) >> 8` exactly (the bits of `p·kl + 2^15`
