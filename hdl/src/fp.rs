@@ -6,6 +6,7 @@
 //! |---------------|-------------------------------------------------------------------|---------|
 //! | [`MacLanes`]  | M lanes of `Σ w·x` (one shared `x`, one `w` per lane), 48 bits    | 3       |
 //! | [`RoundWide`] | `rnd(acc + bias, shift)`, 48 bits, not saturated                  | 3       |
+//! | [`RoundSat`]  | `sat16(rnd(acc + bias, shift))`, through a 17-bit window          | 4       |
 //! | [`Slope`]     | `v ≥ 0 ? v : sat16(rnd(v·s, 12))` (`fixed::apply_slope`)          | 2       |
 //! | [`ConvPost`]  | `sat16(rnd(acc + bias, shift))`, then the slope if enabled        | 6       |
 //! | [`OutPixel`]  | the output stage of `fixed::finish` for one value                 | 12      |
@@ -305,6 +306,217 @@ impl crate::sim::Clocked for RoundWide {
 }
 
 // ---------------------------------------------------------------------------------------------
+// RoundSat
+
+/// `y = sat16(rnd(acc + bias, shift))`: [`RoundWide`] followed by `sat16`, without the wide
+/// datapath. Only the 17-bit window of `v >> (s − 1)` that can reach an unsaturated result is
+/// shifted; every bit shifted out above it only decides whether the result saturates. Used by
+/// [`ConvPost`] and [`OutPixel`].
+///
+/// | port        | type       | meaning                                                    |
+/// |-------------|------------|------------------------------------------------------------|
+/// | `acc`       | `Bits<48>` | two's complement                                           |
+/// | `bias`      | `Bits<48>` | two's complement; \|acc + bias\| < 2^47                    |
+/// | `shift`     | `Bits<6>`  | 0..=40 (any 0..=63 works)                                  |
+/// | `y`         | `Bits<16>` | `sat16(rnd(acc + bias, shift))`, two's complement          |
+///
+/// With `u = 2v` (49 bits) and `t = u >> s` (arithmetic), `t = v >> (s − 1)` for s ≥ 1 and
+/// `t = 2v` for s = 0, and in both cases `rnd(v, s) = (t >> 1) + (t & 1)`, so s = 0 needs no
+/// path of its own. That result fits i16 unless `t` lies outside the 17-bit range
+/// [−2^16, 2^16), and then it saturates toward the sign of `v`; inside, the one value that
+/// rounds out of range is `t = 2^16 − 1` (to 2^15). So the shifter keeps 17 bits: a log shifter,
+/// largest step first, where each step keeps only the bits the remaining steps (at most 2^k − 1
+/// further) can bring into the window, and flags an overflow when a bit it drops differs from
+/// the sign.
+///
+/// Stages: 1. `v = acc + bias`; 2. the steps by 32, 16 and 8 (48, 32, 24 bits kept);
+/// 3. the steps by 4, 2 and 1 (20, 18, 17 bits kept); 4. the rounding and the saturation.
+#[derive(LogicBlock)]
+pub struct RoundSat {
+    pub clock: Signal<In, Clock>,
+    pub valid_in: Signal<In, Bit>,
+    pub acc: Signal<In, Bits<48>>,
+    pub bias: Signal<In, Bits<48>>,
+    pub shift: Signal<In, Bits<6>>,
+    pub y: Signal<Out, Bits<16>>,
+    pub valid_out: Signal<Out, Bit>,
+    v1: DFF<Bits<48>>,
+    sh1: DFF<Bits<6>>,
+    vl1: DFF<Bit>,
+    w2: DFF<Bits<24>>,
+    sg2: DFF<Bit>,
+    ov2: DFF<Bit>,
+    sh2: DFF<Bits<3>>,
+    vl2: DFF<Bit>,
+    w3: DFF<Bits<17>>,
+    sg3: DFF<Bit>,
+    ov3: DFF<Bit>,
+    vl3: DFF<Bit>,
+    y4: DFF<Bits<16>>,
+    vl4: DFF<Bit>,
+    /// Bits 17..=47: the sign fill of the step by 32.
+    fill32: Constant<Bits<48>>,
+    ones48: Constant<Bits<48>>,
+    ones4: Constant<Bits<4>>,
+    max16: Constant<Bits<16>>,
+    min16: Constant<Bits<16>>,
+    u: Signal<Local, Bits<49>>,
+    /// The sign of `v`, replicated.
+    sx: Signal<Local, Bits<48>>,
+    a32: Signal<Local, Bits<48>>,
+    a16: Signal<Local, Bits<32>>,
+    a8: Signal<Local, Bits<24>>,
+    sx3: Signal<Local, Bits<4>>,
+    a4: Signal<Local, Bits<20>>,
+    a2: Signal<Local, Bits<18>>,
+    a1: Signal<Local, Bits<17>>,
+    r4: Signal<Local, Bits<16>>,
+}
+
+impl RoundSat {
+    pub const LATENCY: usize = 4;
+}
+
+impl Default for RoundSat {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            valid_in: Default::default(),
+            acc: Default::default(),
+            bias: Default::default(),
+            shift: Default::default(),
+            y: Default::default(),
+            valid_out: Default::default(),
+            v1: Default::default(),
+            sh1: Default::default(),
+            vl1: Default::default(),
+            w2: Default::default(),
+            sg2: Default::default(),
+            ov2: Default::default(),
+            sh2: Default::default(),
+            vl2: Default::default(),
+            w3: Default::default(),
+            sg3: Default::default(),
+            ov3: Default::default(),
+            vl3: Default::default(),
+            y4: Default::default(),
+            vl4: Default::default(),
+            fill32: Constant::new(bits::<48>(((1u64 << 48) - 1) & !((1u64 << 17) - 1))),
+            ones48: Constant::new(bits::<48>((1u64 << 48) - 1)),
+            ones4: Constant::new(bits::<4>(0xF)),
+            max16: Constant::new(bits::<16>(0x7FFF)),
+            min16: Constant::new(bits::<16>(0x8000)),
+            u: Default::default(),
+            sx: Default::default(),
+            a32: Default::default(),
+            a16: Default::default(),
+            a8: Default::default(),
+            sx3: Default::default(),
+            a4: Default::default(),
+            a2: Default::default(),
+            a1: Default::default(),
+            r4: Default::default(),
+        }
+    }
+}
+
+impl Logic for RoundSat {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(self, clock, v1, sh1, vl1, w2, sg2, ov2, sh2, vl2, w3, sg3, ov3, vl3, y4, vl4);
+        // Stage 1.
+        self.v1.d.next = self.acc.val() + self.bias.val();
+        self.sh1.d.next = self.shift.val();
+        self.vl1.d.next = self.valid_in.val();
+
+        // Stage 2: the steps by 32, 16, 8. `u`'s bit 48 is the sign, so the first step drops
+        // nothing that could overflow.
+        self.u.next = bit_cast::<49, 48>(self.v1.q.val()) << 1;
+        self.sx.next = 0.into();
+        if self.v1.q.val().get_bit(47) {
+            self.sx.next = self.ones48.val();
+        }
+        self.a32.next = bit_cast::<48, 49>(self.u.val());
+        if self.sh1.q.val().get_bit(5) {
+            self.a32.next = bit_cast::<48, 49>(self.u.val() >> 32) | (self.sx.val() & self.fill32.val());
+        }
+        self.ov2.d.next = false;
+        self.a16.next = self.a32.val().get_bits::<32>(16);
+        if !self.sh1.q.val().get_bit(4) {
+            self.a16.next = self.a32.val().get_bits::<32>(0);
+            self.ov2.d.next = (self.a32.val().get_bits::<16>(32) ^ self.sx.val().get_bits::<16>(0)).any();
+        }
+        self.a8.next = self.a16.val().get_bits::<24>(8);
+        if !self.sh1.q.val().get_bit(3) {
+            self.a8.next = self.a16.val().get_bits::<24>(0);
+            if (self.a16.val().get_bits::<8>(24) ^ self.sx.val().get_bits::<8>(0)).any() {
+                self.ov2.d.next = true;
+            }
+        }
+        self.w2.d.next = self.a8.val();
+        self.sg2.d.next = self.v1.q.val().get_bit(47);
+        self.sh2.d.next = self.sh1.q.val().get_bits::<3>(0);
+        self.vl2.d.next = self.vl1.q.val();
+
+        // Stage 3: the steps by 4, 2, 1; the window's own top bit must be the sign too.
+        self.sx3.next = 0.into();
+        if self.sg2.q.val() {
+            self.sx3.next = self.ones4.val();
+        }
+        self.ov3.d.next = self.ov2.q.val();
+        self.a4.next = self.w2.q.val().get_bits::<20>(4);
+        if !self.sh2.q.val().get_bit(2) {
+            self.a4.next = self.w2.q.val().get_bits::<20>(0);
+            if (self.w2.q.val().get_bits::<4>(20) ^ self.sx3.val()).any() {
+                self.ov3.d.next = true;
+            }
+        }
+        self.a2.next = self.a4.val().get_bits::<18>(2);
+        if !self.sh2.q.val().get_bit(1) {
+            self.a2.next = self.a4.val().get_bits::<18>(0);
+            if (self.a4.val().get_bits::<2>(18) ^ self.sx3.val().get_bits::<2>(0)).any() {
+                self.ov3.d.next = true;
+            }
+        }
+        self.a1.next = self.a2.val().get_bits::<17>(1);
+        if !self.sh2.q.val().get_bit(0) {
+            self.a1.next = self.a2.val().get_bits::<17>(0);
+            if self.a2.val().get_bit(17) != self.sg2.q.val() {
+                self.ov3.d.next = true;
+            }
+        }
+        if self.a1.val().get_bit(16) != self.sg2.q.val() {
+            self.ov3.d.next = true;
+        }
+        self.w3.d.next = self.a1.val();
+        self.sg3.d.next = self.sg2.q.val();
+        self.vl3.d.next = self.vl2.q.val();
+
+        // Stage 4: (t >> 1) + (t & 1); t = 2^16 − 1 is the one in-window value that leaves i16
+        // (the sum turns negative while t is not).
+        self.r4.next = self.w3.q.val().get_bits::<16>(1) + bit_cast::<16, 1>(self.w3.q.val().get_bits::<1>(0));
+        self.y4.d.next = self.r4.val();
+        if self.ov3.q.val() {
+            self.y4.d.next = self.max16.val();
+            if self.sg3.q.val() {
+                self.y4.d.next = self.min16.val();
+            }
+        } else if !self.sg3.q.val() & self.r4.val().get_bit(15) {
+            self.y4.d.next = self.max16.val();
+        }
+        self.vl4.d.next = self.vl3.q.val();
+        self.y.next = self.y4.q.val();
+        self.valid_out.next = self.vl4.q.val();
+    }
+}
+
+impl crate::sim::Clocked for RoundSat {
+    fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Slope
 
 /// The negative-side slope `z = v ≥ 0 ? v : sat16(rnd(v·s, 12))` (`fixed::apply_slope`): the
@@ -317,7 +529,8 @@ impl crate::sim::Clocked for RoundWide {
 /// | `z`         | `Signed<16>` | the result                                               |
 ///
 /// Stages: 1. `v·s` (one SB_MAC16); 2. the select and `sat16((v·s + 2^11) >> 12)`
-/// (\|v·s\| ≤ 2^30, so the rounding add cannot overflow 32 bits).
+/// (\|v·s\| ≤ 2^30, so the rounding add cannot overflow 32 bits, and `w = v·s + 2^11` has
+/// `w >> 12` inside i16 exactly when `w`'s bits 27..=31 agree: the saturation needs no compare).
 #[derive(LogicBlock)]
 pub struct Slope {
     pub clock: Signal<In, Clock>,
@@ -331,15 +544,13 @@ pub struct Slope {
     vl1: DFF<Bit>,
     z2: DFF<Bits<16>>,
     vl2: DFF<Bit>,
-    msb: Constant<Bits<32>>,
     half12: Constant<Bits<32>>,
-    /// 2^27 − 1 and −2^27 with the sign bit flipped: the range of `w` whose `w >> 12` fits i16.
-    hi_lim12: Constant<Bits<32>>,
-    lo_lim12: Constant<Bits<32>>,
     max16: Constant<Bits<16>>,
     min16: Constant<Bits<16>>,
-    w2: Signal<Local, Bits<32>>,
-    wb2: Signal<Local, Bits<32>>,
+    /// `w >> 12`, `w = v·s + 2^11`.
+    w2: Signal<Local, Bits<20>>,
+    /// Bits 27..=31 of `w`: `w >> 12` fits i16 exactly when they agree.
+    top2: Signal<Local, Bits<5>>,
 }
 
 impl Slope {
@@ -360,14 +571,11 @@ impl Default for Slope {
             vl1: Default::default(),
             z2: Default::default(),
             vl2: Default::default(),
-            msb: Constant::new(bits::<32>(0x8000_0000)),
             half12: Constant::new(bits::<32>(1 << (SLOPE_FRAC - 1))),
-            hi_lim12: Constant::new(bits::<32>(0x87FF_FFFF)),
-            lo_lim12: Constant::new(bits::<32>(0x7800_0000)),
             max16: Constant::new(bits::<16>(0x7FFF)),
             min16: Constant::new(bits::<16>(0x8000)),
             w2: Default::default(),
-            wb2: Default::default(),
+            top2: Default::default(),
         }
     }
 }
@@ -379,15 +587,18 @@ impl Logic for Slope {
         self.p1.d.next = self.v.val() * self.s.val();
         self.v1.d.next = unsigned_cast(self.v.val());
         self.vl1.d.next = self.valid_in.val();
-        self.w2.next = unsigned_cast(self.p1.q.val()) + self.half12.val();
-        self.wb2.next = self.w2.val() ^ self.msb.val();
+        // `w >> 12` as one expression: a local holding all of `w` would leave 12 bits unused.
+        self.w2.next = bit_cast::<20, 32>((unsigned_cast(self.p1.q.val()) + self.half12.val()) >> 12);
+        // A 5-bit agreement test where two 32-bit compares were.
+        self.top2.next = self.w2.val().get_bits::<5>(15);
         self.z2.d.next = self.v1.q.val();
         if self.v1.q.val().get_bit(15) {
-            self.z2.d.next = self.w2.val().get_bits::<16>(12);
-            if self.wb2.val() > self.hi_lim12.val() {
+            self.z2.d.next = self.w2.val().get_bits::<16>(0);
+            if self.top2.val().any() & !self.top2.val().all() {
                 self.z2.d.next = self.max16.val();
-            } else if self.wb2.val() < self.lo_lim12.val() {
-                self.z2.d.next = self.min16.val();
+                if self.top2.val().get_bit(4) {
+                    self.z2.d.next = self.min16.val();
+                }
             }
         }
         self.vl2.d.next = self.vl1.q.val();
@@ -418,8 +629,8 @@ impl crate::sim::Clocked for Slope {
 /// | `slope_en`  | `Bit`        | the layer has an activation                              |
 /// | `result`    | `Signed<16>` | z                                                        |
 ///
-/// Stages: 1–3. [`RoundWide`]; 4. `sat16`; 5–6. [`Slope`], fed [`SLOPE_ONE`] (the identity)
-/// when `slope_en` is low.
+/// Stages: 1–4. [`RoundSat`]; 5–6. [`Slope`], fed [`SLOPE_ONE`] (the identity) when
+/// `slope_en` is low.
 #[derive(LogicBlock)]
 pub struct ConvPost {
     pub clock: Signal<In, Clock>,
@@ -431,24 +642,15 @@ pub struct ConvPost {
     pub slope_en: Signal<In, Bit>,
     pub result: Signal<Out, Signed<16>>,
     pub valid_out: Signal<Out, Bit>,
-    round: RoundWide,
+    round: RoundSat,
     act: Slope,
     /// The effective slope, riding beside the rounding (stages 1–4).
     slp: [DFF<Signed<16>>; 4],
-    y4: DFF<Bits<16>>,
-    vl4: DFF<Bit>,
     one_q12: Constant<Signed<16>>,
-    msb: Constant<Bits<48>>,
-    /// 32767 and −32768 with the sign bit flipped (signed compare as unsigned).
-    hi_lim: Constant<Bits<48>>,
-    lo_lim: Constant<Bits<48>>,
-    max16: Constant<Bits<16>>,
-    min16: Constant<Bits<16>>,
-    tb: Signal<Local, Bits<48>>,
 }
 
 impl ConvPost {
-    pub const LATENCY: usize = RoundWide::LATENCY + 1 + Slope::LATENCY;
+    pub const LATENCY: usize = RoundSat::LATENCY + Slope::LATENCY;
 }
 
 impl Default for ConvPost {
@@ -466,15 +668,7 @@ impl Default for ConvPost {
             round: Default::default(),
             act: Default::default(),
             slp: std::array::from_fn(|_| Default::default()),
-            y4: Default::default(),
-            vl4: Default::default(),
             one_q12: Constant::new(signed::<16>(SLOPE_ONE)),
-            msb: Constant::new(bits::<48>(1 << 47)),
-            hi_lim: Constant::new(bits::<48>((1 << 47) | 0x7FFF)),
-            lo_lim: Constant::new(bits::<48>((1 << 47) - 0x8000)),
-            max16: Constant::new(bits::<16>(0x7FFF)),
-            min16: Constant::new(bits::<16>(0x8000)),
-            tb: Default::default(),
         }
     }
 }
@@ -482,7 +676,7 @@ impl Default for ConvPost {
 impl Logic for ConvPost {
     #[hdl_gen]
     fn update(&mut self) {
-        clock!(self, clock, round, act, y4, vl4);
+        clock!(self, clock, round, act);
         for i in 0..4 {
             self.slp[i].clock.next = self.clock.val();
         }
@@ -497,18 +691,9 @@ impl Logic for ConvPost {
         for i in 1..4 {
             self.slp[i].d.next = self.slp[i - 1].q.val();
         }
-        // Stage 4: sat16.
-        self.tb.next = self.round.t.val() ^ self.msb.val();
-        self.y4.d.next = self.round.t.val().get_bits::<16>(0);
-        if self.tb.val() > self.hi_lim.val() {
-            self.y4.d.next = self.max16.val();
-        } else if self.tb.val() < self.lo_lim.val() {
-            self.y4.d.next = self.min16.val();
-        }
-        self.vl4.d.next = self.round.valid_out.val();
         // Stages 5–6.
-        self.act.valid_in.next = self.vl4.q.val();
-        self.act.v.next = signed_cast(self.y4.q.val());
+        self.act.valid_in.next = self.round.valid_out.val();
+        self.act.v.next = signed_cast(self.round.y.val());
         self.act.s.next = self.slp[3].q.val();
         self.result.next = self.act.z.val();
         self.valid_out.next = self.act.valid_out.val();
@@ -530,12 +715,18 @@ impl crate::sim::Clocked for ConvPost {
 /// | port        | type         | meaning                                                  |
 /// |-------------|--------------|----------------------------------------------------------|
 /// | `p`         | `Bits<8>`    | the pixel                                                |
-/// | `k_in`      | `Bits<32>`   | K_in (the contract: ≤ 2^24; every 32-bit value is exact)  |
+/// | `k_in`      | `Bits<32>`   | K_in (the contract: ≤ 2^24; every value below 2^25 is exact) |
 /// | `x`         | `Signed<16>` | X                                                        |
 ///
-/// With `k_in = kh·2^16 + kl`: `(p·k_in + 2^15) >> 16 = ((p·kl + 2^15) >> 16) + p·kh` exactly
-/// (`p·kh·2^16` has no bits below 16), and only the low 16 bits of the sum are kept. Stages:
-/// 1. `p·kl`, `p·kh` (two 16×16 unsigned multiplies); 2. the sum.
+/// One SB_MAC16 where an 8×32 product would take two: `FixedNetwork::compile` rejects any K_in
+/// with `255·K_in > 32767·2^16`, so K_in < 2^24 and its bits 25..=31 are never set. With
+/// `k_in = 2^24·k24 + 2^8·kh + kl` (kh 16 bits, kl 8 bits) and `c = (p·kl + 2^15) >> 8`,
+/// `(p·k_in + 2^15) >> 16 = (p·kh + 2^16·p·k24 + c) >> 8` exactly (the bits of `p·kl + 2^15`
+/// below 8 cannot carry past bit 16 once the rest is a multiple of 2^8). `p·kl` is built in
+/// logic from four radix-4 digits of kl, each selecting 0, p, 2p or 3p (one 10-bit add makes
+/// 3p); `c` and `2^16·p·k24` occupy disjoint bits, so they reach the SB_MAC16's adder as one
+/// operand. Stages: 1. the digits' rows in two partial sums, the operands registered; 2. `c`,
+/// `p·kh` and the sum.
 #[derive(LogicBlock)]
 pub struct InWord {
     pub clock: Signal<In, Clock>,
@@ -544,13 +735,23 @@ pub struct InWord {
     pub k_in: Signal<In, Bits<32>>,
     pub x: Signal<Out, Signed<16>>,
     pub valid_out: Signal<Out, Bit>,
-    ml: DFF<Bits<32>>,
-    /// `p·kh` mod 2^16: only its low half reaches the 16-bit result.
-    mh: DFF<Bits<16>>,
+    p1: DFF<Bits<16>>,
+    kh1: DFF<Bits<16>>,
+    /// The radix-4 rows of `p·kl + 2^15` summed in two halves.
+    lo1: DFF<Bits<16>>,
+    hi1: DFF<Bits<16>>,
+    /// The addend's bits above `c`: `2^16·p·k24`, and bit 31 (below).
+    top1: DFF<Bits<32>>,
     vl1: DFF<Bit>,
     x2: DFF<Bits<16>>,
     vl2: DFF<Bit>,
-    half16: Constant<Bits<32>>,
+    half15: Constant<Bits<16>>,
+    bit31: Constant<Bits<32>>,
+    p3: Signal<Local, Bits<10>>,
+    /// The radix-4 digits' multiples of p.
+    q: [Signal<Local, Bits<10>>; 4],
+    /// `(p·kl + 2^15) >> 8` (< 384).
+    c: Signal<Local, Bits<9>>,
 }
 
 impl InWord {
@@ -566,12 +767,19 @@ impl Default for InWord {
             k_in: Default::default(),
             x: Default::default(),
             valid_out: Default::default(),
-            ml: Default::default(),
-            mh: Default::default(),
+            p1: Default::default(),
+            kh1: Default::default(),
+            lo1: Default::default(),
+            hi1: Default::default(),
+            top1: Default::default(),
             vl1: Default::default(),
             x2: Default::default(),
             vl2: Default::default(),
-            half16: Constant::new(bits::<32>(1 << 15)),
+            half15: Constant::new(bits::<16>(1 << 15)),
+            bit31: Constant::new(bits::<32>(1 << 31)),
+            p3: Default::default(),
+            q: std::array::from_fn(|_| Default::default()),
+            c: Default::default(),
         }
     }
 }
@@ -579,14 +787,49 @@ impl Default for InWord {
 impl Logic for InWord {
     #[hdl_gen]
     fn update(&mut self) {
-        clock!(self, clock, ml, mh, vl1, x2, vl2);
-        self.ml.d.next = bit_cast::<16, 8>(self.p.val()) * self.k_in.val().get_bits::<16>(0);
-        self.mh.d.next = bit_cast::<16, 32>(bit_cast::<16, 8>(self.p.val()) * self.k_in.val().get_bits::<16>(16));
+        clock!(self, clock, p1, kh1, lo1, hi1, top1, vl1, x2, vl2);
+        // Stage 1: c = (p·kl + 2^15) >> 8.
+        self.p3.next = bit_cast::<10, 8>(self.p.val()) + (bit_cast::<10, 8>(self.p.val()) << 1);
+        for j in 0..4 {
+            self.q[j].next = 0.into();
+            if self.k_in.val().get_bit(2 * j) {
+                self.q[j].next = bit_cast::<10, 8>(self.p.val());
+            }
+            if self.k_in.val().get_bit(2 * j + 1) {
+                self.q[j].next = bit_cast::<10, 8>(self.p.val()) << 1;
+                if self.k_in.val().get_bit(2 * j) {
+                    self.q[j].next = self.p3.val();
+                }
+            }
+        }
+        // The rows in two halves (the sum waits for stage 2, beside the multiply: the 3p adder,
+        // the digit selects and two adder levels in one cycle ran at 34–38 MHz on the UP5K).
+        // The first pair is below 2^12, so 2^15 joins it as an OR.
+        self.lo1.d.next =
+            (bit_cast::<16, 10>(self.q[0].val()) + (bit_cast::<16, 10>(self.q[1].val()) << 2)) | self.half15.val();
+        self.hi1.d.next = (bit_cast::<16, 10>(self.q[2].val()) << 4) + (bit_cast::<16, 10>(self.q[3].val()) << 6);
+        // 2^16·p·k24, and k_in's bits 25..=31 (zero in the contract) in the addend's bit 31,
+        // which no bit of x depends on: the port keeps its 32 bits without leaving any unread.
+        self.top1.d.next = 0.into();
+        if self.k_in.val().get_bit(24) {
+            self.top1.d.next = bit_cast::<32, 8>(self.p.val()) << 16;
+        }
+        if self.k_in.val().get_bits::<7>(25).any() {
+            self.top1.d.next = self.bit31.val();
+            if self.k_in.val().get_bit(24) {
+                self.top1.d.next = (bit_cast::<32, 8>(self.p.val()) << 16) | self.bit31.val();
+            }
+        }
+        self.p1.d.next = bit_cast::<16, 8>(self.p.val());
+        self.kh1.d.next = self.k_in.val().get_bits::<16>(8);
         self.vl1.d.next = self.valid_in.val();
-        // Whole-expression casts rather than slices of a local: the rounding add's low 16 bits
-        // are dead, and a local holding them trips Verilator's UNUSEDSIGNAL.
-        self.x2.d.next =
-            bit_cast::<16, 32>(((self.ml.q.val() + self.half16.val()) >> 16) + bit_cast::<32, 16>(self.mh.q.val()));
+        // Stage 2: c = (p·kl + 2^15) >> 8 (disjoint from the bits of `top1`), and bits 8..=23
+        // of p·kh + c + top1.
+        self.c.next =
+            bit_cast::<9, 17>((bit_cast::<17, 16>(self.lo1.q.val()) + bit_cast::<17, 16>(self.hi1.q.val())) >> 8);
+        self.x2.d.next = bit_cast::<16, 32>(
+            ((self.p1.q.val() * self.kh1.q.val()) + (self.top1.q.val() | bit_cast::<32, 9>(self.c.val()))) >> 8,
+        );
         self.vl2.d.next = self.vl1.q.val();
         self.x.next = signed_cast(self.x2.q.val());
         self.valid_out.next = self.vl2.q.val();
@@ -617,48 +860,55 @@ impl crate::sim::Clocked for InWord {
 /// | `bias`      | `Bits<48>`   | its Bq; \|acc + bias\| < 2^47                             |
 /// | `shift`     | `Bits<6>`    | its s, 0..=40                                             |
 /// | `subtract`  | `Bit`        | DnCNN (`S = X − T`, X = `x00`); the bilinear inputs other than `x00` are then don't-care |
-/// | `x00`…`x11` | `Signed<16>` | the four input words of the bilinear tap (row, column)    |
+/// | `x00`…`x11` | `Signed<16>` | the four input words of the bilinear tap (row, column): 0..=32767 (below) |
 /// | `a1`, `b1`  | `Bits<9>`    | Q8 row and column weights, 0..=256                        |
 /// | `k_out`     | `Bits<32>`   | K_out (the contract: ≤ 2^24; any 32-bit value works)      |
 /// | `frac`      | `Bits<4>`    | F, 0..=12 (any 0..=15 works)                              |
-///
-/// `k_out` and `frac` are per-model settings, read at the stages that use them (10–12), not
-/// carried down the pipeline: they must hold while values are in flight, as they do in the
-/// engine for a whole strip. (Delay lines for them cost 332 flip-flops, a twentieth of the
-/// UP5K's logic cells.)
 /// | `pixel`     | `Bits<8>`    | the output byte                                           |
 ///
-/// Exact for every input except through one documented simplification: `S` is clamped to
-/// `[0, 65535]` before the multiply, which changes no pixel whenever
-/// `rnd(65535 · k_out, 16 + frac) ≥ 255` ([`OutPixel::clamp_is_exact`]): `S ≤ 0` gives 0 either
-/// way, and the pixel is non-decreasing in `S`, so every `S > 65535` gives 255 like 65535 does.
-/// That holds for every network `FixedNetwork::compile` accepts, `--frac` overrides included:
-/// compile requires `255·K_in ≤ 32767·2^16` with `K_in = round(k·2^(F+16)/255)`, so
-/// `k·2^F < 32768`; with `K_out ≥ 255·2^16/k − 1/2`,
-/// `65535·K_out / 2^(16+F) ≥ 65535·255/(k·2^F) − 1/2 > 509.9 − 0.5 > 254.5`.
-/// (The contract's default `8·k·2^F ≤ 32767` leaves 8× more margin.) The test suite checks the
-/// bound at the extremes of `k` for every F and the pixel at `S` far beyond the clamp.
+/// `k_out` and `frac` are per-model settings, read at the stages that use them (8–9 and 10–11),
+/// not carried down the pipeline: they must hold while values are in flight, as they do in the
+/// engine for a whole strip. (Delay lines for them would cost about 300 flip-flops.)
 ///
-/// How the products fit 16×16 multipliers:
+/// The ranges the contract gives, and what each one saves:
 ///
-/// - `h_i = b0·x_i0 + b1·x_i1 = 256·x_i0 + b1·d_i` with `d_i = x_i1 − x_i0` (17 bits); with
-///   `d_i = 2·dh + dl`, `dh = d_i >> 1` fits i16, so `b1·d_i = 2·(b1·dh) + dl·b1`: one signed
-///   16×16 per row;
-/// - `a0·h0 + a1·h1 = 256·h0 + a1·e` with `e = h1 − h0`, \|e\| < 2^24, split as
-///   `e = 512·eh + el` (`eh = e >> 9` fits i16, `el` 9 bits unsigned): one signed and one
-///   unsigned 16×16. The numerator is a weighted mean of the x times 2^16, so it lies in
-///   [−2^31, 2^31 − 2^16]: 32-bit wrapping arithmetic gives it exactly;
+/// - **The input words are 0..=32767.** They are `X = rnd(p·K_in, 16)` (§2) with p, K_in ≥ 0,
+///   and `FixedNetwork::compile` rejects any K_in with `255·K_in > 32767·2^16`. So `G`, a
+///   weighted mean of them, is 0..=32767 too, and `x_i1 − x_i0` fits i16.
+/// - **`S` is clamped to [0, 32767] before the multiply**, which changes no pixel whenever
+///   `rnd(32767 · k_out, 16 + frac) ≥ 255` ([`OutPixel::clamp_is_exact`]): `S ≤ 0` gives 0
+///   either way, and the pixel is non-decreasing in `S`, so every `S > 32767` gives 255 like
+///   32767 does. That holds for every network `FixedNetwork::compile` accepts, `--frac`
+///   overrides included: with `K_in = round(k·2^(F+16)/255)`, `255·K_in ≤ 32767·2^16` gives
+///   `k·2^F ≤ 32767 + 2^-9`; with `K_out ≥ 255·2^16/k − 1/2`,
+///   `32767·K_out / 2^(16+F) ≥ 32767·255/(k·2^F) − 32767/2^(17+F) > 254.99 − 0.25 > 254.5`.
+///   The test suite checks the bound at the extremes of `k` for every F.
+/// - **`T` is saturated to i16** ([`RoundSat`]): with `G` and `X` in 0..=32767, `T ≥ 32767`
+///   puts `T + G` at or above the clamp and `X − T` at or below 0, whichever it is exactly, and
+///   `T ≤ −32768` does the opposite; so only the 17-bit window of the rounding is shifted.
+///
+/// How the products fit 16×16 multipliers, each with its adder in the SB_MAC16's own 32-bit
+/// adder (Yosys packs a product, an add of another operand and a register into one cell):
+///
+/// - `h_i + 128 = b1·d_i + (256·x_i0 + 128)`, `d_i = x_i1 − x_i0` (i16, b1 ≤ 256): one signed
+///   16×16 per row; `h_i = b0·x_i0 + b1·x_i1` is 0..=256·32767, and the 128 is the rounding
+///   half of the final `>> 16` brought forward (below);
+/// - `N = a0·h0 + a1·h1 = 256·h0 + a1·e`, `e = h1 − h0` (\|e\| < 2^23), split as
+///   `e = 256·eh + el` (`eh` i16, `el` 8 bits): `M = a1·eh + (h0 + 128)` and then
+///   `N + 2^15 = a1·el + 256·M`, a signed and an unsigned 16×16. `N` is a weighted mean of the x
+///   times 2^16, 0..=2^16·32767, so `N + 2^15 < 2^31` and `G` is its bits 16..=30;
 /// - with `subtract`, the weights are forced to 0, so `G = rnd(2^16·x00, 16) = x00` and the same
 ///   path carries X;
-/// - `T` is clamped to [−2^20, 2^20 − 1] before the sum: \|G\|, \|X\| ≤ 2^15, so a larger \|T\|
-///   puts `S` beyond [0, 65535] on the same side either way, and `S` fits 24 bits;
-/// - `S'·k_out` (`S'` the clamped S, 16 bits unsigned) = `S'·kl + 2^16·S'·kh`: two unsigned
-///   16×16; the sum plus the rounding constant stays below 2^48.
+/// - `S'·k_out` (`S'` the clamped S) `= S'·kl + 2^16·S'·kh`: `U = S'·kh + (S'·kl >> 16)` is
+///   `floor(S'·k_out / 2^16)` (< 2^31), and with bit 15 of `S'·kl` beside it,
+///   `U' = floor(S'·k_out / 2^15)`. Then `pixel = min(255, (W + 1) >> 1)` with `W = U' >> F`,
+///   since `floor((S'·k_out + 2^(15+F)) / 2^(16+F)) = floor((U' + 2^F) / 2^(F+1))`. Only 9 bits
+///   of `W` can give a pixel below 255, so the shift by F keeps a 9-bit window and flags any
+///   set bit above it.
 ///
-/// Stages: 1–3. `T` ([`RoundWide`]) beside `d_i`; 2. `b1·dh_i`; 3. `h_i`; 4. `e`, and `T`
-/// clamped; 5. `a1·eh`, `a1·el`; 6. the numerator; 7. `G`; 8. `S`; 9. the clamp of `S`;
-/// 10. `S'·kl`, `S'·kh`; 11. the product plus `2^(15+F)`; 12. the shift by `16 + F` and the clamp
-/// to 255. Six SB_MAC16.
+/// Stages: 1–4. `T` ([`RoundSat`]); 1. `d_i`; 2. `h_i + 128`; 3. `e`; 4. `M`; 5. `N + 2^15`;
+/// 6. `S`; 7. `S'`; 8. `S'·kl`; 9. `U`; 10. the shift by F's steps of 8 and 4; 11. the steps
+/// of 2 and 1; 12. the rounding and the clamp to 255. Six SB_MAC16.
 #[derive(LogicBlock)]
 pub struct OutPixel {
     pub clock: Signal<In, Clock>,
@@ -677,86 +927,74 @@ pub struct OutPixel {
     pub frac: Signal<In, Bits<4>>,
     pub pixel: Signal<Out, Bits<8>>,
     pub valid_out: Signal<Out, Bit>,
-    round: RoundWide,
-    // Side pipelines: the flag to stage 8, K_out to stage 10, F to stages 11–12, valid from the
-    // rounding's output to the end.
-    sub: [DFF<Bit>; 7],
-    vl: [DFF<Bit>; 9],
+    round: RoundSat,
+    // Side pipelines: the flag to stage 6, valid from the rounding's output to the end.
+    sub: [DFF<Bit>; 5],
+    vl: [DFF<Bit>; 8],
     // Bilinear path.
-    d0_1: DFF<Bits<17>>,
-    d1_1: DFF<Bits<17>>,
-    xa0_1: DFF<Bits<16>>,
-    xa1_1: DFF<Bits<16>>,
-    a1_1: DFF<Bits<9>>,
-    b1_1: DFF<Bits<9>>,
-    m0_2: DFF<Signed<32>>,
-    m1_2: DFF<Signed<32>>,
-    dl0_2: DFF<Bit>,
-    dl1_2: DFF<Bit>,
-    xa0_2: DFF<Bits<16>>,
-    xa1_2: DFF<Bits<16>>,
-    a1_2: DFF<Bits<9>>,
-    b1_2: DFF<Bits<9>>,
-    h0_3: DFF<Bits<32>>,
-    h1_3: DFF<Bits<32>>,
-    a1_3: DFF<Bits<9>>,
-    e_4: DFF<Bits<25>>,
-    h0_4: DFF<Bits<32>>,
-    a1_4: DFF<Bits<9>>,
-    ph_5: DFF<Signed<32>>,
-    pl_5: DFF<Bits<32>>,
-    h0_5: DFF<Bits<32>>,
-    gn_6: DFF<Bits<32>>,
-    g_7: DFF<Bits<16>>,
-    // Wide path.
-    tc: [DFF<Bits<24>>; 4],
-    s_8: DFF<Bits<24>>,
-    sc_9: DFF<Bits<16>>,
-    pl_10: DFF<Bits<32>>,
-    ph_10: DFF<Bits<32>>,
-    p_11: DFF<Bits<48>>,
+    d0_1: DFF<Signed<16>>,
+    d1_1: DFF<Signed<16>>,
+    c0_1: DFF<Bits<32>>,
+    c1_1: DFF<Bits<32>>,
+    a1_1: DFF<Bits<16>>,
+    b1_1: DFF<Signed<16>>,
+    h0_2: DFF<Bits<32>>,
+    h1_2: DFF<Bits<32>>,
+    a1_2: DFF<Bits<16>>,
+    e_3: DFF<Bits<24>>,
+    h0_3: DFF<Bits<24>>,
+    a1_3: DFF<Bits<16>>,
+    m_4: DFF<Bits<32>>,
+    el_4: DFF<Bits<16>>,
+    a1_4: DFF<Bits<16>>,
+    /// G: bits 16..=30 of N + 2^15.
+    g_5: DFF<Bits<15>>,
+    t_5: DFF<Bits<16>>,
+    // S and the pixel.
+    s_6: DFF<Bits<18>>,
+    sc_7: DFF<Bits<16>>,
+    pl_8: DFF<Bits<32>>,
+    sc_8: DFF<Bits<16>>,
+    u_9: DFF<Bits<32>>,
+    r_9: DFF<Bit>,
+    w_10: DFF<Bits<12>>,
+    ov_10: DFF<Bit>,
+    w_11: DFF<Bits<9>>,
+    ov_11: DFF<Bit>,
     px_12: DFF<Bits<8>>,
     // Constants.
-    flip16: Constant<Bits<16>>,
-    hi16_32: Constant<Bits<32>>,
-    half16: Constant<Bits<32>>,
-    msb48: Constant<Bits<48>>,
-    /// 2^20 − 1 and −2^20 with the sign bit flipped, and their 24-bit patterns.
-    t_hi: Constant<Bits<48>>,
-    t_lo: Constant<Bits<48>>,
-    t_max: Constant<Bits<24>>,
-    t_min: Constant<Bits<24>>,
-    hi8_24: Constant<Bits<24>>,
-    max16: Constant<Bits<16>>,
-    half15: Constant<Bits<48>>,
-    sixteen: Constant<Bits<5>>,
+    half8: Constant<Bits<32>>,
+    hi2_18: Constant<Bits<18>>,
+    max15: Constant<Bits<16>>,
+    one10: Constant<Bits<10>>,
+    one33: Constant<Bits<33>>,
     max8: Constant<Bits<8>>,
     // Combinational locals.
     a1e: Signal<Local, Bits<9>>,
     b1e: Signal<Local, Bits<9>>,
-    b1s: Signal<Local, Signed<16>>,
-    dh0: Signal<Local, Signed<16>>,
-    dh1: Signal<Local, Signed<16>>,
-    sx0: Signal<Local, Bits<32>>,
-    sx1: Signal<Local, Bits<32>>,
-    c0: Signal<Local, Bits<32>>,
-    c1: Signal<Local, Bits<32>>,
-    a1s: Signal<Local, Signed<16>>,
+    p0: Signal<Local, Signed<32>>,
+    p1: Signal<Local, Signed<32>>,
     eh: Signal<Local, Signed<16>>,
-    tb: Signal<Local, Bits<48>>,
-    gx: Signal<Local, Bits<24>>,
-    q12: Signal<Local, Bits<48>>,
-    sh12: Signal<Local, Bits<5>>,
+    a1s: Signal<Local, Signed<16>>,
+    pm: Signal<Local, Signed<32>>,
+    pn: Signal<Local, Bits<32>>,
+    gx: Signal<Local, Bits<18>>,
+    tx: Signal<Local, Bits<18>>,
+    up: Signal<Local, Bits<33>>,
+    w8: Signal<Local, Bits<16>>,
+    w4: Signal<Local, Bits<12>>,
+    w2: Signal<Local, Bits<10>>,
+    w1: Signal<Local, Bits<9>>,
 }
 
 impl OutPixel {
     pub const LATENCY: usize = 12;
 
-    /// Whether clamping `S` to [0, 65535] changes no pixel for these constants (see the type's
-    /// documentation): `k_out = 0` makes every pixel 0; otherwise the pixel at 65535 must be 255.
+    /// Whether clamping `S` to [0, 32767] changes no pixel for these constants (see the type's
+    /// documentation): `k_out = 0` makes every pixel 0; otherwise the pixel at 32767 must be 255.
     pub fn clamp_is_exact(k_out: u32, frac: u32) -> bool {
         let sh = 16 + frac;
-        k_out == 0 || (65535u64 * k_out as u64 + (1u64 << (sh - 1))) >> sh >= 255
+        k_out == 0 || (32767u64 * k_out as u64 + (1u64 << (sh - 1))) >> sh >= 255
     }
 }
 
@@ -784,64 +1022,53 @@ impl Default for OutPixel {
             vl: std::array::from_fn(|_| Default::default()),
             d0_1: Default::default(),
             d1_1: Default::default(),
-            xa0_1: Default::default(),
-            xa1_1: Default::default(),
+            c0_1: Default::default(),
+            c1_1: Default::default(),
             a1_1: Default::default(),
             b1_1: Default::default(),
-            m0_2: Default::default(),
-            m1_2: Default::default(),
-            dl0_2: Default::default(),
-            dl1_2: Default::default(),
-            xa0_2: Default::default(),
-            xa1_2: Default::default(),
+            h0_2: Default::default(),
+            h1_2: Default::default(),
             a1_2: Default::default(),
-            b1_2: Default::default(),
+            e_3: Default::default(),
             h0_3: Default::default(),
-            h1_3: Default::default(),
             a1_3: Default::default(),
-            e_4: Default::default(),
-            h0_4: Default::default(),
+            m_4: Default::default(),
+            el_4: Default::default(),
             a1_4: Default::default(),
-            ph_5: Default::default(),
-            pl_5: Default::default(),
-            h0_5: Default::default(),
-            gn_6: Default::default(),
-            g_7: Default::default(),
-            tc: std::array::from_fn(|_| Default::default()),
-            s_8: Default::default(),
-            sc_9: Default::default(),
-            pl_10: Default::default(),
-            ph_10: Default::default(),
-            p_11: Default::default(),
+            g_5: Default::default(),
+            t_5: Default::default(),
+            s_6: Default::default(),
+            sc_7: Default::default(),
+            pl_8: Default::default(),
+            sc_8: Default::default(),
+            u_9: Default::default(),
+            r_9: Default::default(),
+            w_10: Default::default(),
+            ov_10: Default::default(),
+            w_11: Default::default(),
+            ov_11: Default::default(),
             px_12: Default::default(),
-            flip16: Constant::new(bits::<16>(0x8000)),
-            hi16_32: Constant::new(bits::<32>(0xFFFF_0000)),
-            half16: Constant::new(bits::<32>(1 << 15)),
-            msb48: Constant::new(bits::<48>(1 << 47)),
-            t_hi: Constant::new(bits::<48>((1 << 47) + (1 << 20) - 1)),
-            t_lo: Constant::new(bits::<48>((1 << 47) - (1 << 20))),
-            t_max: Constant::new(bits::<24>((1 << 20) - 1)),
-            t_min: Constant::new(bits::<24>((1 << 24) - (1 << 20))),
-            hi8_24: Constant::new(bits::<24>(0xFF_0000)),
-            max16: Constant::new(bits::<16>(0xFFFF)),
-            half15: Constant::new(bits::<48>(1 << 15)),
-            sixteen: Constant::new(bits::<5>(16)),
+            half8: Constant::new(bits::<32>(128)),
+            hi2_18: Constant::new(bits::<18>(0x3_0000)),
+            max15: Constant::new(bits::<16>(0x7FFF)),
+            one10: Constant::new(bits::<10>(1)),
+            one33: Constant::new(bits::<33>(1)),
             max8: Constant::new(bits::<8>(0xFF)),
             a1e: Default::default(),
             b1e: Default::default(),
-            b1s: Default::default(),
-            dh0: Default::default(),
-            dh1: Default::default(),
-            sx0: Default::default(),
-            sx1: Default::default(),
-            c0: Default::default(),
-            c1: Default::default(),
-            a1s: Default::default(),
+            p0: Default::default(),
+            p1: Default::default(),
             eh: Default::default(),
-            tb: Default::default(),
+            a1s: Default::default(),
+            pm: Default::default(),
+            pn: Default::default(),
             gx: Default::default(),
-            q12: Default::default(),
-            sh12: Default::default(),
+            tx: Default::default(),
+            up: Default::default(),
+            w8: Default::default(),
+            w4: Default::default(),
+            w2: Default::default(),
+            w1: Default::default(),
         }
     }
 }
@@ -850,148 +1077,144 @@ impl Logic for OutPixel {
     #[hdl_gen]
     fn update(&mut self) {
         clock!(
-            self, clock, round, d0_1, d1_1, xa0_1, xa1_1, a1_1, b1_1, m0_2, m1_2, dl0_2, dl1_2, xa0_2, xa1_2, a1_2,
-            b1_2, h0_3, h1_3, a1_3, e_4, h0_4, a1_4, ph_5, pl_5, h0_5, gn_6, g_7, s_8, sc_9, pl_10, ph_10, p_11, px_12
+            self, clock, round, d0_1, d1_1, c0_1, c1_1, a1_1, b1_1, h0_2, h1_2, a1_2, e_3, h0_3, a1_3, m_4, el_4, a1_4,
+            g_5, t_5, s_6, sc_7, pl_8, sc_8, u_9, r_9, w_10, ov_10, w_11, ov_11, px_12
         );
-        for i in 0..7 {
+        for i in 0..5 {
             self.sub[i].clock.next = self.clock.val();
         }
-        for i in 0..9 {
+        for i in 0..8 {
             self.vl[i].clock.next = self.clock.val();
         }
-        for i in 0..4 {
-            self.tc[i].clock.next = self.clock.val();
-        }
         self.sub[0].d.next = self.subtract.val();
-        for i in 1..7 {
+        for i in 1..5 {
             self.sub[i].d.next = self.sub[i - 1].q.val();
         }
         self.vl[0].d.next = self.round.valid_out.val();
-        for i in 1..9 {
+        for i in 1..8 {
             self.vl[i].d.next = self.vl[i - 1].q.val();
         }
 
-        // Stages 1–3 of T.
+        // Stages 1–4 of T.
         self.round.valid_in.next = self.valid_in.val();
         self.round.acc.next = self.acc.val();
         self.round.bias.next = self.bias.val();
         self.round.shift.next = self.shift.val();
 
-        // Stage 1: d_i = x_i1 − x_i0 in 17 bits (offset binary: the offsets cancel).
+        // Stage 1: d_i (i16: the words are non-negative), the addends 256·x_i0 + 128.
         self.a1e.next = self.a1.val();
         self.b1e.next = self.b1.val();
         if self.subtract.val() {
             self.a1e.next = 0.into();
             self.b1e.next = 0.into();
         }
-        self.d0_1.d.next = bit_cast::<17, 16>(unsigned_cast(self.x01.val()) ^ self.flip16.val())
-            - bit_cast::<17, 16>(unsigned_cast(self.x00.val()) ^ self.flip16.val());
-        self.d1_1.d.next = bit_cast::<17, 16>(unsigned_cast(self.x11.val()) ^ self.flip16.val())
-            - bit_cast::<17, 16>(unsigned_cast(self.x10.val()) ^ self.flip16.val());
-        self.xa0_1.d.next = unsigned_cast(self.x00.val());
-        self.xa1_1.d.next = unsigned_cast(self.x10.val());
-        self.a1_1.d.next = self.a1e.val();
-        self.b1_1.d.next = self.b1e.val();
+        self.d0_1.d.next = signed_cast(unsigned_cast(self.x01.val()) - unsigned_cast(self.x00.val()));
+        self.d1_1.d.next = signed_cast(unsigned_cast(self.x11.val()) - unsigned_cast(self.x10.val()));
+        self.c0_1.d.next = (bit_cast::<32, 16>(unsigned_cast(self.x00.val())) << 8) | self.half8.val();
+        self.c1_1.d.next = (bit_cast::<32, 16>(unsigned_cast(self.x10.val())) << 8) | self.half8.val();
+        self.a1_1.d.next = bit_cast::<16, 9>(self.a1e.val());
+        self.b1_1.d.next = signed_cast(bit_cast::<16, 9>(self.b1e.val()));
 
-        // Stage 2: b1·dh_i.
-        self.b1s.next = signed_cast(bit_cast::<16, 9>(self.b1_1.q.val()));
-        self.dh0.next = signed_cast(self.d0_1.q.val().get_bits::<16>(1));
-        self.dh1.next = signed_cast(self.d1_1.q.val().get_bits::<16>(1));
-        self.m0_2.d.next = self.b1s.val() * self.dh0.val();
-        self.m1_2.d.next = self.b1s.val() * self.dh1.val();
-        self.dl0_2.d.next = self.d0_1.q.val().get_bit(0);
-        self.dl1_2.d.next = self.d1_1.q.val().get_bit(0);
-        self.xa0_2.d.next = self.xa0_1.q.val();
-        self.xa1_2.d.next = self.xa1_1.q.val();
+        // Stage 2: h_i + 128. The products go through locals: inside `$unsigned(…)` Verilog
+        // would size them to 16 bits.
+        self.p0.next = self.b1_1.q.val() * self.d0_1.q.val();
+        self.p1.next = self.b1_1.q.val() * self.d1_1.q.val();
+        self.h0_2.d.next = unsigned_cast(self.p0.val()) + self.c0_1.q.val();
+        self.h1_2.d.next = unsigned_cast(self.p1.val()) + self.c1_1.q.val();
         self.a1_2.d.next = self.a1_1.q.val();
-        self.b1_2.d.next = self.b1_1.q.val();
 
-        // Stage 3: h_i = 256·x_i0 + 2·(b1·dh_i) + dl_i·b1.
-        self.sx0.next = bit_cast::<32, 16>(self.xa0_2.q.val());
-        if self.xa0_2.q.val().get_bit(15) {
-            self.sx0.next = bit_cast::<32, 16>(self.xa0_2.q.val()) | self.hi16_32.val();
-        }
-        self.sx1.next = bit_cast::<32, 16>(self.xa1_2.q.val());
-        if self.xa1_2.q.val().get_bit(15) {
-            self.sx1.next = bit_cast::<32, 16>(self.xa1_2.q.val()) | self.hi16_32.val();
-        }
-        self.c0.next = 0.into();
-        if self.dl0_2.q.val() {
-            self.c0.next = bit_cast::<32, 9>(self.b1_2.q.val());
-        }
-        self.c1.next = 0.into();
-        if self.dl1_2.q.val() {
-            self.c1.next = bit_cast::<32, 9>(self.b1_2.q.val());
-        }
-        self.h0_3.d.next = (self.sx0.val() << 8) + (unsigned_cast(self.m0_2.q.val()) << 1) + self.c0.val();
-        self.h1_3.d.next = (self.sx1.val() << 8) + (unsigned_cast(self.m1_2.q.val()) << 1) + self.c1.val();
+        // Stage 3: e = h1 − h0.
+        self.e_3.d.next = bit_cast::<24, 32>(self.h1_2.q.val() - self.h0_2.q.val());
+        self.h0_3.d.next = bit_cast::<24, 32>(self.h0_2.q.val());
         self.a1_3.d.next = self.a1_2.q.val();
 
-        // Stage 4: e = h1 − h0; T clamped to [−2^20, 2^20 − 1].
-        self.e_4.d.next = bit_cast::<25, 32>(self.h1_3.q.val() - self.h0_3.q.val());
-        self.h0_4.d.next = self.h0_3.q.val();
+        // Stage 4: M = a1·eh + h0 + 128.
+        self.a1s.next = signed_cast(self.a1_3.q.val());
+        self.eh.next = signed_cast(self.e_3.q.val().get_bits::<16>(8));
+        self.pm.next = self.a1s.val() * self.eh.val();
+        self.m_4.d.next = unsigned_cast(self.pm.val()) + bit_cast::<32, 24>(self.h0_3.q.val());
+        self.el_4.d.next = bit_cast::<16, 8>(self.e_3.q.val().get_bits::<8>(0));
         self.a1_4.d.next = self.a1_3.q.val();
-        self.tb.next = self.round.t.val() ^ self.msb48.val();
-        self.tc[0].d.next = self.round.t.val().get_bits::<24>(0);
-        if self.tb.val() > self.t_hi.val() {
-            self.tc[0].d.next = self.t_max.val();
-        } else if self.tb.val() < self.t_lo.val() {
-            self.tc[0].d.next = self.t_min.val();
+
+        // Stage 5: N + 2^15 = a1·el + 256·M; T beside it.
+        self.pn.next = self.a1_4.q.val() * self.el_4.q.val();
+        self.g_5.d.next = bit_cast::<15, 32>((self.pn.val() + (self.m_4.q.val() << 8)) >> 16);
+        self.t_5.d.next = self.round.y.val();
+
+        // Stage 6: S = G ± T in 18 bits (G 0..=32767, T i16).
+        self.gx.next = bit_cast::<18, 15>(self.g_5.q.val());
+        self.tx.next = bit_cast::<18, 16>(self.t_5.q.val());
+        if self.t_5.q.val().get_bit(15) {
+            self.tx.next = bit_cast::<18, 16>(self.t_5.q.val()) | self.hi2_18.val();
         }
-        for i in 1..4 {
-            self.tc[i].d.next = self.tc[i - 1].q.val();
-        }
-
-        // Stage 5: a1·e = 512·(a1·eh) + a1·el.
-        self.a1s.next = signed_cast(bit_cast::<16, 9>(self.a1_4.q.val()));
-        self.eh.next = signed_cast(self.e_4.q.val().get_bits::<16>(9));
-        self.ph_5.d.next = self.a1s.val() * self.eh.val();
-        self.pl_5.d.next = bit_cast::<16, 9>(self.a1_4.q.val()) * bit_cast::<16, 9>(self.e_4.q.val().get_bits::<9>(0));
-        self.h0_5.d.next = self.h0_4.q.val();
-
-        // Stage 6: the numerator 256·h0 + a1·e.
-        self.gn_6.d.next = (self.h0_5.q.val() << 8) + (unsigned_cast(self.ph_5.q.val()) << 9) + self.pl_5.q.val();
-
-        // Stage 7: G = rnd(numerator, 16).
-        self.g_7.d.next = bit_cast::<16, 32>((self.gn_6.q.val() + self.half16.val()) >> 16);
-
-        // Stage 8: S in 24 bits.
-        self.gx.next = bit_cast::<24, 16>(self.g_7.q.val());
-        if self.g_7.q.val().get_bit(15) {
-            self.gx.next = bit_cast::<24, 16>(self.g_7.q.val()) | self.hi8_24.val();
-        }
-        self.s_8.d.next = self.gx.val() + self.tc[3].q.val();
-        if self.sub[6].q.val() {
-            self.s_8.d.next = self.gx.val() - self.tc[3].q.val();
+        self.s_6.d.next = self.gx.val() + self.tx.val();
+        if self.sub[4].q.val() {
+            self.s_6.d.next = self.gx.val() - self.tx.val();
         }
 
-        // Stage 9: S' = clamp(S, 0, 65535).
-        self.sc_9.d.next = self.s_8.q.val().get_bits::<16>(0);
-        if self.s_8.q.val().get_bit(23) {
-            self.sc_9.d.next = 0.into();
-        } else if self.s_8.q.val().get_bits::<7>(16).any() {
-            self.sc_9.d.next = self.max16.val();
+        // Stage 7: S' = clamp(S, 0, 32767).
+        self.sc_7.d.next = bit_cast::<16, 15>(self.s_6.q.val().get_bits::<15>(0));
+        if self.s_6.q.val().get_bit(17) {
+            self.sc_7.d.next = 0.into();
+        } else if self.s_6.q.val().get_bits::<2>(15).any() {
+            self.sc_7.d.next = self.max15.val();
         }
 
-        // Stage 10: S'·kl, S'·kh.
-        self.pl_10.d.next = self.sc_9.q.val() * self.k_out.val().get_bits::<16>(0);
-        self.ph_10.d.next = self.sc_9.q.val() * self.k_out.val().get_bits::<16>(16);
+        // Stage 8: S'·kl.
+        self.pl_8.d.next = self.sc_7.q.val() * self.k_out.val().get_bits::<16>(0);
+        self.sc_8.d.next = self.sc_7.q.val();
 
-        // Stage 11: S'·k_out + 2^(15+F).
-        self.p_11.d.next = bit_cast::<48, 32>(self.pl_10.q.val())
-            + (bit_cast::<48, 32>(self.ph_10.q.val()) << 16)
-            + (self.half15.val() << self.frac.val());
+        // Stage 9: U = S'·kh + (S'·kl >> 16), and bit 15 of S'·kl: U' = 2U + that bit.
+        self.u_9.d.next = (self.sc_8.q.val() * self.k_out.val().get_bits::<16>(16)) + (self.pl_8.q.val() >> 16);
+        self.r_9.d.next = self.pl_8.q.val().get_bit(15);
 
-        // Stage 12: >> (16 + F), clamp to 255.
-        self.sh12.next = bit_cast::<5, 4>(self.frac.val()) + self.sixteen.val();
-        self.q12.next = self.p_11.q.val() >> self.sh12.val();
-        self.px_12.d.next = self.q12.val().get_bits::<8>(0);
-        if self.q12.val().get_bits::<40>(8).any() {
+        // Stage 10: W = U' >> F, the steps by 8 and 4, 12 bits kept; a set bit dropped above
+        // them makes the pixel 255.
+        self.up.next = bit_cast::<33, 32>(self.u_9.q.val()) << 1;
+        if self.r_9.q.val() {
+            self.up.next = (bit_cast::<33, 32>(self.u_9.q.val()) << 1) | self.one33.val();
+        }
+        self.w8.next = self.up.val().get_bits::<16>(0);
+        self.ov_10.d.next = self.up.val().get_bits::<17>(16).any();
+        if self.frac.val().get_bit(3) {
+            self.w8.next = self.up.val().get_bits::<16>(8);
+            self.ov_10.d.next = self.up.val().get_bits::<9>(24).any();
+        }
+        self.w4.next = self.w8.val().get_bits::<12>(4);
+        if !self.frac.val().get_bit(2) {
+            self.w4.next = self.w8.val().get_bits::<12>(0);
+            if self.w8.val().get_bits::<4>(12).any() {
+                self.ov_10.d.next = true;
+            }
+        }
+        self.w_10.d.next = self.w4.val();
+
+        // Stage 11: the steps by 2 and 1, 9 bits kept.
+        self.ov_11.d.next = self.ov_10.q.val();
+        self.w2.next = self.w_10.q.val().get_bits::<10>(2);
+        if !self.frac.val().get_bit(1) {
+            self.w2.next = self.w_10.q.val().get_bits::<10>(0);
+            if self.w_10.q.val().get_bits::<2>(10).any() {
+                self.ov_11.d.next = true;
+            }
+        }
+        self.w1.next = self.w2.val().get_bits::<9>(1);
+        if !self.frac.val().get_bit(0) {
+            self.w1.next = self.w2.val().get_bits::<9>(0);
+            if self.w2.val().get_bit(9) {
+                self.ov_11.d.next = true;
+            }
+        }
+        self.w_11.d.next = self.w1.val();
+
+        // Stage 12: (W + 1) >> 1, 256 (W = 511) and beyond clamped to 255.
+        self.px_12.d.next = bit_cast::<8, 10>((bit_cast::<10, 9>(self.w_11.q.val()) + self.one10.val()) >> 1);
+        if self.ov_11.q.val() | self.w_11.q.val().all() {
             self.px_12.d.next = self.max8.val();
         }
 
         self.pixel.next = self.px_12.q.val();
-        self.valid_out.next = self.vl[8].q.val();
+        self.valid_out.next = self.vl[7].q.val();
     }
 }
 

@@ -36,18 +36,25 @@
 //!    B1 ≥ 2^17 makes `z + B1 + R ≥ 2^16` and any B1 < −2^17 makes it < −2^16, so `out`
 //!    saturates the same way before and after; only these 19 bits travel down the pipeline;
 //! 2. `v = A·P + O` (32 bits: the contract bounds \|A·P + O\| < 2^31);
-//! 3. `t = v >> (s − 1)` (arithmetic; `t = v` for s = 0);
-//! 4. `y = sat16(floor((t + 1) / 2))` computed as `(t >> 1) + (t & 1)`, which equals
-//!    `rnd(v, s)` and cannot overflow even when `v` is within 2^(s−1) of 2^31;
+//! 3. the first four steps (16, 8, 4, 2) of `t = u >> s` (arithmetic), `u = 2v`;
+//! 4. the last step (1), then `y = sat16((t >> 1) + (t & 1))`;
 //! 5. `y·S` on a second 16×16 signed multiplier;
 //! 6. `z = y ≥ 0 ? y : sat16((y·S + 2048) >> 12)` (\|y·S\| ≤ 2^30, so no overflow);
 //! 7. `out = sat16(z + c)` (19 bits: \|z + c\| < 2^18).
 //!
+//! Stages 3–4 are the rounding of [`crate::fp::RoundSat`] on 32 bits: `t = u >> s` is
+//! `v >> (s − 1)` for s ≥ 1 and `2v` for s = 0, and `(t >> 1) + (t & 1)` is `rnd(v, s)` in both
+//! cases (it cannot overflow, even for `v` within 2^(s−1) of 2^31). Only the 17-bit window of
+//! `t` that can give an unsaturated `y` is shifted: each step keeps the bits that the remaining
+//! steps can still bring into the window and flags an overflow when a bit it drops differs from
+//! the sign. Outside [−2^16, 2^16) `t` saturates `y` toward its sign; inside, `t = 2^16 − 1`
+//! alone rounds out of i16.
+//!
 //! Signed arithmetic other than the two multiplies is done on `Bits` patterns, because
 //! rust-hdl's `Signed` has no shifts and its Verilog mixes `signed` wires with unsigned 32-bit
-//! literals: an arithmetic right shift by a run-time amount is `((v ^ 2^31) >> k) − (2^31 >> k)`,
-//! a signed compare is an unsigned compare with the sign bits flipped, and sign extension
-//! ORs in the high bits. All constants are [`Constant`] fields (fpga-notes §3.2).
+//! literals: a value fits a narrower signed width exactly when its bits from that width's sign
+//! bit up agree (no compare needed to saturate), and sign extension ORs in the high bits. All
+//! constants are [`Constant`] fields (fpga-notes §3.2).
 
 use rust_hdl::prelude::*;
 
@@ -78,9 +85,11 @@ pub struct Post {
     slp2: DFF<Signed<16>>,
     br2: DFF<Bits<19>>,
     v2: DFF<Bit>,
-    // Stage 3.
-    t3: DFF<Bits<32>>,
-    nz3: DFF<Bit>,
+    // Stage 3: the shift window (18 bits), its sign and overflow, the last step's amount.
+    t3: DFF<Bits<18>>,
+    sg3: DFF<Bit>,
+    ov3: DFF<Bit>,
+    s03: DFF<Bit>,
     slp3: DFF<Signed<16>>,
     br3: DFF<Bits<19>>,
     v3: DFF<Bit>,
@@ -102,39 +111,36 @@ pub struct Post {
     o7: DFF<Bits<16>>,
     v7: DFF<Bit>,
     // Constants.
-    msb: Constant<Bits<32>>,
-    one32: Constant<Bits<32>>,
-    one5: Constant<Bits<5>>,
     half12: Constant<Bits<32>>,
-    /// 32767 and −32768 with the sign bit flipped (signed compare as unsigned).
-    hi_lim: Constant<Bits<32>>,
-    lo_lim: Constant<Bits<32>>,
-    /// 2^27 − 1 and −2^27 flipped: the bounds of `w` whose `w >> 12` fits 16 bits.
-    hi_lim12: Constant<Bits<32>>,
-    lo_lim12: Constant<Bits<32>>,
+    ones16: Constant<Bits<16>>,
     max16: Constant<Bits<16>>,
     min16: Constant<Bits<16>>,
     /// The 19-bit side path (`B1 + R`, then `z + B1 + R`): the high bits of a sign extension
-    /// from 16 bits, the clamps of B1 (±2^17), the sign bit and the flipped 16-bit limits.
+    /// from 16 bits and the clamps of B1 (±2^17).
     hi3: Constant<Bits<19>>,
     b1_max: Constant<Bits<19>>,
     b1_min: Constant<Bits<19>>,
-    msb19: Constant<Bits<19>>,
-    hi_lim19: Constant<Bits<19>>,
-    lo_lim19: Constant<Bits<19>>,
     // Combinational locals.
     rx: Signal<Local, Bits<19>>,
     bx: Signal<Local, Bits<19>>,
     /// `bias1` as bits: Verilog cannot slice `$unsigned(bias1)` directly.
     ub: Signal<Local, Bits<32>>,
-    sm1: Signal<Local, Bits<5>>,
-    rnd: Signal<Local, Bits<32>>,
-    rb: Signal<Local, Bits<32>>,
-    w6: Signal<Local, Bits<32>>,
-    wb: Signal<Local, Bits<32>>,
+    /// The sign of `v`, replicated.
+    sx: Signal<Local, Bits<16>>,
+    u: Signal<Local, Bits<33>>,
+    a16: Signal<Local, Bits<32>>,
+    a8: Signal<Local, Bits<24>>,
+    a4: Signal<Local, Bits<20>>,
+    a2: Signal<Local, Bits<18>>,
+    a1: Signal<Local, Bits<17>>,
+    r4: Signal<Local, Bits<16>>,
+    /// `w >> 12`, `w = y·S + 2^11`, and `w`'s bits 27..=31 (`w >> 12` fits i16 iff they agree).
+    w6: Signal<Local, Bits<20>>,
+    top6: Signal<Local, Bits<5>>,
     zx: Signal<Local, Bits<19>>,
     sum7: Signal<Local, Bits<19>>,
-    sb7: Signal<Local, Bits<19>>,
+    /// Bits 15..=18 of `sum7`: it fits i16 exactly when they agree.
+    top7: Signal<Local, Bits<4>>,
 }
 
 impl Post {
@@ -171,7 +177,9 @@ impl Default for Post {
             br2: Default::default(),
             v2: Default::default(),
             t3: Default::default(),
-            nz3: Default::default(),
+            sg3: Default::default(),
+            ov3: Default::default(),
+            s03: Default::default(),
             slp3: Default::default(),
             br3: Default::default(),
             v3: Default::default(),
@@ -188,33 +196,29 @@ impl Default for Post {
             v6: Default::default(),
             o7: Default::default(),
             v7: Default::default(),
-            msb: c32(0x8000_0000),
-            one32: c32(1),
-            one5: Constant::new(bits::<5>(1)),
             half12: c32(1 << (Self::SLOPE_FRAC - 1)),
-            hi_lim: c32(0x8000_7FFF),
-            lo_lim: c32(0x7FFF_8000),
-            hi_lim12: c32(0x87FF_FFFF),
-            lo_lim12: c32(0x7800_0000),
+            ones16: Constant::new(bits::<16>(0xFFFF)),
             max16: Constant::new(bits::<16>(0x7FFF)),
             min16: Constant::new(bits::<16>(0x8000)),
             hi3: Constant::new(bits::<19>(0x7_0000)),
             b1_max: Constant::new(bits::<19>(0x1_FFFF)),
             b1_min: Constant::new(bits::<19>(0x6_0000)),
-            msb19: Constant::new(bits::<19>(0x4_0000)),
-            hi_lim19: Constant::new(bits::<19>(0x4_7FFF)),
-            lo_lim19: Constant::new(bits::<19>(0x3_8000)),
             rx: Default::default(),
             bx: Default::default(),
             ub: Default::default(),
-            sm1: Default::default(),
-            rnd: Default::default(),
-            rb: Default::default(),
+            sx: Default::default(),
+            u: Default::default(),
+            a16: Default::default(),
+            a8: Default::default(),
+            a4: Default::default(),
+            a2: Default::default(),
+            a1: Default::default(),
+            r4: Default::default(),
             w6: Default::default(),
-            wb: Default::default(),
+            top6: Default::default(),
             zx: Default::default(),
             sum7: Default::default(),
-            sb7: Default::default(),
+            top7: Default::default(),
         }
     }
 }
@@ -223,8 +227,8 @@ impl Logic for Post {
     #[hdl_gen]
     fn update(&mut self) {
         clock!(
-            self, clock, prod1, off1, sh1, slp1, br1, v1, acc2, sh2, slp2, br2, v2, t3, nz3, slp3, br3, v3, y4, slp4,
-            br4, v4, ys5, y5, br5, v5, z6, br6, v6, o7, v7
+            self, clock, prod1, off1, sh1, slp1, br1, v1, acc2, sh2, slp2, br2, v2, t3, sg3, ov3, s03, slp3, br3, v3,
+            y4, slp4, br4, v4, ys5, y5, br5, v5, z6, br6, v6, o7, v7
         );
         // Stage 1: A·P, and clamp(B1, ±2^17) + R in 19 bits.
         self.prod1.d.next = self.alpha.val() * self.pop.val();
@@ -254,30 +258,64 @@ impl Logic for Post {
         self.br2.d.next = self.br1.q.val();
         self.v2.d.next = self.v1.q.val();
 
-        // Stage 3: t = v >> (s − 1), arithmetic, through the offset-binary form.
-        self.sm1.next = self.sh2.q.val() - self.one5.val();
-        self.t3.d.next = self.acc2.q.val();
-        if self.sh2.q.val().any() {
-            self.t3.d.next =
-                ((self.acc2.q.val() ^ self.msb.val()) >> self.sm1.val()) - (self.msb.val() >> self.sm1.val());
+        // Stage 3: the steps by 16, 8, 4 and 2 of `u >> s`, 18 bits kept. `u`'s bit 32 is
+        // the sign, so the first step drops nothing that could overflow.
+        self.u.next = bit_cast::<33, 32>(self.acc2.q.val()) << 1;
+        self.sx.next = 0.into();
+        if self.acc2.q.val().get_bit(31) {
+            self.sx.next = self.ones16.val();
         }
-        self.nz3.d.next = self.sh2.q.val().any();
+        self.a16.next = bit_cast::<32, 33>(self.u.val());
+        if self.sh2.q.val().get_bit(4) {
+            // The fill covers bit 16 too, which is `u`'s sign already.
+            self.a16.next = bit_cast::<32, 33>(self.u.val() >> 16) | (bit_cast::<32, 16>(self.sx.val()) << 16);
+        }
+        self.ov3.d.next = false;
+        self.a8.next = self.a16.val().get_bits::<24>(8);
+        if !self.sh2.q.val().get_bit(3) {
+            self.a8.next = self.a16.val().get_bits::<24>(0);
+            self.ov3.d.next = (self.a16.val().get_bits::<8>(24) ^ self.sx.val().get_bits::<8>(0)).any();
+        }
+        self.a4.next = self.a8.val().get_bits::<20>(4);
+        if !self.sh2.q.val().get_bit(2) {
+            self.a4.next = self.a8.val().get_bits::<20>(0);
+            if (self.a8.val().get_bits::<4>(20) ^ self.sx.val().get_bits::<4>(0)).any() {
+                self.ov3.d.next = true;
+            }
+        }
+        self.a2.next = self.a4.val().get_bits::<18>(2);
+        if !self.sh2.q.val().get_bit(1) {
+            self.a2.next = self.a4.val().get_bits::<18>(0);
+            if (self.a4.val().get_bits::<2>(18) ^ self.sx.val().get_bits::<2>(0)).any() {
+                self.ov3.d.next = true;
+            }
+        }
+        self.t3.d.next = self.a2.val();
+        self.sg3.d.next = self.acc2.q.val().get_bit(31);
+        self.s03.d.next = self.sh2.q.val().get_bit(0);
         self.slp3.d.next = self.slp2.q.val();
         self.br3.d.next = self.br2.q.val();
         self.v3.d.next = self.v2.q.val();
 
-        // Stage 4: y = sat16(floor((t + 1) / 2)) = sat16((t >> 1) + (t & 1)).
-        self.rnd.next = self.t3.q.val();
-        if self.nz3.q.val() {
-            self.rnd.next =
-                ((self.t3.q.val() >> 1) | (self.t3.q.val() & self.msb.val())) + (self.t3.q.val() & self.one32.val());
+        // Stage 4: the step by 1 (the window's own top bit must be the sign too), then
+        // y = sat16((t >> 1) + (t & 1)); t = 2^16 − 1 is the one in-window value that leaves i16
+        // (the sum turns negative while t is not).
+        self.a1.next = self.t3.q.val().get_bits::<17>(1);
+        if !self.s03.q.val() {
+            self.a1.next = self.t3.q.val().get_bits::<17>(0);
         }
-        self.rb.next = self.rnd.val() ^ self.msb.val();
-        self.y4.d.next = self.rnd.val().get_bits::<16>(0);
-        if self.rb.val() > self.hi_lim.val() {
+        self.r4.next = self.a1.val().get_bits::<16>(1) + bit_cast::<16, 1>(self.a1.val().get_bits::<1>(0));
+        self.y4.d.next = self.r4.val();
+        if self.ov3.q.val()
+            | (self.a1.val().get_bit(16) != self.sg3.q.val())
+            | (!self.s03.q.val() & (self.t3.q.val().get_bit(17) != self.sg3.q.val()))
+        {
             self.y4.d.next = self.max16.val();
-        } else if self.rb.val() < self.lo_lim.val() {
-            self.y4.d.next = self.min16.val();
+            if self.sg3.q.val() {
+                self.y4.d.next = self.min16.val();
+            }
+        } else if !self.sg3.q.val() & self.r4.val().get_bit(15) {
+            self.y4.d.next = self.max16.val();
         }
         self.slp4.d.next = self.slp3.q.val();
         self.br4.d.next = self.br3.q.val();
@@ -289,16 +327,18 @@ impl Logic for Post {
         self.br5.d.next = self.br4.q.val();
         self.v5.d.next = self.v4.q.val();
 
-        // Stage 6: z = y ≥ 0 ? y : sat16((y·S + 2^11) >> 12).
-        self.w6.next = unsigned_cast(self.ys5.q.val()) + self.half12.val();
-        self.wb.next = self.w6.val() ^ self.msb.val();
+        // Stage 6: z = y ≥ 0 ? y : sat16((y·S + 2^11) >> 12), the shift as one expression (a
+        // local holding all of `w` would leave 12 bits unused).
+        self.w6.next = bit_cast::<20, 32>((unsigned_cast(self.ys5.q.val()) + self.half12.val()) >> 12);
+        self.top6.next = self.w6.val().get_bits::<5>(15);
         self.z6.d.next = self.y5.q.val();
         if self.y5.q.val().get_bit(15) {
-            self.z6.d.next = self.w6.val().get_bits::<16>(12);
-            if self.wb.val() > self.hi_lim12.val() {
+            self.z6.d.next = self.w6.val().get_bits::<16>(0);
+            if self.top6.val().any() & !self.top6.val().all() {
                 self.z6.d.next = self.max16.val();
-            } else if self.wb.val() < self.lo_lim12.val() {
-                self.z6.d.next = self.min16.val();
+                if self.top6.val().get_bit(4) {
+                    self.z6.d.next = self.min16.val();
+                }
             }
         }
         self.br6.d.next = self.br5.q.val();
@@ -310,12 +350,13 @@ impl Logic for Post {
             self.zx.next = bit_cast::<19, 16>(self.z6.q.val()) | self.hi3.val();
         }
         self.sum7.next = self.zx.val() + self.br6.q.val();
-        self.sb7.next = self.sum7.val() ^ self.msb19.val();
+        self.top7.next = self.sum7.val().get_bits::<4>(15);
         self.o7.d.next = self.sum7.val().get_bits::<16>(0);
-        if self.sb7.val() > self.hi_lim19.val() {
+        if self.top7.val().any() & !self.top7.val().all() {
             self.o7.d.next = self.max16.val();
-        } else if self.sb7.val() < self.lo_lim19.val() {
-            self.o7.d.next = self.min16.val();
+            if self.top7.val().get_bit(3) {
+                self.o7.d.next = self.min16.val();
+            }
         }
         self.v7.d.next = self.v6.q.val();
 

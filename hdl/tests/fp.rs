@@ -9,7 +9,7 @@
 //! (`i64`, two's complement where signed), an output event is `(cycle, values)`, so one rust-hdl
 //! runner and one generated C++ testbench serve all blocks.
 
-use bbcu_hdl::fp::{ConvPost, InWord, MacLanes, OutPixel, Slope};
+use bbcu_hdl::fp::{ConvPost, InWord, MacLanes, OutPixel, RoundWide, Slope};
 use bbcu_hdl::sim::{start, tick, Clocked};
 use bbcu_sim::fixed::{
     apply_slope, conv, finish, rshift_round, sat16, FixedNetwork, Fmap, QConv, BILINEAR_FRAC, SCALE_FRAC, SLOPE_FRAC,
@@ -346,6 +346,19 @@ fn conv_vectors(seed: u64, n: usize) -> Vec<ConvIn> {
             }
         }
     }
+    // The edges of RoundSat's 17-bit shift window for every shift amount the port can carry:
+    // v = ±2^k and its neighbours for k = s + 14 … s + 16, where `v >> (s − 1)` leaves the
+    // window (its last value, 2^16 − 1, rounds to 2^15 and saturates).
+    for s in 0..=63u32 {
+        for k in s + 14..=(s + 16).min(46) {
+            for v0 in [1i64 << k, -(1i64 << k)] {
+                for d in [-1, 0, 1] {
+                    let (acc, bias) = split(&mut rng, v0 + d);
+                    c.push(ConvIn { valid: true, acc, bias, shift: s, slope: 410, en: false });
+                }
+            }
+        }
+    }
     for _ in 0..n {
         let (v, shift) = rand_wide(&mut rng);
         let (acc, bias) = split(&mut rng, v);
@@ -416,6 +429,38 @@ fn conv_post_verilator_matches_golden() {
     );
     let want = expected(&c, ConvPost::LATENCY, |x| x.valid, |x| vec![conv_golden(x)]);
     check("ConvPost (Verilator)", &got, &want, &rows, ConvPost::LATENCY);
+}
+
+// --- RoundWide -------------------------------------------------------------------------------
+
+/// RoundWide (no longer inside ConvPost or OutPixel, which round through RoundSat) on the
+/// ConvPost vectors: `rnd(acc + bias, shift)` unsaturated, all 48 bits.
+#[test]
+fn round_wide_matches_golden() {
+    let c = conv_vectors(8, 20_000);
+    let rows = conv_rows(&c);
+    let want = expected(&c, RoundWide::LATENCY, |x| x.valid, |x| vec![rshift_round(x.acc + x.bias, x.shift)]);
+    assert!(want.iter().filter(|w| w.1[0].abs() > 1 << 40).count() > 20);
+    let drive = |u: &mut RoundWide, r: &[i64]| {
+        u.valid_in.next = r[0] != 0;
+        u.acc.next = b48(r[1]);
+        u.bias.next = b48(r[2]);
+        u.shift.next = (r[3] as u64).into();
+    };
+    let read = |u: &RoundWide| u.valid_out.val().then(|| vec![from48(u.t.val())]);
+    let (got, _) = run_hdl::<RoundWide>(&rows, RoundWide::LATENCY, drive, read);
+    check("RoundWide", &got, &want, &rows, RoundWide::LATENCY);
+    let rows: Vec<Vec<i64>> = rows.iter().map(|r| r[..4].to_vec()).collect();
+    let got = run_verilator(
+        RoundWide::default(),
+        "fp_round_wide",
+        &[("valid_in", 1), ("acc", 48), ("bias", 48), ("shift", 6)],
+        "valid_out",
+        &[("t", 48, true)],
+        &rows,
+        RoundWide::LATENCY,
+    );
+    check("RoundWide (Verilator)", &got, &want, &rows, RoundWide::LATENCY);
 }
 
 // --- MacLanes --------------------------------------------------------------------------------
@@ -619,14 +664,21 @@ fn mac_lanes_and_conv_post_match_fixed_conv() {
 
 fn in_vectors(seed: u64) -> Vec<(bool, i64, i64)> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut ks: Vec<i64> = vec![0, 1, 65535, 65536, 1 << 24, (1 << 24) - 1, u32::MAX as i64];
+    // The contract's K_in ≤ 2^24 and the block's exact range below 2^25, every low byte (the
+    // byte multiplied in logic) beside a high part, and the byte's extremes with the largest K.
+    let mut ks: Vec<i64> = vec![0, 1, 65535, 65536, 1 << 24, (1 << 24) - 1, (1 << 25) - 1, (1 << 24) | 0xFF];
+    ks.extend((0..256).map(|b| 0x5A_0000 | b));
+    // The scales compile accepts (255·K_in ≤ 32767·2^16) for every F, up to its limit.
     for frac in 0..=12 {
-        for k in [1.0, 65.0, 130.0, 255.0, 32767.0 / 8.0 / 2f64.powi(frac)] {
-            ks.push(scales(k, frac as u32).0);
+        for k in [1.0, 65.0, 130.0, 255.0, 32767.0 / 8.0 / 2f64.powi(frac), 32767.0 / 2f64.powi(frac)] {
+            let k_in = scales(k, frac as u32).0;
+            if 255 * k_in <= 32767 << 16 {
+                ks.push(k_in);
+            }
         }
     }
     ks.extend((0..40).map(|_| rng.random_range(0..=1i64 << 24)));
-    ks.extend((0..10).map(|_| rng.random::<u32>() as i64));
+    ks.extend((0..10).map(|_| rng.random_range(0..1i64 << 25)));
     let mut c = Vec::new();
     for k in ks {
         for p in 0..=255 {
@@ -746,6 +798,16 @@ fn rand_scale(rng: &mut ChaCha8Rng) -> (i64, u32) {
     (k_out, frac)
 }
 
+/// An input word X = rnd(p·K_in, 16): 0..=32767 for every K_in `FixedNetwork::compile` accepts.
+fn rand_x(rng: &mut ChaCha8Rng) -> i64 {
+    match rng.random_range(0..6) {
+        0 => 0,
+        1 => i16::MAX as i64,
+        2 => rng.random_range(0..300),
+        _ => rng.random_range(0..=i16::MAX as i64),
+    }
+}
+
 fn out_vectors(seed: u64, n: usize) -> Vec<OutIn> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut c = Vec::new();
@@ -758,7 +820,10 @@ fn out_vectors(seed: u64, n: usize) -> Vec<OutIn> {
             scale = rand_scale(&mut rng);
         }
         let (k_out, frac) = scale;
-        let x: [i64; 4] = std::array::from_fn(|_| rand_i16(&mut rng));
+        let sub = rng.random_bool(0.3);
+        // Input words (0..=32767, `OutPixel`'s contract); with `subtract` only x00 is one, the
+        // others are don't-care and drawn from all of i16.
+        let x: [i64; 4] = std::array::from_fn(|i| if sub && i > 0 { rand_i16(&mut rng) } else { rand_x(&mut rng) });
         let w = |rng: &mut ChaCha8Rng| match rng.random_range(0..6) {
             0 => 0,
             1 => 256,
@@ -766,7 +831,6 @@ fn out_vectors(seed: u64, n: usize) -> Vec<OutIn> {
             _ => rng.random_range(0..=256),
         };
         let (a1, b1) = (w(&mut rng), w(&mut rng));
-        let sub = rng.random_bool(0.3);
         let valid = rng.random_bool(0.9) && i % seg < seg - OutPixel::LATENCY;
         let mut o = OutIn { valid, acc: 0, bias: 0, shift: 0, sub, x, a1, b1, k_out, frac };
         let base = if sub { x[0] } else { bilinear(&o) };
@@ -776,7 +840,7 @@ fn out_vectors(seed: u64, n: usize) -> Vec<OutIn> {
             0 => rng.random_range(-(1i64 << 40)..(1 << 40)),
             1 => rng.random_range(-100..0),
             2 => rng.random_range(65000..67000),
-            3 => [0, 65535, 65536, 32767, 32768, -1, 1 << 20, -(1 << 20)][rng.random_range(0..8)],
+            3 => [0, 65535, 65536, 32766, 32767, 32768, -1, 1 << 20, -(1 << 20)][rng.random_range(0..9)],
             _ => rng.random_range(-span / 8..span + span / 8),
         };
         let t = if sub { base - target_s } else { target_s - base };
@@ -858,7 +922,7 @@ fn out_want(c: &[OutIn]) -> Events {
     expected(c, OutPixel::LATENCY, |x| x.valid, |x| vec![out_golden(x)])
 }
 
-/// The clamp of S to [0, 65535] is exact at the extremes of what `FixedNetwork::compile`
+/// The clamp of S to [0, 32767] is exact at the extremes of what `FixedNetwork::compile`
 /// accepts for every F (the largest k with 255·K_in ≤ 32767·2^16, and the smallest k with
 /// K_out ≤ 2^24), and the pixel at S far beyond the clamp is the one at the clamp.
 #[test]
@@ -877,8 +941,8 @@ fn out_pixel_clamp_is_exact_at_the_extremes() {
             let (_, k_out) = scales(k, frac);
             assert!(k_out <= 1 << 24);
             assert!(OutPixel::clamp_is_exact(k_out as u32, frac), "k {k} frac {frac}");
-            assert_eq!(pixel_of(65535, k_out, frac), 255);
-            for s in [65536, 1 << 20, 1 << 39, (1 << 47) + 40_000] {
+            assert_eq!(pixel_of(32767, k_out, frac), 255);
+            for s in [32768, 65535, 65536, 1 << 20, 1 << 39, (1 << 47) + 40_000] {
                 assert_eq!(pixel_of(s, k_out, frac), 255);
             }
             for s in [-1, -(1 << 20), -(1 << 47)] {
@@ -895,9 +959,10 @@ fn out_pixel_matches_golden() {
     let c = out_vectors(6, 20_000);
     let rows = out_rows(&c);
     let want = out_want(&c);
-    let mut corners = [0usize; 8];
+    let mut corners = [0usize; 13];
     for x in c.iter().filter(|x| x.valid) {
         assert!(OutPixel::clamp_is_exact(x.k_out as u32, x.frac));
+        let t = rshift_round(x.acc + x.bias, x.shift);
         let (s, p) = (s_of(x), out_golden(x));
         corners[0] += (p == 0) as usize;
         corners[1] += (p == 255) as usize;
@@ -907,6 +972,12 @@ fn out_pixel_matches_golden() {
         corners[5] += (x.sub && p > 0 && p < 255) as usize;
         corners[6] += (!x.sub && (x.a1 == 256 || x.b1 == 256) && p > 0 && p < 255) as usize;
         corners[7] += (x.shift == 40 || x.shift == 0) as usize;
+        // Where the clamp to 32767 and the saturation of T take over.
+        corners[8] += (s > 32767 && s <= 65535) as usize;
+        corners[9] += (t > 32767 && x.sub) as usize;
+        corners[10] += (t < -32768 && x.sub) as usize;
+        corners[11] += (t > 32767 && !x.sub) as usize;
+        corners[12] += (t < -32768 && !x.sub) as usize;
     }
     eprintln!("OutPixel corners {corners:?}");
     assert!(corners.iter().all(|&n| n >= 20), "corners {corners:?}");

@@ -150,6 +150,21 @@ fn directed() -> Vec<In> {
             }
         }
     }
+    // The edges of the rounding's shift window for every shift: v = ±2^k and its neighbours
+    // for k = s + 14 … s + 16, where `v >> (s − 1)` leaves the 17 bits that can give an
+    // unsaturated y (the window's last value, 2^16 − 1, rounds to 2^15 and saturates); v beyond
+    // the offset's ±2^30 takes the rest from A·P.
+    for s in 0..=31u32 {
+        for k in s + 14..=(s + 16).min(30) {
+            for v0 in [1i64 << k, -(1i64 << k)] {
+                for d in [-1, 0, 1] {
+                    let val = v0 + d;
+                    let o = val.clamp(-(O_LIMIT as i64), O_LIMIT as i64);
+                    v.push(In { s, o: o as i32, p: (val - o) as i16, ..base });
+                }
+            }
+        }
+    }
     // y = −1 … −3 times slopes around the rounding point of the Q12 product.
     for o in [-1, -2, -3, -32768] {
         for slope in [-4096, -2049, -2048, -2047, 2047, 2048, 2049, 6143, 6144, 6145] {
