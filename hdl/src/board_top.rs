@@ -15,7 +15,11 @@
 //! frames of up to [`crate::proto::MAX_CHUNK`] bytes unacknowledged, `docs/protocol.md`) keeps
 //! at most one such frame and two QUERY frames in it while the frame before is fed to the
 //! engine. The send FIFO holds 512 bytes: the protocol engine's sender waits while it is full,
-//! and the line, not the FIFO, sets how soon a frame has left (3 EBR fewer than 2 KiB).
+//! and the line, not the FIFO, sets how soon a frame has left (3 EBR fewer than 2 KiB). With
+//! [`Proto`] they are the [`BoardUart`]'s block RAMs; with the firmware ([`BoardUp5k`],
+//! [`BoardTestFw`]) the UART is a [`UartCore`] and the FIFOs, of the same sizes, are in the
+//! SPRAM that [`FwLink`] shares with its frame buffer and result FIFO (`crate::linkmem`):
+//! 9 block RAMs fewer on the UP5K, whose engine leaves one of its four SPRAMs free.
 
 use crate::device::{Ecp5Engine, TestEngine, Up5kEngine};
 use crate::linkio::FwLink;

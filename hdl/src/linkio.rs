@@ -1,7 +1,9 @@
 //! The protocol engine as firmware, in hardware: the control core ([`Ctl`]) running
-//! [`crate::linkfw::firmware`] beside the link I/O block, behind the same ports as the
-//! hand-built [`crate::proto::Proto`] (plus `tx_idle`), so that a board top-level can take
-//! either.
+//! [`crate::linkfw::firmware`] beside the link I/O block, with the engine-side ports of the
+//! hand-built [`crate::proto::Proto`] and, on the line side, a FIFO-less UART
+//! ([`crate::uart::UartCore`]): the UART's receive and send FIFOs are here, with the frame
+//! buffer and the result FIFO, in one SPRAM ([`crate::linkmem`]), because the UP5K's block
+//! RAMs are short and its fourth SPRAM is free.
 //!
 //! The I/O block is what `linkfw::IoModel` models, port for port (`linkfw::pin`, `pout`):
 //! the byte streams that must move while the single-threaded firmware is elsewhere stay in
@@ -15,10 +17,20 @@
 //! - the sender writes its header and register bytes one a cycle, and a fed tail byte waits
 //!   in a one-byte holding register until the FIFO takes it; the firmware never writes two
 //!   before the header is out;
-//! - the send FIFO's fill level is not visible from here (the UART holds it), so `SND`'s bit 1
-//!   is "not idle" (bytes queued or the line busy, or written in the last cycles, before the
-//!   UART's flags show them) and bit 2 counts bytes written since the UART was last idle, a
-//!   bound on the fill level that only ever makes the firmware wait longer.
+//! - `SND`'s bit 1 is "not idle" (bytes queued or the line busy, or written in the last
+//!   cycles) and bit 2 counts bytes written since the send side was last idle, a bound on the
+//!   fill level that only ever makes the firmware wait longer.
+//!
+//! What the SPRAM changes for the firmware is only when things show, never what: the model
+//! needs no change. A received byte shows in `RXS` two edges after the receiver's strobe, as
+//! before; a byte behind others may show a few cycles after the one before it was read
+//! (the receive FIFO's read stage refills from the SPRAM; the firmware polls `RXS` anyway).
+//! An `in RES` finding the result FIFO's read stage refilling pops nothing and `RCNT` stays
+//! (the firmware only pops while draining, and reads `RCNT` again). The FIFOs hold a few bytes
+//! more than the model's (register stages). The byte an `in FB` reads is the frame buffer's
+//! read-ahead, there a few cycles after `FBP` and after the read before (`linkmem::SpFrame`):
+//! the firmware reads the buffer tens of cycles after setting the pointer and at most a byte
+//! per two instructions; the feeder waits for it (`in_valid`).
 //!
 //! For the UP5K's 36 MHz every strobe and the value an `in` reads are registered from the
 //! instruction being fetched (`Ctl::port_next`, `out_next`, `in_next`), and the bytes the

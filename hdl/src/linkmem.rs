@@ -227,7 +227,9 @@ impl<const A: usize, const A1: usize> Logic for SpFifo<A, A1> {
         self.full.next = self.wn.q.val() == 3;
         self.empty.next = self.rn.q.val() == 0;
         self.data_out.next = self.r0.q.val();
-        self.idle.next = (self.wn.q.val() == 0) & (self.rn.q.val() == 0) & self.s_empty.val() & !self.rinf.q.val();
+        // From flip-flops only, as the requests: the sender's write depends on it.
+        self.idle.next =
+            (self.wn.q.val() == 0) & (self.rn.q.val() == 0) & (self.wp.q.val() == self.rp.q.val()) & !self.rinf.q.val();
     }
 }
 

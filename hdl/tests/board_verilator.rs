@@ -46,6 +46,9 @@ fn lint_config() -> String {
     // instruction being fetched.
     off("UNUSEDSIGNAL", "*Signal is not used: 'core$pwr'*");
     off("UNUSEDSIGNAL", "*Signal is not used: 'core$prd'*");
+    // The link's SPRAM buffers: only the send FIFO's `idle` has a user (`tx_idle`).
+    off("UNUSEDSIGNAL", "*Signal is not used: 'rx$idle'*");
+    off("UNUSEDSIGNAL", "*Signal is not used: 'rf$idle'*");
     for e in ["Ps", "Ss", "Tk", "Is", "Rk", "Snd", "Cs"] {
         off("UNUSEDPARAM", &format!("*Parameter is not used: '{e}$*"));
     }
