@@ -7,13 +7,15 @@
 //! per ~120 cycles (3 Mbaud at 36 MHz), the firmware's at a byte per a few instructions, and
 //! three that may run at a byte a cycle in bursts — the feeder (frame buffer → engine), the
 //! engine's output into the result FIFO, and the sender (result FIFO → send FIFO) — each of
-//! which can wait. A word holds two bytes, so each fast stream needs an access every other
-//! cycle: small register stages on every client pack and unpack words, and a fixed-priority
-//! arbiter picks one request a cycle.
+//! which can wait. A word holds two bytes, so a fast stream needs an access every other cycle:
+//! small register stages on every client pack and unpack words, and a fixed-priority arbiter
+//! picks one request a cycle. Every request comes from a flip-flop, set a cycle ahead, so the
+//! path to the SPRAM is the arbiter and one multiplexer (with the requests decoded from the
+//! clients' pointers in that path, `LinkIo` alone reached 30–32 MHz of its 36).
 //!
 //! Priority, highest first, and why each is safe:
 //! 1. receive FIFO write: the only stream that cannot wait (the line does not stop). It is
-//!    never refused, so a byte reaches the memory the cycle its word is ready;
+//!    never refused, so a word reaches the memory the cycle after its second byte;
 //! 2. frame buffer write: the firmware's `out FBW`, posted in one register; at most one cycle
 //!    behind (1), and `out`s come at least two cycles apart, so the register is free again;
 //! 3. send FIFO read, 4. receive FIFO read: a word per two bytes at line rate or the firmware's
@@ -45,8 +47,10 @@ use rust_hdl::prelude::*;
 /// memory's words, and a write stage of three bytes. A full word (two bytes) of the write stage
 /// goes to the memory when granted; the read stage takes a word from the memory when it is
 /// empty, or the write stage's bytes directly when the memory part is empty (so a lone byte
-/// does not wait for a partner). Three write-stage bytes let a writer go on at a byte a cycle
-/// while its word waits one cycle for the memory; two read-stage bytes are a word.
+/// does not wait for a partner). A word is asked for in the cycle its second byte arrives, so a
+/// writer goes on at a byte a cycle while the memory takes a word every other cycle; the third
+/// write-stage byte absorbs a cycle's wait for the grant. Two read-stage bytes are a word,
+/// asked for as the last is read (a reader gets two bytes per three cycles).
 ///
 /// Capacity is `2 · 2^A + 3` bytes at least (two more while the read stage holds bytes that
 /// came around the memory). A byte written on one edge can be read from the second
@@ -89,7 +93,18 @@ pub struct SpFifo<const A: usize, const A1: usize> {
     rp: DFF<Bits<A1>>,
     /// A read was granted on the last edge: its word is on `rdata` now.
     rinf: DFF<Bit>,
+    /// The requests, from flip-flops (the arbiter's path to the SPRAM starts here).
+    wreq_r: DFF<Bit>,
+    rreq_r: DFF<Bit>,
+    /// The memory region holds a word, and is full: flags kept beside the pointers (stored so
+    /// that the power-up zeros are an empty region), so that no pointer compare is in front of
+    /// the stages' multiplexers.
+    s_some: DFF<Bit>,
+    s_full: DFF<Bit>,
     s_empty: Signal<Local, Bit>,
+    /// The pointers one ahead.
+    wp1: Signal<Local, Bits<A1>>,
+    rp1: Signal<Local, Bits<A1>>,
     bypass: Signal<Local, Bit>,
     push: Signal<Local, Bit>,
     pop: Signal<Local, Bit>,
@@ -134,7 +149,13 @@ impl<const A: usize, const A1: usize> SpFifo<A, A1> {
             wp: Default::default(),
             rp: Default::default(),
             rinf: Default::default(),
+            wreq_r: Default::default(),
+            rreq_r: Default::default(),
+            s_some: Default::default(),
+            s_full: Default::default(),
             s_empty: Default::default(),
+            wp1: Default::default(),
+            rp1: Default::default(),
             bypass: Default::default(),
             push: Default::default(),
             pop: Default::default(),
@@ -153,20 +174,61 @@ impl<const A: usize, const A1: usize> SpFifo<A, A1> {
 impl<const A: usize, const A1: usize> Logic for SpFifo<A, A1> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, w0, w1, w2, wn, r0, r1, rn, wp, rp, rinf);
+        dff_setup!(self, clock, w0, w1, w2, wn, r0, r1, rn, wp, rp, rinf, wreq_r, rreq_r, s_some, s_full);
         self.push.next = self.write.val() & (self.wn.q.val() != 3);
         self.pop.next = self.read.val() & (self.rn.q.val() != 0);
-        self.s_empty.next = self.wp.q.val() == self.rp.q.val();
+        self.s_empty.next = !self.s_some.q.val();
+        // One access a cycle, so a write and a read of the region never meet: a write makes it
+        // non-empty and full if one word was free, a read makes it non-full and empty if it
+        // held one word.
+        self.wp1.next = self.wp.q.val() + 1;
+        self.rp1.next = self.rp.q.val() + 1;
+        if self.wgrant.val() {
+            self.wp.d.next = self.wp1.val();
+            self.s_some.d.next = true;
+            self.s_full.d.next = (self.wp1.val() ^ self.rp.q.val()) == self.wrap.val();
+        }
+        if self.rgrant.val() {
+            self.rp.d.next = self.rp1.val();
+            self.s_full.d.next = false;
+            self.s_some.d.next = self.rp1.val() != self.wp.q.val();
+        }
         // The memory part is empty and nothing is on its way out of it: the write stage's
-        // oldest bytes may pass it.
-        self.bypass.next = (self.rn.q.val() == 0) & self.s_empty.val() & !self.rinf.q.val() & (self.wn.q.val() != 0);
-        // The requests read flip-flops only, not the locals above: Verilator groups the
-        // statements of an always block that share a local, and the grants come back into
-        // this block (UNOPTFLAT). `wreq`: a word, room, and no bypass; `rreq`: room, a word.
-        self.wreq.next = self.wn.q.val().get_bit(1)
-            & ((self.wp.q.val() ^ self.rp.q.val()) != self.wrap.val())
-            & !((self.rn.q.val() == 0) & (self.wp.q.val() == self.rp.q.val()) & !self.rinf.q.val());
-        self.rreq.next = (self.rn.q.val() == 0) & (self.wp.q.val() != self.rp.q.val()) & !self.rinf.q.val();
+        // oldest bytes may pass it, unless they are asked for already.
+        self.bypass.next = (self.rn.q.val() == 0)
+            & self.s_empty.val()
+            & !self.rinf.q.val()
+            & (self.wn.q.val() != 0)
+            & !self.wreq_r.q.val();
+        // The requests come from flip-flops, set a cycle ahead, so that the arbiter and the
+        // SPRAM's address start there (at 36 MHz the pointer compares before them did not
+        // fit), and so that Verilator sees no loop through the grants (UNOPTFLAT). A pending
+        // request stays right until granted: only this client fills the memory region and
+        // empties its read stage, and the bypass waits for it.
+        // Write: after this edge the write stage has a word, and it stays (no bypass).
+        if !self.wreq_r.q.val()
+            & !self.s_full.q.val()
+            & !self.bypass.val()
+            & (self.wn.q.val().get_bit(1) | ((self.wn.q.val() == 1) & self.push.val()))
+        {
+            self.wreq_r.d.next = true;
+        }
+        if self.wgrant.val() {
+            self.wreq_r.d.next = false;
+        }
+        // Read: after this edge the read stage is empty and the memory has a word.
+        if !self.rreq_r.q.val()
+            & !self.rinf.q.val()
+            & !self.s_empty.val()
+            & ((self.rn.q.val() == 0) | ((self.rn.q.val() == 1) & self.pop.val()))
+        {
+            self.rreq_r.d.next = true;
+        }
+        if self.rgrant.val() {
+            self.rreq_r.d.next = false;
+        }
+        self.wreq.next = self.wreq_r.q.val();
+        self.rreq.next = self.rreq_r.q.val();
         self.wa.next = bit_cast::<A, A1>(self.wp.q.val());
         self.ra.next = bit_cast::<A, A1>(self.rp.q.val());
         self.waddr.next = self.base.val() | bit_cast::<14, A>(self.wa.val());
@@ -196,9 +258,6 @@ impl<const A: usize, const A1: usize> Logic for SpFifo<A, A1> {
                 self.w2.d.next = self.data_in.val();
             }
         }
-        if self.wgrant.val() {
-            self.wp.d.next = self.wp.q.val() + 1;
-        }
 
         // ---- Read stage: filled only when empty (a word from the memory, or the write stage's
         // first bytes), so a fill and a pop never meet.
@@ -219,17 +278,13 @@ impl<const A: usize, const A1: usize> Logic for SpFifo<A, A1> {
                 self.rn.d.next = 1.into();
             }
         }
-        if self.rgrant.val() {
-            self.rp.d.next = self.rp.q.val() + 1;
-        }
         self.rinf.d.next = self.rgrant.val();
 
         self.full.next = self.wn.q.val() == 3;
         self.empty.next = self.rn.q.val() == 0;
         self.data_out.next = self.r0.q.val();
         // From flip-flops only, as the requests: the sender's write depends on it.
-        self.idle.next =
-            (self.wn.q.val() == 0) & (self.rn.q.val() == 0) & (self.wp.q.val() == self.rp.q.val()) & !self.rinf.q.val();
+        self.idle.next = (self.wn.q.val() == 0) & (self.rn.q.val() == 0) & !self.s_some.q.val() & !self.rinf.q.val();
     }
 }
 
@@ -239,13 +294,13 @@ impl<const A: usize, const A1: usize> Logic for SpFifo<A, A1> {
 ///
 /// A write is posted in a register and written alone (its byte enable) when granted. Reads
 /// come from a read-ahead of two words, the pointer's word and the next, refilled one read at
-/// a time (a read per two cycles: the feeder's byte a cycle); setting the pointer or writing
-/// empties it (writes are ordered before the reads that follow). `valid` says the byte at the
-/// pointer is in `data_out`: the feeder waits for it. The firmware's `in FB` cannot wait; with
-/// the frame buffer's read sixth in priority the word at a new pointer is there three cycles
-/// after `FBP` unless the five above are all busy, and the next word by the time two reads
-/// have used the current one (the firmware reads the buffer tens of cycles after `FBP`, and at
-/// most a byte per two instructions).
+/// a time (request, grant, word: a read per three cycles, the feeder's two bytes per three
+/// cycles); setting the pointer or writing empties it (writes are ordered before the reads
+/// that follow). `valid` says the byte at the pointer is in `data_out`: the feeder waits for
+/// it. The firmware's `in FB` cannot wait; with the frame buffer's read sixth in priority the
+/// word at a new pointer is there four cycles after `FBP` unless the five above are busy, and
+/// the next word by the time two reads have used the current one (the firmware reads the
+/// buffer tens of cycles after `FBP`, and at most a byte per two instructions).
 #[derive(LogicBlock)]
 pub struct SpFrame {
     pub clock: Signal<In, Clock>,
@@ -284,6 +339,8 @@ pub struct SpFrame {
     fw_a: DFF<Bits<9>>,
     fw_hi: DFF<Bit>,
     fw_d: DFF<Bits<8>>,
+    /// The read request, from a flip-flop (as `SpFifo`'s).
+    rreq_r: DFF<Bit>,
     shift: Signal<Local, Bit>,
     wptr: Signal<Local, Bits<9>>,
     ra: Signal<Local, Bits<9>>,
@@ -325,6 +382,7 @@ impl SpFrame {
             fw_a: Default::default(),
             fw_hi: Default::default(),
             fw_d: Default::default(),
+            rreq_r: Default::default(),
             shift: Default::default(),
             wptr: Default::default(),
             ra: Default::default(),
@@ -339,14 +397,22 @@ impl SpFrame {
 impl Logic for SpFrame {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, c0, c1, v0, v1, rinf, rslot, rkill, fw_v, fw_a, fw_hi, fw_d);
+        dff_setup!(self, clock, c0, c1, v0, v1, rinf, rslot, rkill, fw_v, fw_a, fw_hi, fw_d, rreq_r);
         // Leaving a word's high byte moves the read-ahead by a word.
         self.shift.next = self.adv.val() & self.ptr.val().get_bit(0);
         self.wptr.next = self.ptr.val().get_bits::<9>(1);
 
-        // ---- Read-ahead: slot 0 first, then slot 1; none while a write waits, so that a read
-        // never returns a word older than a write before it.
-        self.rreq.next = !self.fw_v.q.val() & !self.rinf.q.val() & !(self.v0.q.val() & self.v1.q.val());
+        // ---- Read-ahead: slot 0 first, then slot 1, one read at a time, asked for a cycle
+        // ahead; which slot, and so the address, is decided when it is granted. A waiting
+        // write goes first (its priority is higher), so that a read never returns a word older
+        // than a write before it; a read granted as a write is posted is dropped (`inval`).
+        if !self.rreq_r.q.val() & !self.rinf.q.val() & !(self.v0.q.val() & self.v1.q.val()) {
+            self.rreq_r.d.next = true;
+        }
+        if self.rgrant.val() {
+            self.rreq_r.d.next = false;
+        }
+        self.rreq.next = self.rreq_r.q.val();
         self.ra.next = self.wptr.val() + bit_cast::<9, 1>(self.v0.q.val().into());
         self.raddr.next = self.base.val() | bit_cast::<14, 9>(self.ra.val());
         self.rinf.d.next = self.rgrant.val();
