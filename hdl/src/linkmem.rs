@@ -27,6 +27,7 @@
 //!    must be there when the instruction is fetched, see [`SpFrame`]);
 //! 7. result FIFO read (the sender's tail), 8. result FIFO write (the engine's output): both
 //!    wait (`empty` / `full`), and what they carry leaves at line rate.
+//!
 //! Every request but (8) comes at most every other cycle from its client, so (1)–(7) cannot
 //! keep (8) out for long; what the result FIFO needs is the line's byte per 120 cycles.
 //!
@@ -121,7 +122,10 @@ impl<const A: usize, const A1: usize> SpFifo<A, A1> {
     /// A FIFO whose words are at `base .. base + 2^A`.
     pub fn new(base: u16) -> Self {
         assert_eq!(A + 1, A1, "FIFO pointers are one bit wider than addresses");
-        assert!(base as usize % (1 << A) == 0 && base as usize + (1 << A) <= 1 << 14, "region outside the SPRAM");
+        assert!(
+            (base as usize).is_multiple_of(1 << A) && base as usize + (1 << A) <= 1 << 14,
+            "region outside the SPRAM"
+        );
         Self {
             clock: Default::default(),
             data_in: Default::default(),
@@ -352,7 +356,7 @@ pub struct SpFrame {
 
 impl SpFrame {
     pub fn new(base: u16) -> Self {
-        assert!(base as usize % 512 == 0 && base as usize + 512 <= 1 << 14, "region outside the SPRAM");
+        assert!((base as usize).is_multiple_of(512) && base as usize + 512 <= 1 << 14, "region outside the SPRAM");
         Self {
             clock: Default::default(),
             ptr: Default::default(),

@@ -20,8 +20,7 @@ const QUIET: u64 = 3000;
 
 /// Cycles between received bytes: a line a little faster than 3 Mbaud at 36 MHz (120), the
 /// one the firmware is built for (~90 cycles a model-image byte all in), so the receive FIFO
-/// in the SPRAM fills while a frame is parsed (up to ~800 bytes behind a 1 KiB chunk) and
-/// drains between frames.
+/// in the SPRAM fills while a frame is parsed and drains between frames.
 const GAP: u64 = 100;
 
 hw_dut_line!(FwLink, |cfg| FwLink::new(cfg, STALE), 4 * STALE as u64, QUIET, GAP);

@@ -364,7 +364,7 @@ fn the_receive_fifo_holds_its_capacity() {
         settle(m.as_mut());
         let full = m.rx_full.val();
         m.rx_push.next = n % 4 == 0;
-        m.rx_in.next = ((n / 4) as u64 & 0xFF).into();
+        m.rx_in.next = ((n / 4) & 0xFF).into();
         if n % 4 == 0 && !full {
             accepted += 1;
         }
@@ -398,7 +398,7 @@ fn fast_streams_alone() {
     start(m.as_mut());
     // Fill 600 bytes of the frame buffer, firmware-style (a write every other cycle).
     for k in 0..600u64 {
-        m.fb_ptr.next = (k as u64).into();
+        m.fb_ptr.next = k.into();
         m.fb_write.next = true;
         m.fb_adv.next = true;
         m.fb_inval.next = true;
