@@ -16,12 +16,16 @@
 //! frames of up to [`crate::proto::MAX_CHUNK`] bytes unacknowledged, `docs/protocol.md`) keeps
 //! at most one such frame and two QUERY frames in it while the frame before is fed to the
 //! engine. The send FIFO holds 512 bytes: the protocol engine's sender waits while it is full,
-//! and the line, not the FIFO, sets how soon a frame has left (3 EBR fewer than 2 KiB).
+//! and the line, not the FIFO, sets how soon a frame has left (3 EBR fewer than 2 KiB). With
+//! [`Proto`] they are the [`BoardUart`]'s block RAMs; with the firmware ([`BoardUp5k`],
+//! [`BoardTestFw`]) the UART is a [`UartCore`] and the FIFOs, of the same sizes, are in the
+//! SPRAM that [`FwLink`] shares with its frame buffer and result FIFO (`crate::linkmem`):
+//! 9 block RAMs fewer on the UP5K, whose engine leaves one of its four SPRAMs free.
 
 use crate::device::{Ecp5Engine, TestEngine, TestEngineFw, Up5kEngine};
 use crate::linkio::FwLink;
 use crate::proto::Proto;
-use crate::uart::Uart;
+use crate::uart::{Uart, UartCore};
 use bbcu_arch::HwConfig;
 use rust_hdl::prelude::*;
 
@@ -42,8 +46,12 @@ pub enum Link {
     Firmware,
 }
 
+/// `board_top!(meta, Name, Engine, Link, UartType, fifo uart | line uart, status)`: `fifo`
+/// wires a protocol engine to a [`Uart`]'s FIFOs, `line` wires one that holds the FIFOs
+/// itself ([`FwLink`]) to a [`UartCore`]; `status` names the block with `rx_overflow` and
+/// `tx_idle` for the LEDs.
 macro_rules! board_top {
-    ($(#[$meta:meta])* $name:ident, $engine:ty, $link:ty $(, $idle:ident)?) => {
+    ($(#[$meta:meta])* $name:ident, $engine:ty, $link:ty, $uart:ty, $(fifo $fifo:ident)? $(line $line:ident)?, $st:ident) => {
         $(#[$meta])*
         #[derive(LogicBlock)]
         pub struct $name {
@@ -51,7 +59,7 @@ macro_rules! board_top {
             pub uart_rx: Signal<In, Bit>,
             pub uart_tx: Signal<Out, Bit>,
             pub led: Signal<Out, Bits<2>>,
-            uart: BoardUart,
+            uart: $uart,
             proto: $link,
             engine: $engine,
             leds: Signal<Local, Bits<2>>,
@@ -74,7 +82,7 @@ macro_rules! board_top {
                     uart_rx: Default::default(),
                     uart_tx: Default::default(),
                     led: Default::default(),
-                    uart: BoardUart::with_baud(baud),
+                    uart: <$uart>::with_baud(baud),
                     proto: <$link>::new(cfg, stale_cycles),
                     engine: Default::default(),
                     leds: Default::default(),
@@ -90,13 +98,22 @@ macro_rules! board_top {
                 self.uart.rx.next = self.uart_rx.val();
                 self.uart_tx.next = self.uart.tx.val();
                 self.uart.clear_errors.next = false;
-                self.proto.rx_data.next = self.uart.rx_data.val();
-                self.proto.rx_empty.next = self.uart.rx_empty.val();
-                self.uart.rx_read.next = self.proto.rx_read.val();
-                self.uart.tx_data.next = self.proto.tx_data.val();
-                self.uart.tx_write.next = self.proto.tx_write.val();
-                self.proto.tx_full.next = self.uart.tx_full.val();
-                $(self.proto.$idle.next = self.uart.$idle.val();)?
+                $(
+                    self.proto.rx_data.next = self.$fifo.rx_data.val();
+                    self.proto.rx_empty.next = self.$fifo.rx_empty.val();
+                    self.$fifo.rx_read.next = self.proto.rx_read.val();
+                    self.$fifo.tx_data.next = self.proto.tx_data.val();
+                    self.$fifo.tx_write.next = self.proto.tx_write.val();
+                    self.proto.tx_full.next = self.$fifo.tx_full.val();
+                )?
+                $(
+                    self.proto.rx_data.next = self.$line.rx_data.val();
+                    self.proto.rx_valid.next = self.$line.rx_valid.val();
+                    self.$line.tx_data.next = self.proto.tx_data.val();
+                    self.$line.tx_load.next = self.proto.tx_load.val();
+                    self.proto.tx_ready.next = self.$line.tx_ready.val();
+                    self.proto.tx_busy.next = self.$line.tx_busy.val();
+                )?
 
                 self.engine.load_we.next = self.proto.load_we.val();
                 self.engine.load_mem.next = self.proto.load_mem.val();
@@ -121,7 +138,7 @@ macro_rules! board_top {
 
                 // No read-back of `leds` (a local read in its own kernel simulates as a latch).
                 self.leds.next = 0.into();
-                if self.uart.frame_error.val() | self.uart.rx_overflow.val() | !self.uart.tx_idle.val() {
+                if self.uart.frame_error.val() | self.$st.rx_overflow.val() | !self.$st.tx_idle.val() {
                     self.leds.next = 2.into();
                     if self.proto.model_ok.val() {
                         self.leds.next = 3.into();
@@ -145,7 +162,10 @@ board_top!(
     /// The board top-level around the simulation tests' engine (`hdl/sim-test.toml`).
     BoardTest,
     TestEngine,
-    Proto<ROM_BITS>
+    Proto<ROM_BITS>,
+    BoardUart,
+    fifo uart,
+    uart
 );
 board_top!(
     /// [`BoardTest`] as the UP5K has it: the protocol engine and the engine's sequencer as
@@ -153,7 +173,9 @@ board_top!(
     BoardTestFw,
     TestEngineFw,
     FwLink,
-    tx_idle
+    UartCore,
+    line uart,
+    proto
 );
 board_top!(
     /// The board top-level around the `ice40-up5k` engine shape, with the protocol engine as
@@ -161,11 +183,16 @@ board_top!(
     BoardUp5k,
     Up5kEngine,
     FwLink,
-    tx_idle
+    UartCore,
+    line uart,
+    proto
 );
 board_top!(
     /// The board top-level around the `ecp5-85k` engine shape.
     BoardEcp5,
     Ecp5Engine,
-    Proto<ROM_BITS>
+    Proto<ROM_BITS>,
+    BoardUart,
+    fifo uart,
+    uart
 );

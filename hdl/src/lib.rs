@@ -13,6 +13,8 @@
 //! - [`proto`]: the device side of the link protocol (`docs/protocol.md`, "Hardware boards")
 //!   between the UART's FIFOs and the engine's ports;
 //! - [`linkfw`]: the same protocol as firmware for the control core, with its I/O block modelled;
+//! - [`linkio`]: that firmware on the control core beside the link I/O block, in hardware;
+//! - [`linkmem`]: the link's byte buffers (UART FIFOs, frame buffer, result FIFO) in one SPRAM;
 //! - [`board_top`]: the board top-level (UART, protocol engine, engine) per engine instance;
 //! - [`board_sim`]: the board top-level's Verilog under Verilator, spoken to on its serial pins;
 //! - [`top_echo`]: a UART echo board design that tests the board flow;
@@ -47,6 +49,7 @@ pub mod fp;
 pub mod generate;
 pub mod linkfw;
 pub mod linkio;
+pub mod linkmem;
 pub mod pe;
 pub mod popcount;
 pub mod post;

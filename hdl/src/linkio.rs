@@ -1,7 +1,9 @@
 //! The protocol engine as firmware, in hardware: the control core ([`Ctl`]) running
-//! [`crate::linkfw::firmware`] beside the link I/O block, behind the same ports as the
-//! hand-built [`crate::proto::Proto`] (plus `tx_idle`), so that a board top-level can take
-//! either.
+//! [`crate::linkfw::firmware`] beside the link I/O block, with the engine-side ports of the
+//! hand-built [`crate::proto::Proto`] and, on the line side, a FIFO-less UART
+//! ([`crate::uart::UartCore`]): the UART's receive and send FIFOs are here, with the frame
+//! buffer and the result FIFO, in one SPRAM ([`crate::linkmem`]), because the UP5K's block
+//! RAMs are short and its fourth SPRAM is free.
 //!
 //! The I/O block is what `linkfw::IoModel` models, port for port (`linkfw::pin`, `pout`):
 //! the byte streams that must move while the single-threaded firmware is elsewhere stay in
@@ -15,20 +17,29 @@
 //! - the sender writes its header and register bytes one a cycle, and a fed tail byte waits
 //!   in a one-byte holding register until the FIFO takes it; the firmware never writes two
 //!   before the header is out;
-//! - the send FIFO's fill level is not visible from here (the UART holds it), so `SND`'s bit 1
-//!   is "not idle" (bytes queued or the line busy, or written in the last cycles, before the
-//!   UART's flags show them) and bit 2 counts bytes written since the UART was last idle, a
-//!   bound on the fill level that only ever makes the firmware wait longer.
+//! - `SND`'s bit 1 is "not idle" (bytes queued or the line busy, or written in the last
+//!   cycles) and bit 2 counts bytes written since the send side was last idle, a bound on the
+//!   fill level that only ever makes the firmware wait longer.
+//!
+//! What the SPRAM changes for the firmware is only when things show, never what: the model
+//! needs no change. A received byte shows in `RXS` two edges after the receiver's strobe, as
+//! before; a byte behind others may show a few cycles after the one before it was read
+//! (the receive FIFO's read stage refills from the SPRAM; the firmware polls `RXS` anyway).
+//! An `in RES` finding the result FIFO's read stage refilling pops nothing and `RCNT` stays
+//! (the firmware only pops while draining, and reads `RCNT` again). The FIFOs hold a few bytes
+//! more than the model's (register stages). The byte an `in FB` reads is the frame buffer's
+//! read-ahead, there a few cycles after `FBP` and after the read before (`linkmem::SpFrame`):
+//! the firmware reads the buffer tens of cycles after setting the pointer and at most a byte
+//! per two instructions; the feeder waits for it (`in_valid`).
 //!
 //! For the UP5K's 36 MHz every strobe and the value an `in` reads are registered from the
 //! instruction being fetched (`Ctl::port_next`, `out_next`, `in_next`), and the bytes the
 //! sender writes come from registers (docs/architecture.md has the measurements).
 
-use crate::bram::Bram;
 use crate::crc::{Crc32, Crc8};
 use crate::ctl::Ctl;
 use crate::linkfw::{pin, pout};
-use crate::uart::ByteFifo;
+use crate::linkmem::LinkMem;
 use bbcu_arch::HwConfig;
 use rust_hdl::prelude::*;
 
@@ -107,14 +118,19 @@ pub enum Snd {
 #[derive(LogicBlock)]
 pub struct LinkIo<const PA: usize> {
     pub clock: Signal<In, Clock>,
+    /// The UART receiver's byte, in the cycle `rx_valid` is high.
     pub rx_data: Signal<In, Bits<8>>,
-    pub rx_empty: Signal<In, Bit>,
-    pub rx_read: Signal<Out, Bit>,
+    pub rx_valid: Signal<In, Bit>,
+    /// The UART transmitter's handshake: it takes `tx_data` when `tx_ready` and `tx_load`.
     pub tx_data: Signal<Out, Bits<8>>,
-    pub tx_write: Signal<Out, Bit>,
-    pub tx_full: Signal<In, Bit>,
-    /// The UART's send side is idle: nothing queued, the line quiet.
-    pub tx_idle: Signal<In, Bit>,
+    pub tx_load: Signal<Out, Bit>,
+    pub tx_ready: Signal<In, Bit>,
+    /// The transmitter has a byte on the line.
+    pub tx_busy: Signal<In, Bit>,
+    /// The send side is idle: nothing queued, the line quiet.
+    pub tx_idle: Signal<Out, Bit>,
+    /// A byte arrived while the receive FIFO was full, and was lost (sticky).
+    pub rx_overflow: Signal<Out, Bit>,
     pub load_we: Signal<Out, Bit>,
     pub load_mem: Signal<Out, Bits<3>>,
     pub load_addr: Signal<Out, Bits<32>>,
@@ -139,11 +155,14 @@ pub struct LinkIo<const PA: usize> {
     pub model_ok: Signal<Out, Bit>,
 
     core: Ctl<PA>,
-    fbuf: Bram<Bits<8>, FB_BITS>,
-    /// The result FIFO: one chunk of at most `proto::MAX_CHUNK` bytes, which a RESULT_DATA frame
-    /// waits for whole before it starts (the engine waits meanwhile if it is faster than the
-    /// line, which then stays busy).
-    rfifo: ByteFifo<10, 11>,
+    /// The UART's FIFOs, the frame buffer and the result FIFO (one chunk of at most
+    /// `proto::MAX_CHUNK` bytes, which a RESULT_DATA frame waits for whole before it starts:
+    /// the engine waits meanwhile if it is faster than the line, which then stays busy), in
+    /// one SPRAM.
+    mem: LinkMem,
+    ovf: DFF<Bit>,
+    /// The send side is idle (FIFO empty, transmitter quiet).
+    tx_idle_i: Signal<Local, Bit>,
     rx8: Crc8,
     rx32: Crc32,
     up32: Crc32,
@@ -245,12 +264,13 @@ impl<const PA: usize> LinkIo<PA> {
         Self {
             clock: Default::default(),
             rx_data: Default::default(),
-            rx_empty: Default::default(),
-            rx_read: Default::default(),
+            rx_valid: Default::default(),
             tx_data: Default::default(),
-            tx_write: Default::default(),
-            tx_full: Default::default(),
+            tx_load: Default::default(),
+            tx_ready: Default::default(),
+            tx_busy: Default::default(),
             tx_idle: Default::default(),
+            rx_overflow: Default::default(),
             load_we: Default::default(),
             load_mem: Default::default(),
             load_addr: Default::default(),
@@ -273,8 +293,9 @@ impl<const PA: usize> LinkIo<PA> {
             cnt_data: Default::default(),
             model_ok: Default::default(),
             core: Ctl::new(&program),
-            fbuf: Default::default(),
-            rfifo: Default::default(),
+            mem: Default::default(),
+            ovf: Default::default(),
+            tx_idle_i: Default::default(),
             rx8: Default::default(),
             rx32: Default::default(),
             up32: Default::default(),
@@ -350,13 +371,20 @@ impl<const PA: usize> LinkIo<PA> {
     }
 }
 
+impl<const PA: usize> LinkIo<PA> {
+    /// Simulation only: every received byte has been read by the firmware.
+    pub fn rx_idle(&self) -> bool {
+        self.mem.rx_idle()
+    }
+}
+
 impl<const PA: usize> Logic for LinkIo<PA> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
             self, clock, fbp, tmr, csel, model, ss, sk, s_code, s_seq, s_len, s_nreg, s_fifo, s_left, pend, pend_v,
             cur_b, nxt_b, hcrc, hit_crc8, hit_rx32, hit_up32, hit_sbyte, hit_res32, wen, ren, hit_fbp, hit_fbw, hit_fb,
-            hit_rx, hit_res, since, wrote, l_mem, l_addr, feed_left, feed_z, feed_nz, done_f, rgot, rcnt, pin_r
+            hit_rx, hit_res, since, wrote, l_mem, l_addr, feed_left, feed_z, feed_nz, done_f, rgot, rcnt, pin_r, ovf
         );
         for i in 0..16 {
             self.s_regs[i].clock.next = self.clock.val();
@@ -368,9 +396,7 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             self.job[i].clock.next = self.clock.val();
             self.job[i].d.next = self.job[i].q.val();
         }
-        clock!(self, clock, core, rfifo, rx8, rx32, up32, tx32, res32);
-        self.fbuf.write_clock.next = self.clock.val();
-        self.fbuf.read_clock.next = self.clock.val();
+        clock!(self, clock, core, mem, rx8, rx32, up32, tx32, res32);
 
         self.wen.d.next = self.core.out_next.val();
         self.ren.d.next = self.core.in_next.val();
@@ -390,11 +416,11 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         self.hit_rx.d.next = self.core.in_next.val() & (self.core.port_next.val() == 1);
         self.hit_res.d.next = self.core.in_next.val() & (self.core.port_next.val() == 15);
 
-        // ---- Frame buffer and feeder. The memory reads the pointer's next value, so its
-        // output is the byte at the pointer in every cycle.
-        self.take.next = self.feed_nz.q.val() & self.in_ready.val();
-        self.in_valid.next = self.feed_nz.q.val();
-        self.in_data.next = self.fbuf.read_data.val();
+        // ---- Frame buffer and feeder. The frame buffer's read-ahead has the byte at the
+        // pointer when `fb_valid` (`linkmem::SpFrame`); the feeder waits for it.
+        self.take.next = self.feed_nz.q.val() & (self.feed_z.q.val() | self.mem.fb_valid.val()) & self.in_ready.val();
+        self.in_valid.next = self.feed_nz.q.val() & (self.feed_z.q.val() | self.mem.fb_valid.val());
+        self.in_data.next = self.mem.fb_out.val();
         if self.feed_z.q.val() {
             self.in_data.next = 0.into();
         }
@@ -406,10 +432,11 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             self.fbp_n.next = self.v.val().get_bits::<FB_BITS>(0);
         }
         self.fbp.d.next = self.fbp_n.val();
-        self.fbuf.read_address.next = self.fbp_n.val();
-        self.fbuf.write_address.next = self.fbp.q.val();
-        self.fbuf.write_data.next = self.vb.val();
-        self.fbuf.write_enable.next = self.hit_fbw.q.val();
+        self.mem.fb_ptr.next = self.fbp.q.val();
+        self.mem.fb_adv.next = (self.take.val() & !self.feed_z.q.val()) | self.hit_fb.q.val() | self.hit_fbw.q.val();
+        self.mem.fb_inval.next = self.hit_fbp.q.val() | self.hit_fbw.q.val();
+        self.mem.fb_write.next = self.hit_fbw.q.val();
+        self.mem.fb_in.next = self.vb.val();
         if self.take.val() {
             self.feed_left.d.next = self.feed_left.q.val() - 1;
             self.feed_nz.d.next = self.feed_left.q.val() != 1;
@@ -436,7 +463,7 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             self.up32.clear.next = self.v.val().get_bit(8) | self.v.val().get_bit(9);
             self.up32.valid.next = !self.v.val().get_bit(9);
         } else if self.take.val() & !self.feed_z.q.val() {
-            self.up32.data.next = self.fbuf.read_data.val();
+            self.up32.data.next = self.mem.fb_out.val();
             self.up32.valid.next = true;
         }
 
@@ -607,7 +634,7 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             Snd::Idle => {}
             Snd::Head => {
                 self.nxt_b.d.next = self.b1.val();
-                if !self.tx_full.val() {
+                if !self.mem.tx_full.val() {
                     self.emit.next = true;
                     self.sk.d.next = self.sk.q.val() + 1;
                     self.cur_b.d.next = self.nxt_b.q.val();
@@ -628,8 +655,8 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             }
             Snd::Tail => {
                 if self.s_fifo.q.val() {
-                    self.txd.next = self.rfifo.data_out.val();
-                    if !self.tx_full.val() & !self.rfifo.empty.val() {
+                    self.txd.next = self.mem.rf_out.val();
+                    if !self.mem.tx_full.val() & !self.mem.rf_empty.val() {
                         self.emit.next = true;
                         self.pop.next = true;
                     }
@@ -638,11 +665,11 @@ impl<const PA: usize> Logic for LinkIo<PA> {
                     // decode stays off the path into the send FIFO and the CRC units; `out`s
                     // come at most every other cycle and the register drains every cycle.
                     self.txd.next = self.pend.q.val();
-                    if self.pend_v.q.val() & !self.tx_full.val() {
+                    if self.pend_v.q.val() & !self.mem.tx_full.val() {
                         self.emit.next = true;
                         self.pend_v.d.next = false;
                     }
-                    if self.sbyte.val() & !(self.pend_v.q.val() & self.tx_full.val()) {
+                    if self.sbyte.val() & !(self.pend_v.q.val() & self.mem.tx_full.val()) {
                         self.pend.d.next = self.vb.val();
                         self.pend_v.d.next = true;
                     }
@@ -656,7 +683,7 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             }
             Snd::Crc => {
                 self.txd.next = self.crcb.val();
-                if !self.tx_full.val() {
+                if !self.mem.tx_full.val() {
                     self.emit.next = true;
                     self.sk.d.next = self.sk.q.val() + 1;
                     if self.sk.q.val() == 3 {
@@ -674,8 +701,15 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             self.s_left.d.next = self.s_len.q.val() - bit_cast::<16, 5>(self.s_nreg.q.val());
             self.pend_v.d.next = false;
         }
-        self.tx_write.next = self.emit.val();
-        self.tx_data.next = self.txd.val();
+        self.mem.tx_push.next = self.emit.val();
+        self.mem.tx_in.next = self.txd.val();
+        // The transmitter takes the send FIFO's first byte when it is ready (a pop of an empty
+        // FIFO is ignored).
+        self.tx_data.next = self.mem.tx_out.val();
+        self.tx_load.next = !self.mem.tx_empty.val();
+        self.mem.tx_pop.next = self.tx_ready.val();
+        self.tx_idle_i.next = self.mem.tx_idle.val() & !self.tx_busy.val();
+        self.tx_idle.next = self.tx_idle_i.val();
         // The header's CRC-8 covers its first seven bytes; the CRC-32 everything before it.
         // The CRC-32 takes every byte but its own: the same choice as `txd` without the CRC
         // bytes' multiplexer in front of it.
@@ -683,7 +717,7 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         if self.ss.q.val() == Snd::Tail {
             self.tx32.data.next = self.pend.q.val();
             if self.s_fifo.q.val() {
-                self.tx32.data.next = self.rfifo.data_out.val();
+                self.tx32.data.next = self.mem.rf_out.val();
             }
         }
         self.tx32.clear.next = (self.ss.q.val() == Snd::Head) & (self.sk.q.val() == 0);
@@ -694,23 +728,24 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             if !self.since.q.val().get_bit(8) {
                 self.since.d.next = self.since.q.val() + 1;
             }
-        } else if self.tx_idle.val() & (self.wrote.q.val() == 0) {
+        } else if self.tx_idle_i.val() & (self.wrote.q.val() == 0) {
             self.since.d.next = 0.into();
         }
 
         // ---- Result FIFO: the engine's output in, the sender's tail or the firmware out.
-        self.rfifo.data_in.next = self.out_data.val();
-        self.rfifo.write.next = self.out_valid.val();
-        self.out_ready.next = !self.rfifo.full.val();
-        self.push.next = self.out_valid.val() & !self.rfifo.full.val();
-        self.rfifo.read.next = self.pop.val() | self.hit_res.q.val();
-        self.res32.data.next = self.rfifo.data_out.val();
+        self.mem.rf_in.next = self.out_data.val();
+        self.mem.rf_push.next = self.out_valid.val();
+        self.out_ready.next = !self.mem.rf_full.val();
+        self.push.next = self.out_valid.val() & !self.mem.rf_full.val();
+        self.mem.rf_pop.next = self.pop.val() | self.hit_res.q.val();
+        self.res32.data.next = self.mem.rf_out.val();
         self.res32.valid.next = self.pop.val();
         self.res32.clear.next = self.hit_res32.q.val();
-        if self.push.val() & !(self.rfifo.read.val() & !self.rfifo.empty.val()) {
+        // A pop of an empty FIFO is ignored: the count stays, and the firmware reads again.
+        if self.push.val() & !((self.pop.val() | self.hit_res.q.val()) & !self.mem.rf_empty.val()) {
             self.rcnt.d.next = self.rcnt.q.val() + 1;
         }
-        if !self.push.val() & self.rfifo.read.val() & !self.rfifo.empty.val() {
+        if !self.push.val() & (self.pop.val() | self.hit_res.q.val()) & !self.mem.rf_empty.val() {
             self.rcnt.d.next = self.rcnt.q.val() - 1;
         }
         if self.push.val() {
@@ -720,19 +755,24 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             self.rgot.d.next = 0.into();
         }
 
-        // ---- The receive side.
-        self.rx_read.next = self.hit_rx.q.val();
+        // ---- The receive side: the receiver's bytes into the receive FIFO, which the firmware
+        // reads.
+        self.mem.rx_in.next = self.rx_data.val();
+        self.mem.rx_push.next = self.rx_valid.val();
+        self.mem.rx_pop.next = self.hit_rx.q.val();
+        self.ovf.d.next = self.ovf.q.val() | (self.rx_valid.val() & self.mem.rx_full.val());
+        self.rx_overflow.next = self.ovf.q.val();
 
         // ---- What an `in` reads: selected by the port of the instruction being fetched and
         // registered, so the value is the one at the end of its fetch cycle (a status a cycle
         // old, which polling does not mind; anything an earlier instruction's strobe changed
         // is already in it: the frame buffer is read at the pointer's next value).
-        self.rxs.next = !self.rx_empty.val();
-        self.unidle.next = !self.tx_idle.val() | (self.since.q.val() != 0) | (self.wrote.q.val() != 0);
+        self.rxs.next = !self.mem.rx_empty.val();
+        self.unidle.next = !self.tx_idle_i.val() | (self.since.q.val() != 0) | (self.wrote.q.val() != 0);
         self.pin_v.next = 0.into();
         match self.core.port_next.val().index() {
             0 => self.pin_v.next = bit_cast::<16, 1>(self.rxs.val().into()),
-            1 => self.pin_v.next = bit_cast::<16, 8>(self.rx_data.val()),
+            1 => self.pin_v.next = bit_cast::<16, 8>(self.mem.rx_out.val()),
             2 => self.pin_v.next = bit_cast::<16, 8>(self.rx8.crc.val()),
             3 => self.pin_v.next = self.rx32.crc.val().get_bits::<16>(0),
             4 => self.pin_v.next = self.rx32.crc.val().get_bits::<16>(16),
@@ -744,7 +784,7 @@ impl<const PA: usize> Logic for LinkIo<PA> {
                         | bit_cast::<3, 1>((self.ss.q.val() != Snd::Idle).into()),
                 )
             }
-            7 => self.pin_v.next = bit_cast::<16, 8>(self.fbuf.read_data.val()),
+            7 => self.pin_v.next = bit_cast::<16, 8>(self.mem.fb_out.val()),
             8 => {
                 self.pin_v.next = (bit_cast::<16, 1>(self.eng_error.val().into()) << 2)
                     | bit_cast::<16, 1>(self.eng_busy.val().into())
@@ -755,7 +795,7 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             12 => self.pin_v.next = self.up32.crc.val().get_bits::<16>(16),
             13 => self.pin_v.next = self.feed_left.q.val(),
             14 => self.pin_v.next = bit_cast::<16, 12>(self.rcnt.q.val()),
-            15 => self.pin_v.next = bit_cast::<16, 8>(self.rfifo.data_out.val()),
+            15 => self.pin_v.next = bit_cast::<16, 8>(self.mem.rf_out.val()),
             16 => self.pin_v.next = self.res32.crc.val().get_bits::<16>(0),
             17 => self.pin_v.next = self.res32.crc.val().get_bits::<16>(16),
             18 => self.pin_v.next = bit_cast::<16, 1>(self.done_f.q.val().into()),

@@ -141,3 +141,91 @@ always @(*) read_data = {out};
         }]
     }
 }
+
+/// One `SB_SPRAM256KA` (16 K × 16) with a write enable per byte, for memories shared by byte
+/// streams (`crate::linkmem`): a byte is written without reading its word first.
+///
+/// Behaviour as [`SpRam`]'s with one bank: on a rising edge a write (`write`, the bytes chosen
+/// by `byte_en`, bit 0 the low byte) does not read, so `data_out` keeps the last read's word;
+/// any other edge reads `address`, and `data_out` has that word from the edge on. The
+/// primitive's `MASKWREN` enables nibbles, two per byte.
+#[derive(LogicBlock)]
+pub struct SpRamBytes {
+    pub clock: Signal<In, Clock>,
+    pub address: Signal<In, Bits<14>>,
+    pub data_in: Signal<In, Bits<16>>,
+    pub write: Signal<In, Bit>,
+    pub byte_en: Signal<In, Bits<2>>,
+    pub data_out: Signal<Out, Bits<16>>,
+    _sim: Box<SpState<u16>>,
+}
+
+impl Default for SpRamBytes {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            address: Default::default(),
+            data_in: Default::default(),
+            write: Default::default(),
+            byte_en: Default::default(),
+            data_out: Default::default(),
+            _sim: Box::new(SpState { mem: vec![vec![0; 1 << BANK_BITS]], q: vec![0] }),
+        }
+    }
+}
+
+impl Logic for SpRamBytes {
+    fn update(&mut self) {
+        if self.clock.pos_edge() {
+            let a = self.address.val().index();
+            let st = &mut self._sim;
+            if self.write.val() {
+                let (d, en) = (self.data_in.val().index() as u16, self.byte_en.val().index());
+                let keep = if en & 1 == 0 { 0x00FF } else { 0 } | if en & 2 == 0 { 0xFF00 } else { 0 };
+                st.mem[0][a] = (st.mem[0][a] & keep) | (d & !keep);
+            } else {
+                st.q[0] = st.mem[0][a];
+            }
+            self.data_out.next = (st.q[0] as u64).into();
+        }
+    }
+
+    fn connect(&mut self) {
+        self.data_out.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(
+            "\
+wire [15:0] q;
+`ifdef SYNTHESIS
+SB_SPRAM256KA ram (
+    .ADDRESS(address), .DATAIN(data_in), .MASKWREN({byte_en[1], byte_en[1], byte_en[0], byte_en[0]}),
+    .WREN(write), .CHIPSELECT(1'b1), .CLOCK(clock), .STANDBY(1'b0), .SLEEP(1'b0), .POWEROFF(1'b1),
+    .DATAOUT(q));
+`else
+// Behavioural model: a write does not read (one port).
+reg [15:0] mem [0:16383];
+reg [15:0] r;
+always @(posedge clock)
+    if (write) begin
+        if (byte_en[0]) mem[address][7:0] <= data_in[7:0];
+        if (byte_en[1]) mem[address][15:8] <= data_in[15:8];
+    end else r <= mem[address];
+assign q = r;
+`endif
+always @(*) data_out = q;
+"
+            .into(),
+        )
+    }
+
+    fn timing(&self) -> Vec<TimingInfo> {
+        vec![TimingInfo {
+            name: "spram_bytes".into(),
+            clock: "clock".into(),
+            inputs: vec!["address".into(), "data_in".into(), "write".into(), "byte_en".into()],
+            outputs: vec!["data_out".into()],
+        }]
+    }
+}

@@ -563,6 +563,68 @@ impl<const A: usize, const A1: usize, const T: usize, const T1: usize> Logic for
     }
 }
 
+/// The UART without FIFOs, for a design that keeps its byte buffers elsewhere (the UP5K's
+/// board keeps them in an SPRAM beside the protocol engine's, `crate::linkmem`): the
+/// receiver's byte strobe and the transmitter's handshake as ports, and the sticky
+/// `frame_error` of [`Uart`]. A receiver's byte must be taken in the cycle `rx_valid` is high;
+/// `tx_data` is taken when `tx_ready` and `tx_load` are both high.
+#[derive(LogicBlock)]
+pub struct UartCore {
+    pub clock: Signal<In, Clock>,
+    pub rx: Signal<In, Bit>,
+    pub tx: Signal<Out, Bit>,
+    pub rx_data: Signal<Out, Bits<8>>,
+    pub rx_valid: Signal<Out, Bit>,
+    pub tx_data: Signal<In, Bits<8>>,
+    pub tx_load: Signal<In, Bit>,
+    pub tx_ready: Signal<Out, Bit>,
+    /// A byte is on the line.
+    pub tx_busy: Signal<Out, Bit>,
+    pub frame_error: Signal<Out, Bit>,
+    pub clear_errors: Signal<In, Bit>,
+    receiver: UartRx,
+    transmitter: UartTx,
+    ferr: DFF<Bit>,
+}
+
+impl UartCore {
+    pub fn with_baud(baud: Baud) -> Self {
+        Self {
+            clock: Default::default(),
+            rx: Default::default(),
+            tx: Default::default(),
+            rx_data: Default::default(),
+            rx_valid: Default::default(),
+            tx_data: Default::default(),
+            tx_load: Default::default(),
+            tx_ready: Default::default(),
+            tx_busy: Default::default(),
+            frame_error: Default::default(),
+            clear_errors: Default::default(),
+            receiver: UartRx::with_baud(baud),
+            transmitter: UartTx::with_baud(baud),
+            ferr: Default::default(),
+        }
+    }
+}
+
+impl Logic for UartCore {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(self, clock, receiver, transmitter, ferr);
+        self.receiver.rx.next = self.rx.val();
+        self.rx_data.next = self.receiver.data.val();
+        self.rx_valid.next = self.receiver.valid.val();
+        self.transmitter.data.next = self.tx_data.val();
+        self.transmitter.load.next = self.tx_load.val();
+        self.tx_ready.next = self.transmitter.ready.val();
+        self.tx_busy.next = self.transmitter.busy.val();
+        self.tx.next = self.transmitter.tx.val();
+        self.ferr.d.next = (self.ferr.q.val() | self.receiver.frame_error.val()) & !self.clear_errors.val();
+        self.frame_error.next = self.ferr.q.val();
+    }
+}
+
 macro_rules! clocked {
     ($($t:ty),*) => {$(
         impl crate::sim::Clocked for $t {
@@ -572,7 +634,7 @@ macro_rules! clocked {
         }
     )*};
 }
-clocked!(BaudTick, UartRx, UartTx);
+clocked!(BaudTick, UartRx, UartTx, UartCore);
 
 impl<const A: usize, const A1: usize, const T: usize, const T1: usize> crate::sim::Clocked for Uart<A, A1, T, T1> {
     fn clock_mut(&mut self) -> &mut Signal<In, Clock> {

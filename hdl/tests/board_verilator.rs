@@ -50,6 +50,9 @@ fn lint_config() -> String {
     // fetch-time strobes, which its I/O ports do not use.
     off("UNUSEDSIGNAL", "*Signal is not used: 'core$out_next'*");
     off("UNUSEDSIGNAL", "*Signal is not used: 'core$in_next'*");
+    // The link's SPRAM buffers: only the send FIFO's `idle` has a user (`tx_idle`).
+    off("UNUSEDSIGNAL", "*Signal is not used: 'rx$idle'*");
+    off("UNUSEDSIGNAL", "*Signal is not used: 'rf$idle'*");
     for e in ["Ps", "Ss", "Tk", "Is", "Rk", "Snd", "Cs", "RowPhase"] {
         off("UNUSEDPARAM", &format!("*Parameter is not used: '{e}$*"));
     }

@@ -1,4 +1,4 @@
-//! The UART ([`UartRx`], [`UartTx`], [`Uart`], the [`TopEcho`] board design) and the CRC-32
+//! The UART ([`UartRx`], [`UartTx`], [`Uart`], [`UartCore`], the [`TopEcho`] board design) and the CRC-32
 //! block, driven bit by bit on the serial line: under rust-hdl's simulator (driven directly, no
 //! threads), then the emitted Verilog linted and cross-simulated under Verilator on the same
 //! line waveforms, cycle for cycle (fpga-notes §3.9).
@@ -9,7 +9,7 @@
 use bbcu_hdl::crc::Crc32;
 use bbcu_hdl::sim::{settle, start, tick};
 use bbcu_hdl::top_echo::TopEcho;
-use bbcu_hdl::uart::{divisor_for, Baud, Uart, UartRx, UartTx, OVERSAMPLE};
+use bbcu_hdl::uart::{divisor_for, Baud, Uart, UartCore, UartRx, UartTx, OVERSAMPLE};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 mod verilator;
@@ -418,6 +418,42 @@ fn uart_overflow_and_framing_flags_are_sticky() {
     assert!(!uut.rx_overflow.val() && !uut.frame_error.val(), "flags cleared");
 }
 
+/// The FIFO-less UART (the firmware boards keep the FIFOs in an SPRAM): every received byte is
+/// strobed once, and bytes handed to the transmitter whenever it is ready leave back to back,
+/// as a loopback through a software queue; a framing error is sticky until cleared.
+#[test]
+fn uart_core_loopback_and_sticky_framing_error() {
+    let (line, bytes) = echo_line(13, 120);
+    let line = line.frame(0x42, false).idle(1.0);
+    let bit = bit_cycles(DIV) as f64;
+    let mut uut = UartCore::with_baud(Baud::divisor(DIV));
+    start(&mut uut);
+    let mut queue = std::collections::VecDeque::new();
+    let mut tx = Vec::new();
+    for level in levels(&line.to_runs(bit)).chain(std::iter::repeat_n(true, 3 * 10 * bit as usize)) {
+        uut.rx.next = level;
+        uut.tx_load.next = !queue.is_empty();
+        uut.tx_data.next = (*queue.front().unwrap_or(&0) as u64).into();
+        settle(&mut uut);
+        if uut.tx_ready.val() && uut.tx_load.val() {
+            queue.pop_front();
+        }
+        if uut.rx_valid.val() {
+            queue.push_back(uut.rx_data.val().index() as u8);
+        }
+        tick(&mut uut);
+        tx.push(uut.tx.val());
+    }
+    let got: Vec<Result<u8, u8>> = decode(&tx, bit).into_iter().map(|f| f.1).collect();
+    assert_eq!(got, bytes.iter().map(|&b| Ok(b)).collect::<Vec<_>>(), "loopback");
+    assert!(uut.frame_error.val(), "framing error flagged");
+    uut.clear_errors.next = true;
+    tick(&mut uut);
+    uut.clear_errors.next = false;
+    tick(&mut uut);
+    assert!(!uut.frame_error.val(), "flag cleared");
+}
+
 // --- CRC-32 ------------------------------------------------------------------------------------
 
 const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
@@ -492,6 +528,7 @@ fn uart_verilog_lints() {
     lint(&emit(UartRx::new(DIV), "uart_rx"), &[]);
     lint(&emit(UartTx::new(DIV), "uart_tx"), &[]);
     lint(&emit(Uart::<4, 5, 4, 5>::new(DIV), "uart_fifo"), &[]);
+    lint(&emit(UartCore::with_baud(Baud::divisor(DIV)), "uart_core"), &[]);
     lint(&emit(TopEcho::new(DIV, true), "top_echo"), &[]);
     lint(&emit(Crc32::default(), "crc32"), &[]);
 }

@@ -1,0 +1,738 @@
+//! The link's byte buffers in one iCE40 UP5K SPRAM: the UART's receive FIFO (2 KiB) and send
+//! FIFO (512 B), and `LinkIo`'s result FIFO (1 KiB) and frame buffer (1 KiB), which took 9 of
+//! the UP5K's 30 block RAMs while the engine leaves one of the four SPRAMs free.
+//!
+//! One `SB_SPRAM256KA` ([`SpRamBytes`]) does one access a cycle, a read or a write of one
+//! 16-bit word (bytes may be written alone). The streams it serves: the UART's two at a byte
+//! per ~120 cycles (3 Mbaud at 36 MHz), the firmware's at a byte per a few instructions, and
+//! three that may run at a byte a cycle in bursts — the feeder (frame buffer → engine), the
+//! engine's output into the result FIFO, and the sender (result FIFO → send FIFO) — each of
+//! which can wait. A word holds two bytes, so a fast stream needs an access every other cycle:
+//! small register stages on every client pack and unpack words, and a fixed-priority arbiter
+//! picks one request a cycle. Every request comes from a flip-flop, set a cycle ahead, so the
+//! path to the SPRAM is the arbiter and one multiplexer (with the requests decoded from the
+//! clients' pointers in that path, `LinkIo` alone reached 30–32 MHz of its 36).
+//!
+//! Priority, highest first, and why each is safe:
+//! 1. receive FIFO write: the only stream that cannot wait (the line does not stop). It is
+//!    never refused, so a word reaches the memory the cycle after its second byte;
+//! 2. frame buffer write: the firmware's `out FBW`, posted in one register; at most one cycle
+//!    behind (1), and `out`s come at least two cycles apart, so the register is free again;
+//! 3. send FIFO read, 4. receive FIFO read: a word per two bytes at line rate or the firmware's
+//!    pace, rare by nature, so they cost the fast streams little;
+//! 5. send FIFO write: the sender writes header bytes one a cycle and the firmware's tail bytes
+//!    at most every other cycle through a one-byte holding register that must not overrun, so it
+//!    goes before the fast streams that can wait;
+//! 6. frame buffer read: the feeder and the firmware's `in FB` (which cannot wait: the value
+//!    must be there when the instruction is fetched, see [`SpFrame`]);
+//! 7. result FIFO read (the sender's tail), 8. result FIFO write (the engine's output): both
+//!    wait (`empty` / `full`), and what they carry leaves at line rate.
+//!
+//! Every request but (8) comes at most every other cycle from its client, so (1)–(7) cannot
+//! keep (8) out for long; what the result FIFO needs is the line's byte per 120 cycles.
+//!
+//! Layout (word addresses): receive FIFO 0x0000–0x03FF, send FIFO 0x0400–0x04FF, result FIFO
+//! 0x0800–0x09FF, frame buffer 0x0C00–0x0DFF; the rest is free.
+//!
+//! The SPRAM is not initialised by the bitstream: nothing here reads a word it has not written,
+//! except the frame buffer's read-ahead past what the firmware wrote, which nothing consumes.
+
+use crate::spram::SpRamBytes;
+use rust_hdl::prelude::*;
+
+/// A byte FIFO of `2^A` 16-bit words (`A1 = A + 1`) in a region of a shared memory starting at
+/// word `base`, with the byte-side ports of [`crate::uart::ByteFifo`] (first word fall-through,
+/// `empty` and `full` from flip-flops) and a request/grant memory side.
+///
+/// Three stages, oldest first: a read stage of two bytes (`data_out` is its first), the
+/// memory's words, and a write stage of three bytes. A full word (two bytes) of the write stage
+/// goes to the memory when granted; the read stage takes a word from the memory when it is
+/// empty, or the write stage's bytes directly when the memory part is empty (so a lone byte
+/// does not wait for a partner). A word is asked for in the cycle its second byte arrives, so a
+/// writer goes on at a byte a cycle while the memory takes a word every other cycle; the third
+/// write-stage byte absorbs a cycle's wait for the grant. Two read-stage bytes are a word,
+/// asked for as the last is read (a reader gets two bytes per three cycles).
+///
+/// Capacity is `2 · 2^A + 3` bytes at least (two more while the read stage holds bytes that
+/// came around the memory). A byte written on one edge can be read from the second
+/// edge after it (through the stages, as `ByteFifo`); a byte behind the memory reaches the read
+/// stage a grant and a cycle after the read stage empties.
+#[derive(LogicBlock)]
+pub struct SpFifo<const A: usize, const A1: usize> {
+    pub clock: Signal<In, Clock>,
+    pub data_in: Signal<In, Bits<8>>,
+    pub write: Signal<In, Bit>,
+    pub full: Signal<Out, Bit>,
+    pub data_out: Signal<Out, Bits<8>>,
+    pub read: Signal<In, Bit>,
+    pub empty: Signal<Out, Bit>,
+    /// Nothing in any stage or on its way between them.
+    pub idle: Signal<Out, Bit>,
+    /// The write stage has a word for the memory.
+    pub wreq: Signal<Out, Bit>,
+    /// The read stage wants the memory's oldest word.
+    pub rreq: Signal<Out, Bit>,
+    pub waddr: Signal<Out, Bits<14>>,
+    pub raddr: Signal<Out, Bits<14>>,
+    pub wdata: Signal<Out, Bits<16>>,
+    /// The memory writes `wdata` at `waddr` on this edge.
+    pub wgrant: Signal<In, Bit>,
+    /// The memory reads `raddr` on this edge; the word is on `rdata` in the next cycle.
+    pub rgrant: Signal<In, Bit>,
+    pub rdata: Signal<In, Bits<16>>,
+    /// The write stage, oldest byte first, and its count (0..=3).
+    w0: DFF<Bits<8>>,
+    w1: DFF<Bits<8>>,
+    w2: DFF<Bits<8>>,
+    wn: DFF<Bits<2>>,
+    /// The read stage and its count (0..=2).
+    r0: DFF<Bits<8>>,
+    r1: DFF<Bits<8>>,
+    rn: DFF<Bits<2>>,
+    /// Word pointers into the region, one bit wider than its address.
+    wp: DFF<Bits<A1>>,
+    rp: DFF<Bits<A1>>,
+    /// A read was granted on the last edge: its word is on `rdata` now.
+    rinf: DFF<Bit>,
+    /// The requests, from flip-flops (the arbiter's path to the SPRAM starts here).
+    wreq_r: DFF<Bit>,
+    rreq_r: DFF<Bit>,
+    /// The memory region holds a word, and is full: flags kept beside the pointers (stored so
+    /// that the power-up zeros are an empty region), so that no pointer compare is in front of
+    /// the stages' multiplexers.
+    s_some: DFF<Bit>,
+    s_full: DFF<Bit>,
+    s_empty: Signal<Local, Bit>,
+    /// The pointers one ahead.
+    wp1: Signal<Local, Bits<A1>>,
+    rp1: Signal<Local, Bits<A1>>,
+    bypass: Signal<Local, Bit>,
+    push: Signal<Local, Bit>,
+    pop: Signal<Local, Bit>,
+    /// The write stage's count after this edge's word left it.
+    wn_a: Signal<Local, Bits<2>>,
+    wa: Signal<Local, Bits<A>>,
+    ra: Signal<Local, Bits<A>>,
+    base: Constant<Bits<14>>,
+    /// 2^A: pointers that differ by exactly this are a full memory region.
+    wrap: Constant<Bits<A1>>,
+}
+
+impl<const A: usize, const A1: usize> SpFifo<A, A1> {
+    /// A FIFO whose words are at `base .. base + 2^A`.
+    pub fn new(base: u16) -> Self {
+        assert_eq!(A + 1, A1, "FIFO pointers are one bit wider than addresses");
+        assert!(
+            (base as usize).is_multiple_of(1 << A) && base as usize + (1 << A) <= 1 << 14,
+            "region outside the SPRAM"
+        );
+        Self {
+            clock: Default::default(),
+            data_in: Default::default(),
+            write: Default::default(),
+            full: Default::default(),
+            data_out: Default::default(),
+            read: Default::default(),
+            empty: Default::default(),
+            idle: Default::default(),
+            wreq: Default::default(),
+            rreq: Default::default(),
+            waddr: Default::default(),
+            raddr: Default::default(),
+            wdata: Default::default(),
+            wgrant: Default::default(),
+            rgrant: Default::default(),
+            rdata: Default::default(),
+            w0: Default::default(),
+            w1: Default::default(),
+            w2: Default::default(),
+            wn: Default::default(),
+            r0: Default::default(),
+            r1: Default::default(),
+            rn: Default::default(),
+            wp: Default::default(),
+            rp: Default::default(),
+            rinf: Default::default(),
+            wreq_r: Default::default(),
+            rreq_r: Default::default(),
+            s_some: Default::default(),
+            s_full: Default::default(),
+            s_empty: Default::default(),
+            wp1: Default::default(),
+            rp1: Default::default(),
+            bypass: Default::default(),
+            push: Default::default(),
+            pop: Default::default(),
+            wn_a: Default::default(),
+            wa: Default::default(),
+            ra: Default::default(),
+            base: Constant::new(bits::<14>(base as u64)),
+            wrap: Constant::new(bits::<A1>(1 << A)),
+        }
+    }
+
+    /// Bytes it holds at least before `full`.
+    pub const CAPACITY: usize = 2 * (1 << A) + 3;
+}
+
+impl<const A: usize, const A1: usize> Logic for SpFifo<A, A1> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, w0, w1, w2, wn, r0, r1, rn, wp, rp, rinf, wreq_r, rreq_r, s_some, s_full);
+        self.push.next = self.write.val() & (self.wn.q.val() != 3);
+        self.pop.next = self.read.val() & (self.rn.q.val() != 0);
+        self.s_empty.next = !self.s_some.q.val();
+        // One access a cycle, so a write and a read of the region never meet: a write makes it
+        // non-empty and full if one word was free, a read makes it non-full and empty if it
+        // held one word.
+        self.wp1.next = self.wp.q.val() + 1;
+        self.rp1.next = self.rp.q.val() + 1;
+        if self.wgrant.val() {
+            self.wp.d.next = self.wp1.val();
+            self.s_some.d.next = true;
+            self.s_full.d.next = (self.wp1.val() ^ self.rp.q.val()) == self.wrap.val();
+        }
+        if self.rgrant.val() {
+            self.rp.d.next = self.rp1.val();
+            self.s_full.d.next = false;
+            self.s_some.d.next = self.rp1.val() != self.wp.q.val();
+        }
+        // The memory part is empty and nothing is on its way out of it: the write stage's
+        // oldest bytes may pass it, unless they are asked for already.
+        self.bypass.next = (self.rn.q.val() == 0)
+            & self.s_empty.val()
+            & !self.rinf.q.val()
+            & (self.wn.q.val() != 0)
+            & !self.wreq_r.q.val();
+        // The requests come from flip-flops, set a cycle ahead, so that the arbiter and the
+        // SPRAM's address start there (at 36 MHz the pointer compares before them did not
+        // fit), and so that Verilator sees no loop through the grants (UNOPTFLAT). A pending
+        // request stays right until granted: only this client fills the memory region and
+        // empties its read stage, and the bypass waits for it.
+        // Write: after this edge the write stage has a word, and it stays (no bypass).
+        if !self.wreq_r.q.val()
+            & !self.s_full.q.val()
+            & !self.bypass.val()
+            & (self.wn.q.val().get_bit(1) | ((self.wn.q.val() == 1) & self.push.val()))
+        {
+            self.wreq_r.d.next = true;
+        }
+        if self.wgrant.val() {
+            self.wreq_r.d.next = false;
+        }
+        // Read: after this edge the read stage is empty and the memory has a word.
+        if !self.rreq_r.q.val()
+            & !self.rinf.q.val()
+            & !self.s_empty.val()
+            & ((self.rn.q.val() == 0) | ((self.rn.q.val() == 1) & self.pop.val()))
+        {
+            self.rreq_r.d.next = true;
+        }
+        if self.rgrant.val() {
+            self.rreq_r.d.next = false;
+        }
+        self.wreq.next = self.wreq_r.q.val();
+        self.rreq.next = self.rreq_r.q.val();
+        self.wa.next = bit_cast::<A, A1>(self.wp.q.val());
+        self.ra.next = bit_cast::<A, A1>(self.rp.q.val());
+        self.waddr.next = self.base.val() | bit_cast::<14, A>(self.wa.val());
+        self.raddr.next = self.base.val() | bit_cast::<14, A>(self.ra.val());
+        self.wdata.next = (bit_cast::<16, 8>(self.w1.q.val()) << 8) | bit_cast::<16, 8>(self.w0.q.val());
+
+        // ---- Write stage: a word leaves from the front (to the memory or the read stage), the
+        // new byte joins at the back.
+        self.wn_a.next = self.wn.q.val();
+        if self.wgrant.val() | (self.bypass.val() & self.wn.q.val().get_bit(1)) {
+            self.w0.d.next = self.w2.q.val();
+            self.wn_a.next = self.wn.q.val() - 2;
+        }
+        if self.bypass.val() & (self.wn.q.val() == 1) {
+            self.wn_a.next = 0.into();
+        }
+        self.wn.d.next = self.wn_a.val();
+        if self.push.val() {
+            self.wn.d.next = self.wn_a.val() + 1;
+            if self.wn_a.val() == 0 {
+                self.w0.d.next = self.data_in.val();
+            }
+            if self.wn_a.val() == 1 {
+                self.w1.d.next = self.data_in.val();
+            }
+            if self.wn_a.val() == 2 {
+                self.w2.d.next = self.data_in.val();
+            }
+        }
+
+        // ---- Read stage: filled only when empty (a word from the memory, or the write stage's
+        // first bytes), so a fill and a pop never meet.
+        if self.pop.val() {
+            self.r0.d.next = self.r1.q.val();
+            self.rn.d.next = self.rn.q.val() - 1;
+        }
+        if self.rinf.q.val() {
+            self.r0.d.next = self.rdata.val().get_bits::<8>(0);
+            self.r1.d.next = self.rdata.val().get_bits::<8>(8);
+            self.rn.d.next = 2.into();
+        }
+        if self.bypass.val() {
+            self.r0.d.next = self.w0.q.val();
+            self.r1.d.next = self.w1.q.val();
+            self.rn.d.next = 2.into();
+            if self.wn.q.val() == 1 {
+                self.rn.d.next = 1.into();
+            }
+        }
+        self.rinf.d.next = self.rgrant.val();
+
+        self.full.next = self.wn.q.val() == 3;
+        self.empty.next = self.rn.q.val() == 0;
+        self.data_out.next = self.r0.q.val();
+        // From flip-flops only, as the requests: the sender's write depends on it.
+        self.idle.next = (self.wn.q.val() == 0) & (self.rn.q.val() == 0) & !self.s_some.q.val() & !self.rinf.q.val();
+    }
+}
+
+/// The frame buffer: 1 KiB (512 words at `base`) behind the I/O block's byte pointer, which
+/// the firmware sets (`FBP`), writes through (`FBW`) and reads through (`FB`), and the feeder
+/// reads through, each access advancing it.
+///
+/// A write is posted in a register and written alone (its byte enable) when granted. Reads
+/// come from a read-ahead of two words, the pointer's word and the next, refilled one read at
+/// a time (request, grant, word: a read per three cycles, the feeder's two bytes per three
+/// cycles); setting the pointer or writing empties it (writes are ordered before the reads
+/// that follow). `valid` says the byte at the pointer is in `data_out`: the feeder waits for
+/// it. The firmware's `in FB` cannot wait; with the frame buffer's read sixth in priority the
+/// word at a new pointer is there four cycles after `FBP` unless the five above are busy, and
+/// the next word by the time two reads have used the current one (the firmware reads the
+/// buffer tens of cycles after `FBP`, and at most a byte per two instructions).
+#[derive(LogicBlock)]
+pub struct SpFrame {
+    pub clock: Signal<In, Clock>,
+    /// The pointer before this edge.
+    pub ptr: Signal<In, Bits<10>>,
+    /// The pointer advances by one on this edge.
+    pub adv: Signal<In, Bit>,
+    /// The pointer is set, or a byte written, on this edge: the read-ahead is stale.
+    pub inval: Signal<In, Bit>,
+    /// Write `data_in` at `ptr` on this edge.
+    pub write: Signal<In, Bit>,
+    pub data_in: Signal<In, Bits<8>>,
+    pub data_out: Signal<Out, Bits<8>>,
+    pub valid: Signal<Out, Bit>,
+    pub wreq: Signal<Out, Bit>,
+    pub rreq: Signal<Out, Bit>,
+    pub waddr: Signal<Out, Bits<14>>,
+    pub raddr: Signal<Out, Bits<14>>,
+    pub wdata: Signal<Out, Bits<16>>,
+    pub wmask: Signal<Out, Bits<2>>,
+    pub wgrant: Signal<In, Bit>,
+    pub rgrant: Signal<In, Bit>,
+    pub rdata: Signal<In, Bits<16>>,
+    /// The read-ahead: slot 0 is the pointer's word, slot 1 the next.
+    c0: DFF<Bits<16>>,
+    c1: DFF<Bits<16>>,
+    v0: DFF<Bit>,
+    v1: DFF<Bit>,
+    /// A read is on `rdata` now, for slot `rslot` (as the pointer stands after the grant's
+    /// edge), or for nothing (`rkill`: the read-ahead was emptied or moved past it).
+    rinf: DFF<Bit>,
+    rslot: DFF<Bit>,
+    rkill: DFF<Bit>,
+    /// The posted write.
+    fw_v: DFF<Bit>,
+    fw_a: DFF<Bits<9>>,
+    fw_hi: DFF<Bit>,
+    fw_d: DFF<Bits<8>>,
+    /// The read request, from a flip-flop (as `SpFifo`'s).
+    rreq_r: DFF<Bit>,
+    shift: Signal<Local, Bit>,
+    wptr: Signal<Local, Bits<9>>,
+    ra: Signal<Local, Bits<9>>,
+    arrive: Signal<Local, Bit>,
+    to0: Signal<Local, Bit>,
+    to1: Signal<Local, Bit>,
+    base: Constant<Bits<14>>,
+}
+
+impl SpFrame {
+    pub fn new(base: u16) -> Self {
+        assert!((base as usize).is_multiple_of(512) && base as usize + 512 <= 1 << 14, "region outside the SPRAM");
+        Self {
+            clock: Default::default(),
+            ptr: Default::default(),
+            adv: Default::default(),
+            inval: Default::default(),
+            write: Default::default(),
+            data_in: Default::default(),
+            data_out: Default::default(),
+            valid: Default::default(),
+            wreq: Default::default(),
+            rreq: Default::default(),
+            waddr: Default::default(),
+            raddr: Default::default(),
+            wdata: Default::default(),
+            wmask: Default::default(),
+            wgrant: Default::default(),
+            rgrant: Default::default(),
+            rdata: Default::default(),
+            c0: Default::default(),
+            c1: Default::default(),
+            v0: Default::default(),
+            v1: Default::default(),
+            rinf: Default::default(),
+            rslot: Default::default(),
+            rkill: Default::default(),
+            fw_v: Default::default(),
+            fw_a: Default::default(),
+            fw_hi: Default::default(),
+            fw_d: Default::default(),
+            rreq_r: Default::default(),
+            shift: Default::default(),
+            wptr: Default::default(),
+            ra: Default::default(),
+            arrive: Default::default(),
+            to0: Default::default(),
+            to1: Default::default(),
+            base: Constant::new(bits::<14>(base as u64)),
+        }
+    }
+}
+
+impl Logic for SpFrame {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, c0, c1, v0, v1, rinf, rslot, rkill, fw_v, fw_a, fw_hi, fw_d, rreq_r);
+        // Leaving a word's high byte moves the read-ahead by a word.
+        self.shift.next = self.adv.val() & self.ptr.val().get_bit(0);
+        self.wptr.next = self.ptr.val().get_bits::<9>(1);
+
+        // ---- Read-ahead: slot 0 first, then slot 1, one read at a time, asked for a cycle
+        // ahead; which slot, and so the address, is decided when it is granted. A waiting
+        // write goes first (its priority is higher), so that a read never returns a word older
+        // than a write before it; a read granted as a write is posted is dropped (`inval`).
+        if !self.rreq_r.q.val() & !self.rinf.q.val() & !(self.v0.q.val() & self.v1.q.val()) {
+            self.rreq_r.d.next = true;
+        }
+        if self.rgrant.val() {
+            self.rreq_r.d.next = false;
+        }
+        self.rreq.next = self.rreq_r.q.val();
+        self.ra.next = self.wptr.val() + bit_cast::<9, 1>(self.v0.q.val().into());
+        self.raddr.next = self.base.val() | bit_cast::<14, 9>(self.ra.val());
+        self.rinf.d.next = self.rgrant.val();
+        if self.rgrant.val() {
+            self.rkill.d.next = self.inval.val() | (self.shift.val() & !self.v0.q.val());
+            self.rslot.d.next = self.v0.q.val() & !self.shift.val();
+        }
+        // The arriving word's slot as the pointer stands after this edge.
+        self.arrive.next = self.rinf.q.val() & !self.rkill.q.val() & !self.inval.val();
+        self.to0.next = self.arrive.val() & !(self.rslot.q.val() ^ self.shift.val());
+        self.to1.next = self.arrive.val() & self.rslot.q.val() & !self.shift.val();
+        if self.shift.val() {
+            self.c0.d.next = self.c1.q.val();
+            self.v0.d.next = self.v1.q.val();
+            self.v1.d.next = false;
+        }
+        if self.to0.val() {
+            self.c0.d.next = self.rdata.val();
+            self.v0.d.next = true;
+        }
+        if self.to1.val() {
+            self.c1.d.next = self.rdata.val();
+            self.v1.d.next = true;
+        }
+        if self.inval.val() {
+            self.v0.d.next = false;
+            self.v1.d.next = false;
+        }
+
+        // ---- The posted write.
+        if self.wgrant.val() {
+            self.fw_v.d.next = false;
+        }
+        if self.write.val() {
+            self.fw_v.d.next = true;
+            self.fw_a.d.next = self.wptr.val();
+            self.fw_hi.d.next = self.ptr.val().get_bit(0);
+            self.fw_d.d.next = self.data_in.val();
+        }
+        self.wreq.next = self.fw_v.q.val();
+        self.waddr.next = self.base.val() | bit_cast::<14, 9>(self.fw_a.q.val());
+        self.wdata.next = (bit_cast::<16, 8>(self.fw_d.q.val()) << 8) | bit_cast::<16, 8>(self.fw_d.q.val());
+        self.wmask.next = 1.into();
+        if self.fw_hi.q.val() {
+            self.wmask.next = 2.into();
+        }
+
+        self.data_out.next = self.c0.q.val().get_bits::<8>(0);
+        if self.ptr.val().get_bit(0) {
+            self.data_out.next = self.c0.q.val().get_bits::<8>(8);
+        }
+        self.valid.next = self.v0.q.val();
+    }
+}
+
+/// Receive FIFO: 2 KiB (the strip input rule keeps at most one DATA frame and two QUERY frames
+/// in it while the frame before is fed, `crate::board_top`).
+pub type RxFifo = SpFifo<10, 11>;
+/// Send FIFO: 512 bytes (the sender waits while it is full; the line sets the pace).
+pub type TxFifo = SpFifo<8, 9>;
+/// Result FIFO: one chunk of `proto::MAX_CHUNK` bytes (`crate::linkio`).
+pub type ResFifo = SpFifo<9, 10>;
+
+/// The four buffers on one SPRAM under the arbiter (module docs), with each buffer's byte-side
+/// ports: `rx_*` the receive FIFO, `tx_*` the send FIFO, `rf_*` the result FIFO, `fb_*` the
+/// frame buffer (ports of [`SpFifo`] and [`SpFrame`]).
+#[derive(LogicBlock)]
+pub struct LinkMem {
+    pub clock: Signal<In, Clock>,
+    pub rx_in: Signal<In, Bits<8>>,
+    pub rx_push: Signal<In, Bit>,
+    pub rx_full: Signal<Out, Bit>,
+    pub rx_out: Signal<Out, Bits<8>>,
+    pub rx_pop: Signal<In, Bit>,
+    pub rx_empty: Signal<Out, Bit>,
+    pub tx_in: Signal<In, Bits<8>>,
+    pub tx_push: Signal<In, Bit>,
+    pub tx_full: Signal<Out, Bit>,
+    pub tx_out: Signal<Out, Bits<8>>,
+    pub tx_pop: Signal<In, Bit>,
+    pub tx_empty: Signal<Out, Bit>,
+    /// Nothing in the send FIFO.
+    pub tx_idle: Signal<Out, Bit>,
+    pub rf_in: Signal<In, Bits<8>>,
+    pub rf_push: Signal<In, Bit>,
+    pub rf_full: Signal<Out, Bit>,
+    pub rf_out: Signal<Out, Bits<8>>,
+    pub rf_pop: Signal<In, Bit>,
+    pub rf_empty: Signal<Out, Bit>,
+    pub fb_ptr: Signal<In, Bits<10>>,
+    pub fb_adv: Signal<In, Bit>,
+    pub fb_inval: Signal<In, Bit>,
+    pub fb_write: Signal<In, Bit>,
+    pub fb_in: Signal<In, Bits<8>>,
+    pub fb_out: Signal<Out, Bits<8>>,
+    pub fb_valid: Signal<Out, Bit>,
+    ram: SpRamBytes,
+    rx: RxFifo,
+    tx: TxFifo,
+    rf: ResFifo,
+    fb: SpFrame,
+    /// Grants, in priority order (module docs).
+    g_rxw: Signal<Local, Bit>,
+    g_fbw: Signal<Local, Bit>,
+    g_txr: Signal<Local, Bit>,
+    g_rxr: Signal<Local, Bit>,
+    g_txw: Signal<Local, Bit>,
+    g_fbr: Signal<Local, Bit>,
+    g_rfr: Signal<Local, Bit>,
+    g_rfw: Signal<Local, Bit>,
+    /// Some request above the one named is asking.
+    above_txr: Signal<Local, Bit>,
+    above_txw: Signal<Local, Bit>,
+    above_rfr: Signal<Local, Bit>,
+    /// Each granted request's address and write data, zero if not granted.
+    am: [Signal<Local, Bits<14>>; 8],
+    dm: [Signal<Local, Bits<16>>; 4],
+}
+
+impl Default for LinkMem {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            rx_in: Default::default(),
+            rx_push: Default::default(),
+            rx_full: Default::default(),
+            rx_out: Default::default(),
+            rx_pop: Default::default(),
+            rx_empty: Default::default(),
+            tx_in: Default::default(),
+            tx_push: Default::default(),
+            tx_full: Default::default(),
+            tx_out: Default::default(),
+            tx_pop: Default::default(),
+            tx_empty: Default::default(),
+            tx_idle: Default::default(),
+            rf_in: Default::default(),
+            rf_push: Default::default(),
+            rf_full: Default::default(),
+            rf_out: Default::default(),
+            rf_pop: Default::default(),
+            rf_empty: Default::default(),
+            fb_ptr: Default::default(),
+            fb_adv: Default::default(),
+            fb_inval: Default::default(),
+            fb_write: Default::default(),
+            fb_in: Default::default(),
+            fb_out: Default::default(),
+            fb_valid: Default::default(),
+            ram: Default::default(),
+            rx: SpFifo::new(Self::RX_BASE),
+            tx: SpFifo::new(Self::TX_BASE),
+            rf: SpFifo::new(Self::RF_BASE),
+            fb: SpFrame::new(Self::FB_BASE),
+            g_rxw: Default::default(),
+            g_fbw: Default::default(),
+            g_txr: Default::default(),
+            g_rxr: Default::default(),
+            g_txw: Default::default(),
+            g_fbr: Default::default(),
+            g_rfr: Default::default(),
+            g_rfw: Default::default(),
+            above_txr: Default::default(),
+            above_txw: Default::default(),
+            above_rfr: Default::default(),
+            am: Default::default(),
+            dm: Default::default(),
+        }
+    }
+}
+
+impl LinkMem {
+    pub const RX_BASE: u16 = 0x0000;
+    pub const TX_BASE: u16 = 0x0400;
+    pub const RF_BASE: u16 = 0x0800;
+    pub const FB_BASE: u16 = 0x0C00;
+    /// Bytes each FIFO holds at least before it is full (its memory region and its register
+    /// stages).
+    pub const RX_CAPACITY: usize = RxFifo::CAPACITY;
+    pub const TX_CAPACITY: usize = TxFifo::CAPACITY;
+    pub const RF_CAPACITY: usize = ResFifo::CAPACITY;
+}
+
+impl LinkMem {
+    /// Simulation only: the receive FIFO holds nothing (a test harness that paces bytes in
+    /// knows they were all read).
+    pub fn rx_idle(&self) -> bool {
+        self.rx.idle.val()
+    }
+}
+
+impl Logic for LinkMem {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(self, clock, ram, rx, tx, rf, fb);
+        self.rx.data_in.next = self.rx_in.val();
+        self.rx.write.next = self.rx_push.val();
+        self.rx_full.next = self.rx.full.val();
+        self.rx_out.next = self.rx.data_out.val();
+        self.rx.read.next = self.rx_pop.val();
+        self.rx_empty.next = self.rx.empty.val();
+        self.tx.data_in.next = self.tx_in.val();
+        self.tx.write.next = self.tx_push.val();
+        self.tx_full.next = self.tx.full.val();
+        self.tx_out.next = self.tx.data_out.val();
+        self.tx.read.next = self.tx_pop.val();
+        self.tx_empty.next = self.tx.empty.val();
+        self.tx_idle.next = self.tx.idle.val();
+        self.rf.data_in.next = self.rf_in.val();
+        self.rf.write.next = self.rf_push.val();
+        self.rf_full.next = self.rf.full.val();
+        self.rf_out.next = self.rf.data_out.val();
+        self.rf.read.next = self.rf_pop.val();
+        self.rf_empty.next = self.rf.empty.val();
+        self.fb.ptr.next = self.fb_ptr.val();
+        self.fb.adv.next = self.fb_adv.val();
+        self.fb.inval.next = self.fb_inval.val();
+        self.fb.write.next = self.fb_write.val();
+        self.fb.data_in.next = self.fb_in.val();
+        self.fb_out.next = self.fb.data_out.val();
+        self.fb_valid.next = self.fb.valid.val();
+
+        // ---- The arbiter: fixed priority (module docs).
+        self.g_rxw.next = self.rx.wreq.val();
+        self.g_fbw.next = self.fb.wreq.val() & !self.rx.wreq.val();
+        self.above_txr.next = self.rx.wreq.val() | self.fb.wreq.val();
+        self.g_txr.next = self.tx.rreq.val() & !self.above_txr.val();
+        self.g_rxr.next = self.rx.rreq.val() & !self.above_txr.val() & !self.tx.rreq.val();
+        self.above_txw.next = self.above_txr.val() | self.tx.rreq.val() | self.rx.rreq.val();
+        self.g_txw.next = self.tx.wreq.val() & !self.above_txw.val();
+        self.g_fbr.next = self.fb.rreq.val() & !self.above_txw.val() & !self.tx.wreq.val();
+        self.above_rfr.next = self.above_txw.val() | self.tx.wreq.val() | self.fb.rreq.val();
+        self.g_rfr.next = self.rf.rreq.val() & !self.above_rfr.val();
+        self.g_rfw.next = self.rf.wreq.val() & !self.above_rfr.val() & !self.rf.rreq.val();
+        self.rx.wgrant.next = self.g_rxw.val();
+        self.rx.rgrant.next = self.g_rxr.val();
+        self.tx.wgrant.next = self.g_txw.val();
+        self.tx.rgrant.next = self.g_txr.val();
+        self.rf.wgrant.next = self.g_rfw.val();
+        self.rf.rgrant.next = self.g_rfr.val();
+        self.fb.wgrant.next = self.g_fbw.val();
+        self.fb.rgrant.next = self.g_fbr.val();
+
+        // One-hot grants: the address and the write data are AND-OR multiplexers (a chain of
+        // `if`s would be a priority multiplexer as deep as the list).
+        self.am[0].next = 0.into();
+        if self.g_rxw.val() {
+            self.am[0].next = self.rx.waddr.val();
+        }
+        self.am[1].next = 0.into();
+        if self.g_fbw.val() {
+            self.am[1].next = self.fb.waddr.val();
+        }
+        self.am[2].next = 0.into();
+        if self.g_txr.val() {
+            self.am[2].next = self.tx.raddr.val();
+        }
+        self.am[3].next = 0.into();
+        if self.g_rxr.val() {
+            self.am[3].next = self.rx.raddr.val();
+        }
+        self.am[4].next = 0.into();
+        if self.g_txw.val() {
+            self.am[4].next = self.tx.waddr.val();
+        }
+        self.am[5].next = 0.into();
+        if self.g_fbr.val() {
+            self.am[5].next = self.fb.raddr.val();
+        }
+        self.am[6].next = 0.into();
+        if self.g_rfr.val() {
+            self.am[6].next = self.rf.raddr.val();
+        }
+        self.am[7].next = 0.into();
+        if self.g_rfw.val() {
+            self.am[7].next = self.rf.waddr.val();
+        }
+        self.ram.address.next = self.am[0].val()
+            | self.am[1].val()
+            | self.am[2].val()
+            | self.am[3].val()
+            | self.am[4].val()
+            | self.am[5].val()
+            | self.am[6].val()
+            | self.am[7].val();
+        self.ram.write.next = self.g_rxw.val() | self.g_fbw.val() | self.g_txw.val() | self.g_rfw.val();
+        self.dm[0].next = 0.into();
+        if self.g_rxw.val() {
+            self.dm[0].next = self.rx.wdata.val();
+        }
+        self.dm[1].next = 0.into();
+        if self.g_fbw.val() {
+            self.dm[1].next = self.fb.wdata.val();
+        }
+        self.dm[2].next = 0.into();
+        if self.g_txw.val() {
+            self.dm[2].next = self.tx.wdata.val();
+        }
+        self.dm[3].next = 0.into();
+        if self.g_rfw.val() {
+            self.dm[3].next = self.rf.wdata.val();
+        }
+        self.ram.data_in.next = self.dm[0].val() | self.dm[1].val() | self.dm[2].val() | self.dm[3].val();
+        self.ram.byte_en.next = 3.into();
+        if self.g_fbw.val() {
+            self.ram.byte_en.next = self.fb.wmask.val();
+        }
+        self.rx.rdata.next = self.ram.data_out.val();
+        self.tx.rdata.next = self.ram.data_out.val();
+        self.rf.rdata.next = self.ram.data_out.val();
+        self.fb.rdata.next = self.ram.data_out.val();
+    }
+}
+
+impl crate::sim::Clocked for LinkMem {
+    fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
