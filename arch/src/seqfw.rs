@@ -15,10 +15,10 @@
 //! What is here: the firmware, and [`SeqBoard`], the core's instruction-level model running it
 //! beside a [`RefDevice`] whose `run_row` is the row loop. `tests/seqfw.rs` holds it to the
 //! reference model: every row command equal to [`RowCmd::plan`]'s, the strip's bytes equal,
-//! and the cycles compared. Not here yet: the row loop taking its commands in hardware, the
-//! per-op counters (COUNTERS reports the reference model's attribution; the firmware counts
-//! strips' total cycles only), and the output buffer's back-pressure (the model's buffer
-//! always has room).
+//! and the cycles compared. The hardware is `bbcu_hdl::enginefw` (the UP5K's engine), whose
+//! cycles and counters [`SeqBoard`] gives exactly: each op its rows' cycles and busy count in
+//! the row loop, the rest of the strip (input rows, the firmware's own time) one more entry.
+//! Not modelled: the output buffer's back-pressure (the model's buffer always has room).
 
 use crate::ctl::{Alu, Asm, Cpu, Io, Shift};
 use crate::device::{Counters, DesignInfo, Device, DeviceError, StripJob};
