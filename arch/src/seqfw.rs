@@ -531,8 +531,10 @@ struct SeqIo<'a> {
     /// Between `RC + OP` and `RGO`: the hardware reads the op's record words (`PW` is not the
     /// firmware's then).
     fetching: bool,
-    /// The strip constants' ports (`pout::H_R ..= pout::BIL + 7`).
+    /// The strip constants' ports (`pout::H_R ..= pout::BIL + 7`), and what they must hold
+    /// ([`strip_consts`], worked out once a strip).
     consts: [u16; 17],
+    want_consts: ([u16; 17], usize),
 }
 
 impl SeqIo<'_> {
@@ -584,8 +586,8 @@ impl SeqIo<'_> {
                     }
                     p if (pout::H_R..pout::BIL + 8).contains(&p) => self.consts[(p - pout::H_R) as usize] = v,
                     pout::RGO => {
-                        let (want, n) = strip_consts(self.p, self.job, self.dev.bilinear_table());
-                        if !self.fetching || self.consts[..n] != want[..n] {
+                        let (want, n) = &self.want_consts;
+                        if !self.fetching || self.consts[..*n] != want[..*n] {
                             self.done = Some(3);
                             return 0;
                         }
@@ -704,6 +706,7 @@ impl SeqBoard {
         let mut out = vec![0u8; h.out_ch * job.height * h.scale * job.keep_w * h.scale];
         let cfg = self.dev.config().clone();
         let t0 = self.cpu.cycles;
+        let want_consts = strip_consts(&p, job, self.dev.bilinear_table());
         let mut io = SeqIo {
             dev: &mut self.dev,
             p: &p,
@@ -727,6 +730,7 @@ impl SeqBoard {
             done: None,
             fetching: false,
             consts: [0; 17],
+            want_consts,
         };
         let limit = t0 + 4_000_000_000;
         while io.done.is_none() {

@@ -5,7 +5,6 @@
 //! | block         | computes                                                          | latency |
 //! |---------------|-------------------------------------------------------------------|---------|
 //! | [`MacLanes`]  | M lanes of `Σ w·x` (one shared `x`, one `w` per lane), 48 bits    | 3       |
-//! | [`RoundWide`] | `rnd(acc + bias, shift)`, 48 bits, not saturated                  | 3       |
 //! | [`RoundSat`]  | `sat16(rnd(acc + bias, shift))`, through a 17-bit window          | 4       |
 //! | [`Slope`]     | `v ≥ 0 ? v : sat16(rnd(v·s, 12))` (`fixed::apply_slope`)          | 2       |
 //! | [`ConvPost`]  | `sat16(rnd(acc + bias, shift))`, then the slope if enabled        | 6       |
@@ -202,114 +201,9 @@ impl<const M: usize> crate::sim::Clocked for MacLanes<M> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// RoundWide
-
-/// `t = rnd(acc + bias, shift)` on 48 bits, not saturated: the conv rounding of §3 shared by
-/// [`ConvPost`] (which saturates it) and [`OutPixel`] (the tail's `T`).
-///
-/// | port        | type       | meaning                                                    |
-/// |-------------|------------|------------------------------------------------------------|
-/// | `acc`       | `Bits<48>` | two's complement                                           |
-/// | `bias`      | `Bits<48>` | two's complement; \|acc + bias\| < 2^47                    |
-/// | `shift`     | `Bits<6>`  | 0..=40 (any 0..=47 works)                                  |
-/// | `t`         | `Bits<48>` | `rnd(acc + bias, shift)`, two's complement                 |
-///
-/// Stages: 1. `v = acc + bias`; 2. `t = v >> (s − 1)` (arithmetic; `v` for s = 0);
-/// 3. `floor((t + 1) / 2)` as `(t >> 1) + (t & 1)`, which is `rnd(v, s)` and cannot overflow
-/// even for `v` within 2^(s−1) of 2^47.
-#[derive(LogicBlock)]
-pub struct RoundWide {
-    pub clock: Signal<In, Clock>,
-    pub valid_in: Signal<In, Bit>,
-    pub acc: Signal<In, Bits<48>>,
-    pub bias: Signal<In, Bits<48>>,
-    pub shift: Signal<In, Bits<6>>,
-    pub t: Signal<Out, Bits<48>>,
-    pub valid_out: Signal<Out, Bit>,
-    v1: DFF<Bits<48>>,
-    sh1: DFF<Bits<6>>,
-    vl1: DFF<Bit>,
-    t2: DFF<Bits<48>>,
-    nz2: DFF<Bit>,
-    vl2: DFF<Bit>,
-    t3: DFF<Bits<48>>,
-    vl3: DFF<Bit>,
-    msb: Constant<Bits<48>>,
-    one48: Constant<Bits<48>>,
-    one6: Constant<Bits<6>>,
-    sm1: Signal<Local, Bits<6>>,
-}
-
-impl RoundWide {
-    pub const LATENCY: usize = 3;
-}
-
-impl Default for RoundWide {
-    fn default() -> Self {
-        Self {
-            clock: Default::default(),
-            valid_in: Default::default(),
-            acc: Default::default(),
-            bias: Default::default(),
-            shift: Default::default(),
-            t: Default::default(),
-            valid_out: Default::default(),
-            v1: Default::default(),
-            sh1: Default::default(),
-            vl1: Default::default(),
-            t2: Default::default(),
-            nz2: Default::default(),
-            vl2: Default::default(),
-            t3: Default::default(),
-            vl3: Default::default(),
-            msb: Constant::new(bits::<48>(1 << 47)),
-            one48: Constant::new(bits::<48>(1)),
-            one6: Constant::new(bits::<6>(1)),
-            sm1: Default::default(),
-        }
-    }
-}
-
-impl Logic for RoundWide {
-    #[hdl_gen]
-    fn update(&mut self) {
-        clock!(self, clock, v1, sh1, vl1, t2, nz2, vl2, t3, vl3);
-        // Stage 1.
-        self.v1.d.next = self.acc.val() + self.bias.val();
-        self.sh1.d.next = self.shift.val();
-        self.vl1.d.next = self.valid_in.val();
-        // Stage 2: arithmetic shift by s − 1 through the offset-binary form.
-        self.sm1.next = self.sh1.q.val() - self.one6.val();
-        self.t2.d.next = self.v1.q.val();
-        if self.sh1.q.val().any() {
-            self.t2.d.next =
-                ((self.v1.q.val() ^ self.msb.val()) >> self.sm1.val()) - (self.msb.val() >> self.sm1.val());
-        }
-        self.nz2.d.next = self.sh1.q.val().any();
-        self.vl2.d.next = self.vl1.q.val();
-        // Stage 3: the last bit with rounding.
-        self.t3.d.next = self.t2.q.val();
-        if self.nz2.q.val() {
-            self.t3.d.next =
-                ((self.t2.q.val() >> 1) | (self.t2.q.val() & self.msb.val())) + (self.t2.q.val() & self.one48.val());
-        }
-        self.vl3.d.next = self.vl2.q.val();
-        self.t.next = self.t3.q.val();
-        self.valid_out.next = self.vl3.q.val();
-    }
-}
-
-impl crate::sim::Clocked for RoundWide {
-    fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
-        &mut self.clock
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // RoundSat
 
-/// `y = sat16(rnd(acc + bias, shift))`: [`RoundWide`] followed by `sat16`, without the wide
-/// datapath. Only the 17-bit window of `v >> (s − 1)` that can reach an unsaturated result is
+/// `y = sat16(rnd(acc + bias, shift))` without the wide datapath. Only the 17-bit window of `v >> (s − 1)` that can reach an unsaturated result is
 /// shifted; every bit shifted out above it only decides whether the result saturates. Used by
 /// [`ConvPost`] and [`OutPixel`].
 ///

@@ -9,7 +9,7 @@
 //! (`i64`, two's complement where signed), an output event is `(cycle, values)`, so one rust-hdl
 //! runner and one generated C++ testbench serve all blocks.
 
-use bbcu_hdl::fp::{ConvPost, InWord, MacLanes, OutPixel, RoundWide, Slope};
+use bbcu_hdl::fp::{ConvPost, InWord, MacLanes, OutPixel, Slope};
 use bbcu_hdl::sim::{start, tick, Clocked};
 use bbcu_sim::fixed::{
     apply_slope, conv, finish, rshift_round, sat16, FixedNetwork, Fmap, QConv, BILINEAR_FRAC, SCALE_FRAC, SLOPE_FRAC,
@@ -429,38 +429,6 @@ fn conv_post_verilator_matches_golden() {
     );
     let want = expected(&c, ConvPost::LATENCY, |x| x.valid, |x| vec![conv_golden(x)]);
     check("ConvPost (Verilator)", &got, &want, &rows, ConvPost::LATENCY);
-}
-
-// --- RoundWide -------------------------------------------------------------------------------
-
-/// RoundWide (no longer inside ConvPost or OutPixel, which round through RoundSat) on the
-/// ConvPost vectors: `rnd(acc + bias, shift)` unsaturated, all 48 bits.
-#[test]
-fn round_wide_matches_golden() {
-    let c = conv_vectors(8, 20_000);
-    let rows = conv_rows(&c);
-    let want = expected(&c, RoundWide::LATENCY, |x| x.valid, |x| vec![rshift_round(x.acc + x.bias, x.shift)]);
-    assert!(want.iter().filter(|w| w.1[0].abs() > 1 << 40).count() > 20);
-    let drive = |u: &mut RoundWide, r: &[i64]| {
-        u.valid_in.next = r[0] != 0;
-        u.acc.next = b48(r[1]);
-        u.bias.next = b48(r[2]);
-        u.shift.next = (r[3] as u64).into();
-    };
-    let read = |u: &RoundWide| u.valid_out.val().then(|| vec![from48(u.t.val())]);
-    let (got, _) = run_hdl::<RoundWide>(&rows, RoundWide::LATENCY, drive, read);
-    check("RoundWide", &got, &want, &rows, RoundWide::LATENCY);
-    let rows: Vec<Vec<i64>> = rows.iter().map(|r| r[..4].to_vec()).collect();
-    let got = run_verilator(
-        RoundWide::default(),
-        "fp_round_wide",
-        &[("valid_in", 1), ("acc", 48), ("bias", 48), ("shift", 6)],
-        "valid_out",
-        &[("t", 48, true)],
-        &rows,
-        RoundWide::LATENCY,
-    );
-    check("RoundWide (Verilator)", &got, &want, &rows, RoundWide::LATENCY);
 }
 
 // --- MacLanes --------------------------------------------------------------------------------
