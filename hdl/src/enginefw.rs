@@ -147,7 +147,10 @@ pub struct EngineFw16<
     h_kin: [DFF<Bits<16>>; 2],
     h_kout: [DFF<Bits<16>>; 2],
     rowb: DFF<Bits<16>>,
-    bil: [DFF<Bits<16>>; 8],
+    // The bilinear table by phase: whether the row offset is −1 (the only other is 0), and
+    // the second tap's Q8 weight (the output pixel takes 9 bits of it).
+    bil_m1: [DFF<Bit>; 4],
+    bil_w1: [DFF<Bits<9>>; 4],
     // The row command (`seqfw::rc`): window rows features 0–2, bits 3–5.
     c_op: DFF<Bits<8>>,
     c_win: [DFF<Bits<16>>; 6],
@@ -175,8 +178,9 @@ pub struct EngineFw16<
     in_x: DFF<Bits<16>>,
     in_c: DFF<Bits<8>>,
     xw_ptr: DFF<Bits<16>>,
-    // Issue loop (see `crate::engine`): the address of a tap is its window row's base plus
-    // the column's offset, kept as the loop moves, plus the word offset.
+    // Issue loop (see `crate::engine`): the address of a tap is its window row's base (the
+    // command's) plus the pixel's offset (`col`) plus the word offset: one address path for
+    // the three window rows.
     lastmask: DFF<Bits<16>>,
     issue_done: DFF<Bit>,
     xo: DFF<Bits<16>>,
@@ -187,7 +191,7 @@ pub struct EngineFw16<
     ty: DFF<Bits<2>>,
     dx: DFF<Bits<2>>,
     q: DFF<Bits<16>>,
-    rp: [DFF<Bits<16>>; 3],
+    col: DFF<Bits<16>>,
     qoff: DFF<Bits<16>>,
     pxr: DFF<Bits<16>>,
     waddr: DFF<Bits<16>>,
@@ -204,16 +208,17 @@ pub struct EngineFw16<
     pend_pxr: DFF<Bits<16>>,
     pend_rec: DFF<Bits<16>>,
     pend_cg: DFF<Bits<16>>,
-    pend_live: DFF<Bits<16>>,
+    // A group's live outputs: at most 16 (`P`, `M` ≤ 16).
+    pend_live: DFF<Bits<5>>,
     pend_xdiv: DFF<Bits<16>>,
     pend_xmod: DFF<Bits<4>>,
     // Post issue.
     pb: DFF<Bit>,
-    pk: DFF<Bits<16>>,
-    plive: DFF<Bits<16>>,
+    pk: DFF<Bits<5>>,
+    plive: DFF<Bits<5>>,
     prec: DFF<Bits<16>>,
     pres: DFF<Bits<16>>,
-    psub: DFF<Bits<4>>,
+    psub: DFF<Bits<2>>,
     pxc: [DFF<Bits<16>>; 2],
     pb1: DFF<Bits<16>>,
     sums: [DFF<Signed<16>>; P],
@@ -225,7 +230,9 @@ pub struct EngineFw16<
     px01: DFF<Signed<16>>,
     px10: DFF<Signed<16>>,
     pbias: DFF<Bits<48>>,
-    tline: [DFF<Bits<17>>; BIN_LAT],
+    // The post issue's constant address, delayed to the write-back, where the threshold is
+    // read (banks 6 and 7) in place of travelling beside its output in 17 bits.
+    tadr: [DFF<Bits<CA>>; BIN_LAT],
     outstanding: DFF<Bits<16>>,
     // Write-back.
     wbf: DFF<Bits<16>>,
@@ -285,10 +292,13 @@ pub struct EngineFw16<
     last_group: Signal<Local, Bit>,
     last_j: Signal<Local, Bit>,
     last_pix: Signal<Local, Bit>,
+    xa_row: Signal<Local, Bits<16>>,
+    xa_col: Signal<Local, Bits<16>>,
     cx0: Signal<Local, Bits<16>>,
     cx1: Signal<Local, Bits<16>>,
     cb1: Signal<Local, Bits<16>>,
-    coff: Signal<Local, Bits<16>>,
+    coff: Signal<Local, Bit>,
+    cw1: Signal<Local, Bits<9>>,
     sets_l: Signal<Local, Bits<16>>,
     wb_valid: Signal<Local, Bit>,
     wb_val: Signal<Local, Signed<16>>,
@@ -301,6 +311,7 @@ pub struct EngineFw16<
     o_pop: Signal<Local, Bit>,
     cnt_a: Signal<Local, Bits<5>>,
     cnt_old: Signal<Local, Bits<32>>,
+    cnt_add: Signal<Local, Bits<32>>,
     seen_op: Signal<Local, Bits<16>>,
 }
 
@@ -383,7 +394,8 @@ impl<
             h_kin: std::array::from_fn(|_| Default::default()),
             h_kout: std::array::from_fn(|_| Default::default()),
             rowb: Default::default(),
-            bil: std::array::from_fn(|_| Default::default()),
+            bil_m1: std::array::from_fn(|_| Default::default()),
+            bil_w1: std::array::from_fn(|_| Default::default()),
             c_op: Default::default(),
             c_win: std::array::from_fn(|_| Default::default()),
             c_valid: Default::default(),
@@ -416,7 +428,7 @@ impl<
             ty: Default::default(),
             dx: Default::default(),
             q: Default::default(),
-            rp: std::array::from_fn(|_| Default::default()),
+            col: Default::default(),
             qoff: Default::default(),
             pxr: Default::default(),
             waddr: Default::default(),
@@ -453,7 +465,7 @@ impl<
             px01: Default::default(),
             px10: Default::default(),
             pbias: Default::default(),
-            tline: std::array::from_fn(|_| Default::default()),
+            tadr: std::array::from_fn(|_| Default::default()),
             outstanding: Default::default(),
             wbf: Default::default(),
             wbb: Default::default(),
@@ -506,10 +518,13 @@ impl<
             last_group: Default::default(),
             last_j: Default::default(),
             last_pix: Default::default(),
+            xa_row: Default::default(),
+            xa_col: Default::default(),
             cx0: Default::default(),
             cx1: Default::default(),
             cb1: Default::default(),
             coff: Default::default(),
+            cw1: Default::default(),
             sets_l: Default::default(),
             wb_valid: Default::default(),
             wb_val: Default::default(),
@@ -522,6 +537,7 @@ impl<
             o_pop: Default::default(),
             cnt_a: Default::default(),
             cnt_old: Default::default(),
+            cnt_add: Default::default(),
             seen_op: Default::default(),
         }
     }
@@ -613,6 +629,7 @@ impl<
             dx,
             q,
             qoff,
+            col,
             pxr,
             waddr,
             recj,
@@ -662,9 +679,11 @@ impl<
             row_busy,
             seen
         );
-        for i in 0..8 {
-            self.bil[i].clock.next = self.clock.val();
-            self.bil[i].d.next = self.bil[i].q.val();
+        for i in 0..4 {
+            self.bil_m1[i].clock.next = self.clock.val();
+            self.bil_m1[i].d.next = self.bil_m1[i].q.val();
+            self.bil_w1[i].clock.next = self.clock.val();
+            self.bil_w1[i].d.next = self.bil_w1[i].q.val();
         }
         for i in 0..6 {
             self.c_win[i].clock.next = self.clock.val();
@@ -684,10 +703,6 @@ impl<
             self.rw[i].clock.next = self.clock.val();
             self.rw[i].d.next = self.rw[i].q.val();
         }
-        for i in 0..3 {
-            self.rp[i].clock.next = self.clock.val();
-            self.rp[i].d.next = self.rp[i].q.val();
-        }
         for k in 0..P {
             self.sums[k].clock.next = self.clock.val();
             self.sums[k].d.next = self.sums[k].q.val();
@@ -697,11 +712,11 @@ impl<
             self.accs[k].d.next = self.accs[k].q.val();
         }
         for i in 0..BIN_LAT {
-            self.tline[i].clock.next = self.clock.val();
+            self.tadr[i].clock.next = self.clock.val();
         }
-        self.tline[0].d.next = self.tline[0].q.val();
+        self.tadr[0].d.next = bit_cast::<CA, 16>(self.prec.q.val());
         for i in 1..BIN_LAT {
-            self.tline[i].d.next = self.tline[i - 1].q.val();
+            self.tadr[i].d.next = self.tadr[i - 1].q.val();
         }
         clock!(self, clock, core, arr, post, slope, mac, cpost, outpx, inword);
         self.prog.read_clock.next = self.clock.val();
@@ -877,9 +892,12 @@ impl<
             if self.port.val() == 72 {
                 self.rowb.d.next = self.v.val();
             }
-            for i in 0..8 {
-                if self.port.val().index() == 73 + i {
-                    self.bil[i].d.next = self.v.val();
+            for i in 0..4 {
+                if self.port.val().index() == 73 + 2 * i {
+                    self.bil_m1[i].d.next = self.v.val() == 0xFFFF;
+                }
+                if self.port.val().index() == 74 + 2 * i {
+                    self.bil_w1[i].d.next = self.v.val().get_bits::<9>(0);
                 }
             }
             if self.port.val() == 16 {
@@ -979,17 +997,37 @@ impl<
                     self.rw[i].d.next = self.prog.read_data.val();
                 }
             }
+            // Up and the source scale are 1..=4 and the last word's lanes 1..=16: only their
+            // low bits are kept (the flip-flops above them stay 0 and go).
+            if self.fslot.q.val() == 3 {
+                self.rw[3].d.next = self.prog.read_data.val() & bits::<16>(7);
+            }
+            if self.fslot.q.val() == 8 {
+                self.rw[8].d.next = self.prog.read_data.val() & bits::<16>(7);
+            }
+            if self.fslot.q.val() == 11 {
+                self.rw[11].d.next = self.prog.read_data.val() & bits::<16>(31);
+            }
         }
 
         // ---- The issue loop: one word per cycle into the array or the MAC lanes.
-        self.rowbase.next = self.rp[1].q.val();
+        self.rowbase.next = self.c_win[1].q.val();
         if self.ty.q.val() == 0 {
-            self.rowbase.next = self.rp[0].q.val();
+            self.rowbase.next = self.c_win[0].q.val();
         }
         if self.ty.q.val() == 2 {
-            self.rowbase.next = self.rp[2].q.val();
+            self.rowbase.next = self.c_win[2].q.val();
         }
-        self.iaddr.next = self.rowbase.val() + self.qoff.q.val();
+        if self.is_bin.val() {
+            self.rowbase.next = self.c_win[4].q.val();
+            if self.ty.q.val() == 0 {
+                self.rowbase.next = self.c_win[3].q.val();
+            }
+            if self.ty.q.val() == 2 {
+                self.rowbase.next = self.c_win[5].q.val();
+            }
+        }
+        self.iaddr.next = self.rowbase.val() + self.col.q.val() + self.qoff.q.val();
         self.tap_ok.next = true;
         if (self.ty.q.val() == 0) & !self.c_valid.q.val().get_bit(0) {
             self.tap_ok.next = false;
@@ -1014,11 +1052,14 @@ impl<
         // ---- Write-back: a counter replays the output order (pixel, channel).
         self.wb_valid.next = self.cpost.valid_out.val();
         self.wb_val.next = self.cpost.result.val();
-        self.wb_t.next = self.tline[5].q.val();
         if self.is_bin.val() {
             self.wb_valid.next = self.slope.valid_out.val();
             self.wb_val.next = self.slope.z.val();
-            self.wb_t.next = self.tline[8].q.val();
+        }
+        // The threshold (in −32769..=32767) in 17 bits.
+        self.wb_t.next = bit_cast::<17, 16>(self.cmem[6].read_data.val());
+        if self.cmem[7].read_data.val().get_bit(0) {
+            self.wb_t.next = bit_cast::<17, 16>(self.cmem[6].read_data.val()) | bits::<17>(0x10000);
         }
         // v > T: T = −32769 (17 bits 0x17FFF) passes everything; otherwise T fits 16 bits and
         // the signed compare is unsigned with the sign bits flipped.
@@ -1056,6 +1097,16 @@ impl<
             self.cmem[k].read_address.next = bit_cast::<CA, 16>(self.prec.q.val());
             if self.phase.q.val() == RowPhase::Idle {
                 self.cmem[k].read_address.next = bit_cast::<CA, 16>(self.cadr_n.val() >> 3);
+            }
+        }
+        // The threshold banks read what the post issue addressed CONV_LAT (BIN_LAT) + 1 cycles
+        // before, so that its word arrives with the write-back of that output.
+        if self.phase.q.val() != RowPhase::Idle {
+            self.cmem[6].read_address.next = self.tadr[5].q.val();
+            self.cmem[7].read_address.next = self.tadr[5].q.val();
+            if self.is_bin.val() {
+                self.cmem[6].read_address.next = self.tadr[8].q.val();
+                self.cmem[7].read_address.next = self.tadr[8].q.val();
             }
         }
         if self.load_we.val() & !self.run.q.val() {
@@ -1100,7 +1151,12 @@ impl<
         }
         self.cnts.write_enable.next = false;
         self.cnts.write_address.next = self.cnt_a.val();
-        self.cnts.write_data.next = self.cnt_old.val() + self.row_cyc.q.val();
+        // One adder for both words of the row (its cycles at fi = 1, its busy count at 2).
+        self.cnt_add.next = self.row_cyc.q.val();
+        if self.fi.q.val() == 2 {
+            self.cnt_add.next = self.row_busy.q.val();
+        }
+        self.cnts.write_data.next = self.cnt_old.val() + self.cnt_add.val();
         self.cnts.read_address.next = bit_cast::<5, 8>(self.cnt_sel.val());
         self.cnt_data.next = self.cnts.read_data.val();
         if self.cnt_sel.val() == 0 {
@@ -1181,12 +1237,7 @@ impl<
                 if self.wr.val() & (self.port.val() == 48) {
                     // Everything the row needs is in the command and record registers, which
                     // the firmware leaves alone until the row is done.
-                    for i in 0..3 {
-                        self.rp[i].d.next = self.c_win[i].q.val() + self.c_xoff.q.val();
-                        if self.is_bin.val() {
-                            self.rp[i].d.next = self.c_win[3 + i].q.val() + self.c_xoff.q.val();
-                        }
-                    }
+                    self.col.d.next = self.c_xoff.q.val();
                     self.wbf.d.next = self.c_dstf.q.val();
                     self.wbb.d.next = self.c_dstb.q.val();
                     self.waddr.d.next = self.c_wrow.q.val();
@@ -1267,7 +1318,6 @@ impl<
                 if self.fi.q.val() == 2 {
                     self.cnts.write_enable.next = true;
                     self.cnts.write_address.next = self.cnt_a.val() + 1;
-                    self.cnts.write_data.next = self.cnt_old.val() + self.row_busy.q.val();
                     self.seen.d.next = self.seen.q.val() | (bits::<16>(1) << bit_cast::<16, 8>(self.c_op.q.val()));
                     self.phase.d.next = RowPhase::Idle;
                 }
@@ -1308,7 +1358,7 @@ impl<
                         self.pend_pxr.d.next = self.pxr.q.val();
                         self.pend_rec.d.next = self.recg.q.val();
                         self.pend_cg.d.next = self.cg.q.val();
-                        self.pend_live.d.next = self.live.val();
+                        self.pend_live.d.next = self.live.val().get_bits::<5>(0);
                         self.pend_xdiv.d.next = self.xdiv.q.val();
                         self.pend_xmod.d.next = self.xmod.q.val();
                         self.g.d.next = self.g.q.val() + 1;
@@ -1324,9 +1374,7 @@ impl<
                             if self.last_j.val() {
                                 self.j.d.next = 0.into();
                                 self.x.d.next = self.x.q.val() + 1;
-                                for i in 0..3 {
-                                    self.rp[i].d.next = self.rp[i].q.val() + self.qstride.val();
-                                }
+                                self.col.d.next = self.col.q.val() + self.qstride.val();
                                 self.pxr.d.next = self.pxr.q.val() + self.rw[7].q.val();
                                 self.waddr.d.next = self.c_wrow.q.val();
                                 self.recj.d.next = self.c_crow.q.val();
@@ -1347,16 +1395,17 @@ impl<
         }
 
         // ---- Post issue: one output per cycle (four input reads per tail output).
-        self.coff.next = 0.into();
-        self.cb1.next = 0.into();
+        self.coff.next = false;
+        self.cw1.next = 0.into();
         for ph in 0..4 {
             if self.pend_xmod.q.val().index() == ph {
-                self.coff.next = self.bil[2 * ph].q.val();
-                self.cb1.next = self.bil[2 * ph + 1].q.val();
+                self.coff.next = self.bil_m1[ph].q.val();
+                self.cw1.next = self.bil_w1[ph].q.val();
             }
         }
+        self.cb1.next = bit_cast::<16, 9>(self.cw1.val());
         self.cx0.next = self.pend_xdiv.q.val();
-        if self.coff.val() == 0xFFFF {
+        if self.coff.val() {
             if self.pend_xdiv.q.val() == 0 {
                 self.cb1.next = 0.into();
             } else {
@@ -1368,11 +1417,6 @@ impl<
             self.cx1.next = self.cx0.val();
         }
         self.pv.d.next = false;
-        // The threshold (in −32769..=32767) travels beside its output in 17 bits.
-        self.tline[0].d.next = bit_cast::<17, 16>(self.cmem[6].read_data.val());
-        if self.cmem[7].read_data.val().get_bit(0) {
-            self.tline[0].d.next = bit_cast::<17, 16>(self.cmem[6].read_data.val()) | bits::<17>(0x10000);
-        }
         if (self.is_bin.val() & self.arr.done.val()) | (!self.is_bin.val() & self.mac.done.val()) {
             self.pend.d.next = false;
             self.pb.d.next = true;
@@ -1442,26 +1486,29 @@ impl<
                 self.pb.d.next = false;
             }
         }
+        // The tail's four reads (x00, x01, x10, x11): psub's bit 1 picks the row, bit 0 the
+        // column, so one three-input adder serves all four.
+        self.xa_row.next = self.c_xin[0].q.val();
+        if self.psub.q.val().get_bit(1) {
+            self.xa_row.next = self.c_xin[1].q.val();
+        }
+        self.xa_col.next = self.pxc[0].q.val();
+        if self.psub.q.val().get_bit(0) {
+            self.xa_col.next = self.pxc[1].q.val();
+        }
         if self.pb.q.val() & self.is_tail.val() {
             self.psub.d.next = self.psub.q.val() + 1;
-            self.xmem.read_address.next =
-                bit_cast::<XA, 16>(self.c_xin[0].q.val() + self.pxc[0].q.val() + self.pres.q.val());
+            self.xmem.read_address.next = bit_cast::<XA, 16>(self.xa_row.val() + self.xa_col.val() + self.pres.q.val());
             if self.psub.q.val() == 1 {
-                self.xmem.read_address.next =
-                    bit_cast::<XA, 16>(self.c_xin[0].q.val() + self.pxc[1].q.val() + self.pres.q.val());
                 self.px00.d.next = self.xmem.read_data.val();
                 self.pbias.d.next = bit_cast::<48, 16>(self.cmem[0].read_data.val())
                     | (bit_cast::<48, 16>(self.cmem[1].read_data.val()) << 16)
                     | (bit_cast::<48, 16>(self.cmem[2].read_data.val()) << 32);
             }
             if self.psub.q.val() == 2 {
-                self.xmem.read_address.next =
-                    bit_cast::<XA, 16>(self.c_xin[1].q.val() + self.pxc[0].q.val() + self.pres.q.val());
                 self.px01.d.next = self.xmem.read_data.val();
             }
             if self.psub.q.val() == 3 {
-                self.xmem.read_address.next =
-                    bit_cast::<XA, 16>(self.c_xin[1].q.val() + self.pxc[1].q.val() + self.pres.q.val());
                 self.px10.d.next = self.xmem.read_data.val();
                 self.pv.d.next = true;
                 self.pacc.d.next = self.accs[0].q.val();
