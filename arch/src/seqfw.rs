@@ -34,9 +34,9 @@ pub mod pin {
     pub const PW: u8 = 1;
     /// The strip: width, height, keep_x0, keep_w.
     pub const JOB: u8 = 2;
-    /// The product of the last `MA` × `MB`, low and high halves.
+    /// The low half of the product of the last `MA` × `MB` (the firmware's products fit 16
+    /// bits: no port for the high half).
     pub const ML: u8 = 6;
-    pub const MH: u8 = 7;
     /// Non-zero while the row loop or the input stage works.
     pub const BUSY: u8 = 8;
     /// Non-zero when the output buffer has room for a tail row.
@@ -555,7 +555,6 @@ impl SeqIo<'_> {
                     [j.width, j.height, j.keep_x0, j.keep_w][(p - pin::JOB) as usize] as u16
                 }
                 pin::ML => (self.ma as u32 * self.mb as u32) as u16,
-                pin::MH => ((self.ma as u32 * self.mb as u32) >> 16) as u16,
                 pin::BUSY => (now < self.busy_until) as u16,
                 pin::ROOM => 1,
                 pin::CW => {

@@ -41,7 +41,7 @@ const _: () = assert!(seqfw::ROW_RECORD_WORDS.len() == RW_N);
 // The kernel names ports and record words by number (rust-hdl's Verilog cannot name Rust
 // constants): these are the numbers it uses.
 const _: () = {
-    assert!(pin::GO == 0 && pin::PW == 1 && pin::JOB == 2 && pin::ML == 6 && pin::MH == 7);
+    assert!(pin::GO == 0 && pin::PW == 1 && pin::JOB == 2 && pin::ML == 6);
     assert!(pin::BUSY == 8 && pin::ROOM == 9 && pin::CW == 10);
     assert!(pout::PP == 0 && pout::MA == 1 && pout::MB == 2 && pout::CADR == 3 && pout::IBASE == 4);
     assert!(pout::IGO == 5 && pout::RC == 16 && pout::RGO == 48 && pout::DONE == 49);
@@ -233,7 +233,8 @@ pub struct EngineFw16<
     // The post issue's constant address, delayed to the write-back, where the threshold is
     // read (banks 6 and 7) in place of travelling beside its output in 17 bits.
     tadr: [DFF<Bits<CA>>; BIN_LAT],
-    outstanding: DFF<Bits<16>>,
+    // Outputs in flight: at most the deepest post pipeline's latency.
+    outstanding: DFF<Bits<8>>,
     // Write-back.
     wbf: DFF<Bits<16>>,
     wbb: DFF<Bits<16>>,
@@ -258,9 +259,11 @@ pub struct EngineFw16<
     fwa_sh: Constant<Bits<8>>,
     p_c: Constant<Bits<16>>,
     m_c: Constant<Bits<16>>,
-    lanes_c: Constant<Bits<16>>,
     ones: Constant<Bits<16>>,
     obuf_cap: Constant<Bits<17>>,
+    // The output buffer's pointers and count run modulo 2^(OA + 1): a full ring (2^OA bytes)
+    // still differs from an empty one.
+    omask: Constant<Bits<16>>,
     unit_slope: Constant<Signed<16>>,
     in_lat: Constant<Bits<4>>,
 
@@ -284,9 +287,12 @@ pub struct EngineFw16<
     qstride: Signal<Local, Bits<16>>,
     gsize: Signal<Local, Bits<16>>,
     ws: Signal<Local, Bits<16>>,
+    ws_a: Signal<Local, Bits<16>>,
+    ws_b: Signal<Local, Bits<16>>,
     rowbase: Signal<Local, Bits<16>>,
     iaddr: Signal<Local, Bits<16>>,
     tap_ok: Signal<Local, Bit>,
+    left: Signal<Local, Bits<16>>,
     live: Signal<Local, Bits<16>>,
     last_word: Signal<Local, Bit>,
     last_group: Signal<Local, Bit>,
@@ -295,16 +301,20 @@ pub struct EngineFw16<
     xa_row: Signal<Local, Bits<16>>,
     xa_col: Signal<Local, Bits<16>>,
     cx0: Signal<Local, Bits<16>>,
-    cx1: Signal<Local, Bits<16>>,
+    px_a: Signal<Local, Bits<16>>,
+    px_b: Signal<Local, Bits<16>>,
+    px_step: Signal<Local, Bits<16>>,
     cb1: Signal<Local, Bits<16>>,
     coff: Signal<Local, Bit>,
     cw1: Signal<Local, Bits<9>>,
     sets_l: Signal<Local, Bits<16>>,
+    pres_base: Signal<Local, Bits<16>>,
     wb_valid: Signal<Local, Bit>,
     wb_val: Signal<Local, Signed<16>>,
     wb_t: Signal<Local, Bits<17>>,
     wb_bit: Signal<Local, Bit>,
     wb_tl: Signal<Local, Bits<16>>,
+    wb_pos: Signal<Local, Bits<16>>,
     wb_word: Signal<Local, Bits<16>>,
     wb_wend: Signal<Local, Bit>,
     o_push: Signal<Local, Bit>,
@@ -486,9 +496,9 @@ impl<
             fwa_sh: Constant::new(bits::<8>(FWA as u64)),
             p_c: Constant::new(bits::<16>(P as u64)),
             m_c: Constant::new(bits::<16>(M as u64)),
-            lanes_c: Constant::new(bits::<16>(16)),
             ones: Constant::new(bits::<16>(0xFFFF)),
             obuf_cap: Constant::new(bits::<17>(1 << OA)),
+            omask: Constant::new(bits::<16>((2 << OA) - 1)),
             unit_slope: Constant::new(signed::<16>(4096)),
             in_lat: Constant::new(bits::<4>(InWord::LATENCY as u64)),
             wr: Default::default(),
@@ -510,9 +520,12 @@ impl<
             qstride: Default::default(),
             gsize: Default::default(),
             ws: Default::default(),
+            ws_a: Default::default(),
+            ws_b: Default::default(),
             rowbase: Default::default(),
             iaddr: Default::default(),
             tap_ok: Default::default(),
+            left: Default::default(),
             live: Default::default(),
             last_word: Default::default(),
             last_group: Default::default(),
@@ -521,16 +534,20 @@ impl<
             xa_row: Default::default(),
             xa_col: Default::default(),
             cx0: Default::default(),
-            cx1: Default::default(),
+            px_a: Default::default(),
+            px_b: Default::default(),
+            px_step: Default::default(),
             cb1: Default::default(),
             coff: Default::default(),
             cw1: Default::default(),
             sets_l: Default::default(),
+            pres_base: Default::default(),
             wb_valid: Default::default(),
             wb_val: Default::default(),
             wb_t: Default::default(),
             wb_bit: Default::default(),
             wb_tl: Default::default(),
+            wb_pos: Default::default(),
             wb_word: Default::default(),
             wb_wend: Default::default(),
             o_push: Default::default(),
@@ -757,17 +774,20 @@ impl<
             self.qstride.next = self.rw[10].q.val();
             self.gsize.next = self.p_c.val();
         }
-        // The source width (scale ≤ 4: shifts and adds).
-        self.ws.next = self.sw.q.val();
-        if self.rw[8].q.val() == 2 {
-            self.ws.next = self.sw.q.val() << 1;
+        // The source width: width · scale (1..=4) as the sum of two terms picked by the
+        // scale's bits (bits 0 and 2 are never both set).
+        self.ws_a.next = 0.into();
+        if self.rw[8].q.val().get_bit(0) {
+            self.ws_a.next = self.sw.q.val();
         }
-        if self.rw[8].q.val() == 3 {
-            self.ws.next = (self.sw.q.val() << 1) + self.sw.q.val();
+        if self.rw[8].q.val().get_bit(2) {
+            self.ws_a.next = self.sw.q.val() << 2;
         }
-        if self.rw[8].q.val() == 4 {
-            self.ws.next = self.sw.q.val() << 2;
+        self.ws_b.next = 0.into();
+        if self.rw[8].q.val().get_bit(1) {
+            self.ws_b.next = self.sw.q.val() << 1;
         }
+        self.ws.next = self.ws_a.val() + self.ws_b.val();
 
         // ---- The core's ports. What an `in` reads is chosen by the port of the instruction
         // being fetched and registered (`pin_r`), so that the port multiplexer is off the
@@ -800,9 +820,6 @@ impl<
         }
         if self.core.port_next.val() == 6 {
             self.pin_v.next = self.prod.q.val().get_bits::<16>(0);
-        }
-        if self.core.port_next.val() == 7 {
-            self.pin_v.next = self.prod.q.val().get_bits::<16>(16);
         }
         if self.core.port_next.val() == 8 {
             self.pin_v.next = bit_cast::<16, 1>((self.phase.q.val() != RowPhase::Idle).into());
@@ -1041,8 +1058,10 @@ impl<
         if (self.dx.q.val() == 2) & (self.x.q.val() + 1 >= self.ws.val()) {
             self.tap_ok.next = false;
         }
-        self.live.next = self.rw[2].q.val() - self.cg.q.val();
-        if self.rw[2].q.val() - self.cg.q.val() >= self.gsize.val() {
+        // The group's live outputs: min(channels left, group size) ≤ 16.
+        self.left.next = self.rw[2].q.val() - self.cg.q.val();
+        self.live.next = bit_cast::<16, 5>(self.left.val().get_bits::<5>(0));
+        if self.left.val() >= self.gsize.val() {
             self.live.next = self.gsize.val();
         }
         self.last_word.next = (self.ty.q.val() == 2) & (self.dx.q.val() == 2) & (self.q.q.val() + 1 == self.qn.val());
@@ -1066,8 +1085,11 @@ impl<
         self.wb_tl.next = self.wb_t.val().get_bits::<16>(0);
         self.wb_bit.next = (self.wb_t.val() == 0x17FFF)
             | ((unsigned_cast(self.wb_val.val()) ^ bits::<16>(0x8000)) > (self.wb_tl.val() ^ bits::<16>(0x8000)));
-        self.wb_word.next =
-            self.bitreg.q.val() | (bit_cast::<16, 1>(self.wb_bit.val().into()) << self.wbc.q.val().get_bits::<4>(0));
+        self.wb_pos.next = bits::<16>(1) << self.wbc.q.val().get_bits::<4>(0);
+        self.wb_word.next = self.bitreg.q.val();
+        if self.wb_bit.val() {
+            self.wb_word.next = self.bitreg.q.val() | self.wb_pos.val();
+        }
         self.wb_wend.next = (self.wbc.q.val().get_bits::<4>(0) == 15) | (self.wbc.q.val() + 1 == self.rw[2].q.val());
 
         // ---- Defaults.
@@ -1250,7 +1272,12 @@ impl<
                         self.xdiv.d.next = self.kx0.q.val();
                     }
                     self.pxr.d.next = self.c_xoff.q.val();
-                    self.lastmask.d.next = self.ones.val() >> (self.lanes_c.val() - self.rw[11].q.val());
+                    // The last word's lanes (1..=16) as a mask: the complement of ones shifted
+                    // by their count, all ones for 16.
+                    self.lastmask.d.next = !(self.ones.val() << self.rw[11].q.val().get_bits::<4>(0));
+                    if self.rw[11].q.val().get_bit(4) {
+                        self.lastmask.d.next = self.ones.val();
+                    }
                     self.j.d.next = 0.into();
                     self.g.d.next = 0.into();
                     self.cg.d.next = 0.into();
@@ -1412,11 +1439,30 @@ impl<
                 self.cx0.next = self.pend_xdiv.q.val() - 1;
             }
         }
-        self.cx1.next = self.cx0.val() + 1;
+        // The two columns' word offsets: cx0 · input channels (1..=4, as two terms like `ws`),
+        // and one pixel on unless cx0 is the last column.
+        self.px_a.next = 0.into();
+        if self.h_inch.q.val().get_bit(0) {
+            self.px_a.next = self.cx0.val();
+        }
+        if self.h_inch.q.val().get_bit(2) {
+            self.px_a.next = self.cx0.val() << 2;
+        }
+        self.px_b.next = 0.into();
+        if self.h_inch.q.val().get_bit(1) {
+            self.px_b.next = self.cx0.val() << 1;
+        }
+        self.px_step.next = self.h_inch.q.val();
         if self.cx0.val() + 1 == self.sw.q.val() {
-            self.cx1.next = self.cx0.val();
+            self.px_step.next = 0.into();
         }
         self.pv.d.next = false;
+        // A binary op's residual: its pixel in the source's centre row; the tail's input
+        // words are addressed from its channel alone.
+        self.pres_base.next = self.c_win[1].q.val() + self.pend_pxr.q.val();
+        if self.is_tail.val() {
+            self.pres_base.next = 0.into();
+        }
         if (self.is_bin.val() & self.arr.done.val()) | (!self.is_bin.val() & self.mac.done.val()) {
             self.pend.d.next = false;
             self.pb.d.next = true;
@@ -1424,25 +1470,10 @@ impl<
             self.psub.d.next = 0.into();
             self.plive.d.next = self.pend_live.q.val();
             self.prec.d.next = self.pend_rec.q.val();
-            self.pres.d.next = self.c_win[1].q.val() + self.pend_pxr.q.val() + self.pend_cg.q.val();
-            if self.is_tail.val() {
-                self.pres.d.next = self.pend_cg.q.val();
-            }
+            self.pres.d.next = self.pres_base.val() + self.pend_cg.q.val();
             self.pb1.d.next = self.cb1.val();
-            self.pxc[0].d.next = self.cx0.val();
-            self.pxc[1].d.next = self.cx1.val();
-            if self.h_inch.q.val() == 2 {
-                self.pxc[0].d.next = self.cx0.val() << 1;
-                self.pxc[1].d.next = self.cx1.val() << 1;
-            }
-            if self.h_inch.q.val() == 3 {
-                self.pxc[0].d.next = (self.cx0.val() << 1) + self.cx0.val();
-                self.pxc[1].d.next = (self.cx1.val() << 1) + self.cx1.val();
-            }
-            if self.h_inch.q.val() == 4 {
-                self.pxc[0].d.next = self.cx0.val() << 2;
-                self.pxc[1].d.next = self.cx1.val() << 2;
-            }
+            self.pxc[0].d.next = self.px_a.val() + self.px_b.val();
+            self.pxc[1].d.next = self.px_a.val() + self.px_b.val() + self.px_step.val();
             for k in 0..P {
                 self.sums[k].d.next = self.arr.sum[k].val();
             }
@@ -1606,7 +1637,7 @@ impl<
         self.obuf.write_data.next = self.outpx.pixel.val();
         self.obuf.read_address.next = bit_cast::<OA, 16>(self.orp.q.val());
         if self.o_push.val() {
-            self.owp.d.next = self.owp.q.val() + 1;
+            self.owp.d.next = (self.owp.q.val() + 1) & self.omask.val();
         }
         self.o_pop.next = self.o_have.q.val() & self.out_ready.val();
         if self.o_pend.q.val() {
@@ -1615,16 +1646,16 @@ impl<
             self.o_pend.d.next = false;
         } else if !self.o_have.q.val() & (self.owp.q.val() != self.orp.q.val()) {
             self.o_pend.d.next = true;
-            self.orp.d.next = self.orp.q.val() + 1;
+            self.orp.d.next = (self.orp.q.val() + 1) & self.omask.val();
         }
         if self.o_pop.val() {
             self.o_have.d.next = false;
         }
         if self.o_push.val() & !self.o_pop.val() {
-            self.ocount.d.next = self.ocount.q.val() + 1;
+            self.ocount.d.next = (self.ocount.q.val() + 1) & self.omask.val();
         }
         if !self.o_push.val() & self.o_pop.val() {
-            self.ocount.d.next = self.ocount.q.val() - 1;
+            self.ocount.d.next = (self.ocount.q.val() - 1) & self.omask.val();
         }
         self.out_valid.next = self.o_have.q.val();
         self.out_data.next = self.o_byte.q.val();
