@@ -269,6 +269,16 @@ pub struct EngineFw16<
 
     // Combinational locals.
     wr: Signal<Local, Bit>,
+    rgo: Signal<Local, Bit>,
+    in_acc: Signal<Local, Bit>,
+    in_pix: Signal<Local, Bit>,
+    row_end2: Signal<Local, Bit>,
+    iss: Signal<Local, Bit>,
+    c_q: Signal<Local, Bit>,
+    c_dx2: Signal<Local, Bit>,
+    c_grp: Signal<Local, Bit>,
+    c_pix: Signal<Local, Bit>,
+    c_j: Signal<Local, Bit>,
     rd: Signal<Local, Bit>,
     port: Signal<Local, Bits<8>>,
     v: Signal<Local, Bits<16>>,
@@ -502,6 +512,16 @@ impl<
             unit_slope: Constant::new(signed::<16>(4096)),
             in_lat: Constant::new(bits::<4>(InWord::LATENCY as u64)),
             wr: Default::default(),
+            rgo: Default::default(),
+            in_acc: Default::default(),
+            in_pix: Default::default(),
+            row_end2: Default::default(),
+            iss: Default::default(),
+            c_q: Default::default(),
+            c_dx2: Default::default(),
+            c_grp: Default::default(),
+            c_pix: Default::default(),
+            c_j: Default::default(),
             rd: Default::default(),
             port: Default::default(),
             v: Default::default(),
@@ -1250,50 +1270,75 @@ impl<
         self.done_r.d.next = self.wr.val() & (self.port.val() == 49) & (self.v.val() == 0);
         self.done.next = self.done_r.q.val();
 
-        // ---- Phases of the row loop and the input stage.
+        // ---- Phases of the row loop and the input stage. Every register is updated under
+        // flat conditions (`rgo`, `iss`, `c_q` ...), never by an `if` nested under an earlier
+        // update of the same register: Yosys then finds each register's enable and folds it
+        // into the flip-flop, where a nested update (or one inside the phase `match`) leaves a
+        // hold multiplexer in a LUT on every bit.
+        self.rgo.next = (self.phase.q.val() == RowPhase::Idle) & self.wr.val() & (self.port.val() == 48);
+        self.in_acc.next = (self.phase.q.val() == RowPhase::InRow) & self.in_valid.val();
+        self.in_pix.next = self.in_acc.val() & (bit_cast::<16, 8>(self.in_c.q.val() + 1) == self.h_inch.q.val());
+        self.row_end2.next = (self.phase.q.val() == RowPhase::RowEnd) & (self.fi.q.val() == 2);
         if self.phase.q.val() != RowPhase::Idle {
             self.row_cyc.d.next = self.row_cyc.q.val() + 1;
         }
+        if self.rgo.val() {
+            // Everything the row needs is in the command and record registers, which the
+            // firmware leaves alone until the row is done.
+            self.col.d.next = self.c_xoff.q.val();
+            self.wbf.d.next = self.c_dstf.q.val();
+            self.wbb.d.next = self.c_dstb.q.val();
+            self.waddr.d.next = self.c_wrow.q.val();
+            self.recj.d.next = self.c_crow.q.val();
+            self.recg.d.next = self.c_crow.q.val();
+            self.xo.d.next = self.c_x0.q.val();
+            self.x.d.next = self.c_x0.q.val();
+            self.xdiv.d.next = 0.into();
+            if self.is_tail.val() {
+                self.xdiv.d.next = self.kx0.q.val();
+            }
+            self.pxr.d.next = self.c_xoff.q.val();
+            // The last word's lanes (1..=16) as a mask: the complement of ones shifted by
+            // their count, all ones for 16.
+            self.lastmask.d.next = !(self.ones.val() << self.rw[11].q.val().get_bits::<4>(0));
+            if self.rw[11].q.val().get_bit(4) {
+                self.lastmask.d.next = self.ones.val();
+            }
+            self.j.d.next = 0.into();
+            self.g.d.next = 0.into();
+            self.cg.d.next = 0.into();
+            self.ty.d.next = 0.into();
+            self.dx.d.next = 0.into();
+            self.q.d.next = 0.into();
+            self.qoff.d.next = bits::<16>(0) - self.qstride.val();
+            self.xmod.d.next = 0.into();
+            self.wbc.d.next = 0.into();
+            self.bitreg.d.next = 0.into();
+            self.issue_done.d.next = false;
+            // A row's count, as the firmware's model has it: from `RGO`'s fetch (one cycle
+            // back) to the last fetch whose `BUSY` reads 1, RowEnd's last cycle (`BUSY` is
+            // registered at fetch: it reads the phase of the cycle after).
+            self.row_cyc.d.next = 4.into();
+            self.row_busy.d.next = 0.into();
+        }
+        if self.in_acc.val() {
+            self.in_c.d.next = self.in_c.q.val() + 1;
+            if self.in_pix.val() {
+                self.in_c.d.next = 0.into();
+            }
+        }
+        if self.in_pix.val() {
+            self.in_x.d.next = self.in_x.q.val() + 1;
+        }
+        if (self.phase.q.val() == RowPhase::InRow) & !self.in_valid.val() {
+            self.stall.d.next = self.stall.q.val() + 1;
+        }
+        if self.row_end2.val() {
+            self.seen.d.next = self.seen.q.val() | (bits::<16>(1) << bit_cast::<16, 8>(self.c_op.q.val()));
+        }
         match self.phase.q.val() {
             RowPhase::Idle => {
-                if self.wr.val() & (self.port.val() == 48) {
-                    // Everything the row needs is in the command and record registers, which
-                    // the firmware leaves alone until the row is done.
-                    self.col.d.next = self.c_xoff.q.val();
-                    self.wbf.d.next = self.c_dstf.q.val();
-                    self.wbb.d.next = self.c_dstb.q.val();
-                    self.waddr.d.next = self.c_wrow.q.val();
-                    self.recj.d.next = self.c_crow.q.val();
-                    self.recg.d.next = self.c_crow.q.val();
-                    self.xo.d.next = self.c_x0.q.val();
-                    self.x.d.next = self.c_x0.q.val();
-                    self.xdiv.d.next = 0.into();
-                    if self.is_tail.val() {
-                        self.xdiv.d.next = self.kx0.q.val();
-                    }
-                    self.pxr.d.next = self.c_xoff.q.val();
-                    // The last word's lanes (1..=16) as a mask: the complement of ones shifted
-                    // by their count, all ones for 16.
-                    self.lastmask.d.next = !(self.ones.val() << self.rw[11].q.val().get_bits::<4>(0));
-                    if self.rw[11].q.val().get_bit(4) {
-                        self.lastmask.d.next = self.ones.val();
-                    }
-                    self.j.d.next = 0.into();
-                    self.g.d.next = 0.into();
-                    self.cg.d.next = 0.into();
-                    self.ty.d.next = 0.into();
-                    self.dx.d.next = 0.into();
-                    self.q.d.next = 0.into();
-                    self.qoff.d.next = bits::<16>(0) - self.qstride.val();
-                    self.xmod.d.next = 0.into();
-                    self.wbc.d.next = 0.into();
-                    self.bitreg.d.next = 0.into();
-                    self.issue_done.d.next = false;
-                    // A row's count, as the firmware's model has it: from `RGO`'s fetch (one
-                    // cycle back) to the last fetch whose `BUSY` reads 1, RowEnd's last cycle
-                    // (`BUSY` is registered at fetch: it reads the phase of the cycle after).
-                    self.row_cyc.d.next = 4.into();
-                    self.row_busy.d.next = 0.into();
+                if self.rgo.val() {
                     self.phase.d.next = RowPhase::RowRun;
                 }
             }
@@ -1301,17 +1346,10 @@ impl<
                 self.in_ready.next = true;
                 if self.in_valid.val() {
                     self.inword.valid_in.next = true;
-                    self.in_c.d.next = self.in_c.q.val() + 1;
-                    if bit_cast::<16, 8>(self.in_c.q.val() + 1) == self.h_inch.q.val() {
-                        self.in_c.d.next = 0.into();
-                        self.in_x.d.next = self.in_x.q.val() + 1;
-                        if self.in_x.q.val() + 1 == self.sw.q.val() {
-                            self.phase.d.next = RowPhase::InDrain;
-                            self.fi.d.next = 0.into();
-                        }
-                    }
-                } else {
-                    self.stall.d.next = self.stall.q.val() + 1;
+                }
+                if self.in_pix.val() & (self.in_x.q.val() + 1 == self.sw.q.val()) {
+                    self.phase.d.next = RowPhase::InDrain;
+                    self.fi.d.next = 0.into();
                 }
             }
             RowPhase::InDrain => {
@@ -1345,7 +1383,6 @@ impl<
                 if self.fi.q.val() == 2 {
                     self.cnts.write_enable.next = true;
                     self.cnts.write_address.next = self.cnt_a.val() + 1;
-                    self.seen.d.next = self.seen.q.val() | (bits::<16>(1) << bit_cast::<16, 8>(self.c_op.q.val()));
                     self.phase.d.next = RowPhase::Idle;
                 }
             }
@@ -1354,71 +1391,84 @@ impl<
             }
         }
 
-        if (self.phase.q.val() == RowPhase::RowRun) & !self.issue_done.q.val() {
+        // The issue loop's steps, each implying the one before: a word (`iss`), the last word
+        // of a tap column (`c_q`), of a window row (`c_dx2`), of a group (`c_grp`), of an
+        // output pixel (`c_pix`), of a source pixel (`c_j`).
+        self.iss.next = (self.phase.q.val() == RowPhase::RowRun) & !self.issue_done.q.val();
+        self.c_q.next = self.iss.val() & (self.q.q.val() + 1 == self.qn.val());
+        self.c_dx2.next = self.c_q.val() & (self.dx.q.val() == 2);
+        self.c_grp.next = self.c_dx2.val() & (self.ty.q.val() == 2);
+        self.c_pix.next = self.c_grp.val() & self.last_group.val();
+        self.c_j.next = self.c_pix.val() & self.last_j.val();
+        if self.iss.val() {
             self.iss_v.d.next = true;
             self.iss_ok.d.next = self.tap_ok.val();
             self.iss_first.d.next = (self.ty.q.val() == 0) & (self.dx.q.val() == 0) & (self.q.q.val() == 0);
             self.iss_last.d.next = self.last_word.val();
             self.iss_lastq.d.next = self.q.q.val() + 1 == self.qn.val();
-            if self.tap_ok.val() {
-                self.row_busy.d.next = self.row_busy.q.val() + bit_cast::<32, 16>(self.live.val());
-            }
             self.waddr.d.next = self.waddr.q.val() + 1;
             self.q.d.next = self.q.q.val() + 1;
             self.qoff.d.next = self.qoff.q.val() + 1;
-            if self.q.q.val() + 1 == self.qn.val() {
-                self.q.d.next = 0.into();
-                self.dx.d.next = self.dx.q.val() + 1;
-                // The next tap column's first word: 0, then +qstride, then −qstride.
-                self.qoff.d.next = 0.into();
-                if self.dx.q.val() == 1 {
-                    self.qoff.d.next = self.qstride.val();
-                }
-                if self.dx.q.val() == 2 {
-                    self.qoff.d.next = bits::<16>(0) - self.qstride.val();
-                    self.dx.d.next = 0.into();
-                    self.ty.d.next = self.ty.q.val() + 1;
-                    if self.ty.q.val() == 2 {
-                        // The group's last word: its outputs follow it through the post.
-                        self.ty.d.next = 0.into();
-                        self.pend.d.next = true;
-                        self.pend_pxr.d.next = self.pxr.q.val();
-                        self.pend_rec.d.next = self.recg.q.val();
-                        self.pend_cg.d.next = self.cg.q.val();
-                        self.pend_live.d.next = self.live.val().get_bits::<5>(0);
-                        self.pend_xdiv.d.next = self.xdiv.q.val();
-                        self.pend_xmod.d.next = self.xmod.q.val();
-                        self.g.d.next = self.g.q.val() + 1;
-                        self.cg.d.next = self.cg.q.val() + self.gsize.val();
-                        self.recg.d.next = self.recg.q.val() + self.rw[12].q.val();
-                        if self.last_group.val() {
-                            self.g.d.next = 0.into();
-                            self.cg.d.next = 0.into();
-                            self.xo.d.next = self.xo.q.val() + 1;
-                            self.j.d.next = self.j.q.val() + 1;
-                            self.recj.d.next = self.recj.q.val() + 1;
-                            self.recg.d.next = self.recj.q.val() + 1;
-                            if self.last_j.val() {
-                                self.j.d.next = 0.into();
-                                self.x.d.next = self.x.q.val() + 1;
-                                self.col.d.next = self.col.q.val() + self.qstride.val();
-                                self.pxr.d.next = self.pxr.q.val() + self.rw[7].q.val();
-                                self.waddr.d.next = self.c_wrow.q.val();
-                                self.recj.d.next = self.c_crow.q.val();
-                                self.recg.d.next = self.c_crow.q.val();
-                                self.xmod.d.next = self.xmod.q.val() + 1;
-                                if bit_cast::<16, 4>(self.xmod.q.val() + 1) == self.h_r.q.val() {
-                                    self.xmod.d.next = 0.into();
-                                    self.xdiv.d.next = self.xdiv.q.val() + 1;
-                                }
-                            }
-                            if self.last_pix.val() {
-                                self.issue_done.d.next = true;
-                            }
-                        }
-                    }
-                }
+        }
+        if self.iss.val() & self.tap_ok.val() {
+            self.row_busy.d.next = self.row_busy.q.val() + bit_cast::<32, 16>(self.live.val());
+        }
+        if self.c_q.val() {
+            self.q.d.next = 0.into();
+            self.dx.d.next = self.dx.q.val() + 1;
+            // The next tap column's first word: 0, then +qstride, then −qstride.
+            self.qoff.d.next = 0.into();
+            if self.dx.q.val() == 1 {
+                self.qoff.d.next = self.qstride.val();
             }
+            if self.dx.q.val() == 2 {
+                self.qoff.d.next = bits::<16>(0) - self.qstride.val();
+            }
+        }
+        if self.c_dx2.val() {
+            self.dx.d.next = 0.into();
+            self.ty.d.next = self.ty.q.val() + 1;
+        }
+        if self.c_grp.val() {
+            // The group's last word: its outputs follow it through the post.
+            self.ty.d.next = 0.into();
+            self.pend.d.next = true;
+            self.pend_pxr.d.next = self.pxr.q.val();
+            self.pend_rec.d.next = self.recg.q.val();
+            self.pend_cg.d.next = self.cg.q.val();
+            self.pend_live.d.next = self.live.val().get_bits::<5>(0);
+            self.pend_xdiv.d.next = self.xdiv.q.val();
+            self.pend_xmod.d.next = self.xmod.q.val();
+            self.g.d.next = self.g.q.val() + 1;
+            self.cg.d.next = self.cg.q.val() + self.gsize.val();
+            self.recg.d.next = self.recg.q.val() + self.rw[12].q.val();
+        }
+        if self.c_pix.val() {
+            self.g.d.next = 0.into();
+            self.cg.d.next = 0.into();
+            self.xo.d.next = self.xo.q.val() + 1;
+            self.j.d.next = self.j.q.val() + 1;
+            self.recj.d.next = self.recj.q.val() + 1;
+            self.recg.d.next = self.recj.q.val() + 1;
+        }
+        if self.c_pix.val() & self.last_pix.val() {
+            self.issue_done.d.next = true;
+        }
+        if self.c_j.val() {
+            self.j.d.next = 0.into();
+            self.x.d.next = self.x.q.val() + 1;
+            self.col.d.next = self.col.q.val() + self.qstride.val();
+            self.pxr.d.next = self.pxr.q.val() + self.rw[7].q.val();
+            self.waddr.d.next = self.c_wrow.q.val();
+            self.recj.d.next = self.c_crow.q.val();
+            self.recg.d.next = self.c_crow.q.val();
+            self.xmod.d.next = self.xmod.q.val() + 1;
+            if bit_cast::<16, 4>(self.xmod.q.val() + 1) == self.h_r.q.val() {
+                self.xmod.d.next = 0.into();
+            }
+        }
+        if self.c_j.val() & (bit_cast::<16, 4>(self.xmod.q.val() + 1) == self.h_r.q.val()) {
+            self.xdiv.d.next = self.xdiv.q.val() + 1;
         }
 
         // ---- Post issue: one output per cycle (four input reads per tail output).
@@ -1542,20 +1592,22 @@ impl<
             if self.psub.q.val() == 3 {
                 self.px10.d.next = self.xmem.read_data.val();
                 self.pv.d.next = true;
-                self.pacc.d.next = self.accs[0].q.val();
-                for k in 0..M {
-                    if self.pk.q.val().index() == k {
-                        self.pacc.d.next = self.accs[k].q.val();
-                    }
-                }
                 self.psub.d.next = 0.into();
-                self.pk.d.next = self.pk.q.val() + 1;
-                self.prec.d.next = self.prec.q.val() + 1;
-                self.pres.d.next = self.pres.q.val() + 1;
                 if self.pk.q.val() + 1 == self.plive.q.val() {
                     self.pb.d.next = false;
                 }
             }
+        }
+        if self.pb.q.val() & self.is_tail.val() & (self.psub.q.val() == 3) {
+            self.pacc.d.next = self.accs[0].q.val();
+            for k in 0..M {
+                if self.pk.q.val().index() == k {
+                    self.pacc.d.next = self.accs[k].q.val();
+                }
+            }
+            self.pk.d.next = self.pk.q.val() + 1;
+            self.prec.d.next = self.prec.q.val() + 1;
+            self.pres.d.next = self.pres.q.val() + 1;
         }
 
         // ---- The post datapaths.
@@ -1607,14 +1659,16 @@ impl<
             if self.wbc.q.val() + 1 == self.rw[2].q.val() {
                 self.wbc.d.next = 0.into();
             }
-            if self.f_bits.val() {
-                self.bitreg.d.next = self.wb_word.val();
-                if self.wb_wend.val() {
-                    self.bmem.write_enable.next = true;
-                    self.wbb.d.next = self.wbb.q.val() + 1;
-                    self.bitreg.d.next = 0.into();
-                }
+        }
+        if self.wb_valid.val() & self.f_bits.val() {
+            self.bitreg.d.next = self.wb_word.val();
+            if self.wb_wend.val() {
+                self.bmem.write_enable.next = true;
+                self.bitreg.d.next = 0.into();
             }
+        }
+        if self.wb_valid.val() & self.f_bits.val() & self.wb_wend.val() {
+            self.wbb.d.next = self.wbb.q.val() + 1;
         }
         self.o_push.next = self.outpx.valid_out.val();
         // Outputs in flight between the post issue and the write-back / output buffer.
