@@ -219,7 +219,9 @@ pub struct EngineFw16<
     prec: DFF<Bits<16>>,
     pres: DFF<Bits<16>>,
     psub: DFF<Bits<2>>,
-    pxc: [DFF<Bits<16>>; 2],
+    // The tail's first column's word offset, and whether the second column is one pixel on.
+    pxc: DFF<Bits<16>>,
+    pstep: DFF<Bit>,
     pb1: DFF<Bits<16>>,
     sums: [DFF<Signed<16>>; P],
     accs: [DFF<Bits<48>>; M],
@@ -313,7 +315,8 @@ pub struct EngineFw16<
     cx0: Signal<Local, Bits<16>>,
     px_a: Signal<Local, Bits<16>>,
     px_b: Signal<Local, Bits<16>>,
-    px_step: Signal<Local, Bits<16>>,
+    px_step: Signal<Local, Bit>,
+    xa_step: Signal<Local, Bits<16>>,
     cb1: Signal<Local, Bits<16>>,
     coff: Signal<Local, Bit>,
     cw1: Signal<Local, Bits<9>>,
@@ -474,7 +477,8 @@ impl<
             prec: Default::default(),
             pres: Default::default(),
             psub: Default::default(),
-            pxc: std::array::from_fn(|_| Default::default()),
+            pxc: Default::default(),
+            pstep: Default::default(),
             pb1: Default::default(),
             sums: std::array::from_fn(|_| Default::default()),
             accs: std::array::from_fn(|_| Default::default()),
@@ -557,6 +561,7 @@ impl<
             px_a: Default::default(),
             px_b: Default::default(),
             px_step: Default::default(),
+            xa_step: Default::default(),
             cb1: Default::default(),
             coff: Default::default(),
             cw1: Default::default(),
@@ -692,6 +697,8 @@ impl<
             pres,
             psub,
             pb1,
+            pxc,
+            pstep,
             pv,
             psel,
             pacc,
@@ -733,8 +740,6 @@ impl<
             self.h_kout[i].d.next = self.h_kout[i].q.val();
             self.c_xin[i].clock.next = self.clock.val();
             self.c_xin[i].d.next = self.c_xin[i].q.val();
-            self.pxc[i].clock.next = self.clock.val();
-            self.pxc[i].d.next = self.pxc[i].q.val();
         }
         for i in 0..RW_N {
             self.rw[i].clock.next = self.clock.val();
@@ -1378,11 +1383,11 @@ impl<
                 self.cnts.read_address.next = self.cnt_a.val();
                 if self.fi.q.val() == 1 {
                     self.cnts.write_enable.next = true;
-                    self.cnts.read_address.next = self.cnt_a.val() + 1;
+                    self.cnts.read_address.next = self.cnt_a.val() | bits::<5>(1);
                 }
                 if self.fi.q.val() == 2 {
                     self.cnts.write_enable.next = true;
-                    self.cnts.write_address.next = self.cnt_a.val() + 1;
+                    self.cnts.write_address.next = self.cnt_a.val() | bits::<5>(1);
                     self.phase.d.next = RowPhase::Idle;
                 }
             }
@@ -1489,8 +1494,8 @@ impl<
                 self.cx0.next = self.pend_xdiv.q.val() - 1;
             }
         }
-        // The two columns' word offsets: cx0 · input channels (1..=4, as two terms like `ws`),
-        // and one pixel on unless cx0 is the last column.
+        // The first column's word offset, cx0 · input channels (1..=4, as two terms like `ws`);
+        // the second column is one pixel on unless cx0 is the last column.
         self.px_a.next = 0.into();
         if self.h_inch.q.val().get_bit(0) {
             self.px_a.next = self.cx0.val();
@@ -1502,10 +1507,7 @@ impl<
         if self.h_inch.q.val().get_bit(1) {
             self.px_b.next = self.cx0.val() << 1;
         }
-        self.px_step.next = self.h_inch.q.val();
-        if self.cx0.val() + 1 == self.sw.q.val() {
-            self.px_step.next = 0.into();
-        }
+        self.px_step.next = self.cx0.val() + 1 != self.sw.q.val();
         self.pv.d.next = false;
         // A binary op's residual: its pixel in the source's centre row; the tail's input
         // words are addressed from its channel alone.
@@ -1522,8 +1524,8 @@ impl<
             self.prec.d.next = self.pend_rec.q.val();
             self.pres.d.next = self.pres_base.val() + self.pend_cg.q.val();
             self.pb1.d.next = self.cb1.val();
-            self.pxc[0].d.next = self.px_a.val() + self.px_b.val();
-            self.pxc[1].d.next = self.px_a.val() + self.px_b.val() + self.px_step.val();
+            self.pxc.d.next = self.px_a.val() + self.px_b.val();
+            self.pstep.d.next = self.px_step.val();
             for k in 0..P {
                 self.sums[k].d.next = self.arr.sum[k].val();
             }
@@ -1567,16 +1569,18 @@ impl<
                 self.pb.d.next = false;
             }
         }
-        // The tail's four reads (x00, x01, x10, x11): psub's bit 1 picks the row, bit 0 the
-        // column, so one three-input adder serves all four.
+        // The tail's four reads (x00, x01, x10, x11): psub's bit 1 picks the row, bit 0 adds
+        // the step to the second column (none at the last column), so one address path serves
+        // all four.
         self.xa_row.next = self.c_xin[0].q.val();
         if self.psub.q.val().get_bit(1) {
             self.xa_row.next = self.c_xin[1].q.val();
         }
-        self.xa_col.next = self.pxc[0].q.val();
-        if self.psub.q.val().get_bit(0) {
-            self.xa_col.next = self.pxc[1].q.val();
+        self.xa_step.next = 0.into();
+        if self.psub.q.val().get_bit(0) & self.pstep.q.val() {
+            self.xa_step.next = self.h_inch.q.val();
         }
+        self.xa_col.next = self.pxc.q.val() + self.xa_step.val();
         if self.pb.q.val() & self.is_tail.val() {
             self.psub.d.next = self.psub.q.val() + 1;
             self.xmem.read_address.next = bit_cast::<XA, 16>(self.xa_row.val() + self.xa_col.val() + self.pres.q.val());
