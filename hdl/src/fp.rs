@@ -1187,8 +1187,8 @@ pub struct OutPixel2 {
     // Held from one valid input to the next.
     d0_1: DFF<Bits<17>>,
     d1_1: DFF<Bits<17>>,
-    c0_1: DFF<Bits<24>>,
-    c1_1: DFF<Bits<24>>,
+    x00_1: DFF<Bits<16>>,
+    x10_1: DFF<Bits<16>>,
     a1_1: DFF<Bits<9>>,
     b1_1: DFF<Bits<9>>,
     sc_7: DFF<Bits<16>>,
@@ -1208,7 +1208,7 @@ pub struct OutPixel2 {
     w_11: DFF<Bits<9>>,
     ov_11: DFF<Bit>,
     px_12: DFF<Bits<8>>,
-    half8: Constant<Bits<24>>,
+    half8: Constant<Bits<32>>,
     hi2_18: Constant<Bits<18>>,
     max15: Constant<Bits<16>>,
     one10: Constant<Bits<10>>,
@@ -1217,7 +1217,8 @@ pub struct OutPixel2 {
     a1e: Signal<Local, Bits<9>>,
     b1e: Signal<Local, Bits<9>>,
     dd: Signal<Local, Bits<17>>,
-    bl: Signal<Local, Bits<24>>,
+    bl: Signal<Local, Bits<9>>,
+    dx: Signal<Local, Bits<16>>,
     xa: Signal<Local, Signed<16>>,
     ya: Signal<Local, Signed<16>>,
     adda: Signal<Local, Bits<32>>,
@@ -1268,8 +1269,8 @@ impl Default for OutPixel2 {
             sub: std::array::from_fn(|_| Default::default()),
             d0_1: Default::default(),
             d1_1: Default::default(),
-            c0_1: Default::default(),
-            c1_1: Default::default(),
+            x00_1: Default::default(),
+            x10_1: Default::default(),
             a1_1: Default::default(),
             b1_1: Default::default(),
             sc_7: Default::default(),
@@ -1287,7 +1288,7 @@ impl Default for OutPixel2 {
             w_11: Default::default(),
             ov_11: Default::default(),
             px_12: Default::default(),
-            half8: Constant::new(bits::<24>(128)),
+            half8: Constant::new(bits::<32>(128)),
             hi2_18: Constant::new(bits::<18>(0x3_0000)),
             max15: Constant::new(bits::<16>(0x7FFF)),
             one10: Constant::new(bits::<10>(1)),
@@ -1297,6 +1298,7 @@ impl Default for OutPixel2 {
             b1e: Default::default(),
             dd: Default::default(),
             bl: Default::default(),
+            dx: Default::default(),
             xa: Default::default(),
             ya: Default::default(),
             adda: Default::default(),
@@ -1319,7 +1321,7 @@ impl Logic for OutPixel2 {
     #[hdl_gen]
     fn update(&mut self) {
         clock!(
-            self, clock, round, d0_1, d1_1, c0_1, c1_1, a1_1, b1_1, sc_7, dh_2, ae_2, ra, h0_3, el_4, rb, r_9, t_5,
+            self, clock, round, d0_1, d1_1, x00_1, x10_1, a1_1, b1_1, sc_7, dh_2, ae_2, ra, h0_3, el_4, rb, r_9, t_5,
             s_6, w_10, ov_10, w_11, ov_11, px_12
         );
         for i in 0..12 {
@@ -1342,8 +1344,8 @@ impl Logic for OutPixel2 {
         self.round.bias.next = self.bias.val();
         self.round.shift.next = self.shift.val();
 
-        // Cycle 0: d_i (in 17 bits: the words are 0..=32767), 256·x_i0 + 128, the weights (0
-        // with `subtract`), held.
+        // Cycle 0: d_i (in 17 bits: the words are 0..=32767), x00, x10, the weights (0 with
+        // `subtract`), held.
         self.a1e.next = self.a1.val();
         self.b1e.next = self.b1.val();
         if self.subtract.val() {
@@ -1352,8 +1354,8 @@ impl Logic for OutPixel2 {
         }
         self.d0_1.d.next = self.d0_1.q.val();
         self.d1_1.d.next = self.d1_1.q.val();
-        self.c0_1.d.next = self.c0_1.q.val();
-        self.c1_1.d.next = self.c1_1.q.val();
+        self.x00_1.d.next = self.x00_1.q.val();
+        self.x10_1.d.next = self.x10_1.q.val();
         self.a1_1.d.next = self.a1_1.q.val();
         self.b1_1.d.next = self.b1_1.q.val();
         if self.valid_in.val() {
@@ -1361,8 +1363,8 @@ impl Logic for OutPixel2 {
                 bit_cast::<17, 16>(unsigned_cast(self.x01.val())) - bit_cast::<17, 16>(unsigned_cast(self.x00.val()));
             self.d1_1.d.next =
                 bit_cast::<17, 16>(unsigned_cast(self.x11.val())) - bit_cast::<17, 16>(unsigned_cast(self.x10.val()));
-            self.c0_1.d.next = (bit_cast::<24, 16>(unsigned_cast(self.x00.val())) << 8) | self.half8.val();
-            self.c1_1.d.next = (bit_cast::<24, 16>(unsigned_cast(self.x10.val())) << 8) | self.half8.val();
+            self.x00_1.d.next = unsigned_cast(self.x00.val());
+            self.x10_1.d.next = unsigned_cast(self.x10.val());
             self.a1_1.d.next = self.a1e.val();
             self.b1_1.d.next = self.b1e.val();
         }
@@ -1372,14 +1374,16 @@ impl Logic for OutPixel2 {
         self.dh_2.d.next = self.dd.val().get_bits::<16>(1);
         self.bl.next = 0.into();
         if self.dd.val().get_bit(0) {
-            self.bl.next = bit_cast::<24, 9>(self.b1_1.q.val());
+            self.bl.next = self.b1_1.q.val();
         }
-        self.ae_2.d.next = self.c1_1.q.val() - self.c0_1.q.val() + self.bl.val();
+        // 256·(x10 − x00) + b1·dl: bits 0..=7 are b1·dl's alone.
+        self.dx.next = self.x10_1.q.val() - self.x00_1.q.val() + bit_cast::<16, 1>(self.bl.val().get_bits::<1>(8));
+        self.ae_2.d.next = (bit_cast::<24, 16>(self.dx.val()) << 8) | bit_cast::<24, 8>(self.bl.val().get_bits::<8>(0));
 
         // Multiplier A, cycles 1–4 (cycle 1 is also its idle choice).
         self.xa.next = signed_cast(bit_cast::<16, 9>(self.b1_1.q.val()));
         self.ya.next = signed_cast(self.d0_1.q.val().get_bits::<16>(0));
-        self.adda.next = bit_cast::<32, 24>(self.c0_1.q.val());
+        self.adda.next = (bit_cast::<32, 16>(self.x00_1.q.val()) << 8) | self.half8.val();
         if self.vp[1].q.val() {
             self.xa.next = signed_cast(bit_cast::<16, 9>(self.b1_1.q.val()) << 1);
             self.ya.next = signed_cast(self.dh_2.q.val());
