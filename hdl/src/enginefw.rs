@@ -21,7 +21,7 @@
 use crate::bram::Bram;
 use crate::ctl::Ctl;
 use crate::engine::{BIN_LAT, CONV_LAT};
-use crate::fp::{ConvPost, InWord, MacLanes, OutPixel, Slope};
+use crate::fp::{ConvRound, InWordB, MacLanes, OutPixel2, Slope};
 use crate::post::Post;
 use crate::spram::SpRam;
 use crate::PeArray16;
@@ -37,6 +37,7 @@ const _: () = assert!(SEQ_PA == seqfw::PA as usize);
 /// channels, 8 source scale, 9 groups, 10 source words per pixel, 11 lanes of the last word,
 /// 12 record step.
 const RW_N: usize = 13;
+const _: () = assert!(ConvRound::LATENCY + Slope::LATENCY == CONV_LAT);
 const _: () = assert!(seqfw::ROW_RECORD_WORDS.len() == RW_N);
 // The kernel names ports and record words by number (rust-hdl's Verilog cannot name Rust
 // constants): these are the numbers it uses.
@@ -120,9 +121,13 @@ pub struct EngineFw16<
     post: Post,
     slope: Slope,
     mac: MacLanes<M>,
-    cpost: ConvPost,
-    outpx: OutPixel,
-    inword: InWord,
+    // Three multipliers for these three and `slope` where `crate::engine` has nine (the part has
+    // 8): the conv's slope runs on `slope` (one op at a time), the output pixel on two (the
+    // post issue reads a tail output's four input words one a cycle, so it gives `outpx` a
+    // value every 4 cycles at most, `OutPixel2::SPACING`), the input word on the second of those.
+    cpost: ConvRound,
+    outpx: OutPixel2,
+    inword: InWordB,
 
     // The strip and the core's ports.
     run: DFF<Bit>,
@@ -514,7 +519,7 @@ impl<
             obuf_cap: Constant::new(bits::<17>(1 << OA)),
             omask: Constant::new(bits::<16>((2 << OA) - 1)),
             unit_slope: Constant::new(signed::<16>(4096)),
-            in_lat: Constant::new(bits::<4>(InWord::LATENCY as u64)),
+            in_lat: Constant::new(bits::<4>(InWordB::LATENCY as u64)),
             wr: Default::default(),
             rgo: Default::default(),
             in_acc: Default::default(),
@@ -1094,12 +1099,9 @@ impl<
         self.last_j.next = (bit_cast::<16, 4>(self.j.q.val()) + 1 == self.rw[3].q.val()) | self.is_tail.val();
         self.last_pix.next = self.xo.q.val() + 1 == self.c_xend.q.val();
         // ---- Write-back: a counter replays the output order (pixel, channel).
-        self.wb_valid.next = self.cpost.valid_out.val();
-        self.wb_val.next = self.cpost.result.val();
-        if self.is_bin.val() {
-            self.wb_valid.next = self.slope.valid_out.val();
-            self.wb_val.next = self.slope.z.val();
-        }
+        // Both paths end in the shared slope (one op runs at a time).
+        self.wb_valid.next = self.slope.valid_out.val();
+        self.wb_val.next = self.slope.z.val();
         // The threshold (in −32769..=32767) in 17 bits.
         self.wb_t.next = bit_cast::<17, 16>(self.cmem[6].read_data.val());
         if self.cmem[7].read_data.val().get_bit(0) {
@@ -1627,11 +1629,15 @@ impl<
             bit_cast::<32, 16>(self.cmem[4].read_data.val()) | (bit_cast::<32, 16>(self.cmem[5].read_data.val()) << 16),
         );
         self.post.shift.next = self.rw[4].q.val().get_bits::<5>(0);
-        self.slope.valid_in.next = self.post.valid_out.val();
+        self.slope.valid_in.next = self.post.valid_out.val() | self.cpost.valid_out.val();
         self.slope.v.next = self.post.result.val();
         self.slope.s.next = self.unit_slope.val();
         if self.rw[0].q.val().get_bit(5) {
             self.slope.s.next = signed_cast(self.rw[6].q.val());
+        }
+        if !self.is_bin.val() {
+            self.slope.v.next = self.cpost.y.val();
+            self.slope.s.next = self.cpost.s.val();
         }
         self.cpost.valid_in.next = self.pv.q.val() & !self.is_bin.val() & !self.is_tail.val();
         self.cpost.acc.next = self.pacc.q.val();
@@ -1655,6 +1661,11 @@ impl<
         self.outpx.k_out.next =
             bit_cast::<32, 16>(self.h_kout[0].q.val()) | (bit_cast::<32, 16>(self.h_kout[1].q.val()) << 16);
         self.outpx.frac.next = self.h_frac.q.val();
+        // A row's pixels are all out before the input stage runs (RowRun waits for them).
+        self.outpx.ext_x.next = self.inword.mx.val();
+        self.outpx.ext_y.next = self.inword.my.val();
+        self.outpx.ext_add.next = self.inword.madd.val();
+        self.inword.mp.next = self.outpx.ext_p.val();
 
         if self.wb_valid.val() {
             self.fmem.write_enable.next = true;

@@ -10,6 +10,9 @@
 //! | [`ConvPost`]  | `sat16(rnd(acc + bias, shift))`, then the slope if enabled        | 6       |
 //! | [`OutPixel`]  | the output stage of `fixed::finish` for one value                 | 12      |
 //! | [`InWord`]    | `rnd(p · k_in, 16)` (`fixed::input_word`)                         | 2       |
+//! | [`OutPixel2`] | [`OutPixel`] on 2 multipliers, one value every 4 cycles at most   | 12      |
+//! | [`InWordB`]   | [`InWord`] on [`OutPixel2`]'s second multiplier, between pixels   | 2       |
+//! | [`ConvRound`] | [`ConvPost`] less its slope (applied by a shared [`Slope`])       | 4       |
 //!
 //! `rnd(v, s) = (v + 2^(s−1)) >> s`, `rnd(v, 0) = v`. As in [`crate::post`], every input (the
 //! per-layer constants included) is sampled on the same rising edge as the data and travels
@@ -1113,6 +1116,581 @@ impl Logic for OutPixel {
 }
 
 impl crate::sim::Clocked for OutPixel {
+    fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// OutPixel2
+
+/// [`OutPixel`] on two multipliers where it has six, for an engine that feeds it **at most one
+/// value every [`OutPixel2::SPACING`] = 4 cycles** (the UP5K's engine reads the four bilinear
+/// words from its single-port input ring, one a cycle). Same ports, latency and results as
+/// [`OutPixel`] (whose documentation gives the arithmetic); `k_out` and `frac` are read where
+/// they are used, as there.
+///
+/// The six products of a value are spread over cycles in which no other value needs the same
+/// multiplier: multiplier A does the bilinear blend in four consecutive cycles, B the ×k_out in
+/// two, and values 4 cycles apart never overlap on either. Counting cycles from the one whose
+/// inputs are sampled (0):
+///
+/// | cycle | A computes (into `ra`)                 | B computes (into `rb`)         |
+/// |-------|----------------------------------------|--------------------------------|
+/// | 1     | `h0 + 128 = b1·d0 + (256·x00 + 128)`   |                                |
+/// | 2     | `e = 2b1·dh + (256·(x10 − x00) + b1·dl)` |                              |
+/// | 3     | `M = a1·eh + (h0 + 128)`               |                                |
+/// | 4     | `N + 2^15 = a1·el + 256·ra`            |                                |
+/// | 7     |                                        | `S'·kl`                        |
+/// | 8     |                                        | `U = S'·kh + (rb >> 16)`       |
+///
+/// `e = h1 − h0 = b1·(d1 − d0) + 256·(x10 − x00)` in one product without waiting for `h0`:
+/// `d1 − d0` (17 bits) is `2·dh + dl`, `dh` i16 and `dl` its low bit, and both addends come from
+/// registers (an addend computed from `ra` put a 32-bit subtraction before the multiplier:
+/// 39 MHz). Only `e mod 2^24` is used (its bits 0..=23 are `el` and `eh`), so its addend is 24
+/// bits. The inputs are registered only with `valid_in`, so they hold until the next value
+/// (whose own first use is 4 cycles on), and so do the registers computed from them; A's
+/// operands are all in 0..=512 or i16, so one signed multiplier serves all four steps (`a1·el`
+/// is non-negative either way).
+/// Stages 5–12 and `T` are [`OutPixel`]'s, with `G` read from `ra` and `U` from `rb`.
+///
+/// In every other cycle B is lent out: `ext_p` is bits 8..=23 of `ext_x·ext_y + ext_add` of the
+/// cycle before (B's register), in any cycle that does not follow a value's cycle 7 or 8. The
+/// UP5K's engine runs its input word's multiply there ([`InWordB`]): it converts input bytes
+/// only while no output pixel is in flight.
+#[derive(LogicBlock)]
+pub struct OutPixel2 {
+    pub clock: Signal<In, Clock>,
+    pub valid_in: Signal<In, Bit>,
+    pub acc: Signal<In, Bits<48>>,
+    pub bias: Signal<In, Bits<48>>,
+    pub shift: Signal<In, Bits<6>>,
+    pub subtract: Signal<In, Bit>,
+    pub x00: Signal<In, Signed<16>>,
+    pub x01: Signal<In, Signed<16>>,
+    pub x10: Signal<In, Signed<16>>,
+    pub x11: Signal<In, Signed<16>>,
+    pub a1: Signal<In, Bits<9>>,
+    pub b1: Signal<In, Bits<9>>,
+    pub k_out: Signal<In, Bits<32>>,
+    pub frac: Signal<In, Bits<4>>,
+    pub pixel: Signal<Out, Bits<8>>,
+    pub valid_out: Signal<Out, Bit>,
+    pub ext_x: Signal<In, Bits<16>>,
+    pub ext_y: Signal<In, Bits<16>>,
+    pub ext_add: Signal<In, Bits<32>>,
+    pub ext_p: Signal<Out, Bits<16>>,
+    round: RoundSat,
+    /// `valid_in` delayed 1..=12 cycles: which step each multiplier takes, and `valid_out`.
+    vp: [DFF<Bit>; 12],
+    sub: [DFF<Bit>; 5],
+    // Held from one valid input to the next.
+    d0_1: DFF<Bits<17>>,
+    d1_1: DFF<Bits<17>>,
+    x00_1: DFF<Bits<16>>,
+    x10_1: DFF<Bits<16>>,
+    a1_1: DFF<Bits<9>>,
+    b1_1: DFF<Bits<9>>,
+    sc_7: DFF<Bits<16>>,
+    /// `dh` and `256·(x10 − x00) + b1·dl` (mod 2^24), from the held inputs.
+    dh_2: DFF<Bits<16>>,
+    ae_2: DFF<Bits<24>>,
+    // The multipliers' results, and what a later step still needs of an earlier one.
+    ra: DFF<Bits<32>>,
+    h0_3: DFF<Bits<24>>,
+    el_4: DFF<Bits<8>>,
+    rb: DFF<Bits<32>>,
+    r_9: DFF<Bit>,
+    t_5: DFF<Bits<16>>,
+    s_6: DFF<Bits<18>>,
+    w_10: DFF<Bits<12>>,
+    ov_10: DFF<Bit>,
+    w_11: DFF<Bits<9>>,
+    ov_11: DFF<Bit>,
+    px_12: DFF<Bits<8>>,
+    half8: Constant<Bits<32>>,
+    hi2_18: Constant<Bits<18>>,
+    max15: Constant<Bits<16>>,
+    one10: Constant<Bits<10>>,
+    one33: Constant<Bits<33>>,
+    max8: Constant<Bits<8>>,
+    a1e: Signal<Local, Bits<9>>,
+    b1e: Signal<Local, Bits<9>>,
+    dd: Signal<Local, Bits<17>>,
+    bl: Signal<Local, Bits<9>>,
+    dx: Signal<Local, Bits<16>>,
+    xa: Signal<Local, Signed<16>>,
+    ya: Signal<Local, Signed<16>>,
+    adda: Signal<Local, Bits<32>>,
+    pa: Signal<Local, Signed<32>>,
+    xb: Signal<Local, Bits<16>>,
+    kb: Signal<Local, Bits<16>>,
+    addb: Signal<Local, Bits<32>>,
+    gx: Signal<Local, Bits<18>>,
+    tx: Signal<Local, Bits<18>>,
+    up: Signal<Local, Bits<33>>,
+    w8: Signal<Local, Bits<16>>,
+    w4: Signal<Local, Bits<12>>,
+    w2: Signal<Local, Bits<10>>,
+    w1: Signal<Local, Bits<9>>,
+}
+
+impl OutPixel2 {
+    pub const LATENCY: usize = OutPixel::LATENCY;
+    /// The fewest cycles between two values (`valid_in` high at most once in any 4 cycles).
+    pub const SPACING: usize = 4;
+}
+
+impl Default for OutPixel2 {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            valid_in: Default::default(),
+            acc: Default::default(),
+            bias: Default::default(),
+            shift: Default::default(),
+            subtract: Default::default(),
+            x00: Default::default(),
+            x01: Default::default(),
+            x10: Default::default(),
+            x11: Default::default(),
+            a1: Default::default(),
+            b1: Default::default(),
+            k_out: Default::default(),
+            frac: Default::default(),
+            pixel: Default::default(),
+            valid_out: Default::default(),
+            ext_x: Default::default(),
+            ext_y: Default::default(),
+            ext_add: Default::default(),
+            ext_p: Default::default(),
+            round: Default::default(),
+            vp: std::array::from_fn(|_| Default::default()),
+            sub: std::array::from_fn(|_| Default::default()),
+            d0_1: Default::default(),
+            d1_1: Default::default(),
+            x00_1: Default::default(),
+            x10_1: Default::default(),
+            a1_1: Default::default(),
+            b1_1: Default::default(),
+            sc_7: Default::default(),
+            dh_2: Default::default(),
+            ae_2: Default::default(),
+            ra: Default::default(),
+            h0_3: Default::default(),
+            el_4: Default::default(),
+            rb: Default::default(),
+            r_9: Default::default(),
+            t_5: Default::default(),
+            s_6: Default::default(),
+            w_10: Default::default(),
+            ov_10: Default::default(),
+            w_11: Default::default(),
+            ov_11: Default::default(),
+            px_12: Default::default(),
+            half8: Constant::new(bits::<32>(128)),
+            hi2_18: Constant::new(bits::<18>(0x3_0000)),
+            max15: Constant::new(bits::<16>(0x7FFF)),
+            one10: Constant::new(bits::<10>(1)),
+            one33: Constant::new(bits::<33>(1)),
+            max8: Constant::new(bits::<8>(0xFF)),
+            a1e: Default::default(),
+            b1e: Default::default(),
+            dd: Default::default(),
+            bl: Default::default(),
+            dx: Default::default(),
+            xa: Default::default(),
+            ya: Default::default(),
+            adda: Default::default(),
+            pa: Default::default(),
+            xb: Default::default(),
+            kb: Default::default(),
+            addb: Default::default(),
+            gx: Default::default(),
+            tx: Default::default(),
+            up: Default::default(),
+            w8: Default::default(),
+            w4: Default::default(),
+            w2: Default::default(),
+            w1: Default::default(),
+        }
+    }
+}
+
+impl Logic for OutPixel2 {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(
+            self, clock, round, d0_1, d1_1, x00_1, x10_1, a1_1, b1_1, sc_7, dh_2, ae_2, ra, h0_3, el_4, rb, r_9, t_5,
+            s_6, w_10, ov_10, w_11, ov_11, px_12
+        );
+        for i in 0..12 {
+            self.vp[i].clock.next = self.clock.val();
+        }
+        for i in 0..5 {
+            self.sub[i].clock.next = self.clock.val();
+        }
+        self.vp[0].d.next = self.valid_in.val();
+        for i in 1..12 {
+            self.vp[i].d.next = self.vp[i - 1].q.val();
+        }
+        self.sub[0].d.next = self.subtract.val();
+        for i in 1..5 {
+            self.sub[i].d.next = self.sub[i - 1].q.val();
+        }
+
+        self.round.valid_in.next = self.valid_in.val();
+        self.round.acc.next = self.acc.val();
+        self.round.bias.next = self.bias.val();
+        self.round.shift.next = self.shift.val();
+
+        // Cycle 0: d_i (in 17 bits: the words are 0..=32767), x00, x10, the weights (0 with
+        // `subtract`), held.
+        self.a1e.next = self.a1.val();
+        self.b1e.next = self.b1.val();
+        if self.subtract.val() {
+            self.a1e.next = 0.into();
+            self.b1e.next = 0.into();
+        }
+        self.d0_1.d.next = self.d0_1.q.val();
+        self.d1_1.d.next = self.d1_1.q.val();
+        self.x00_1.d.next = self.x00_1.q.val();
+        self.x10_1.d.next = self.x10_1.q.val();
+        self.a1_1.d.next = self.a1_1.q.val();
+        self.b1_1.d.next = self.b1_1.q.val();
+        if self.valid_in.val() {
+            self.d0_1.d.next =
+                bit_cast::<17, 16>(unsigned_cast(self.x01.val())) - bit_cast::<17, 16>(unsigned_cast(self.x00.val()));
+            self.d1_1.d.next =
+                bit_cast::<17, 16>(unsigned_cast(self.x11.val())) - bit_cast::<17, 16>(unsigned_cast(self.x10.val()));
+            self.x00_1.d.next = unsigned_cast(self.x00.val());
+            self.x10_1.d.next = unsigned_cast(self.x10.val());
+            self.a1_1.d.next = self.a1e.val();
+            self.b1_1.d.next = self.b1e.val();
+        }
+
+        // Cycle 1 (and on, while the inputs hold): e's operands.
+        self.dd.next = self.d1_1.q.val() - self.d0_1.q.val();
+        self.dh_2.d.next = self.dd.val().get_bits::<16>(1);
+        self.bl.next = 0.into();
+        if self.dd.val().get_bit(0) {
+            self.bl.next = self.b1_1.q.val();
+        }
+        // 256·(x10 − x00) + b1·dl: bits 0..=7 are b1·dl's alone.
+        self.dx.next = self.x10_1.q.val() - self.x00_1.q.val() + bit_cast::<16, 1>(self.bl.val().get_bits::<1>(8));
+        self.ae_2.d.next = (bit_cast::<24, 16>(self.dx.val()) << 8) | bit_cast::<24, 8>(self.bl.val().get_bits::<8>(0));
+
+        // Multiplier A, cycles 1–4 (cycle 1 is also its idle choice).
+        self.xa.next = signed_cast(bit_cast::<16, 9>(self.b1_1.q.val()));
+        self.ya.next = signed_cast(self.d0_1.q.val().get_bits::<16>(0));
+        self.adda.next = (bit_cast::<32, 16>(self.x00_1.q.val()) << 8) | self.half8.val();
+        if self.vp[1].q.val() {
+            self.xa.next = signed_cast(bit_cast::<16, 9>(self.b1_1.q.val()) << 1);
+            self.ya.next = signed_cast(self.dh_2.q.val());
+            self.adda.next = bit_cast::<32, 24>(self.ae_2.q.val());
+        }
+        if self.vp[2].q.val() {
+            self.xa.next = signed_cast(bit_cast::<16, 9>(self.a1_1.q.val()));
+            self.ya.next = signed_cast(self.ra.q.val().get_bits::<16>(8));
+            self.adda.next = bit_cast::<32, 24>(self.h0_3.q.val());
+        }
+        // (The rounding's valid is `vp[3]`.)
+        if self.round.valid_out.val() {
+            self.xa.next = signed_cast(bit_cast::<16, 9>(self.a1_1.q.val()));
+            self.ya.next = signed_cast(bit_cast::<16, 8>(self.el_4.q.val()));
+            self.adda.next = self.ra.q.val() << 8;
+        }
+        // The product through a local: inside `$unsigned(…)` Verilog would size it to 16 bits.
+        self.pa.next = self.xa.val() * self.ya.val();
+        self.ra.d.next = unsigned_cast(self.pa.val()) + self.adda.val();
+        self.h0_3.d.next = self.ra.q.val().get_bits::<24>(0);
+        self.el_4.d.next = self.ra.q.val().get_bits::<8>(0);
+
+        // Cycle 4: T beside N. Cycle 5: S = G ± T in 18 bits, G = bits 16..=30 of N + 2^15.
+        self.t_5.d.next = self.round.y.val();
+        self.gx.next = bit_cast::<18, 15>(self.ra.q.val().get_bits::<15>(16));
+        self.tx.next = bit_cast::<18, 16>(self.t_5.q.val());
+        if self.t_5.q.val().get_bit(15) {
+            self.tx.next = bit_cast::<18, 16>(self.t_5.q.val()) | self.hi2_18.val();
+        }
+        self.s_6.d.next = self.gx.val() + self.tx.val();
+        if self.sub[4].q.val() {
+            self.s_6.d.next = self.gx.val() - self.tx.val();
+        }
+
+        // Cycle 6: S' = clamp(S, 0, 32767), held for both of B's steps.
+        self.sc_7.d.next = self.sc_7.q.val();
+        if self.vp[5].q.val() {
+            self.sc_7.d.next = bit_cast::<16, 15>(self.s_6.q.val().get_bits::<15>(0));
+            if self.s_6.q.val().get_bit(17) {
+                self.sc_7.d.next = 0.into();
+            } else if self.s_6.q.val().get_bits::<2>(15).any() {
+                self.sc_7.d.next = self.max15.val();
+            }
+        }
+
+        // Multiplier B, cycles 7–8: S'·kl, then U = S'·kh + (S'·kl >> 16) and bit 15 of S'·kl;
+        // lent out otherwise.
+        self.xb.next = self.ext_x.val();
+        self.kb.next = self.ext_y.val();
+        self.addb.next = self.ext_add.val();
+        if self.vp[6].q.val() {
+            self.xb.next = self.sc_7.q.val();
+            self.kb.next = self.k_out.val().get_bits::<16>(0);
+            self.addb.next = 0.into();
+        }
+        if self.vp[7].q.val() {
+            self.xb.next = self.sc_7.q.val();
+            self.kb.next = self.k_out.val().get_bits::<16>(16);
+            self.addb.next = self.rb.q.val() >> 16;
+        }
+        self.rb.d.next = (self.xb.val() * self.kb.val()) + self.addb.val();
+        self.ext_p.next = self.rb.q.val().get_bits::<16>(8);
+        self.r_9.d.next = self.rb.q.val().get_bit(15);
+
+        // Cycles 9–11: OutPixel's stages 10–12 on U' = 2U + r.
+        self.up.next = bit_cast::<33, 32>(self.rb.q.val()) << 1;
+        if self.r_9.q.val() {
+            self.up.next = (bit_cast::<33, 32>(self.rb.q.val()) << 1) | self.one33.val();
+        }
+        self.w8.next = self.up.val().get_bits::<16>(0);
+        self.ov_10.d.next = self.up.val().get_bits::<17>(16).any();
+        if self.frac.val().get_bit(3) {
+            self.w8.next = self.up.val().get_bits::<16>(8);
+            self.ov_10.d.next = self.up.val().get_bits::<9>(24).any();
+        }
+        self.w4.next = self.w8.val().get_bits::<12>(4);
+        if !self.frac.val().get_bit(2) {
+            self.w4.next = self.w8.val().get_bits::<12>(0);
+            if self.w8.val().get_bits::<4>(12).any() {
+                self.ov_10.d.next = true;
+            }
+        }
+        self.w_10.d.next = self.w4.val();
+        self.ov_11.d.next = self.ov_10.q.val();
+        self.w2.next = self.w_10.q.val().get_bits::<10>(2);
+        if !self.frac.val().get_bit(1) {
+            self.w2.next = self.w_10.q.val().get_bits::<10>(0);
+            if self.w_10.q.val().get_bits::<2>(10).any() {
+                self.ov_11.d.next = true;
+            }
+        }
+        self.w1.next = self.w2.val().get_bits::<9>(1);
+        if !self.frac.val().get_bit(0) {
+            self.w1.next = self.w2.val().get_bits::<9>(0);
+            if self.w2.val().get_bit(9) {
+                self.ov_11.d.next = true;
+            }
+        }
+        self.w_11.d.next = self.w1.val();
+        self.px_12.d.next = bit_cast::<8, 10>((bit_cast::<10, 9>(self.w_11.q.val()) + self.one10.val()) >> 1);
+        if self.ov_11.q.val() | self.w_11.q.val().all() {
+            self.px_12.d.next = self.max8.val();
+        }
+
+        self.pixel.next = self.px_12.q.val();
+        self.valid_out.next = self.vp[11].q.val();
+    }
+}
+
+impl crate::sim::Clocked for OutPixel2 {
+    fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// InWordB
+
+/// [`InWord`] with its multiply on a lent multiplier ([`OutPixel2`]'s B): the same ports,
+/// latency and results, plus the loan's. In the cycle after an input is sampled it presents
+/// `mx·my + madd` (`p·kh` and the addend of [`InWord`]'s stage 2), and in the cycle after
+/// that it reads X, bits 8..=23 of the registered result, on `mp`.
+#[derive(LogicBlock)]
+pub struct InWordB {
+    pub clock: Signal<In, Clock>,
+    pub valid_in: Signal<In, Bit>,
+    pub p: Signal<In, Bits<8>>,
+    pub k_in: Signal<In, Bits<32>>,
+    pub x: Signal<Out, Signed<16>>,
+    pub valid_out: Signal<Out, Bit>,
+    pub mx: Signal<Out, Bits<16>>,
+    pub my: Signal<Out, Bits<16>>,
+    pub madd: Signal<Out, Bits<32>>,
+    pub mp: Signal<In, Bits<16>>,
+    p1: DFF<Bits<16>>,
+    kh1: DFF<Bits<16>>,
+    lo1: DFF<Bits<16>>,
+    hi1: DFF<Bits<16>>,
+    top1: DFF<Bits<32>>,
+    vl1: DFF<Bit>,
+    vl2: DFF<Bit>,
+    half15: Constant<Bits<16>>,
+    bit31: Constant<Bits<32>>,
+    p3: Signal<Local, Bits<10>>,
+    q: [Signal<Local, Bits<10>>; 4],
+    c: Signal<Local, Bits<9>>,
+}
+
+impl InWordB {
+    pub const LATENCY: usize = InWord::LATENCY;
+}
+
+impl Default for InWordB {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            valid_in: Default::default(),
+            p: Default::default(),
+            k_in: Default::default(),
+            x: Default::default(),
+            valid_out: Default::default(),
+            mx: Default::default(),
+            my: Default::default(),
+            madd: Default::default(),
+            mp: Default::default(),
+            p1: Default::default(),
+            kh1: Default::default(),
+            lo1: Default::default(),
+            hi1: Default::default(),
+            top1: Default::default(),
+            vl1: Default::default(),
+            vl2: Default::default(),
+            half15: Constant::new(bits::<16>(1 << 15)),
+            bit31: Constant::new(bits::<32>(1 << 31)),
+            p3: Default::default(),
+            q: std::array::from_fn(|_| Default::default()),
+            c: Default::default(),
+        }
+    }
+}
+
+impl Logic for InWordB {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(self, clock, p1, kh1, lo1, hi1, top1, vl1, vl2);
+        // Stage 1: InWord's.
+        self.p3.next = bit_cast::<10, 8>(self.p.val()) + (bit_cast::<10, 8>(self.p.val()) << 1);
+        for j in 0..4 {
+            self.q[j].next = 0.into();
+            if self.k_in.val().get_bit(2 * j) {
+                self.q[j].next = bit_cast::<10, 8>(self.p.val());
+            }
+            if self.k_in.val().get_bit(2 * j + 1) {
+                self.q[j].next = bit_cast::<10, 8>(self.p.val()) << 1;
+                if self.k_in.val().get_bit(2 * j) {
+                    self.q[j].next = self.p3.val();
+                }
+            }
+        }
+        self.lo1.d.next =
+            (bit_cast::<16, 10>(self.q[0].val()) + (bit_cast::<16, 10>(self.q[1].val()) << 2)) | self.half15.val();
+        self.hi1.d.next = (bit_cast::<16, 10>(self.q[2].val()) << 4) + (bit_cast::<16, 10>(self.q[3].val()) << 6);
+        self.top1.d.next = 0.into();
+        if self.k_in.val().get_bit(24) {
+            self.top1.d.next = bit_cast::<32, 8>(self.p.val()) << 16;
+        }
+        if self.k_in.val().get_bits::<7>(25).any() {
+            self.top1.d.next = self.bit31.val();
+            if self.k_in.val().get_bit(24) {
+                self.top1.d.next = (bit_cast::<32, 8>(self.p.val()) << 16) | self.bit31.val();
+            }
+        }
+        self.p1.d.next = bit_cast::<16, 8>(self.p.val());
+        self.kh1.d.next = self.k_in.val().get_bits::<16>(8);
+        self.vl1.d.next = self.valid_in.val();
+        // Stage 2: p·kh + (top1 | c) on the lent multiplier, whose register is this stage's.
+        self.c.next =
+            bit_cast::<9, 17>((bit_cast::<17, 16>(self.lo1.q.val()) + bit_cast::<17, 16>(self.hi1.q.val())) >> 8);
+        self.mx.next = self.p1.q.val();
+        self.my.next = self.kh1.q.val();
+        self.madd.next = self.top1.q.val() | bit_cast::<32, 9>(self.c.val());
+        self.vl2.d.next = self.vl1.q.val();
+        self.x.next = signed_cast(self.mp.val());
+        self.valid_out.next = self.vl2.q.val();
+    }
+}
+
+impl crate::sim::Clocked for InWordB {
+    fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ConvRound
+
+/// [`ConvPost`] less its [`Slope`]: `y = sat16(rnd(acc + bias, shift))` and, beside it, the
+/// slope to apply (`slope`, or [`SLOPE_ONE`] with `slope_en` low). The UP5K's engine applies
+/// it on the [`Slope`] that follows its binary post, which a full-precision conv's row never
+/// uses (one op runs at a time): one multiplier where [`ConvPost`] and [`Slope`] have two. Same
+/// inputs as [`ConvPost`]; [`ConvRound`] then [`Slope`] is [`ConvPost`], cycle for cycle.
+#[derive(LogicBlock)]
+pub struct ConvRound {
+    pub clock: Signal<In, Clock>,
+    pub valid_in: Signal<In, Bit>,
+    pub acc: Signal<In, Bits<48>>,
+    pub bias: Signal<In, Bits<48>>,
+    pub shift: Signal<In, Bits<6>>,
+    pub slope: Signal<In, Signed<16>>,
+    pub slope_en: Signal<In, Bit>,
+    pub y: Signal<Out, Signed<16>>,
+    pub s: Signal<Out, Signed<16>>,
+    pub valid_out: Signal<Out, Bit>,
+    round: RoundSat,
+    slp: [DFF<Signed<16>>; 4],
+    one_q12: Constant<Signed<16>>,
+}
+
+impl ConvRound {
+    pub const LATENCY: usize = RoundSat::LATENCY;
+}
+
+impl Default for ConvRound {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            valid_in: Default::default(),
+            acc: Default::default(),
+            bias: Default::default(),
+            shift: Default::default(),
+            slope: Default::default(),
+            slope_en: Default::default(),
+            y: Default::default(),
+            s: Default::default(),
+            valid_out: Default::default(),
+            round: Default::default(),
+            slp: std::array::from_fn(|_| Default::default()),
+            one_q12: Constant::new(signed::<16>(SLOPE_ONE)),
+        }
+    }
+}
+
+impl Logic for ConvRound {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(self, clock, round);
+        for i in 0..4 {
+            self.slp[i].clock.next = self.clock.val();
+        }
+        self.round.valid_in.next = self.valid_in.val();
+        self.round.acc.next = self.acc.val();
+        self.round.bias.next = self.bias.val();
+        self.round.shift.next = self.shift.val();
+        self.slp[0].d.next = self.one_q12.val();
+        if self.slope_en.val() {
+            self.slp[0].d.next = self.slope.val();
+        }
+        for i in 1..4 {
+            self.slp[i].d.next = self.slp[i - 1].q.val();
+        }
+        self.y.next = signed_cast(self.round.y.val());
+        self.s.next = self.slp[3].q.val();
+        self.valid_out.next = self.round.valid_out.val();
+    }
+}
+
+impl crate::sim::Clocked for ConvRound {
     fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
         &mut self.clock
     }

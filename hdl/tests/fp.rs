@@ -3,13 +3,15 @@
 //! emitted Verilog linted (`verilator --lint-only -Wall`, the shared waivers) and cross-simulated
 //! under Verilator on the same vectors (fpga-notes §3.9). Two chained tests also run the blocks
 //! against whole golden-model functions: `MacLanes` + `ConvPost` against `fixed::conv`, and
-//! `OutPixel` against `fixed::finish`.
+//! `OutPixel` (and `OutPixel2`, its two-multiplier form) against `fixed::finish`. The UP5K's
+//! shared forms (`ConvRound` with a `Slope`, `InWordB` on `OutPixel2`'s lent multiplier) run
+//! wired as the engine wires them, against the same vectors as the blocks they replace.
 //!
 //! Every block is exercised through one uniform shape: a cycle is a row of input port values
 //! (`i64`, two's complement where signed), an output event is `(cycle, values)`, so one rust-hdl
 //! runner and one generated C++ testbench serve all blocks.
 
-use bbcu_hdl::fp::{ConvPost, InWord, MacLanes, OutPixel, Slope};
+use bbcu_hdl::fp::{ConvPost, ConvRound, InWord, InWordB, MacLanes, OutPixel, OutPixel2, Slope};
 use bbcu_hdl::sim::{start, tick, Clocked};
 use bbcu_sim::fixed::{
     apply_slope, conv, finish, rshift_round, sat16, FixedNetwork, Fmap, QConv, BILINEAR_FRAC, SCALE_FRAC, SLOPE_FRAC,
@@ -431,6 +433,87 @@ fn conv_post_verilator_matches_golden() {
     check("ConvPost (Verilator)", &got, &want, &rows, ConvPost::LATENCY);
 }
 
+/// `ConvRound` then `Slope`, as the UP5K's engine chains them: `ConvPost`'s ports.
+#[derive(LogicBlock, Default)]
+struct ConvRoundSlope {
+    clock: Signal<In, Clock>,
+    valid_in: Signal<In, Bit>,
+    acc: Signal<In, Bits<48>>,
+    bias: Signal<In, Bits<48>>,
+    shift: Signal<In, Bits<6>>,
+    slope: Signal<In, Signed<16>>,
+    slope_en: Signal<In, Bit>,
+    result: Signal<Out, Signed<16>>,
+    valid_out: Signal<Out, Bit>,
+    round: ConvRound,
+    act: Slope,
+}
+
+impl Logic for ConvRoundSlope {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(self, clock, round, act);
+        self.round.valid_in.next = self.valid_in.val();
+        self.round.acc.next = self.acc.val();
+        self.round.bias.next = self.bias.val();
+        self.round.shift.next = self.shift.val();
+        self.round.slope.next = self.slope.val();
+        self.round.slope_en.next = self.slope_en.val();
+        self.act.valid_in.next = self.round.valid_out.val();
+        self.act.v.next = self.round.y.val();
+        self.act.s.next = self.round.s.val();
+        self.result.next = self.act.z.val();
+        self.valid_out.next = self.act.valid_out.val();
+    }
+}
+
+impl Clocked for ConvRoundSlope {
+    fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
+
+const CONV_ROUND_SLOPE_LATENCY: usize = ConvRound::LATENCY + Slope::LATENCY;
+const _: () = assert!(CONV_ROUND_SLOPE_LATENCY == ConvPost::LATENCY);
+
+#[test]
+fn conv_round_and_slope_match_golden() {
+    let c = conv_vectors(3, 20_000);
+    let rows = conv_rows(&c);
+    let want = expected(&c, ConvPost::LATENCY, |x| x.valid, |x| vec![conv_golden(x)]);
+    let (got, _) = run_hdl::<ConvRoundSlope>(
+        &rows,
+        ConvPost::LATENCY,
+        |u, r| {
+            u.valid_in.next = r[0] != 0;
+            u.acc.next = b48(r[1]);
+            u.bias.next = b48(r[2]);
+            u.shift.next = (r[3] as u64).into();
+            u.slope.next = s16(r[4]);
+            u.slope_en.next = r[5] != 0;
+        },
+        |u| u.valid_out.val().then(|| vec![from_s16(u.result.val())]),
+    );
+    check("ConvRound + Slope", &got, &want, &rows, ConvPost::LATENCY);
+}
+
+#[test]
+fn conv_round_and_slope_verilator_match_golden() {
+    let c = conv_vectors(3, 100_000);
+    let rows = conv_rows(&c);
+    let got = run_verilator(
+        ConvRoundSlope::default(),
+        "fp_conv_round_slope",
+        &[("valid_in", 1), ("acc", 48), ("bias", 48), ("shift", 6), ("slope", 16), ("slope_en", 1)],
+        "valid_out",
+        &[("result", 16, true)],
+        &rows,
+        ConvPost::LATENCY,
+    );
+    let want = expected(&c, ConvPost::LATENCY, |x| x.valid, |x| vec![conv_golden(x)]);
+    check("ConvRound + Slope (Verilator)", &got, &want, &rows, ConvPost::LATENCY);
+}
+
 // --- MacLanes --------------------------------------------------------------------------------
 
 const LANES: usize = 4;
@@ -703,6 +786,92 @@ fn in_word_verilator_matches_golden() {
     check("InWord (Verilator)", &got, &in_want(&c), &rows, InWord::LATENCY);
 }
 
+/// `InWordB` on `OutPixel2`'s second multiplier, wired as the UP5K's engine wires them (the
+/// output pixel idle): `InWord`'s ports.
+#[derive(LogicBlock, Default)]
+struct InWordOnB {
+    clock: Signal<In, Clock>,
+    valid_in: Signal<In, Bit>,
+    p: Signal<In, Bits<8>>,
+    k_in: Signal<In, Bits<32>>,
+    x: Signal<Out, Signed<16>>,
+    valid_out: Signal<Out, Bit>,
+    pixel: Signal<Out, Bits<8>>,
+    pixel_valid: Signal<Out, Bit>,
+    word: InWordB,
+    px: OutPixel2,
+}
+
+impl Logic for InWordOnB {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(self, clock, word, px);
+        self.word.valid_in.next = self.valid_in.val();
+        self.word.p.next = self.p.val();
+        self.word.k_in.next = self.k_in.val();
+        self.px.valid_in.next = false;
+        self.px.acc.next = 0.into();
+        self.px.bias.next = 0.into();
+        self.px.shift.next = 0.into();
+        self.px.subtract.next = false;
+        self.px.x00.next = 0.into();
+        self.px.x01.next = 0.into();
+        self.px.x10.next = 0.into();
+        self.px.x11.next = 0.into();
+        self.px.a1.next = 0.into();
+        self.px.b1.next = 0.into();
+        self.px.k_out.next = 0.into();
+        self.px.frac.next = 0.into();
+        self.px.ext_x.next = self.word.mx.val();
+        self.px.ext_y.next = self.word.my.val();
+        self.px.ext_add.next = self.word.madd.val();
+        self.word.mp.next = self.px.ext_p.val();
+        self.x.next = self.word.x.val();
+        self.valid_out.next = self.word.valid_out.val();
+        self.pixel.next = self.px.pixel.val();
+        self.pixel_valid.next = self.px.valid_out.val();
+    }
+}
+
+impl Clocked for InWordOnB {
+    fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
+
+#[test]
+fn in_word_on_lent_multiplier_matches_golden() {
+    let c = in_vectors(5);
+    let rows = in_rows(&c);
+    let (got, _) = run_hdl::<InWordOnB>(
+        &rows,
+        InWordB::LATENCY,
+        |u, r| {
+            u.valid_in.next = r[0] != 0;
+            u.p.next = (r[1] as u64).into();
+            u.k_in.next = (r[2] as u64).into();
+        },
+        |u| u.valid_out.val().then(|| vec![from_s16(u.x.val())]),
+    );
+    check("InWordB on OutPixel2", &got, &in_want(&c), &rows, InWordB::LATENCY);
+}
+
+#[test]
+fn in_word_on_lent_multiplier_verilator_matches_golden() {
+    let c = in_vectors(5);
+    let rows = in_rows(&c);
+    let got = run_verilator(
+        InWordOnB::default(),
+        "fp_in_word_b",
+        &[("valid_in", 1), ("p", 8), ("k_in", 32)],
+        "valid_out",
+        &[("x", 16, true)],
+        &rows,
+        InWordB::LATENCY,
+    );
+    check("InWordB on OutPixel2 (Verilator)", &got, &in_want(&c), &rows, InWordB::LATENCY);
+}
+
 // --- OutPixel --------------------------------------------------------------------------------
 
 #[derive(Clone, Copy, Debug)]
@@ -866,24 +1035,55 @@ fn out_rows(c: &[OutIn]) -> Vec<Vec<i64>> {
     out_hold(rows)
 }
 
-fn out_drive(u: &mut OutPixel, r: &[i64]) {
-    u.valid_in.next = r[0] != 0;
-    u.acc.next = b48(r[1]);
-    u.bias.next = b48(r[2]);
-    u.shift.next = (r[3] as u64).into();
-    u.subtract.next = r[4] != 0;
-    u.x00.next = s16(r[5]);
-    u.x01.next = s16(r[6]);
-    u.x10.next = s16(r[7]);
-    u.x11.next = s16(r[8]);
-    u.a1.next = (r[9] as u64).into();
-    u.b1.next = (r[10] as u64).into();
-    u.k_out.next = (r[11] as u64).into();
-    u.frac.next = (r[12] as u64).into();
+/// The drive and read functions of an output-pixel block (`OutPixel` and `OutPixel2` share
+/// their ports).
+macro_rules! out_io {
+    ($t:ty, $drive:ident, $read:ident) => {
+        fn $drive(u: &mut $t, r: &[i64]) {
+            u.valid_in.next = r[0] != 0;
+            u.acc.next = b48(r[1]);
+            u.bias.next = b48(r[2]);
+            u.shift.next = (r[3] as u64).into();
+            u.subtract.next = r[4] != 0;
+            u.x00.next = s16(r[5]);
+            u.x01.next = s16(r[6]);
+            u.x10.next = s16(r[7]);
+            u.x11.next = s16(r[8]);
+            u.a1.next = (r[9] as u64).into();
+            u.b1.next = (r[10] as u64).into();
+            u.k_out.next = (r[11] as u64).into();
+            u.frac.next = (r[12] as u64).into();
+        }
+
+        fn $read(u: &$t) -> Option<Vec<i64>> {
+            u.valid_out.val().then(|| vec![u.pixel.val().to_u64() as i64])
+        }
+    };
+}
+out_io!(OutPixel, out_drive, out_read);
+out_io!(OutPixel2, out2_drive, out2_read);
+
+/// `out2_drive` and the lent multiplier's operands from columns 13..=15.
+fn out2x_drive(u: &mut OutPixel2, r: &[i64]) {
+    out2_drive(u, r);
+    u.ext_x.next = (r[13] as u64).into();
+    u.ext_y.next = (r[14] as u64).into();
+    u.ext_add.next = (r[15] as u64).into();
 }
 
-fn out_read(u: &OutPixel) -> Option<Vec<i64>> {
-    u.valid_out.val().then(|| vec![u.pixel.val().to_u64() as i64])
+/// Random operands for the lent multiplier beside every row.
+fn with_ext(rows: Vec<Vec<i64>>, seed: u64) -> Vec<Vec<i64>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rows.into_iter()
+        .map(|mut r| {
+            r.extend([
+                rng.random_range(0..1i64 << 16),
+                rng.random_range(0..1i64 << 16),
+                rng.random_range(0..1i64 << 32),
+            ]);
+            r
+        })
+        .collect()
 }
 
 fn out_want(c: &[OutIn]) -> Events {
@@ -985,12 +1185,12 @@ fn out_pixel_verilator_matches_golden() {
     check("OutPixel (Verilator)", &got, &out_want(&c), &rows, OutPixel::LATENCY);
 }
 
-/// OutPixel over whole images against `fixed::finish`, with the real bilinear weights of ×2, ×3
-/// and ×4 (odd sizes, one-pixel images) and the DnCNN subtraction; T is fed as `acc` with
-/// `bias = 0, shift = 0`.
-#[test]
-fn out_pixel_matches_fixed_finish() {
+/// Whole images for the output-pixel blocks against `fixed::finish`, with the real bilinear
+/// weights of ×2, ×3 and ×4 (odd sizes, one-pixel images) and the DnCNN subtraction; T is fed as
+/// `acc` with `bias = 0, shift = 0`. Each case: its name, one input row per pixel, the bytes.
+fn finish_cases() -> Vec<(String, Vec<Vec<i64>>, Vec<u8>)> {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut cases = Vec::new();
     for (global, h, w, k, frac) in [
         (Global::Bilinear(2), 3, 5, 130.0, 4),
         (Global::Bilinear(3), 2, 3, 255.0, 3),
@@ -1025,10 +1225,168 @@ fn out_pixel_matches_fixed_finish() {
                 }
             }
         }
+        cases.push((format!("{global:?} {h}×{w}"), rows, want.data));
+    }
+    cases
+}
+
+#[test]
+fn out_pixel_matches_fixed_finish() {
+    for (name, rows, want) in finish_cases() {
         let rows = out_hold(rows);
         let (got, _) = run_hdl::<OutPixel>(&rows, OutPixel::LATENCY, out_drive, out_read);
         let got: Vec<u8> = got.iter().map(|(_, p)| p[0] as u8).collect();
-        assert_eq!(got, want.data, "{global:?} {h}×{w}");
+        assert_eq!(got, want, "{name}");
         assert!(got.iter().any(|&p| p > 0 && p < 255));
+    }
+}
+
+// --- OutPixel2 -------------------------------------------------------------------------------
+
+/// `c`'s valid values with `gap(rng)` cycles from one to the next (where the scale changes, the
+/// old one holds for LATENCY cycles first); the rows between are invalid and carry other
+/// vectors' data, which must not disturb the values in flight.
+fn out_spaced(c: &[OutIn], seed: u64, gap: impl Fn(&mut ChaCha8Rng) -> usize) -> Vec<OutIn> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut s: Vec<OutIn> = Vec::new();
+    for v in c.iter().filter(|x| x.valid) {
+        if let Some(&p) = s.last() {
+            let n = if (p.k_out, p.frac) != (v.k_out, v.frac) { OutPixel2::LATENCY } else { gap(&mut rng) - 1 };
+            for _ in 0..n {
+                let mut f = c[rng.random_range(0..c.len())];
+                (f.valid, f.k_out, f.frac) = (false, p.k_out, p.frac);
+                s.push(f);
+            }
+        }
+        s.push(*v);
+    }
+    s
+}
+
+/// Mostly the closest legal spacing (4), and every larger one up to 16.
+fn legal_gap(rng: &mut ChaCha8Rng) -> usize {
+    match rng.random_range(0..8) {
+        0..=3 => OutPixel2::SPACING,
+        4 => 5,
+        5 => 6,
+        6 => 7,
+        _ => rng.random_range(8..=16),
+    }
+}
+
+#[test]
+fn out_pixel2_matches_golden() {
+    let c = out_spaced(&out_vectors(6, 20_000), 11, legal_gap);
+    let rows = out_rows(&c);
+    let want = out_want(&c);
+    // The spacings met, and the same corners as OutPixel's test.
+    let starts: Vec<usize> = c.iter().enumerate().filter(|(_, x)| x.valid).map(|(i, _)| i).collect();
+    let gaps: Vec<usize> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+    for g in 4..=7 {
+        assert!(gaps.iter().filter(|&&x| x == g).count() >= 200, "gap {g}");
+    }
+    assert!(gaps.iter().all(|&g| g >= OutPixel2::SPACING) && gaps.iter().any(|&g| g >= 12));
+    let mut corners = [0usize; 6];
+    for x in c.iter().filter(|x| x.valid) {
+        let t = rshift_round(x.acc + x.bias, x.shift);
+        let p = out_golden(x);
+        corners[0] += (p == 0) as usize;
+        corners[1] += (p == 255) as usize;
+        corners[2] += (x.sub && p > 0 && p < 255) as usize;
+        corners[3] += (!x.sub && (x.a1 == 256 || x.b1 == 256) && p > 0 && p < 255) as usize;
+        corners[4] += !(-32768..=32767).contains(&t) as usize;
+        corners[5] += (x.shift == 40 || x.shift == 0) as usize;
+    }
+    assert!(corners.iter().all(|&n| n >= 20), "corners {corners:?}");
+    let (got, _) = run_hdl::<OutPixel2>(&rows, OutPixel2::LATENCY, out2_drive, out2_read);
+    check("OutPixel2", &got, &want, &rows, OutPixel2::LATENCY);
+}
+
+/// The spacing is a requirement: values 3 cycles apart share multiplier A's cycles and come out
+/// wrong.
+#[test]
+fn out_pixel2_fails_closer_than_its_spacing() {
+    let c = out_spaced(&out_vectors(8, 2_000), 12, |_| OutPixel2::SPACING - 1);
+    let rows = out_rows(&c);
+    let (got, _) = run_hdl::<OutPixel2>(&rows, OutPixel2::LATENCY, out2_drive, out2_read);
+    let want = out_want(&c);
+    assert_eq!(got.len(), want.len());
+    assert!(got.iter().zip(&want).filter(|(g, w)| g != w).count() > want.len() / 10);
+}
+
+/// Multiplier B is lent in every cycle but a value's 7th and 8th (its result a cycle later),
+/// and what goes through it then disturbs no value.
+#[test]
+fn out_pixel2_lends_its_second_multiplier() {
+    let c = out_spaced(&out_vectors(10, 5_000), 14, legal_gap);
+    let rows = with_ext(out_rows(&c), 15);
+    let mut uut = OutPixel2::default();
+    start(&mut uut);
+    let (mut got, mut lent) = (Vec::new(), 0);
+    for (i, r) in rows.iter().enumerate() {
+        out2x_drive(&mut uut, r);
+        tick(&mut uut);
+        if let Some(v) = out2_read(&uut) {
+            got.push((i, v));
+        }
+        if ![7, 8].iter().any(|&k| i >= k && rows[i - k][0] != 0) {
+            let want = ((r[13] * r[14] + r[15]) as u64 >> 8) & 0xFFFF;
+            assert_eq!(uut.ext_p.val().to_u64(), want, "cycle {i}");
+            lent += 1;
+        }
+    }
+    assert!(lent > rows.len() / 3, "{lent} of {}", rows.len());
+    check("OutPixel2 lending", &got, &out_want(&c), &rows, OutPixel2::LATENCY);
+}
+
+#[test]
+fn out_pixel2_verilator_matches_golden() {
+    let c = out_spaced(&out_vectors(9, 100_000), 13, legal_gap);
+    let rows = with_ext(out_rows(&c), 16);
+    let ins = [
+        ("valid_in", 1),
+        ("acc", 48),
+        ("bias", 48),
+        ("shift", 6),
+        ("subtract", 1),
+        ("x00", 16),
+        ("x01", 16),
+        ("x10", 16),
+        ("x11", 16),
+        ("a1", 9),
+        ("b1", 9),
+        ("k_out", 32),
+        ("frac", 4),
+        ("ext_x", 16),
+        ("ext_y", 16),
+        ("ext_add", 32),
+    ];
+    let got = run_verilator(
+        OutPixel2::default(),
+        "fp_out_pixel2",
+        &ins,
+        "valid_out",
+        &[("pixel", 8, false)],
+        &rows,
+        OutPixel2::LATENCY,
+    );
+    check("OutPixel2 (Verilator)", &got, &out_want(&c), &rows, OutPixel2::LATENCY);
+}
+
+/// Whole images as the UP5K's engine feeds them: one pixel every 4 cycles.
+#[test]
+fn out_pixel2_matches_fixed_finish() {
+    for (name, rows, want) in finish_cases() {
+        let mut spaced = Vec::new();
+        for r in rows {
+            let mut idle = r.clone();
+            idle[0] = 0;
+            spaced.push(r);
+            spaced.extend(std::iter::repeat_n(idle, OutPixel2::SPACING - 1));
+        }
+        let rows = out_hold(spaced);
+        let (got, _) = run_hdl::<OutPixel2>(&rows, OutPixel2::LATENCY, out2_drive, out2_read);
+        let got: Vec<u8> = got.iter().map(|(_, p)| p[0] as u8).collect();
+        assert_eq!(got, want, "{name}");
     }
 }
