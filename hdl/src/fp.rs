@@ -526,7 +526,7 @@ impl crate::sim::Clocked for Slope {
 /// | `slope_en`  | `Bit`        | the layer has an activation                              |
 /// | `result`    | `Signed<16>` | z                                                        |
 ///
-/// Stages: 1–4. [`RoundSat`]; 5–6. [`Slope`], fed [`SLOPE_ONE`] (the identity) when
+/// Stages: 1–4. [`ConvRound`] ([`RoundSat`], the slope beside it); 5–6. [`Slope`], fed [`SLOPE_ONE`] (the identity) when
 /// `slope_en` is low.
 #[derive(LogicBlock)]
 pub struct ConvPost {
@@ -539,15 +539,12 @@ pub struct ConvPost {
     pub slope_en: Signal<In, Bit>,
     pub result: Signal<Out, Signed<16>>,
     pub valid_out: Signal<Out, Bit>,
-    round: RoundSat,
+    round: ConvRound,
     act: Slope,
-    /// The effective slope, riding beside the rounding (stages 1–4).
-    slp: [DFF<Signed<16>>; 4],
-    one_q12: Constant<Signed<16>>,
 }
 
 impl ConvPost {
-    pub const LATENCY: usize = RoundSat::LATENCY + Slope::LATENCY;
+    pub const LATENCY: usize = ConvRound::LATENCY + Slope::LATENCY;
 }
 
 impl Default for ConvPost {
@@ -564,8 +561,6 @@ impl Default for ConvPost {
             valid_out: Default::default(),
             round: Default::default(),
             act: Default::default(),
-            slp: std::array::from_fn(|_| Default::default()),
-            one_q12: Constant::new(signed::<16>(SLOPE_ONE)),
         }
     }
 }
@@ -574,24 +569,16 @@ impl Logic for ConvPost {
     #[hdl_gen]
     fn update(&mut self) {
         clock!(self, clock, round, act);
-        for i in 0..4 {
-            self.slp[i].clock.next = self.clock.val();
-        }
         self.round.valid_in.next = self.valid_in.val();
         self.round.acc.next = self.acc.val();
         self.round.bias.next = self.bias.val();
         self.round.shift.next = self.shift.val();
-        self.slp[0].d.next = self.one_q12.val();
-        if self.slope_en.val() {
-            self.slp[0].d.next = self.slope.val();
-        }
-        for i in 1..4 {
-            self.slp[i].d.next = self.slp[i - 1].q.val();
-        }
+        self.round.slope.next = self.slope.val();
+        self.round.slope_en.next = self.slope_en.val();
         // Stages 5–6.
         self.act.valid_in.next = self.round.valid_out.val();
-        self.act.v.next = signed_cast(self.round.y.val());
-        self.act.s.next = self.slp[3].q.val();
+        self.act.v.next = self.round.y.val();
+        self.act.s.next = self.round.s.val();
         self.result.next = self.act.z.val();
         self.valid_out.next = self.act.valid_out.val();
     }
@@ -740,6 +727,132 @@ impl crate::sim::Clocked for InWord {
 }
 
 // ---------------------------------------------------------------------------------------------
+// PixelScale
+
+/// The output pixel's last three stages, shared by [`OutPixel`] and [`OutPixel2`]:
+/// `pixel = min(255, (W + 1) >> 1)` with `W = U' >> F` and `U' = 2U + r` (see [`OutPixel`] for
+/// why this is `clamp(rnd(S'·k_out, 16 + F), 0, 255)`). Only 9 bits of `W` can give a pixel
+/// below 255, so the shift by F keeps a 9-bit window and flags any set bit above it.
+///
+/// | port    | type       | meaning                                      |
+/// |---------|------------|----------------------------------------------|
+/// | `u`     | `Bits<32>` | U = floor(S'·k_out / 2^16), < 2^31           |
+/// | `r`     | `Bit`      | bit 15 of S'·k_out                           |
+/// | `frac`  | `Bits<4>`  | F (held, as [`OutPixel`]'s `frac`)           |
+/// | `pixel` | `Bits<8>`  | the output byte, [`PixelScale::LATENCY`] cycles after `u` and `r` |
+///
+/// Stages: 1. the shift by F's steps of 8 and 4, 12 bits kept; 2. the steps of 2 and 1, 9 bits
+/// kept; 3. the rounding and the clamp to 255.
+#[derive(LogicBlock)]
+pub struct PixelScale {
+    pub clock: Signal<In, Clock>,
+    pub u: Signal<In, Bits<32>>,
+    pub r: Signal<In, Bit>,
+    pub frac: Signal<In, Bits<4>>,
+    pub pixel: Signal<Out, Bits<8>>,
+    w_10: DFF<Bits<12>>,
+    ov_10: DFF<Bit>,
+    w_11: DFF<Bits<9>>,
+    ov_11: DFF<Bit>,
+    px_12: DFF<Bits<8>>,
+    one10: Constant<Bits<10>>,
+    one33: Constant<Bits<33>>,
+    max8: Constant<Bits<8>>,
+    up: Signal<Local, Bits<33>>,
+    w8: Signal<Local, Bits<16>>,
+    w4: Signal<Local, Bits<12>>,
+    w2: Signal<Local, Bits<10>>,
+    w1: Signal<Local, Bits<9>>,
+}
+
+impl PixelScale {
+    pub const LATENCY: usize = 3;
+}
+
+impl Default for PixelScale {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            u: Default::default(),
+            r: Default::default(),
+            frac: Default::default(),
+            pixel: Default::default(),
+            w_10: Default::default(),
+            ov_10: Default::default(),
+            w_11: Default::default(),
+            ov_11: Default::default(),
+            px_12: Default::default(),
+            one10: Constant::new(bits::<10>(1)),
+            one33: Constant::new(bits::<33>(1)),
+            max8: Constant::new(bits::<8>(0xFF)),
+            up: Default::default(),
+            w8: Default::default(),
+            w4: Default::default(),
+            w2: Default::default(),
+            w1: Default::default(),
+        }
+    }
+}
+
+impl Logic for PixelScale {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(self, clock, w_10, ov_10, w_11, ov_11, px_12);
+        // Stage 1: the steps by 8 and 4 of U' = 2U + r; a set bit dropped above the 12 kept
+        // makes the pixel 255.
+        self.up.next = bit_cast::<33, 32>(self.u.val()) << 1;
+        if self.r.val() {
+            self.up.next = (bit_cast::<33, 32>(self.u.val()) << 1) | self.one33.val();
+        }
+        self.w8.next = self.up.val().get_bits::<16>(0);
+        self.ov_10.d.next = self.up.val().get_bits::<17>(16).any();
+        if self.frac.val().get_bit(3) {
+            self.w8.next = self.up.val().get_bits::<16>(8);
+            self.ov_10.d.next = self.up.val().get_bits::<9>(24).any();
+        }
+        self.w4.next = self.w8.val().get_bits::<12>(4);
+        if !self.frac.val().get_bit(2) {
+            self.w4.next = self.w8.val().get_bits::<12>(0);
+            if self.w8.val().get_bits::<4>(12).any() {
+                self.ov_10.d.next = true;
+            }
+        }
+        self.w_10.d.next = self.w4.val();
+
+        // Stage 2: the steps by 2 and 1, 9 bits kept.
+        self.ov_11.d.next = self.ov_10.q.val();
+        self.w2.next = self.w_10.q.val().get_bits::<10>(2);
+        if !self.frac.val().get_bit(1) {
+            self.w2.next = self.w_10.q.val().get_bits::<10>(0);
+            if self.w_10.q.val().get_bits::<2>(10).any() {
+                self.ov_11.d.next = true;
+            }
+        }
+        self.w1.next = self.w2.val().get_bits::<9>(1);
+        if !self.frac.val().get_bit(0) {
+            self.w1.next = self.w2.val().get_bits::<9>(0);
+            if self.w2.val().get_bit(9) {
+                self.ov_11.d.next = true;
+            }
+        }
+        self.w_11.d.next = self.w1.val();
+
+        // Stage 3: (W + 1) >> 1, 256 (W = 511) and beyond clamped to 255.
+        self.px_12.d.next = bit_cast::<8, 10>((bit_cast::<10, 9>(self.w_11.q.val()) + self.one10.val()) >> 1);
+        if self.ov_11.q.val() | self.w_11.q.val().all() {
+            self.px_12.d.next = self.max8.val();
+        }
+        self.pixel.next = self.px_12.q.val();
+    }
+}
+
+impl crate::sim::Clocked for PixelScale {
+    fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // OutPixel
 
 /// The output stage of `fixed::finish` for one value (§6):
@@ -825,6 +938,7 @@ pub struct OutPixel {
     pub pixel: Signal<Out, Bits<8>>,
     pub valid_out: Signal<Out, Bit>,
     round: RoundSat,
+    scale: PixelScale,
     // Side pipelines: the flag to stage 6, valid from the rounding's output to the end.
     sub: [DFF<Bit>; 5],
     vl: [DFF<Bit>; 8],
@@ -854,18 +968,10 @@ pub struct OutPixel {
     sc_8: DFF<Bits<16>>,
     u_9: DFF<Bits<32>>,
     r_9: DFF<Bit>,
-    w_10: DFF<Bits<12>>,
-    ov_10: DFF<Bit>,
-    w_11: DFF<Bits<9>>,
-    ov_11: DFF<Bit>,
-    px_12: DFF<Bits<8>>,
     // Constants.
     half8: Constant<Bits<32>>,
     hi2_18: Constant<Bits<18>>,
     max15: Constant<Bits<16>>,
-    one10: Constant<Bits<10>>,
-    one33: Constant<Bits<33>>,
-    max8: Constant<Bits<8>>,
     // Combinational locals.
     a1e: Signal<Local, Bits<9>>,
     b1e: Signal<Local, Bits<9>>,
@@ -877,11 +983,6 @@ pub struct OutPixel {
     pn: Signal<Local, Bits<32>>,
     gx: Signal<Local, Bits<18>>,
     tx: Signal<Local, Bits<18>>,
-    up: Signal<Local, Bits<33>>,
-    w8: Signal<Local, Bits<16>>,
-    w4: Signal<Local, Bits<12>>,
-    w2: Signal<Local, Bits<10>>,
-    w1: Signal<Local, Bits<9>>,
 }
 
 impl OutPixel {
@@ -915,6 +1016,7 @@ impl Default for OutPixel {
             pixel: Default::default(),
             valid_out: Default::default(),
             round: Default::default(),
+            scale: Default::default(),
             sub: std::array::from_fn(|_| Default::default()),
             vl: std::array::from_fn(|_| Default::default()),
             d0_1: Default::default(),
@@ -940,17 +1042,9 @@ impl Default for OutPixel {
             sc_8: Default::default(),
             u_9: Default::default(),
             r_9: Default::default(),
-            w_10: Default::default(),
-            ov_10: Default::default(),
-            w_11: Default::default(),
-            ov_11: Default::default(),
-            px_12: Default::default(),
             half8: Constant::new(bits::<32>(128)),
             hi2_18: Constant::new(bits::<18>(0x3_0000)),
             max15: Constant::new(bits::<16>(0x7FFF)),
-            one10: Constant::new(bits::<10>(1)),
-            one33: Constant::new(bits::<33>(1)),
-            max8: Constant::new(bits::<8>(0xFF)),
             a1e: Default::default(),
             b1e: Default::default(),
             p0: Default::default(),
@@ -961,11 +1055,6 @@ impl Default for OutPixel {
             pn: Default::default(),
             gx: Default::default(),
             tx: Default::default(),
-            up: Default::default(),
-            w8: Default::default(),
-            w4: Default::default(),
-            w2: Default::default(),
-            w1: Default::default(),
         }
     }
 }
@@ -974,8 +1063,8 @@ impl Logic for OutPixel {
     #[hdl_gen]
     fn update(&mut self) {
         clock!(
-            self, clock, round, d0_1, d1_1, c0_1, c1_1, a1_1, b1_1, h0_2, h1_2, a1_2, e_3, h0_3, a1_3, m_4, el_4, a1_4,
-            g_5, t_5, s_6, sc_7, pl_8, sc_8, u_9, r_9, w_10, ov_10, w_11, ov_11, px_12
+            self, clock, round, scale, d0_1, d1_1, c0_1, c1_1, a1_1, b1_1, h0_2, h1_2, a1_2, e_3, h0_3, a1_3, m_4,
+            el_4, a1_4, g_5, t_5, s_6, sc_7, pl_8, sc_8, u_9, r_9
         );
         for i in 0..5 {
             self.sub[i].clock.next = self.clock.val();
@@ -1065,52 +1154,11 @@ impl Logic for OutPixel {
         self.u_9.d.next = (self.sc_8.q.val() * self.k_out.val().get_bits::<16>(16)) + (self.pl_8.q.val() >> 16);
         self.r_9.d.next = self.pl_8.q.val().get_bit(15);
 
-        // Stage 10: W = U' >> F, the steps by 8 and 4, 12 bits kept; a set bit dropped above
-        // them makes the pixel 255.
-        self.up.next = bit_cast::<33, 32>(self.u_9.q.val()) << 1;
-        if self.r_9.q.val() {
-            self.up.next = (bit_cast::<33, 32>(self.u_9.q.val()) << 1) | self.one33.val();
-        }
-        self.w8.next = self.up.val().get_bits::<16>(0);
-        self.ov_10.d.next = self.up.val().get_bits::<17>(16).any();
-        if self.frac.val().get_bit(3) {
-            self.w8.next = self.up.val().get_bits::<16>(8);
-            self.ov_10.d.next = self.up.val().get_bits::<9>(24).any();
-        }
-        self.w4.next = self.w8.val().get_bits::<12>(4);
-        if !self.frac.val().get_bit(2) {
-            self.w4.next = self.w8.val().get_bits::<12>(0);
-            if self.w8.val().get_bits::<4>(12).any() {
-                self.ov_10.d.next = true;
-            }
-        }
-        self.w_10.d.next = self.w4.val();
-
-        // Stage 11: the steps by 2 and 1, 9 bits kept.
-        self.ov_11.d.next = self.ov_10.q.val();
-        self.w2.next = self.w_10.q.val().get_bits::<10>(2);
-        if !self.frac.val().get_bit(1) {
-            self.w2.next = self.w_10.q.val().get_bits::<10>(0);
-            if self.w_10.q.val().get_bits::<2>(10).any() {
-                self.ov_11.d.next = true;
-            }
-        }
-        self.w1.next = self.w2.val().get_bits::<9>(1);
-        if !self.frac.val().get_bit(0) {
-            self.w1.next = self.w2.val().get_bits::<9>(0);
-            if self.w2.val().get_bit(9) {
-                self.ov_11.d.next = true;
-            }
-        }
-        self.w_11.d.next = self.w1.val();
-
-        // Stage 12: (W + 1) >> 1, 256 (W = 511) and beyond clamped to 255.
-        self.px_12.d.next = bit_cast::<8, 10>((bit_cast::<10, 9>(self.w_11.q.val()) + self.one10.val()) >> 1);
-        if self.ov_11.q.val() | self.w_11.q.val().all() {
-            self.px_12.d.next = self.max8.val();
-        }
-
-        self.pixel.next = self.px_12.q.val();
+        // The last three stages: W = U' >> F, rounded and clamped.
+        self.scale.u.next = self.u_9.q.val();
+        self.scale.r.next = self.r_9.q.val();
+        self.scale.frac.next = self.frac.val();
+        self.pixel.next = self.scale.pixel.val();
         self.valid_out.next = self.vl[7].q.val();
     }
 }
@@ -1181,6 +1229,7 @@ pub struct OutPixel2 {
     pub ext_add: Signal<In, Bits<32>>,
     pub ext_p: Signal<Out, Bits<16>>,
     round: RoundSat,
+    scale: PixelScale,
     /// `valid_in` delayed 1..=12 cycles: which step each multiplier takes, and `valid_out`.
     vp: [DFF<Bit>; 12],
     sub: [DFF<Bit>; 5],
@@ -1203,17 +1252,9 @@ pub struct OutPixel2 {
     r_9: DFF<Bit>,
     t_5: DFF<Bits<16>>,
     s_6: DFF<Bits<18>>,
-    w_10: DFF<Bits<12>>,
-    ov_10: DFF<Bit>,
-    w_11: DFF<Bits<9>>,
-    ov_11: DFF<Bit>,
-    px_12: DFF<Bits<8>>,
     half8: Constant<Bits<32>>,
     hi2_18: Constant<Bits<18>>,
     max15: Constant<Bits<16>>,
-    one10: Constant<Bits<10>>,
-    one33: Constant<Bits<33>>,
-    max8: Constant<Bits<8>>,
     a1e: Signal<Local, Bits<9>>,
     b1e: Signal<Local, Bits<9>>,
     dd: Signal<Local, Bits<17>>,
@@ -1228,11 +1269,6 @@ pub struct OutPixel2 {
     addb: Signal<Local, Bits<32>>,
     gx: Signal<Local, Bits<18>>,
     tx: Signal<Local, Bits<18>>,
-    up: Signal<Local, Bits<33>>,
-    w8: Signal<Local, Bits<16>>,
-    w4: Signal<Local, Bits<12>>,
-    w2: Signal<Local, Bits<10>>,
-    w1: Signal<Local, Bits<9>>,
 }
 
 impl OutPixel2 {
@@ -1265,6 +1301,7 @@ impl Default for OutPixel2 {
             ext_add: Default::default(),
             ext_p: Default::default(),
             round: Default::default(),
+            scale: Default::default(),
             vp: std::array::from_fn(|_| Default::default()),
             sub: std::array::from_fn(|_| Default::default()),
             d0_1: Default::default(),
@@ -1283,17 +1320,9 @@ impl Default for OutPixel2 {
             r_9: Default::default(),
             t_5: Default::default(),
             s_6: Default::default(),
-            w_10: Default::default(),
-            ov_10: Default::default(),
-            w_11: Default::default(),
-            ov_11: Default::default(),
-            px_12: Default::default(),
             half8: Constant::new(bits::<32>(128)),
             hi2_18: Constant::new(bits::<18>(0x3_0000)),
             max15: Constant::new(bits::<16>(0x7FFF)),
-            one10: Constant::new(bits::<10>(1)),
-            one33: Constant::new(bits::<33>(1)),
-            max8: Constant::new(bits::<8>(0xFF)),
             a1e: Default::default(),
             b1e: Default::default(),
             dd: Default::default(),
@@ -1308,11 +1337,6 @@ impl Default for OutPixel2 {
             addb: Default::default(),
             gx: Default::default(),
             tx: Default::default(),
-            up: Default::default(),
-            w8: Default::default(),
-            w4: Default::default(),
-            w2: Default::default(),
-            w1: Default::default(),
         }
     }
 }
@@ -1321,8 +1345,8 @@ impl Logic for OutPixel2 {
     #[hdl_gen]
     fn update(&mut self) {
         clock!(
-            self, clock, round, d0_1, d1_1, x00_1, x10_1, a1_1, b1_1, sc_7, dh_2, ae_2, ra, h0_3, el_4, rb, r_9, t_5,
-            s_6, w_10, ov_10, w_11, ov_11, px_12
+            self, clock, round, scale, d0_1, d1_1, x00_1, x10_1, a1_1, b1_1, sc_7, dh_2, ae_2, ra, h0_3, el_4, rb, r_9,
+            t_5, s_6
         );
         for i in 0..12 {
             self.vp[i].clock.next = self.clock.val();
@@ -1448,47 +1472,11 @@ impl Logic for OutPixel2 {
         self.ext_p.next = self.rb.q.val().get_bits::<16>(8);
         self.r_9.d.next = self.rb.q.val().get_bit(15);
 
-        // Cycles 9–11: OutPixel's stages 10–12 on U' = 2U + r.
-        self.up.next = bit_cast::<33, 32>(self.rb.q.val()) << 1;
-        if self.r_9.q.val() {
-            self.up.next = (bit_cast::<33, 32>(self.rb.q.val()) << 1) | self.one33.val();
-        }
-        self.w8.next = self.up.val().get_bits::<16>(0);
-        self.ov_10.d.next = self.up.val().get_bits::<17>(16).any();
-        if self.frac.val().get_bit(3) {
-            self.w8.next = self.up.val().get_bits::<16>(8);
-            self.ov_10.d.next = self.up.val().get_bits::<9>(24).any();
-        }
-        self.w4.next = self.w8.val().get_bits::<12>(4);
-        if !self.frac.val().get_bit(2) {
-            self.w4.next = self.w8.val().get_bits::<12>(0);
-            if self.w8.val().get_bits::<4>(12).any() {
-                self.ov_10.d.next = true;
-            }
-        }
-        self.w_10.d.next = self.w4.val();
-        self.ov_11.d.next = self.ov_10.q.val();
-        self.w2.next = self.w_10.q.val().get_bits::<10>(2);
-        if !self.frac.val().get_bit(1) {
-            self.w2.next = self.w_10.q.val().get_bits::<10>(0);
-            if self.w_10.q.val().get_bits::<2>(10).any() {
-                self.ov_11.d.next = true;
-            }
-        }
-        self.w1.next = self.w2.val().get_bits::<9>(1);
-        if !self.frac.val().get_bit(0) {
-            self.w1.next = self.w2.val().get_bits::<9>(0);
-            if self.w2.val().get_bit(9) {
-                self.ov_11.d.next = true;
-            }
-        }
-        self.w_11.d.next = self.w1.val();
-        self.px_12.d.next = bit_cast::<8, 10>((bit_cast::<10, 9>(self.w_11.q.val()) + self.one10.val()) >> 1);
-        if self.ov_11.q.val() | self.w_11.q.val().all() {
-            self.px_12.d.next = self.max8.val();
-        }
-
-        self.pixel.next = self.px_12.q.val();
+        // The last three stages: W = U' >> F, rounded and clamped.
+        self.scale.u.next = self.rb.q.val();
+        self.scale.r.next = self.r_9.q.val();
+        self.scale.frac.next = self.frac.val();
+        self.pixel.next = self.scale.pixel.val();
         self.valid_out.next = self.vp[11].q.val();
     }
 }
@@ -1624,7 +1612,7 @@ impl crate::sim::Clocked for InWordB {
 /// slope to apply (`slope`, or [`SLOPE_ONE`] with `slope_en` low). The UP5K's engine applies
 /// it on the [`Slope`] that follows its binary post, which a full-precision conv's row never
 /// uses (one op runs at a time): one multiplier where [`ConvPost`] and [`Slope`] have two. Same
-/// inputs as [`ConvPost`]; [`ConvRound`] then [`Slope`] is [`ConvPost`], cycle for cycle.
+/// inputs as [`ConvPost`], which is [`ConvRound`] then [`Slope`].
 #[derive(LogicBlock)]
 pub struct ConvRound {
     pub clock: Signal<In, Clock>,
