@@ -28,12 +28,12 @@
 //! - frame buffer: `FBP` sets its pointer, `FBW` writes a byte there and `FB` reads one (both
 //!   advance the pointer);
 //! - timer: `out TMR` starts a countdown of A × 256 cycles, `in TMR` is non-zero while it runs;
-//! - sender: `SCODE`, `SSEQ`, `SLEN`, `SNREG`, `SREG + k` (k < 16), `STAIL` describe a frame,
-//!   `SGO` starts it: the sender writes the header with its CRC-8 and the register bytes, then
-//!   the rest of the payload from `SBYTE` (the firmware's, e.g. text read with `lpm`) or from
-//!   the result FIFO (through the result CRC), then the CRC-32; `in SND`: bit 0 until the
-//!   frame's own bytes are in the send FIFO, bit 1 while that FIFO holds anything, bit 2 while
-//!   it is at least half full;
+//! - sender: the firmware writes a frame's bytes into the send FIFO (`SSTART` the first,
+//!   `SHDR` the rest of the header, also through the CRC-8 unit, whose value is the header's
+//!   CRC, `SBYTE` the others), then `SGO` ends it: A bytes from the result FIFO (through the
+//!   result CRC), then the CRC-32; `in SND`: bit 0 until the frame's own bytes are in the send
+//!   FIFO, bit 1 while that FIFO holds anything, bit 2 once half its size has been written
+//!   since it was last idle;
 //! - upload CRC `UP32`; load port `LMEM`, `LADRL/H`, `LD..LD+3`, `LGO` (writes the word and
 //!   advances the address);
 //! - engine: `JOB..JOB+3` and `START`, `ENG` (busy, error), `DONE` (once per finished strip),
@@ -88,8 +88,6 @@ pub mod pout {
     pub const FEEDZ: u8 = 46;
     /// Result CRC: clear.
     pub const RES32: u8 = 47;
-    /// Sender tail: 0 bytes from `SBYTE`, 1 bytes from the result FIFO (through the result CRC).
-    pub const STAIL: u8 = 14;
     /// Upload CRC: bit 8 clears it first, bit 9 clears it and feeds nothing.
     pub const UP32: u8 = 7;
     pub const LMEM: u8 = 32;
@@ -105,13 +103,15 @@ pub mod pout {
     pub const FBP: u8 = 2;
     pub const FBW: u8 = 3;
     pub const TMR: u8 = 4;
-    pub const SCODE: u8 = 8;
-    pub const SSEQ: u8 = 9;
-    pub const SLEN: u8 = 10;
-    pub const SNREG: u8 = 11;
+    /// Sender: a frame's first byte (its CRC-32 and the CRC-8 unit start over with it).
+    pub const SSTART: u8 = 8;
+    /// A header byte: also into the CRC-8 unit (`in CRC8` then has the header's CRC).
+    pub const SHDR: u8 = 9;
+    /// The frame's end: A bytes from the result FIFO (through the result CRC), then the
+    /// frame's CRC-32.
     pub const SGO: u8 = 12;
+    /// Any other byte of the frame.
     pub const SBYTE: u8 = 13;
-    pub const SREG: u8 = 16;
 }
 
 /// Program address bits of the firmware's memory.
@@ -223,6 +223,11 @@ const RKEEP: u8 = 110;
 const RLR: u8 = 111; // `rxb`'s return, less one: the call it repeats once a byte is there
 const P: u8 = 112; // P..P+6: a frame's first seven payload bytes (its fields)
 const PEND: u8 = 119; // LEFT's value after the last of them
+const HCODE: u8 = 120; // the header of a frame to send: code, length, sequence number
+const HLEN: u8 = 121;
+const HSEQ: u8 = 122;
+const HRET: u8 = 123; // `reply`'s return
+const RRET: u8 = 124; // `results`' return
 
 /// Jumps to `ne` unless the 32-bit values at `x` and `y` are equal.
 fn ne32(a: &mut Asm, x: u8, y: u8, ne: &str) {
@@ -262,13 +267,12 @@ fn missing(a: &mut Asm) {
     sub32(a, T2, UTOT, UNEXT);
     a.label("missing");
     reply(a, 0x85, 12);
-    a.ld(FTGT).out(pout::SREG).ld(FID).out(pout::SREG + 1).sh(Shift::Hi).out(pout::SREG + 2);
-    a.li(1).out(pout::SREG + 3);
-    for (k, r) in [T0, T1, T2, T3].into_iter().enumerate() {
-        let k = 4 + 2 * k as u8;
-        a.ld(r).out(pout::SREG + k).sh(Shift::Hi).out(pout::SREG + k + 1);
+    a.ld(FTGT).out(pout::SBYTE).ld(FID).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.li(1).out(pout::SBYTE);
+    for r in [T0, T1, T2, T3] {
+        a.ld(r).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
     }
-    a.out(pout::SGO).jmp("send_done");
+    a.jmp("send_end");
 }
 
 /// BEGIN's chunk size is 1 ..= 1024: one less is below 1024 (0 wraps to 0xFFFF).
@@ -613,8 +617,8 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
     a.ld(MVALID).jz("unknown_upload");
     a.label("committed");
     reply(a, 0x84, 3);
-    a.ld(FTGT).out(pout::SREG).ld(FID).out(pout::SREG + 1).sh(Shift::Hi).out(pout::SREG + 2);
-    a.out(pout::SGO).jmp("send_done");
+    a.ld(FTGT).out(pout::SBYTE).ld(FID).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.jmp("send_end");
     a.label("commit_strip");
     a.ld(MVALID).jz("no_model");
     a.ld(SHAVE).jz("unknown_upload");
@@ -643,9 +647,8 @@ fn err_word(t: &[u16], kind: u8, m: u8) -> u16 {
     t[m as usize] << 4 | kind as u16
 }
 
-/// A reply's header: waits for the sender and an empty send FIFO, then code, sequence, length
-/// and as many register bytes as the length (a caller with a fed tail sets both again); its
-/// code and length are the word after the call.
+/// A reply's header: waits for the sender and an empty send FIFO, then writes the header of
+/// the code and length in the word after the call.
 fn reply(a: &mut Asm, code: u8, len: u8) {
     a.call("reply").data(&[(len as u16) << 8 | code as u16]);
 }
@@ -786,7 +789,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.ld(LEN).alui(Alu::Xor, 2).jnz("bad_request");
     a.call("fields_id");
     reply(&mut a, 0x86, 11);
-    a.ld(FID).out(pout::SREG).sh(Shift::Hi).out(pout::SREG + 1);
+    a.ld(FID).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
     // state (T2), len (T0:T1), crc (T3, RT)
     a.li(0).st(T2).st(T0).st(T1).st(T3).st(RT);
     a.ld(SHAVE).jz("q_send");
@@ -806,12 +809,11 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.inp(pin::ENG).alui(Alu::And, 1).jz("q_send");
     a.li(3).st(T2);
     a.label("q_send");
-    a.ld(T2).out(pout::SREG + 2);
-    for (k, r) in [T0, T1, T3, RT].into_iter().enumerate() {
-        let k = 3 + 2 * k as u8;
-        a.ld(r).out(pout::SREG + k).sh(Shift::Hi).out(pout::SREG + k + 1);
+    a.ld(T2).out(pout::SBYTE);
+    for r in [T0, T1, T3, RT] {
+        a.ld(r).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
     }
-    a.out(pout::SGO).jmp("send_done");
+    a.jmp("send_end");
 
     // ---- FETCH: a hardware board keeps no results.
     a.label("fetch");
@@ -864,23 +866,22 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.li(0).st(MVALID).out(pout::MODEL).st(MLEN).st(MLEN + 1).st(MCRC).st(MCRC + 1).st(NOPS);
     a.label("reset_keep");
     reply(&mut a, 0x88, 0);
-    a.out(pout::SGO).jmp("send_done");
+    a.jmp("send_end");
 
     // ---- COUNTERS: total, stall, strips, n, then per op cycles and busy; every value is a
     // 32-bit counter sent as u64. The engine's counters are readable while it is idle.
     a.label("counters");
     a.ld(LEN).jnz("bad_request");
     a.inp(pin::ENG).alui(Alu::And, 1).jnz("busy");
-    reply(&mut a, 0x87, 0);
-    a.ld(NOPS).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).alui(Alu::Add, 26);
-    a.out(pout::SLEN).out(pout::SGO);
+    a.ld(NOPS).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).alui(Alu::Add, 26).st(HLEN);
+    a.li(0x87).st(HCODE).call("reply_r");
     a.li(0).call("send_counter").li(1).call("send_counter");
     a.ld(STRIPS).st(T0).ld(STRIPS + 1).st(T1).call("send_u64");
     a.ld(NOPS).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
     a.li(2).st(CNT);
     a.label("counters_op");
     // CNT runs over the engine's selects 2 .. 2 + 2·n.
-    a.ld(NOPS).sh(Shift::Shl).alui(Alu::Add, 2).alu(Alu::Xor, CNT).jz("send_done");
+    a.ld(NOPS).sh(Shift::Shl).alui(Alu::Add, 2).alu(Alu::Xor, CNT).jz("send_end");
     a.ld(CNT).call("send_counter");
     a.ld(CNT).alui(Alu::Add, 1).st(CNT).jmp("counters_op");
     a.label("busy");
@@ -898,17 +899,14 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.label("hello");
     a.ld(LEN).jnz("bad_request");
     let info_len = 16 + info_tail(cfg).len() as u16;
-    reply(&mut a, 0x81, 16);
-    a.li(info_len).out(pout::SLEN);
+    a.li(0x81).st(HCODE).li(info_len).st(HLEN).call("reply_r");
     let regs: Vec<u8> = [info.format_version, info.hash].iter().flat_map(|v| v.to_le_bytes()).collect();
-    for (k, b) in regs.iter().enumerate() {
-        a.li(*b as u16).out(pout::SREG + k as u8);
+    for b in regs {
+        a.li(b as u16).out(pout::SBYTE);
     }
-    for (k, r) in [MLEN, MLEN + 1, MCRC, MCRC + 1].into_iter().enumerate() {
-        let k = 8 + 2 * k as u8;
-        a.ld(r).out(pout::SREG + k).sh(Shift::Hi).out(pout::SREG + k + 1);
+    for r in [MLEN, MLEN + 1, MCRC, MCRC + 1] {
+        a.ld(r).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
     }
-    a.out(pout::SGO);
     a.jmp("info_text");
     a.label("bad_request");
     err(&mut a, &t, 3, msg::BAD_REQUEST);
@@ -923,15 +921,13 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.label("error_word");
     a.st(T0).alui(Alu::And, 15).st(EKIND);
     a.ld(T0).sh(Shift::Shr).sh(Shift::Shr).sh(Shift::Shr).sh(Shift::Shr).st(ADDR);
-    reply(&mut a, 0xFF, 3);
-    a.ld(EKIND).out(pout::SREG).ld(EID).out(pout::SREG + 1).sh(Shift::Hi).out(pout::SREG + 2);
-    // The length byte, then SLEN = 3 + the length.
-    a.call("text_byte").st(CNT).alui(Alu::Add, 3).out(pout::SLEN);
-    a.out(pout::SGO);
+    // The message's length byte first: the header's length is 3 + it.
+    a.call("text_byte").st(CNT).alui(Alu::Add, 3).st(HLEN).li(0xFF).st(HCODE).call("reply_r");
+    a.ld(EKIND).out(pout::SBYTE).ld(EID).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
 
     // ---- The rest of a frame from program-memory text: ADDR (byte address), CNT bytes.
     a.label("send_text");
-    a.ld(CNT).jz("send_done");
+    a.ld(CNT).jz("send_end");
     a.call("text_byte").out(pout::SBYTE);
     a.ld(CNT).alui(Alu::Sub, 1).st(CNT).jmp("send_text");
     // text_byte: A ← the text byte at ADDR, which advances.
@@ -940,18 +936,28 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.sh(Shift::Hi);
     a.label("text_lo");
     a.sh(Shift::Lo).ret();
-    a.label("send_done");
-    a.jmp("hunt_clear");
+    // A frame's end: its CRC-32.
+    a.label("send_end");
+    a.li(0).out(pout::SGO).jmp("hunt_clear");
 
-    // reply: wait for the sender and for an empty send FIFO (a result frame may be on its
-    // way), so that a tail the firmware feeds (INFO's 434 bytes at most, a message) fits the
-    // FIFO without a check per byte; then a reply's tail comes from SBYTE. The header's code
-    // and length are the word after the call, and the return skips it.
+    // reply: the header of the code and length in the word after the call, whose return
+    // skips it; reply_r: of HCODE and HLEN. Both wait for the sender and for an empty send
+    // FIFO (a result frame may be on its way), so that the reply the firmware writes (INFO's
+    // 434 bytes at most, a message) fits the FIFO without a check per byte.
     a.label("reply");
-    a.inp(pin::SND).jnz("reply");
-    a.li(0).out(pout::STAIL).ld(SEQ).out(pout::SSEQ);
-    a.lra().lpm().out(pout::SCODE).sh(Shift::Hi).out(pout::SLEN).out(pout::SNREG);
-    a.lra().alui(Alu::Add, 1).jpa();
+    a.lra().lpm().st(HLEN).sh(Shift::Lo).st(HCODE).ld(HLEN).sh(Shift::Hi).st(HLEN);
+    a.lra().alui(Alu::Add, 1).st(HRET).call("reply_r").ld(HRET).jpa();
+    a.label("reply_r");
+    a.inp(pin::SND).jnz("reply_r");
+    a.ld(SEQ).st(HSEQ);
+    // head: a header of HCODE, HSEQ, HLEN, its CRC-8 from the CRC-8 unit.
+    a.label("head");
+    a.li(FRAME_START[0] as u16).out(pout::SSTART);
+    for b in &FRAME_START[1..] {
+        a.li(*b as u16).out(pout::SHDR);
+    }
+    a.ld(HCODE).out(pout::SHDR).ld(HSEQ).out(pout::SHDR).ld(HLEN).out(pout::SHDR).sh(Shift::Hi).out(pout::SHDR);
+    a.inp(pin::CRC8).out(pout::SBYTE).ret();
 
     // results: called from every wait loop. Counts finished strips; starts a RESULT_DATA frame
     // once the result FIFO holds its whole chunk (so that a reply never waits behind a frame
@@ -962,15 +968,11 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.ld(STRIPS).alui(Alu::Add, 1).st(STRIPS).ld(STRIPS + 1).alui(Alu::Adc, 0).st(STRIPS + 1);
     a.label("r_nodone");
     a.ld(RACT).jz("r_ret");
-    a.inp(pin::SND).alui(Alu::And, 1).jnz("r_ret");
+    // The sender idle, and room for a header and fields in the send FIFO.
+    a.inp(pin::SND).alui(Alu::And, 5).jnz("r_ret");
     ne32(&mut a, ROFF, RLEN, "r_data");
     a.ld(RENDSENT).jnz("r_ret");
-    a.li(0x91).out(pout::SCODE).li(10).out(pout::SLEN).out(pout::SNREG).li(0).out(pout::STAIL);
-    a.ld(RLEN).out(pout::SREG + 2).sh(Shift::Hi).out(pout::SREG + 3);
-    a.ld(RLEN + 1).out(pout::SREG + 4).sh(Shift::Hi).out(pout::SREG + 5);
-    a.inp(pin::RES32L).st(RFCRC).out(pout::SREG + 6).sh(Shift::Hi).out(pout::SREG + 7);
-    a.inp(pin::RES32H).st(RFCRC + 1).out(pout::SREG + 8).sh(Shift::Hi).out(pout::SREG + 9);
-    a.li(1).st(RENDSENT).jmp("r_go");
+    a.li(0x91).st(HCODE).li(10).st(HLEN).jmp("r_go");
     a.label("r_data");
     // rn = min(chunk, len − off)
     a.ld(RLEN).alu(Alu::Sub, ROFF).st(RN).ld(RLEN + 1).alu(Alu::Sbc, ROFF + 1).jnz("r_full");
@@ -979,17 +981,23 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.ld(RCHUNK).st(RN);
     a.label("r_have");
     a.inp(pin::RCNT).alu(Alu::Cmp, RN).jc("r_ret");
-    a.li(0x90).out(pout::SCODE);
-    a.ld(RN).alui(Alu::Add, 6).out(pout::SLEN).li(6).out(pout::SNREG).li(1).out(pout::STAIL);
-    a.ld(ROFF).out(pout::SREG + 2).sh(Shift::Hi).out(pout::SREG + 3);
-    a.ld(ROFF + 1).out(pout::SREG + 4).sh(Shift::Hi).out(pout::SREG + 5);
-    // The sender took the offset above; the next chunk's starts here.
-    a.ld(ROFF).alu(Alu::Add, RN).st(ROFF).ld(ROFF + 1).alui(Alu::Adc, 0).st(ROFF + 1);
-    // Both result frames: the board's sequence number, the strip id, go.
+    a.li(0x90).st(HCODE).ld(RN).alui(Alu::Add, 6).st(HLEN);
+    // Both result frames: the board's sequence number, the strip id; `head` is called, so
+    // the return is kept.
     a.label("r_go");
-    a.ld(BSEQ).out(pout::SSEQ).alui(Alu::Add, 1).st(BSEQ);
-    a.ld(RID).out(pout::SREG).sh(Shift::Hi).out(pout::SREG + 1);
-    a.out(pout::SGO);
+    a.lra().st(RRET).ld(BSEQ).st(HSEQ).alui(Alu::Add, 1).st(BSEQ).call("head");
+    a.ld(RID).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.ld(HCODE).alui(Alu::Xor, 0x91).jz("r_end");
+    a.ld(ROFF).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.ld(ROFF + 1).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.ld(ROFF).alu(Alu::Add, RN).st(ROFF).ld(ROFF + 1).alui(Alu::Adc, 0).st(ROFF + 1);
+    a.ld(RN).out(pout::SGO).ld(RRET).jpa();
+    a.label("r_end");
+    a.ld(RLEN).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.ld(RLEN + 1).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.inp(pin::RES32L).st(RFCRC).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.inp(pin::RES32H).st(RFCRC + 1).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.li(1).st(RENDSENT).li(0).out(pout::SGO).ld(RRET).jpa();
     a.label("r_ret");
     a.ret();
 
@@ -1007,21 +1015,9 @@ pub struct IoModel {
     crc8: crc::Digest<'static, u8>,
     rx32: crc::Digest<'static, u32>,
     timer: u64,
-    // Sender.
-    s_code: u8,
-    s_seq: u8,
-    s_len: u16,
-    s_nreg: u8,
-    s_regs: [u8; 16],
+    // Sender: result-FIFO bytes still to go into the frame (its CRC-32 follows them).
     s_left: u16,
     s_busy: bool,
-    /// The frame's header and register bytes, written one a cycle as the send FIFO has room.
-    s_head: VecDeque<u8>,
-    /// A fed tail byte written while the header was still going out (the hardware holds one).
-    pend: Option<u8>,
-    /// Fed tail bytes lost because one was already held: the firmware wrote two before its
-    /// frame's header was out.
-    pub fed_early: u64,
     /// Bytes written to the send FIFO since the line was last idle (saturating at 256): all
     /// the I/O block can know of the FIFO's fill level (`crate::linkio`).
     since: u16,
@@ -1054,7 +1050,6 @@ pub struct IoModel {
     res32: crc::Digest<'static, u32>,
     feed_left: u16,
     feed_zeros: bool,
-    s_fifo: bool,
     /// Cycles a byte takes on the wire (10 bit times); 0: an instant line, bytes go straight
     /// between the tests and the FIFOs.
     pub line: u64,
@@ -1067,7 +1062,8 @@ pub struct IoModel {
     tx_phase: u64,
     /// Cycles the send wire was busy.
     pub tx_busy: u64,
-    /// Fed tail bytes (`SBYTE`) written while the send FIFO was full: lost in hardware.
+    /// Bytes the firmware wrote while the send FIFO was full or a frame's tail was going out:
+    /// lost or out of place in hardware.
     pub fed_overrun: u64,
 }
 
@@ -1092,16 +1088,8 @@ impl Default for IoModel {
             crc8: CRC8.digest(),
             rx32: CRC32.digest(),
             timer: 0,
-            s_code: 0,
-            s_seq: 0,
-            s_len: 0,
-            s_nreg: 0,
-            s_regs: [0; 16],
             s_left: 0,
             s_busy: false,
-            s_head: VecDeque::new(),
-            pend: None,
-            fed_early: 0,
             since: 0,
             tx32: CRC32.digest(),
             eng_busy: false,
@@ -1125,7 +1113,6 @@ impl Default for IoModel {
             res32: CRC32.digest(),
             feed_left: 0,
             feed_zeros: false,
-            s_fifo: false,
             line: 0,
             wire_in: VecDeque::new(),
             rx_overflow: 0,
@@ -1150,16 +1137,12 @@ impl IoModel {
         self.since = (self.since + 1).min(256);
     }
 
-    /// A fed tail byte leaves; the CRC follows the last.
+    /// A byte the firmware writes.
     fn emit_fed(&mut self, b: u8) {
-        if self.line > 0 && self.txf.len() >= TXF {
+        if (self.line > 0 && self.txf.len() >= TXF) || self.s_busy {
             self.fed_overrun += 1;
         }
         self.emit(b);
-        self.s_left -= 1;
-        if self.s_left == 0 {
-            self.finish_frame();
-        }
     }
 
     fn finish_frame(&mut self) {
@@ -1254,7 +1237,6 @@ impl IoModel {
                         self.feed_zeros = p == pout::FEEDZ;
                     }
                     pout::RES32 => self.res32 = CRC32.digest(),
-                    pout::STAIL => self.s_fifo = v & 1 != 0,
                     pout::LMEM => self.l_mem = byte,
                     pout::LADRL => self.l_addr = (self.l_addr & 0xFFFF_0000) | v as u32,
                     pout::LADRH => self.l_addr = (self.l_addr & 0xFFFF) | (v as u32) << 16,
@@ -1265,39 +1247,25 @@ impl IoModel {
                         self.l_addr += 1;
                     }
                     pout::MODEL => self.model_ok = v & 1 != 0,
-                    pout::SCODE => self.s_code = byte,
-                    pout::SSEQ => self.s_seq = byte,
-                    pout::SLEN => self.s_len = v,
-                    pout::SNREG => self.s_nreg = byte,
-                    pout::SGO => {
-                        let mut h = FRAME_START.to_vec();
-                        h.extend_from_slice(&[self.s_code, self.s_seq]);
-                        h.extend_from_slice(&self.s_len.to_le_bytes());
-                        h.push(CRC8.checksum(&h));
-                        h.extend_from_slice(&self.s_regs[..self.s_nreg as usize]);
+                    pout::SSTART => {
+                        self.crc8 = CRC8.digest();
+                        self.crc8.update(&[byte]);
                         self.tx32 = CRC32.digest();
-                        self.s_head = h.into();
-                        self.pend = None;
-                        self.s_left = self.s_len - self.s_nreg as u16;
-                        self.s_busy = true;
+                        self.emit_fed(byte);
                     }
-                    pout::SBYTE if self.s_busy && !self.s_fifo && self.s_left > 0 => {
-                        if !self.s_head.is_empty() {
-                            if self.pend.is_some() {
-                                self.fed_early += 1;
-                            } else {
-                                self.pend = Some(byte);
-                            }
+                    pout::SHDR => {
+                        self.crc8.update(&[byte]);
+                        self.emit_fed(byte);
+                    }
+                    pout::SBYTE => self.emit_fed(byte),
+                    pout::SGO => {
+                        self.s_left = v & 0x7FF;
+                        if self.s_left == 0 {
+                            self.finish_frame();
                         } else {
-                            if let Some(b) = self.pend.take() {
-                                self.emit_fed(b);
-                            }
-                            if self.s_left > 0 {
-                                self.emit_fed(byte);
-                            }
+                            self.s_busy = true;
                         }
                     }
-                    p if (pout::SREG..pout::SREG + 16).contains(&p) => self.s_regs[(p - pout::SREG) as usize] = byte,
                     _ => {}
                 }
                 0
@@ -1358,19 +1326,7 @@ impl IoModel {
             }
             let room = self.line == 0 || self.txf.len() < TXF;
             let mut emitted = false;
-            if self.s_busy && room && !self.s_head.is_empty() {
-                let b = self.s_head.pop_front().unwrap();
-                self.emit(b);
-                emitted = true;
-                if self.s_head.is_empty() && self.s_left == 0 {
-                    self.finish_frame();
-                }
-            } else if self.s_busy && room && !self.s_fifo && self.s_left > 0 {
-                if let Some(b) = self.pend.take() {
-                    self.emit_fed(b);
-                    emitted = true;
-                }
-            } else if self.s_busy && self.s_fifo && self.s_left > 0 && room {
+            if self.s_busy && room {
                 if let Some(b) = self.rfifo.pop_front() {
                     self.res32.update(&[b]);
                     self.emit(b);

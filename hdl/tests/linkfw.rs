@@ -52,7 +52,7 @@ impl Dut {
             last = self.b.io.tx.len();
             assert!(self.cycles < limit, "no quiet after 5 M cycles");
         }
-        assert_eq!(self.b.io.fed_early, 0, "the firmware fed two tail bytes before its frame's header was out");
+        assert_eq!(self.b.io.fed_overrun, 0, "the firmware wrote a byte the send FIFO had no room for");
         let (frames, left) = parse(&self.b.io.tx[from..]);
         assert_eq!(left, 0, "a partial frame was left on the line");
         self.b.io.tx.truncate(from);
@@ -248,7 +248,7 @@ fn firmware_size_is_tracked() {
     let mut pieces: Vec<(usize, &str)> = map.windows(2).map(|w| (w[1].0 - w[0].0, w[0].1.as_str())).collect();
     pieces.sort_by(|a, b| b.cmp(a));
     eprintln!("{len} words; largest: {:?}", &pieces[..8]);
-    assert!(len <= 1850, "the link firmware grew to {len} words");
+    assert!(len <= 1870, "the link firmware grew to {len} words");
 }
 
 /// At 3 Mbaud and 36 MHz (120 cycles a byte) with the model's frames sent back to back: the
