@@ -6,7 +6,7 @@
 //! written through the load port, valid only after COMMIT's checks), strips (the job check,
 //! start, input through the feeder with the credit rule's QUERY states, results streamed per
 //! whole chunk, RESULT_END), FETCH, COUNTERS, RESET (draining a strip in flight), and every
-//! error with `Proto`'s messages.
+//! error with `Proto`'s messages, named by index (`crate::proto::board_message`).
 //!
 //! Where it runs: `tests/linkfw.rs` runs it on the instruction-level model beside
 //! [`IoModel`] (every byte-level case of `tests/proto.rs`, result streaming, RESET's drain,
@@ -117,7 +117,7 @@ pub mod pout {
 /// Program address bits of the firmware's memory.
 pub const PA: u32 = 11;
 
-use crate::proto::{info_tail, FRAME_START, MESSAGES};
+use crate::proto::{FRAME_START, MESSAGES};
 
 /// Message indices (`MESSAGES`).
 mod msg {
@@ -282,7 +282,7 @@ fn chunk_check(a: &mut Asm) {
 
 /// BEGIN, DATA and COMMIT of the model: the upload taken in order, parsed and written through
 /// the load port as it arrives, and valid only once COMMIT has checked the whole.
-fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
+fn upload(a: &mut Asm, cfg: &HwConfig) {
     let info = DesignInfo::of(cfg);
     let wbytes = (cfg.lanes / 8) as u16;
     // ---- BEGIN target id total chunk crc width height keep_x0 keep_w
@@ -362,7 +362,7 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
     mov32(a, RLEN, PP);
     a.jmp("begin_upload");
     a.label("bad_job");
-    err(a, t, 6, msg::BAD_JOB);
+    err(a, 6, msg::BAD_JOB);
     // mul: PP ← PA0 × PB (48 × 16 bits); mul_again: PA0 ← PP, PB ← A, then mul; mul_h:
     // PA0 ← A, PB ← the height, then mul.
     a.label("mul_again");
@@ -445,7 +445,7 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
     }
     a.jmp("parsed");
     let perr = |a: &mut Asm, m: u8| {
-        a.call("perr").data(&[err_word(t, 5, m)]);
+        a.call("perr").data(&[err_word(5, m)]);
     };
     // Header: magic, format version, design hash, section count.
     a.label("p_hdr");
@@ -587,7 +587,7 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
     a.ld(IERR).jmp("error_word");
     a.label("commit_st");
     a.ld(IST).alui(Alu::Xor, 4).jz("commit_res");
-    err(a, t, 5, msg::EARLY);
+    err(a, 5, msg::EARLY);
     a.label("commit_res");
     // The image ends with its own CRC, so the CRC of the whole is the CRC-32 residue.
     ne16(a, T0, 0xDF1C, "commit_imgcrc");
@@ -602,9 +602,9 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
     mov32(a, MCRC, UCRC);
     a.jmp("committed");
     a.label("commit_imgcrc");
-    err(a, t, 5, msg::IMAGE_CRC);
+    err(a, 5, msg::IMAGE_CRC);
     a.label("commit_hdr");
-    err(a, t, 5, msg::HEADER);
+    err(a, 5, msg::HEADER);
     a.label("commit_missing");
     missing(a);
     a.label("commit_redo");
@@ -627,24 +627,32 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
     a.ld(SINDONE).jz("missing_next");
     a.label("commit_in");
     a.ld(SCRCOK).jnz("committed");
-    err(a, t, 9, msg::STRIP_CRC);
+    err(a, 9, msg::STRIP_CRC);
     a.label("strip_failed");
-    err(a, t, 9, msg::NO_PROGRAM);
+    err(a, 9, msg::NO_PROGRAM);
     a.label("unknown_upload");
-    err(a, t, 8, msg::UNKNOWN);
+    err(a, 8, msg::UNKNOWN);
     a.label("no_model");
-    err(a, t, 4, msg::NO_MODEL);
+    err(a, 4, msg::NO_MODEL);
 }
 
 /// An ERROR reply of `kind` with message `m` (the id is `EID`): both in the word after the
 /// call, which `error_inline` reads and never returns to.
-fn err(a: &mut Asm, t: &[u16], kind: u8, m: u8) {
-    a.call("error_inline").data(&[err_word(t, kind, m)]);
+fn err(a: &mut Asm, kind: u8, m: u8) {
+    a.call("error_inline").data(&[err_word(kind, m)]);
 }
 
-/// A message's byte address (`t`, by index) above an error's kind: the whole error in a word.
-fn err_word(t: &[u16], kind: u8, m: u8) -> u16 {
-    t[m as usize] << 4 | kind as u16
+/// A message's index above an error's kind: the whole error in a word.
+fn err_word(kind: u8, m: u8) -> u16 {
+    (m as u16) << 4 | kind as u16
+}
+
+/// INFO's payload after its 16 header bytes: slots and the board's name. The design's JSON
+/// is left to the host, which checks the hash and format version before it (docs/protocol.md).
+pub fn info_tail(cfg: &HwConfig) -> Vec<u8> {
+    let mut t = crate::proto::info_tail(cfg);
+    t.truncate(2 + t[1] as usize);
+    t
 }
 
 /// A reply's header: waits for the sender and an empty send FIFO, then writes the header of
@@ -672,20 +680,13 @@ pub fn firmware_map(cfg: &HwConfig, stale_units: u16) -> (Vec<(usize, String)>, 
 fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     let info = DesignInfo::of(cfg);
     let mut a = Asm::new();
-    // Text first, so that its addresses are known where the code names them: the INFO tail,
-    // then each message after its length byte, packed two bytes a word without gaps and named
-    // by byte address (12 bits, so that an error's kind fits beside one in a word).
+    // INFO's tail first, packed two bytes a word, named by byte address. An ERROR's message
+    // is `#` and its index in `MESSAGES` in two digits, which the host reads as the text.
+    assert!(MESSAGES.len() <= 20, "message indices past two digits");
     a.jmp("init");
     let base = 2 * a.here() as u16;
-    let mut bytes = info_tail(cfg);
+    let bytes = info_tail(cfg);
     let info_text = (base, bytes.len() as u16);
-    let mut t = Vec::new();
-    for m in MESSAGES {
-        t.push(base + bytes.len() as u16);
-        bytes.push(m.len() as u8);
-        bytes.extend_from_slice(m.as_bytes());
-    }
-    assert!(base as usize + bytes.len() <= 1 << 12, "text past a 12-bit byte address");
     pack(&mut a, &bytes);
     a.label("init");
     a.li(stale_units).st(STALE).jmp("hunt_clear");
@@ -757,7 +758,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
         a.jmp(l);
     }
     a.label("unknown_cmd");
-    err(&mut a, &t, 2, msg::UNKNOWN_CMD);
+    err(&mut a, 2, msg::UNKNOWN_CMD);
 
     // Payload fields from P: `target u8, id u16` and a u32 (DATA's offset, BEGIN's total);
     // FETCH and QUERY start at the id.
@@ -819,9 +820,9 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.label("fetch");
     a.ld(LEN).alui(Alu::Xor, 10).jnz("bad_request");
     a.call("fields_id");
-    err(&mut a, &t, 8, msg::NOT_KEPT);
+    err(&mut a, 8, msg::NOT_KEPT);
 
-    upload(&mut a, cfg, &t);
+    upload(&mut a, cfg);
 
     // ---- RESET keep_model: (no strip can be in flight yet) forget the model unless kept.
     // A strip in flight is run to its end on zeros and its output dropped (the engine has no
@@ -885,7 +886,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.ld(CNT).call("send_counter");
     a.ld(CNT).alui(Alu::Add, 1).st(CNT).jmp("counters_op");
     a.label("busy");
-    err(&mut a, &t, 7, msg::BUSY);
+    err(&mut a, 7, msg::BUSY);
     // send_counter: the engine's counter A as u64; send_u64: T1:T0 as u64.
     a.label("send_counter");
     a.out(pout::CNTSEL).inp(pin::CNTL).st(T0).inp(pin::CNTH).st(T1);
@@ -909,21 +910,24 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     }
     a.jmp("info_text");
     a.label("bad_request");
-    err(&mut a, &t, 3, msg::BAD_REQUEST);
+    err(&mut a, 3, msg::BAD_REQUEST);
     a.label("bad_frame");
     a.li(0).st(EID);
-    err(&mut a, &t, 1, msg::BAD_FRAME);
+    err(&mut a, 1, msg::BAD_FRAME);
 
-    // ---- ERROR: kind, id 0, then the message text; the error's word (`err_word`) is after
-    // the call, or in A at `error_word`.
+    // ---- ERROR: kind, id, then `#` and the message's index in two digits; the error's word
+    // (`err_word`) is after the call, or in A at `error_word`.
     a.label("error_inline");
     a.lra().lpm();
     a.label("error_word");
     a.st(T0).alui(Alu::And, 15).st(EKIND);
     a.ld(T0).sh(Shift::Shr).sh(Shift::Shr).sh(Shift::Shr).sh(Shift::Shr).st(ADDR);
-    // The message's length byte first: the header's length is 3 + it.
-    a.call("text_byte").st(CNT).alui(Alu::Add, 3).st(HLEN).li(0xFF).st(HCODE).call("reply_r");
+    a.li(6).st(HLEN).li(0xFF).st(HCODE).call("reply_r");
     a.ld(EKIND).out(pout::SBYTE).ld(EID).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.li(b'#' as u16).out(pout::SBYTE).li(b'0' as u16).st(T1);
+    a.ld(ADDR).alui(Alu::Sub, 10).jc("e_ones").st(ADDR).li(b'1' as u16).st(T1);
+    a.label("e_ones");
+    a.ld(T1).out(pout::SBYTE).ld(ADDR).alui(Alu::Add, b'0').out(pout::SBYTE).jmp("send_end");
 
     // ---- The rest of a frame from program-memory text: ADDR (byte address), CNT bytes.
     a.label("send_text");
