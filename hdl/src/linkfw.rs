@@ -34,7 +34,8 @@
 //!   result CRC), then the CRC-32; `in SND`: bit 0 until the frame's own bytes are in the send
 //!   FIFO, bit 1 while that FIFO holds anything, bit 2 once half its size has been written
 //!   since it was last idle;
-//! - upload CRC `UP32`; load port `LMEM`, `LADRL/H`, `LD..LD+3`, `LGO` (writes the word and
+//! - the receive CRC-32 also serves the upload: `X32L` / `X32H` load its value (the
+//!   firmware keeps the upload's while a frame comes in), and the feeder feeds it; load port `LMEM`, `LADRL/H`, `LD..LD+3`, `LGO` (writes the word and
 //!   advances the address);
 //! - engine: `JOB..JOB+3` and `START`, `ENG` (busy, error), `DONE` (once per finished strip),
 //!   `CNTSEL` / `CNTL/H` (its counters), the feeder `FEED` / `FEEDZ` (frame-buffer bytes or
@@ -61,8 +62,6 @@ pub mod pin {
     /// Result bytes the engine has given since the strip's start.
     pub const RGOTL: u8 = 19;
     pub const RGOTH: u8 = 20;
-    pub const UP32L: u8 = 11;
-    pub const UP32H: u8 = 12;
     /// Engine: bit 0 busy, bit 1 done since the last read (the read clears it), bit 2 error.
     pub const ENG: u8 = 8;
     pub const CNTL: u8 = 9;
@@ -88,8 +87,9 @@ pub mod pout {
     pub const FEEDZ: u8 = 46;
     /// Result CRC: clear.
     pub const RES32: u8 = 47;
-    /// Upload CRC: bit 8 clears it first, bit 9 clears it and feeds nothing.
-    pub const UP32: u8 = 7;
+    /// The receive CRC-32's value, low and high half.
+    pub const X32L: u8 = 10;
+    pub const X32H: u8 = 11;
     pub const LMEM: u8 = 32;
     pub const LADRL: u8 = 33;
     pub const LADRH: u8 = 34;
@@ -228,6 +228,7 @@ const HLEN: u8 = 121;
 const HSEQ: u8 = 122;
 const HRET: u8 = 123; // `reply`'s return
 const RRET: u8 = 124; // `results`' return
+const UPS: u8 = 125; // UPS, UPS+1: the upload's CRC-32 so far
 
 /// Jumps to `ne` unless the 32-bit values at `x` and `y` are equal.
 fn ne32(a: &mut Asm, x: u8, y: u8, ne: &str) {
@@ -320,7 +321,7 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     mov32(a, UTOT, BTOT);
     mov32(a, UCRC, BCRC);
     a.ld(BCHUNK).st(UCHUNK);
-    a.li(0x200).out(pout::UP32).jmp("hunt_clear");
+    a.li(0).st(UPS).st(UPS + 1).jmp("hunt_clear");
     // A strip: checked as `StripJob::check` does, then the engine starts at once and the
     // strip's input is an upload into it.
     a.label("begin_strip");
@@ -382,6 +383,12 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.ld(PA0 + 2).sh(Shift::Rlc).st(PA0 + 2).jmp("mul_loop");
     a.label("mul_done");
     a.ret();
+    // up_load: the receive CRC-32 takes the upload's value, to go on with a payload's bytes;
+    // up_keep: the upload's value from it, before the next frame's header clears it.
+    a.label("up_load");
+    a.ld(UPS).out(pout::X32L).ld(UPS + 1).out(pout::X32H).ret();
+    a.label("up_keep");
+    a.inp(pin::RX32L).st(UPS).inp(pin::RX32H).st(UPS + 1).ret();
 
     // ---- DATA target id offset bytes: only the next expected chunk is taken.
     a.label("data");
@@ -405,7 +412,7 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.ld(USTRIP).jz("model_feed");
     // A strip's pixels: the feeder moves them to the engine as it takes them (from the frame
     // buffer's start, where the pointer still is).
-    a.ld(DN).out(pout::FEED);
+    a.call("up_load").ld(DN).out(pout::FEED);
     a.label("strip_feed");
     a.inp(pin::ENG).alui(Alu::And, 4).jnz("strip_fail");
     a.inp(pin::FEED).jz("strip_fed");
@@ -414,22 +421,24 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     // No program the engine accepts: it will take no input.
     a.li(0).out(pout::FEED).st(UACT).st(RACT).li(1).st(SFAIL).jmp("hunt_clear");
     a.label("strip_fed");
+    a.call("up_keep");
     sub32(a, T0, UTOT, UNEXT);
     a.ld(UNEXT).alu(Alu::Add, DN).st(UNEXT).ld(UNEXT + 1).alui(Alu::Adc, 0).st(UNEXT + 1);
     a.ld(T1).jnz("hunt_clear");
     a.ld(T0).alu(Alu::Xor, DN).jnz("hunt_clear");
     a.li(0).st(UACT).li(1).st(SINDONE).li(0).st(SCRCOK);
-    a.inp(pin::UP32L).alu(Alu::Xor, UCRC).jnz("hunt_clear");
-    a.inp(pin::UP32H).alu(Alu::Xor, UCRC + 1).jnz("hunt_clear");
+    a.ld(UPS).alu(Alu::Xor, UCRC).jnz("hunt_clear");
+    a.ld(UPS + 1).alu(Alu::Xor, UCRC + 1).jnz("hunt_clear");
     a.li(1).st(SCRCOK).jmp("hunt_clear");
     a.label("model_feed");
     // Feed the model parser, byte by byte, through the upload CRC.
-    a.ld(DN).st(LEFT);
+    a.call("up_load").ld(DN).st(LEFT);
     a.label("feed");
-    a.inp(pin::FB).st(IBYTE).out(pout::UP32);
+    a.inp(pin::FB).st(IBYTE).out(pout::RX32);
     a.jmp("parse");
     a.label("parsed");
     a.ld(LEFT).alui(Alu::Sub, 1).st(LEFT).jnz("feed");
+    a.call("up_keep");
     a.ld(UNEXT).alu(Alu::Add, DN).st(UNEXT).ld(UNEXT + 1).alui(Alu::Adc, 0).st(UNEXT + 1);
     a.jmp("hunt_clear");
 
@@ -580,7 +589,7 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     // Missing [next, total)?
     ne32(a, UNEXT, UTOT, "commit_missing");
     // Every byte is there: the whole upload's CRC, then the image's own checks.
-    a.inp(pin::UP32L).st(T0).inp(pin::UP32H).st(T1);
+    a.ld(UPS).st(T0).ld(UPS + 1).st(T1);
     ne32(a, T0, UCRC, "commit_redo");
     a.li(0).st(UACT);
     a.ld(IST).alui(Alu::Xor, 5).jnz("commit_st");
@@ -609,7 +618,7 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     missing(a);
     a.label("commit_redo");
     // Everything is missing: the upload starts over.
-    a.li(0).st(T0).st(T1).st(UNEXT).st(UNEXT + 1).li(0x200).out(pout::UP32);
+    a.li(0).st(T0).st(T1).st(UNEXT).st(UNEXT + 1).st(UPS).st(UPS + 1);
     a.li(0).st(IST).st(IK).st(IERR);
     mov32(a, T2, UTOT);
     a.jmp("missing");
@@ -1017,7 +1026,8 @@ pub struct IoModel {
     fb: Vec<u8>,
     fbp: usize,
     crc8: crc::Digest<'static, u8>,
-    rx32: crc::Digest<'static, u32>,
+    /// The receive CRC-32's value (the upload's too, `pout::X32L`).
+    rx32: u32,
     timer: u64,
     // Sender: result-FIFO bytes still to go into the frame (its CRC-32 follows them).
     s_left: u16,
@@ -1033,7 +1043,6 @@ pub struct IoModel {
     pub counters: Vec<u32>,
     cnt_sel: usize,
     pub model_ok: bool,
-    up32: crc::Digest<'static, u32>,
     l_mem: u8,
     l_addr: u32,
     l_data: [u16; 4],
@@ -1082,6 +1091,16 @@ const FB: usize = crate::proto::MAX_CHUNK;
 pub(crate) const CRC8: crc::Crc<u8> = crc::Crc::<u8>::new(&crc::CRC_8_SMBUS);
 const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 
+/// The CRC-32 (`CRC32`'s) of a message whose CRC so far is `crc` and one more byte: a value
+/// that can be loaded, as the hardware's receive CRC is.
+fn crc32_byte(crc: u32, b: u8) -> u32 {
+    let mut c = !crc ^ b as u32;
+    for _ in 0..8 {
+        c = if c & 1 != 0 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
+    }
+    !c
+}
+
 impl Default for IoModel {
     fn default() -> Self {
         IoModel {
@@ -1090,7 +1109,7 @@ impl Default for IoModel {
             fb: vec![0; FB],
             fbp: 0,
             crc8: CRC8.digest(),
-            rx32: CRC32.digest(),
+            rx32: 0,
             timer: 0,
             s_left: 0,
             s_busy: false,
@@ -1101,7 +1120,6 @@ impl Default for IoModel {
             counters: Vec::new(),
             cnt_sel: 0,
             model_ok: false,
-            up32: CRC32.digest(),
             l_mem: 0,
             l_addr: 0,
             l_data: [0; 4],
@@ -1169,8 +1187,8 @@ impl IoModel {
                 pin::RXS => !self.rx.is_empty() as u16,
                 pin::RX => self.rx.pop_front().unwrap_or(0) as u16,
                 pin::CRC8 => self.crc8.clone().finalize() as u16,
-                pin::RX32L => self.rx32.clone().finalize() as u16,
-                pin::RX32H => (self.rx32.clone().finalize() >> 16) as u16,
+                pin::RX32L => self.rx32 as u16,
+                pin::RX32H => (self.rx32 >> 16) as u16,
                 pin::TMR => (self.timer > 0) as u16,
                 // Bit 0: the sender is busy (until its own bytes are in the send FIFO); bit 1: the
                 // send side is not idle (bytes queued or on the line); bit 2: at least half the
@@ -1188,8 +1206,6 @@ impl IoModel {
                 pin::DONE => std::mem::take(&mut self.done) as u16,
                 pin::RGOTL => self.rgot as u16,
                 pin::RGOTH => (self.rgot >> 16) as u16,
-                pin::UP32L => self.up32.clone().finalize() as u16,
-                pin::UP32H => (self.up32.clone().finalize() >> 16) as u16,
                 pin::ENG => self.eng_busy as u16 | (self.eng_error as u16) << 2,
                 pin::CNTL => *self.counters.get(self.cnt_sel).unwrap_or(&0) as u16,
                 pin::CNTH => (*self.counters.get(self.cnt_sel).unwrap_or(&0) >> 16) as u16,
@@ -1211,10 +1227,12 @@ impl IoModel {
                     }
                     pout::RX32 => {
                         if v & 0x100 != 0 {
-                            self.rx32 = CRC32.digest();
+                            self.rx32 = 0;
                         }
-                        self.rx32.update(&[byte]);
+                        self.rx32 = crc32_byte(self.rx32, byte);
                     }
+                    pout::X32L => self.rx32 = (self.rx32 & 0xFFFF_0000) | v as u32,
+                    pout::X32H => self.rx32 = (self.rx32 & 0xFFFF) | (v as u32) << 16,
                     pout::FBP => self.fbp = v as usize % FB,
                     pout::FBW => {
                         let n = self.fb.len();
@@ -1223,14 +1241,6 @@ impl IoModel {
                     }
                     pout::TMR => self.timer = 256 * v as u64,
                     pout::CNTSEL => self.cnt_sel = v as usize,
-                    pout::UP32 => {
-                        if v & 0x300 != 0 {
-                            self.up32 = CRC32.digest();
-                        }
-                        if v & 0x200 == 0 {
-                            self.up32.update(&[byte]);
-                        }
-                    }
                     p if (pout::JOB..pout::JOB + 4).contains(&p) => self.job[(p - pout::JOB) as usize] = v,
                     pout::START => {
                         self.starts.push(self.job);
@@ -1316,7 +1326,7 @@ impl IoModel {
                 } else {
                     let b = self.fb[self.fbp % self.fb.len()];
                     self.fbp += 1;
-                    self.up32.update(&[b]);
+                    self.rx32 = crc32_byte(self.rx32, b);
                     b
                 };
                 self.pix.push(b);

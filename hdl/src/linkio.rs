@@ -36,7 +36,7 @@
 //! instruction being fetched (`Ctl::port_next`, `out_next`, `in_next`), and the bytes the
 //! sender writes come from registers (docs/architecture.md has the measurements).
 
-use crate::crc::{Crc32, Crc8};
+use crate::crc::{Crc32, Crc32L, Crc8};
 use crate::ctl::Ctl;
 use crate::linkfw::{pin, pout};
 use crate::linkmem::LinkMem;
@@ -61,8 +61,6 @@ const _: () = assert!(
         && pin::ENG == 8
         && pin::CNTL == 9
         && pin::CNTH == 10
-        && pin::UP32L == 11
-        && pin::UP32H == 12
         && pin::FEED == 13
         && pin::RCNT == 14
         && pin::RES == 15
@@ -80,7 +78,8 @@ const _: () = assert!(
         && pout::TMR == 4
         && pout::CNTSEL == 5
         && pout::MODEL == 6
-        && pout::UP32 == 7
+        && pout::X32L == 10
+        && pout::X32H == 11
         && pout::SSTART == 8
         && pout::SHDR == 9
         && pout::SGO == 12
@@ -159,8 +158,9 @@ pub struct LinkIo<const PA: usize> {
     /// The send side is idle (FIFO empty, transmitter quiet).
     tx_idle_i: Signal<Local, Bit>,
     rx8: Crc8,
-    rx32: Crc32,
-    up32: Crc32,
+    /// The receive CRC-32, and the upload's between frames (the firmware keeps the upload's
+    /// value while a frame comes in, and loads it back to feed the payload).
+    rx32: Crc32L,
     tx32: Crc32,
     res32: Crc32,
 
@@ -181,7 +181,6 @@ pub struct LinkIo<const PA: usize> {
     /// the FIFOs, registered from the instruction being fetched (high in its execute cycle).
     hit_crc8: DFF<Bit>,
     hit_rx32: DFF<Bit>,
-    hit_up32: DFF<Bit>,
     hit_sbyte: DFF<Bit>,
     hit_sstart: DFF<Bit>,
     hit_shdr: DFF<Bit>,
@@ -277,7 +276,6 @@ impl<const PA: usize> LinkIo<PA> {
             tx_idle_i: Default::default(),
             rx8: Default::default(),
             rx32: Default::default(),
-            up32: Default::default(),
             tx32: Default::default(),
             res32: Default::default(),
             fbp: Default::default(),
@@ -292,7 +290,6 @@ impl<const PA: usize> LinkIo<PA> {
             pend_first: Default::default(),
             hit_crc8: Default::default(),
             hit_rx32: Default::default(),
-            hit_up32: Default::default(),
             hit_sbyte: Default::default(),
             hit_sstart: Default::default(),
             hit_shdr: Default::default(),
@@ -347,7 +344,7 @@ impl<const PA: usize> Logic for LinkIo<PA> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, fbp, tmr, csel, model, ss, sk, s_left, pend, pend_v, pend_first, hit_crc8, hit_rx32, hit_up32,
+            self, clock, fbp, tmr, csel, model, ss, sk, s_left, pend, pend_v, pend_first, hit_crc8, hit_rx32,
             hit_sbyte, hit_sstart, hit_shdr, hit_res32, wen, ren, hit_fbp, hit_fbw, hit_fb, hit_rx, hit_res, since,
             wrote, l_mem, l_addr, feed_left, feed_z, feed_nz, done_f, rgot, rcnt, pin_r, ovf
         );
@@ -357,7 +354,7 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             self.job[i].clock.next = self.clock.val();
             self.job[i].d.next = self.job[i].q.val();
         }
-        clock!(self, clock, core, mem, rx8, rx32, up32, tx32, res32);
+        clock!(self, clock, core, mem, rx8, rx32, tx32, res32);
 
         self.wen.d.next = self.core.out_next.val();
         self.ren.d.next = self.core.in_next.val();
@@ -368,7 +365,6 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         self.vb.next = self.core.pout.val().get_bits::<8>(0);
         self.hit_crc8.d.next = self.core.out_next.val() & (self.core.port_next.val() == 0);
         self.hit_rx32.d.next = self.core.out_next.val() & (self.core.port_next.val() == 1);
-        self.hit_up32.d.next = self.core.out_next.val() & (self.core.port_next.val() == 7);
         self.hit_sbyte.d.next = self.core.out_next.val() & (self.core.port_next.val() == 13);
         self.hit_sstart.d.next = self.core.out_next.val() & (self.core.port_next.val() == 8);
         self.hit_shdr.d.next = self.core.out_next.val() & (self.core.port_next.val() == 9);
@@ -410,9 +406,8 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             self.feed_z.d.next = self.port.val() == 46;
         }
 
-        // ---- CRC units: the receive ones and the upload one fed by the firmware (bit 8 of the
-        // value clears first; UP32's bit 9 clears without feeding), the upload one also by the
-        // feeder.
+        // ---- CRC units: the receive ones fed by the firmware (bit 8 of the value clears
+        // first), the CRC-32 also by the feeder and loaded by the firmware (`X32L`, `X32H`).
         // The receive CRC-8 is also the sender's header CRC (`SSTART`, `SHDR`): the firmware
         // never sends while it checks a header.
         self.rx8.data.next = self.vb.val();
@@ -420,17 +415,15 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         self.rx8.clear.next = (self.hit_crc8.q.val() & self.v.val().get_bit(8)) | self.hit_sstart.q.val();
         self.rx32.data.next = self.vb.val();
         self.rx32.valid.next = self.hit_rx32.q.val();
-        self.rx32.clear.next = self.rx32.valid.val() & self.v.val().get_bit(8);
-        self.up32.data.next = self.vb.val();
-        self.up32.clear.next = false;
-        self.up32.valid.next = false;
-        if self.hit_up32.q.val() {
-            self.up32.clear.next = self.v.val().get_bit(8) | self.v.val().get_bit(9);
-            self.up32.valid.next = !self.v.val().get_bit(9);
-        } else if self.take.val() & !self.feed_z.q.val() {
-            self.up32.data.next = self.mem.fb_out.val();
-            self.up32.valid.next = true;
+        self.rx32.clear.next = self.hit_rx32.q.val() & self.v.val().get_bit(8);
+        if self.take.val() & !self.feed_z.q.val() {
+            self.rx32.data.next = self.mem.fb_out.val();
+            self.rx32.valid.next = true;
+            self.rx32.clear.next = false;
         }
+        self.rx32.load_data.next = self.v.val();
+        self.rx32.load_lo.next = self.wr.val() & (self.port.val() == 10);
+        self.rx32.load_hi.next = self.wr.val() & (self.port.val() == 11);
 
         // ---- Countdown, counters' select, model flag, engine status.
         if self.tmr.q.val() != 0 {
@@ -630,8 +623,6 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             }
             9 => self.pin_v.next = self.cnt_data.val().get_bits::<16>(0),
             10 => self.pin_v.next = self.cnt_data.val().get_bits::<16>(16),
-            11 => self.pin_v.next = self.up32.crc.val().get_bits::<16>(0),
-            12 => self.pin_v.next = self.up32.crc.val().get_bits::<16>(16),
             13 => self.pin_v.next = self.feed_left.q.val(),
             14 => self.pin_v.next = bit_cast::<16, 12>(self.rcnt.q.val()),
             15 => self.pin_v.next = bit_cast::<16, 8>(self.mem.rf_out.val()),
