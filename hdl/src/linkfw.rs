@@ -956,7 +956,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     // reply: the header of the code and length in the word after the call, whose return
     // skips it; reply_r: of HCODE and HLEN. Both wait for the sender and for an empty send
     // FIFO (a result frame may be on its way), so that the reply the firmware writes (INFO's
-    // 434 bytes at most, a message) fits the FIFO without a check per byte.
+    // 44 bytes, COUNTERS' first values) fits the FIFO without a check per byte.
     a.label("reply");
     a.lra().lpm().st(HLEN).sh(Shift::Lo).st(HCODE).ld(HLEN).sh(Shift::Hi).st(HLEN);
     a.lra().alui(Alu::Add, 1).st(HRET).call("reply_r").ld(HRET).jpa();

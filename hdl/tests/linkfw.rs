@@ -256,7 +256,7 @@ fn firmware_size_is_tracked() {
 
 /// At 3 Mbaud and 36 MHz (120 cycles a byte) with the model's frames sent back to back: the
 /// firmware keeps up with a model upload (nothing lost from the 2 KiB receive FIFO), INFO's
-/// fed tail fits the send FIFO, and a strip's result keeps the line busy.
+/// bytes fit the send FIFO, and a strip's result keeps the line busy.
 #[test]
 fn at_line_rate_nothing_is_lost_and_results_fill_the_line() {
     const LINE: u64 = 120;
@@ -286,7 +286,7 @@ fn at_line_rate_nothing_is_lost_and_results_fill_the_line() {
     let data: usize = frames.iter().filter(|f| f.code == RESULT_DATA).map(|f| f.payload.len() - 6).sum();
     assert_eq!(data, rlen);
     assert!(frames.iter().any(|f| f.code == ERROR && f.seq == 13), "the FETCH was answered");
-    assert_eq!(d.b.io.fed_overrun, 0, "a fed tail byte met a full send FIFO");
+    assert_eq!(d.b.io.fed_overrun, 0, "a byte the firmware wrote met a full send FIFO");
     eprintln!("result {rlen} bytes: line busy {:.1} % of the time", 100.0 * busy);
     assert!(busy > 0.95, "the line was busy {:.1} % of the time", 100.0 * busy);
 }
