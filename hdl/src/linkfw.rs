@@ -35,8 +35,9 @@
 //!   FIFO, bit 1 while that FIFO holds anything, bit 2 once half its size has been written
 //!   since it was last idle;
 //! - the receive CRC-32 also serves the upload: `X32L` / `X32H` load its value (the
-//!   firmware keeps the upload's while a frame comes in), and the feeder feeds it; load port `LMEM`, `LADRL/H`, `LD..LD+3`, `LGO` (writes the word and
-//!   advances the address);
+//!   firmware keeps the upload's while a frame comes in), and the feeder feeds it;
+//! - load port `LMEM`, `LADRL` (a 16-bit address: memories of at most 64 Ki words),
+//!   `LD..LD+3`, `LGO` (writes the word and advances the address);
 //! - engine: `JOB..JOB+3` and `START`, `ENG` (busy, error), `DONE` (once per finished strip),
 //!   `CNTSEL` / `CNTL/H` (its counters), the feeder `FEED` / `FEEDZ` (frame-buffer bytes or
 //!   zeros to the pixel input as the engine takes them; `in FEED` counts what is left), the
@@ -92,7 +93,6 @@ pub mod pout {
     pub const X32H: u8 = 11;
     pub const LMEM: u8 = 32;
     pub const LADRL: u8 = 33;
-    pub const LADRH: u8 = 34;
     /// LD .. LD + 3: the load word in 16-bit pieces, low first.
     pub const LD: u8 = 35;
     pub const LGO: u8 = 39;
@@ -507,7 +507,7 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.ld(ICAP).alu(Alu::Cmp, IADDR).jc("p_overflow");
     a.ld(ICAP).alu(Alu::Sub, IADDR).alu(Alu::Cmp, ICNT).jc("p_overflow");
     // The load port's memory and address once per section; each word advances the address.
-    a.ld(IMEM).out(pout::LMEM).ld(IADDR).out(pout::LADRL).ld(IADDR + 1).out(pout::LADRH);
+    a.ld(IMEM).out(pout::LMEM).ld(IADDR).out(pout::LADRL);
     a.li(2).st(IST);
     a.ld(ICNT).jnz("parsed");
     a.jmp("p_sec_end");
@@ -1252,8 +1252,7 @@ impl IoModel {
                     }
                     pout::RES32 => self.res32 = CRC32.digest(),
                     pout::LMEM => self.l_mem = byte,
-                    pout::LADRL => self.l_addr = (self.l_addr & 0xFFFF_0000) | v as u32,
-                    pout::LADRH => self.l_addr = (self.l_addr & 0xFFFF) | (v as u32) << 16,
+                    pout::LADRL => self.l_addr = v as u32,
                     p if (pout::LD..pout::LD + 4).contains(&p) => self.l_data[(p - pout::LD) as usize] = v,
                     pout::LGO => {
                         let d = self.l_data.iter().rev().fold(0u64, |acc, w| acc << 16 | *w as u64);

@@ -86,7 +86,6 @@ const _: () = assert!(
         && pout::SBYTE == 13
         && pout::LMEM == 32
         && pout::LADRL == 33
-        && pout::LADRH == 34
         && pout::LD == 35
         && pout::LGO == 39
         && pout::JOB == 40
@@ -199,7 +198,8 @@ pub struct LinkIo<const PA: usize> {
     wrote: DFF<Bits<3>>,
     // Load port and job.
     l_mem: DFF<Bits<3>>,
-    l_addr: DFF<Bits<32>>,
+    /// The load port's address: the firmware serves memories of at most 64 Ki words.
+    l_addr: DFF<Bits<16>>,
     l_d: [DFF<Bits<16>>; 4],
     job: [DFF<Bits<16>>; 4],
     // Feeder, results.
@@ -451,7 +451,7 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         // advances after it.
         self.load_we.next = self.wr.val() & (self.port.val() == 39);
         self.load_mem.next = self.l_mem.q.val();
-        self.load_addr.next = self.l_addr.q.val();
+        self.load_addr.next = bit_cast::<32, 16>(self.l_addr.q.val());
         self.load_data.next = (bit_cast::<64, 16>(self.l_d[3].q.val()) << 48)
             | (bit_cast::<64, 16>(self.l_d[2].q.val()) << 32)
             | (bit_cast::<64, 16>(self.l_d[1].q.val()) << 16)
@@ -460,12 +460,7 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             self.l_mem.d.next = self.v.val().get_bits::<3>(0);
         }
         if self.wr.val() & (self.port.val() == 33) {
-            self.l_addr.d.next =
-                (bit_cast::<32, 16>(self.l_addr.q.val().get_bits::<16>(16)) << 16) | bit_cast::<32, 16>(self.v.val());
-        }
-        if self.wr.val() & (self.port.val() == 34) {
-            self.l_addr.d.next =
-                bit_cast::<32, 16>(self.l_addr.q.val().get_bits::<16>(0)) | (bit_cast::<32, 16>(self.v.val()) << 16);
+            self.l_addr.d.next = self.v.val();
         }
         if self.wr.val() & (self.port.val() == 39) {
             self.l_addr.d.next = self.l_addr.q.val() + 1;
