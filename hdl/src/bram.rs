@@ -94,3 +94,106 @@ always @(posedge write_clock) if (write_enable) mem[write_address] <= write_data
         }]
     }
 }
+
+/// A program memory: read-only, `N` address bits, as deep as its contents rounded up to an
+/// iCE40 block RAM's 256 words (and no deeper than `2^N`).
+///
+/// Why: rust-hdl's `RAM` is `2^N` words deep, so a 1,452-word program took the block RAMs of
+/// 2,048: 8 where 6 suffice. Words past the contents are never read (a program does not run
+/// off its end) and read 0 in the simulation models.
+#[derive(LogicBlock)]
+pub struct Rom<const N: usize> {
+    pub read_address: Signal<In, Bits<N>>,
+    pub read_clock: Signal<In, Clock>,
+    pub read_data: Signal<Out, Bits<16>>,
+    _words: Vec<u16>,
+}
+
+impl<const N: usize> Rom<N> {
+    pub fn new(words: &[u16]) -> Self {
+        assert!(words.len() <= 1 << N, "{} words do not fit {N} address bits", words.len());
+        Self {
+            read_address: Default::default(),
+            read_clock: Default::default(),
+            read_data: Default::default(),
+            _words: words.to_vec(),
+        }
+    }
+
+    /// The memory's depth in words.
+    pub fn depth(&self) -> usize {
+        self._words.len().div_ceil(256).max(1).saturating_mul(256).min(1 << N)
+    }
+}
+
+impl<const N: usize> Logic for Rom<N> {
+    fn update(&mut self) {
+        if self.read_clock.pos_edge() {
+            let w = *self._words.get(self.read_address.val().index()).unwrap_or(&0);
+            self.read_data.next = bits::<16>(w as u64);
+        }
+    }
+
+    fn connect(&mut self) {
+        self.read_data.connect();
+    }
+
+    /// One memory per power of two in the depth, largest first (each at a multiple of its
+    /// size, so it takes the address's low bits), and a multiplexer after them on the read's
+    /// registered address: a memory of 1,536 words that Yosys maps whole becomes three of 512
+    /// (512 × 8 blocks) and a 3:1 multiplexer, two LUT levels on the path from the program to
+    /// the decode; as 1,024 + 512 it is one.
+    fn hdl(&self) -> Verilog {
+        let depth = self.depth();
+        let mut v = String::new();
+        let mut pieces = Vec::new();
+        let mut base = 0;
+        for k in (8..=N).rev() {
+            if depth & (1 << k) != 0 {
+                pieces.push((base, k));
+                base += 1 << k;
+            }
+        }
+        for (j, &(base, k)) in pieces.iter().enumerate() {
+            v += &format!("reg [15:0] m{j} [0:{}];\nreg [15:0] d{j};\ninitial begin\n", (1 << k) - 1);
+            for (i, w) in self._words.iter().enumerate().skip(base).take(1 << k) {
+                v += &format!("    m{j}[{}] = 16'h{w:04x};\n", i - base);
+            }
+            v += "end\n";
+            let index = if k == N { "read_address".to_string() } else { format!("read_address[{}:0]", k - 1) };
+            v += &format!("always @(posedge read_clock) d{j} <= m{j}[{index}];\n");
+        }
+        if pieces.len() == 1 {
+            v += "always @(*) read_data = d0;\n";
+        } else {
+            // Only the bits the tests below read (the last piece is what remains).
+            let low = pieces[pieces.len() - 2].1;
+            v += &format!(
+                "reg [{n}:{low}] ra;\nalways @(posedge read_clock) ra <= read_address[{n}:{low}];\n",
+                n = N - 1
+            );
+            v += "always @(*) begin\n";
+            for (j, &(base, k)) in pieces.iter().enumerate() {
+                let cond = format!("ra[{}:{k}] == {}'d{}", N - 1, N - k, base >> k);
+                v += &if j == 0 {
+                    format!("    if ({cond}) read_data = d{j};\n")
+                } else if j + 1 < pieces.len() {
+                    format!("    else if ({cond}) read_data = d{j};\n")
+                } else {
+                    format!("    else read_data = d{j};\n")
+                };
+            }
+            v += "end\n";
+        }
+        Verilog::Custom(v)
+    }
+
+    fn timing(&self) -> Vec<TimingInfo> {
+        vec![TimingInfo {
+            name: "rom".into(),
+            clock: "read_clock".into(),
+            inputs: vec!["read_address".into()],
+            outputs: vec!["read_data".into()],
+        }]
+    }
+}

@@ -1,9 +1,9 @@
 //! The control core (`bbcu_arch::ctl` defines it: instruction set, assembler, model) in
-//! Rust-HDL. Its program is a `RAM` with initial contents and its 256 registers a [`Bram`]
-//! (the register read in an execute cycle that stores is never used): both block RAMs, so the
-//! core itself is the accumulator, the carry, two program-address registers, the instruction
-//! register, the decoded instruction and one ALU — about 80 flip-flops whatever the firmware
-//! does.
+//! Rust-HDL. Its program is a [`Rom`] (as deep as the program, in 256-word steps) and its 256
+//! registers a [`Bram`] (the register read in an execute cycle that stores is never used):
+//! both block RAMs, so the core itself is the accumulator, the carry, two program-address
+//! registers, the instruction register, the decoded instruction and one ALU — about 80
+//! flip-flops whatever the firmware does.
 //!
 //! Two cycles an instruction, after one boot cycle. *Fetch*: the program memory's output is
 //! the instruction; it is latched, decoded (branches decide here: A and C are stable), and its
@@ -20,9 +20,8 @@
 //! and `in_next` give the port and the kind of the instruction being fetched, so it can
 //! register its strobes and the value an `in` will read one cycle ahead.
 
-use crate::bram::Bram;
+use crate::bram::{Bram, Rom};
 use rust_hdl::prelude::*;
-use std::collections::BTreeMap;
 
 #[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
 pub enum Cs {
@@ -33,7 +32,7 @@ pub enum Cs {
     Data,
 }
 
-/// The core with a program memory of `2^PA` words (PA ≤ 12).
+/// The core with `PA` program address bits (PA ≤ 12) and a program memory as deep as its program.
 #[derive(LogicBlock)]
 pub struct Ctl<const PA: usize> {
     pub clock: Signal<In, Clock>,
@@ -53,7 +52,7 @@ pub struct Ctl<const PA: usize> {
     pub pin: Signal<In, Bits<16>>,
     /// High in every instruction's execute cycle (for traces and cycle checks).
     pub exec: Signal<Out, Bit>,
-    rom: RAM<Bits<16>, PA>,
+    rom: Rom<PA>,
     rf: Bram<Bits<16>, 8>,
     st: DFF<Cs>,
     pc: DFF<Bits<PA>>,
@@ -118,8 +117,6 @@ impl<const PA: usize> Ctl<PA> {
     pub fn new(program: &[u16]) -> Self {
         assert!((1..=12).contains(&PA), "program address bits {PA}: 1..=12");
         assert!(program.len() <= 1 << PA, "program of {} words does not fit {}", program.len(), 1 << PA);
-        let rom: BTreeMap<Bits<PA>, Bits<16>> =
-            program.iter().enumerate().map(|(i, w)| (bits::<PA>(i as u64), bits::<16>(*w as u64))).collect();
         Self {
             clock: Default::default(),
             port: Default::default(),
@@ -131,7 +128,7 @@ impl<const PA: usize> Ctl<PA> {
             prd: Default::default(),
             pin: Default::default(),
             exec: Default::default(),
-            rom: RAM::new(rom),
+            rom: Rom::new(program),
             rf: Default::default(),
             st: Default::default(),
             pc: Default::default(),
@@ -198,7 +195,6 @@ impl<const PA: usize> Logic for Ctl<PA> {
             self, clock, st, pc, lr, ir, a, c, d_imm, d_sub, d_ld, d_ar, d_lg, d_im, d_in, d_sh, d_csum, d_ceq, d_ctst,
             d_csh, d_lpm, d_jump, d_ret, d_ldx, d_stx, d_tax, d_lra, d_jpa, xr
         );
-        self.rom.write_clock.next = self.clock.val();
         self.rom.read_clock.next = self.clock.val();
         self.rf.write_clock.next = self.clock.val();
         self.rf.read_clock.next = self.clock.val();
@@ -242,13 +238,9 @@ impl<const PA: usize> Logic for Ctl<PA> {
         self.exec.next = self.st.q.val() == Cs::Exec;
         self.pwr.next = false;
         self.prd.next = false;
-        self.rom.write_enable.next = false;
-        self.rom.write_address.next = 0.into();
-        self.rom.write_data.next = 0.into();
         self.rf.write_enable.next = false;
         self.rf.write_address.next = self.ir.q.val().get_bits::<8>(0);
         self.rf.write_data.next = self.a.q.val();
-        self.rf.read_address.next = self.ir.q.val().get_bits::<8>(0);
         self.pc_next.next = self.pc.q.val() + 1;
         self.rom.read_address.next = self.pc.q.val();
 
@@ -362,6 +354,13 @@ impl<const PA: usize> Logic for Ctl<PA> {
         self.iop.next = self.rom.read_data.val().get_bits::<4>(12);
         self.ifx.next = self.rom.read_data.val().get_bits::<4>(8);
         self.ialu.next = (self.iop.val() == 2) | (self.iop.val() == 3);
+        // The register a fetch reads: the instruction's operand, or X for `ldx`. Only a fetch's
+        // read is used (B in the execute cycle), so the address needs no state in it, which
+        // keeps a LUT level off the path from the program memory to the register file.
+        self.rf.read_address.next = self.rom.read_data.val().get_bits::<8>(0);
+        if (self.iop.val() == 15) & (self.ifx.val() == 2) {
+            self.rf.read_address.next = self.xr.q.val();
+        }
 
         match self.st.q.val() {
             Cs::Boot => {
@@ -397,10 +396,6 @@ impl<const PA: usize> Logic for Ctl<PA> {
                     | ((self.iop.val() == 12) & !self.c.q.val())
                     | (self.iop.val() == 13);
                 self.d_ret.d.next = self.iop.val() == 14;
-                self.rf.read_address.next = self.rom.read_data.val().get_bits::<8>(0);
-                if (self.iop.val() == 15) & (self.ifx.val() == 2) {
-                    self.rf.read_address.next = self.xr.q.val();
-                }
                 self.st.d.next = Cs::Exec;
             }
             Cs::Exec => {

@@ -6,7 +6,7 @@
 //! written through the load port, valid only after COMMIT's checks), strips (the job check,
 //! start, input through the feeder with the credit rule's QUERY states, results streamed per
 //! whole chunk, RESULT_END), FETCH, COUNTERS, RESET (draining a strip in flight), and every
-//! error with `Proto`'s messages.
+//! error with `Proto`'s messages, named by index (`crate::proto::board_message`).
 //!
 //! Where it runs: `tests/linkfw.rs` runs it on the instruction-level model beside
 //! [`IoModel`] (every byte-level case of `tests/proto.rs`, result streaming, RESET's drain,
@@ -28,14 +28,16 @@
 //! - frame buffer: `FBP` sets its pointer, `FBW` writes a byte there and `FB` reads one (both
 //!   advance the pointer);
 //! - timer: `out TMR` starts a countdown of A × 256 cycles, `in TMR` is non-zero while it runs;
-//! - sender: `SCODE`, `SSEQ`, `SLEN`, `SNREG`, `SREG + k` (k < 16), `STAIL` describe a frame,
-//!   `SGO` starts it: the sender writes the header with its CRC-8 and the register bytes, then
-//!   the rest of the payload from `SBYTE` (the firmware's, e.g. text read with `lpm`) or from
-//!   the result FIFO (through the result CRC), then the CRC-32; `in SND`: bit 0 until the
-//!   frame's own bytes are in the send FIFO, bit 1 while that FIFO holds anything, bit 2 while
-//!   it is at least half full;
-//! - upload CRC `UP32`; load port `LMEM`, `LADRL/H`, `LD..LD+3`, `LGO` (writes the word and
-//!   advances the address);
+//! - sender: the firmware writes a frame's bytes into the send FIFO (`SSTART` the first,
+//!   `SHDR` the rest of the header, also through the CRC-8 unit, whose value is the header's
+//!   CRC, `SBYTE` the others), then `SGO` ends it: A bytes from the result FIFO (through the
+//!   result CRC), then the CRC-32; `in SND`: bit 0 until the frame's own bytes are in the send
+//!   FIFO, bit 1 while that FIFO holds anything, bit 2 once half its size has been written
+//!   since it was last idle;
+//! - the receive CRC-32 also serves the upload: `X32L` / `X32H` load its value (the
+//!   firmware keeps the upload's while a frame comes in), and the feeder feeds it;
+//! - load port `LMEM`, `LADRL` (a 16-bit address: memories of at most 64 Ki words),
+//!   `LD..LD+3`, `LGO` (writes the word and advances the address);
 //! - engine: `JOB..JOB+3` and `START`, `ENG` (busy, error), `DONE` (once per finished strip),
 //!   `CNTSEL` / `CNTL/H` (its counters), the feeder `FEED` / `FEEDZ` (frame-buffer bytes or
 //!   zeros to the pixel input as the engine takes them; `in FEED` counts what is left), the
@@ -61,8 +63,6 @@ pub mod pin {
     /// Result bytes the engine has given since the strip's start.
     pub const RGOTL: u8 = 19;
     pub const RGOTH: u8 = 20;
-    pub const UP32L: u8 = 11;
-    pub const UP32H: u8 = 12;
     /// Engine: bit 0 busy, bit 1 done since the last read (the read clears it), bit 2 error.
     pub const ENG: u8 = 8;
     pub const CNTL: u8 = 9;
@@ -88,13 +88,11 @@ pub mod pout {
     pub const FEEDZ: u8 = 46;
     /// Result CRC: clear.
     pub const RES32: u8 = 47;
-    /// Sender tail: 0 bytes from `SBYTE`, 1 bytes from the result FIFO (through the result CRC).
-    pub const STAIL: u8 = 14;
-    /// Upload CRC: bit 8 clears it first, bit 9 clears it and feeds nothing.
-    pub const UP32: u8 = 7;
+    /// The receive CRC-32's value, low and high half.
+    pub const X32L: u8 = 10;
+    pub const X32H: u8 = 11;
     pub const LMEM: u8 = 32;
     pub const LADRL: u8 = 33;
-    pub const LADRH: u8 = 34;
     /// LD .. LD + 3: the load word in 16-bit pieces, low first.
     pub const LD: u8 = 35;
     pub const LGO: u8 = 39;
@@ -105,19 +103,21 @@ pub mod pout {
     pub const FBP: u8 = 2;
     pub const FBW: u8 = 3;
     pub const TMR: u8 = 4;
-    pub const SCODE: u8 = 8;
-    pub const SSEQ: u8 = 9;
-    pub const SLEN: u8 = 10;
-    pub const SNREG: u8 = 11;
+    /// Sender: a frame's first byte (its CRC-32 and the CRC-8 unit start over with it).
+    pub const SSTART: u8 = 8;
+    /// A header byte: also into the CRC-8 unit (`in CRC8` then has the header's CRC).
+    pub const SHDR: u8 = 9;
+    /// The frame's end: A bytes from the result FIFO (through the result CRC), then the
+    /// frame's CRC-32.
     pub const SGO: u8 = 12;
+    /// Any other byte of the frame.
     pub const SBYTE: u8 = 13;
-    pub const SREG: u8 = 16;
 }
 
 /// Program address bits of the firmware's memory.
 pub const PA: u32 = 11;
 
-use crate::proto::{info_tail, FRAME_START, MESSAGES};
+use crate::proto::{FRAME_START, MESSAGES};
 
 /// Message indices (`MESSAGES`).
 mod msg {
@@ -223,6 +223,12 @@ const RKEEP: u8 = 110;
 const RLR: u8 = 111; // `rxb`'s return, less one: the call it repeats once a byte is there
 const P: u8 = 112; // P..P+6: a frame's first seven payload bytes (its fields)
 const PEND: u8 = 119; // LEFT's value after the last of them
+const HCODE: u8 = 120; // the header of a frame to send: code, length, sequence number
+const HLEN: u8 = 121;
+const HSEQ: u8 = 122;
+const HRET: u8 = 123; // `reply`'s return
+const RRET: u8 = 124; // `results`' return
+const UPS: u8 = 125; // UPS, UPS+1: the upload's CRC-32 so far
 
 /// Jumps to `ne` unless the 32-bit values at `x` and `y` are equal.
 fn ne32(a: &mut Asm, x: u8, y: u8, ne: &str) {
@@ -262,13 +268,12 @@ fn missing(a: &mut Asm) {
     sub32(a, T2, UTOT, UNEXT);
     a.label("missing");
     reply(a, 0x85, 12);
-    a.ld(FTGT).out(pout::SREG).ld(FID).out(pout::SREG + 1).sh(Shift::Hi).out(pout::SREG + 2);
-    a.li(1).out(pout::SREG + 3);
-    for (k, r) in [T0, T1, T2, T3].into_iter().enumerate() {
-        let k = 4 + 2 * k as u8;
-        a.ld(r).out(pout::SREG + k).sh(Shift::Hi).out(pout::SREG + k + 1);
+    a.ld(FTGT).out(pout::SBYTE).ld(FID).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.li(1).out(pout::SBYTE);
+    for r in [T0, T1, T2, T3] {
+        a.ld(r).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
     }
-    a.out(pout::SGO).jmp("send_done");
+    a.jmp("send_end");
 }
 
 /// BEGIN's chunk size is 1 ..= 1024: one less is below 1024 (0 wraps to 0xFFFF).
@@ -278,7 +283,7 @@ fn chunk_check(a: &mut Asm) {
 
 /// BEGIN, DATA and COMMIT of the model: the upload taken in order, parsed and written through
 /// the load port as it arrives, and valid only once COMMIT has checked the whole.
-fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
+fn upload(a: &mut Asm, cfg: &HwConfig) {
     let info = DesignInfo::of(cfg);
     let wbytes = (cfg.lanes / 8) as u16;
     // ---- BEGIN target id total chunk crc width height keep_x0 keep_w
@@ -316,7 +321,7 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
     mov32(a, UTOT, BTOT);
     mov32(a, UCRC, BCRC);
     a.ld(BCHUNK).st(UCHUNK);
-    a.li(0x200).out(pout::UP32).jmp("hunt_clear");
+    a.li(0).st(UPS).st(UPS + 1).jmp("hunt_clear");
     // A strip: checked as `StripJob::check` does, then the engine starts at once and the
     // strip's input is an upload into it.
     a.label("begin_strip");
@@ -358,7 +363,7 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
     mov32(a, RLEN, PP);
     a.jmp("begin_upload");
     a.label("bad_job");
-    err(a, t, 6, msg::BAD_JOB);
+    err(a, 6, msg::BAD_JOB);
     // mul: PP ← PA0 × PB (48 × 16 bits); mul_again: PA0 ← PP, PB ← A, then mul; mul_h:
     // PA0 ← A, PB ← the height, then mul.
     a.label("mul_again");
@@ -378,6 +383,12 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
     a.ld(PA0 + 2).sh(Shift::Rlc).st(PA0 + 2).jmp("mul_loop");
     a.label("mul_done");
     a.ret();
+    // up_load: the receive CRC-32 takes the upload's value, to go on with a payload's bytes;
+    // up_keep: the upload's value from it, before the next frame's header clears it.
+    a.label("up_load");
+    a.ld(UPS).out(pout::X32L).ld(UPS + 1).out(pout::X32H).ret();
+    a.label("up_keep");
+    a.inp(pin::RX32L).st(UPS).inp(pin::RX32H).st(UPS + 1).ret();
 
     // ---- DATA target id offset bytes: only the next expected chunk is taken.
     a.label("data");
@@ -401,7 +412,7 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
     a.ld(USTRIP).jz("model_feed");
     // A strip's pixels: the feeder moves them to the engine as it takes them (from the frame
     // buffer's start, where the pointer still is).
-    a.ld(DN).out(pout::FEED);
+    a.call("up_load").ld(DN).out(pout::FEED);
     a.label("strip_feed");
     a.inp(pin::ENG).alui(Alu::And, 4).jnz("strip_fail");
     a.inp(pin::FEED).jz("strip_fed");
@@ -410,22 +421,24 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
     // No program the engine accepts: it will take no input.
     a.li(0).out(pout::FEED).st(UACT).st(RACT).li(1).st(SFAIL).jmp("hunt_clear");
     a.label("strip_fed");
+    a.call("up_keep");
     sub32(a, T0, UTOT, UNEXT);
     a.ld(UNEXT).alu(Alu::Add, DN).st(UNEXT).ld(UNEXT + 1).alui(Alu::Adc, 0).st(UNEXT + 1);
     a.ld(T1).jnz("hunt_clear");
     a.ld(T0).alu(Alu::Xor, DN).jnz("hunt_clear");
     a.li(0).st(UACT).li(1).st(SINDONE).li(0).st(SCRCOK);
-    a.inp(pin::UP32L).alu(Alu::Xor, UCRC).jnz("hunt_clear");
-    a.inp(pin::UP32H).alu(Alu::Xor, UCRC + 1).jnz("hunt_clear");
+    a.ld(UPS).alu(Alu::Xor, UCRC).jnz("hunt_clear");
+    a.ld(UPS + 1).alu(Alu::Xor, UCRC + 1).jnz("hunt_clear");
     a.li(1).st(SCRCOK).jmp("hunt_clear");
     a.label("model_feed");
     // Feed the model parser, byte by byte, through the upload CRC.
-    a.ld(DN).st(LEFT);
+    a.call("up_load").ld(DN).st(LEFT);
     a.label("feed");
-    a.inp(pin::FB).st(IBYTE).out(pout::UP32);
+    a.inp(pin::FB).st(IBYTE).out(pout::RX32);
     a.jmp("parse");
     a.label("parsed");
     a.ld(LEFT).alui(Alu::Sub, 1).st(LEFT).jnz("feed");
+    a.call("up_keep");
     a.ld(UNEXT).alu(Alu::Add, DN).st(UNEXT).ld(UNEXT + 1).alui(Alu::Adc, 0).st(UNEXT + 1);
     a.jmp("hunt_clear");
 
@@ -441,7 +454,7 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
     }
     a.jmp("parsed");
     let perr = |a: &mut Asm, m: u8| {
-        a.call("perr").data(&[err_word(t, 5, m)]);
+        a.call("perr").data(&[err_word(5, m)]);
     };
     // Header: magic, format version, design hash, section count.
     a.label("p_hdr");
@@ -494,7 +507,7 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
     a.ld(ICAP).alu(Alu::Cmp, IADDR).jc("p_overflow");
     a.ld(ICAP).alu(Alu::Sub, IADDR).alu(Alu::Cmp, ICNT).jc("p_overflow");
     // The load port's memory and address once per section; each word advances the address.
-    a.ld(IMEM).out(pout::LMEM).ld(IADDR).out(pout::LADRL).ld(IADDR + 1).out(pout::LADRH);
+    a.ld(IMEM).out(pout::LMEM).ld(IADDR).out(pout::LADRL);
     a.li(2).st(IST);
     a.ld(ICNT).jnz("parsed");
     a.jmp("p_sec_end");
@@ -576,14 +589,14 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
     // Missing [next, total)?
     ne32(a, UNEXT, UTOT, "commit_missing");
     // Every byte is there: the whole upload's CRC, then the image's own checks.
-    a.inp(pin::UP32L).st(T0).inp(pin::UP32H).st(T1);
+    a.ld(UPS).st(T0).ld(UPS + 1).st(T1);
     ne32(a, T0, UCRC, "commit_redo");
     a.li(0).st(UACT);
     a.ld(IST).alui(Alu::Xor, 5).jnz("commit_st");
     a.ld(IERR).jmp("error_word");
     a.label("commit_st");
     a.ld(IST).alui(Alu::Xor, 4).jz("commit_res");
-    err(a, t, 5, msg::EARLY);
+    err(a, 5, msg::EARLY);
     a.label("commit_res");
     // The image ends with its own CRC, so the CRC of the whole is the CRC-32 residue.
     ne16(a, T0, 0xDF1C, "commit_imgcrc");
@@ -598,14 +611,14 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
     mov32(a, MCRC, UCRC);
     a.jmp("committed");
     a.label("commit_imgcrc");
-    err(a, t, 5, msg::IMAGE_CRC);
+    err(a, 5, msg::IMAGE_CRC);
     a.label("commit_hdr");
-    err(a, t, 5, msg::HEADER);
+    err(a, 5, msg::HEADER);
     a.label("commit_missing");
     missing(a);
     a.label("commit_redo");
     // Everything is missing: the upload starts over.
-    a.li(0).st(T0).st(T1).st(UNEXT).st(UNEXT + 1).li(0x200).out(pout::UP32);
+    a.li(0).st(T0).st(T1).st(UNEXT).st(UNEXT + 1).st(UPS).st(UPS + 1);
     a.li(0).st(IST).st(IK).st(IERR);
     mov32(a, T2, UTOT);
     a.jmp("missing");
@@ -613,8 +626,8 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
     a.ld(MVALID).jz("unknown_upload");
     a.label("committed");
     reply(a, 0x84, 3);
-    a.ld(FTGT).out(pout::SREG).ld(FID).out(pout::SREG + 1).sh(Shift::Hi).out(pout::SREG + 2);
-    a.out(pout::SGO).jmp("send_done");
+    a.ld(FTGT).out(pout::SBYTE).ld(FID).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.jmp("send_end");
     a.label("commit_strip");
     a.ld(MVALID).jz("no_model");
     a.ld(SHAVE).jz("unknown_upload");
@@ -623,29 +636,36 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &[u16]) {
     a.ld(SINDONE).jz("missing_next");
     a.label("commit_in");
     a.ld(SCRCOK).jnz("committed");
-    err(a, t, 9, msg::STRIP_CRC);
+    err(a, 9, msg::STRIP_CRC);
     a.label("strip_failed");
-    err(a, t, 9, msg::NO_PROGRAM);
+    err(a, 9, msg::NO_PROGRAM);
     a.label("unknown_upload");
-    err(a, t, 8, msg::UNKNOWN);
+    err(a, 8, msg::UNKNOWN);
     a.label("no_model");
-    err(a, t, 4, msg::NO_MODEL);
+    err(a, 4, msg::NO_MODEL);
 }
 
 /// An ERROR reply of `kind` with message `m` (the id is `EID`): both in the word after the
 /// call, which `error_inline` reads and never returns to.
-fn err(a: &mut Asm, t: &[u16], kind: u8, m: u8) {
-    a.call("error_inline").data(&[err_word(t, kind, m)]);
+fn err(a: &mut Asm, kind: u8, m: u8) {
+    a.call("error_inline").data(&[err_word(kind, m)]);
 }
 
-/// A message's byte address (`t`, by index) above an error's kind: the whole error in a word.
-fn err_word(t: &[u16], kind: u8, m: u8) -> u16 {
-    t[m as usize] << 4 | kind as u16
+/// A message's index above an error's kind: the whole error in a word.
+fn err_word(kind: u8, m: u8) -> u16 {
+    (m as u16) << 4 | kind as u16
 }
 
-/// A reply's header: waits for the sender and an empty send FIFO, then code, sequence, length
-/// and as many register bytes as the length (a caller with a fed tail sets both again); its
-/// code and length are the word after the call.
+/// INFO's payload after its 16 header bytes: slots and the board's name. The design's JSON
+/// is left to the host, which checks the hash and format version before it (docs/protocol.md).
+pub fn info_tail(cfg: &HwConfig) -> Vec<u8> {
+    let mut t = crate::proto::info_tail(cfg);
+    t.truncate(2 + t[1] as usize);
+    t
+}
+
+/// A reply's header: waits for the sender and an empty send FIFO, then writes the header of
+/// the code and length in the word after the call.
 fn reply(a: &mut Asm, code: u8, len: u8) {
     a.call("reply").data(&[(len as u16) << 8 | code as u16]);
 }
@@ -669,20 +689,13 @@ pub fn firmware_map(cfg: &HwConfig, stale_units: u16) -> (Vec<(usize, String)>, 
 fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     let info = DesignInfo::of(cfg);
     let mut a = Asm::new();
-    // Text first, so that its addresses are known where the code names them: the INFO tail,
-    // then each message after its length byte, packed two bytes a word without gaps and named
-    // by byte address (12 bits, so that an error's kind fits beside one in a word).
+    // INFO's tail first, packed two bytes a word, named by byte address. An ERROR's message
+    // is `#` and its index in `MESSAGES` in two digits, which the host reads as the text.
+    assert!(MESSAGES.len() <= 20, "message indices past two digits");
     a.jmp("init");
     let base = 2 * a.here() as u16;
-    let mut bytes = info_tail(cfg);
+    let bytes = info_tail(cfg);
     let info_text = (base, bytes.len() as u16);
-    let mut t = Vec::new();
-    for m in MESSAGES {
-        t.push(base + bytes.len() as u16);
-        bytes.push(m.len() as u8);
-        bytes.extend_from_slice(m.as_bytes());
-    }
-    assert!(base as usize + bytes.len() <= 1 << 12, "text past a 12-bit byte address");
     pack(&mut a, &bytes);
     a.label("init");
     a.li(stale_units).st(STALE).jmp("hunt_clear");
@@ -754,7 +767,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
         a.jmp(l);
     }
     a.label("unknown_cmd");
-    err(&mut a, &t, 2, msg::UNKNOWN_CMD);
+    err(&mut a, 2, msg::UNKNOWN_CMD);
 
     // Payload fields from P: `target u8, id u16` and a u32 (DATA's offset, BEGIN's total);
     // FETCH and QUERY start at the id.
@@ -786,7 +799,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.ld(LEN).alui(Alu::Xor, 2).jnz("bad_request");
     a.call("fields_id");
     reply(&mut a, 0x86, 11);
-    a.ld(FID).out(pout::SREG).sh(Shift::Hi).out(pout::SREG + 1);
+    a.ld(FID).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
     // state (T2), len (T0:T1), crc (T3, RT)
     a.li(0).st(T2).st(T0).st(T1).st(T3).st(RT);
     a.ld(SHAVE).jz("q_send");
@@ -806,20 +819,19 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.inp(pin::ENG).alui(Alu::And, 1).jz("q_send");
     a.li(3).st(T2);
     a.label("q_send");
-    a.ld(T2).out(pout::SREG + 2);
-    for (k, r) in [T0, T1, T3, RT].into_iter().enumerate() {
-        let k = 3 + 2 * k as u8;
-        a.ld(r).out(pout::SREG + k).sh(Shift::Hi).out(pout::SREG + k + 1);
+    a.ld(T2).out(pout::SBYTE);
+    for r in [T0, T1, T3, RT] {
+        a.ld(r).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
     }
-    a.out(pout::SGO).jmp("send_done");
+    a.jmp("send_end");
 
     // ---- FETCH: a hardware board keeps no results.
     a.label("fetch");
     a.ld(LEN).alui(Alu::Xor, 10).jnz("bad_request");
     a.call("fields_id");
-    err(&mut a, &t, 8, msg::NOT_KEPT);
+    err(&mut a, 8, msg::NOT_KEPT);
 
-    upload(&mut a, cfg, &t);
+    upload(&mut a, cfg);
 
     // ---- RESET keep_model: (no strip can be in flight yet) forget the model unless kept.
     // A strip in flight is run to its end on zeros and its output dropped (the engine has no
@@ -864,27 +876,26 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.li(0).st(MVALID).out(pout::MODEL).st(MLEN).st(MLEN + 1).st(MCRC).st(MCRC + 1).st(NOPS);
     a.label("reset_keep");
     reply(&mut a, 0x88, 0);
-    a.out(pout::SGO).jmp("send_done");
+    a.jmp("send_end");
 
     // ---- COUNTERS: total, stall, strips, n, then per op cycles and busy; every value is a
     // 32-bit counter sent as u64. The engine's counters are readable while it is idle.
     a.label("counters");
     a.ld(LEN).jnz("bad_request");
     a.inp(pin::ENG).alui(Alu::And, 1).jnz("busy");
-    reply(&mut a, 0x87, 0);
-    a.ld(NOPS).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).alui(Alu::Add, 26);
-    a.out(pout::SLEN).out(pout::SGO);
+    a.ld(NOPS).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).alui(Alu::Add, 26).st(HLEN);
+    a.li(0x87).st(HCODE).call("reply_r");
     a.li(0).call("send_counter").li(1).call("send_counter");
     a.ld(STRIPS).st(T0).ld(STRIPS + 1).st(T1).call("send_u64");
     a.ld(NOPS).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
     a.li(2).st(CNT);
     a.label("counters_op");
     // CNT runs over the engine's selects 2 .. 2 + 2·n.
-    a.ld(NOPS).sh(Shift::Shl).alui(Alu::Add, 2).alu(Alu::Xor, CNT).jz("send_done");
+    a.ld(NOPS).sh(Shift::Shl).alui(Alu::Add, 2).alu(Alu::Xor, CNT).jz("send_end");
     a.ld(CNT).call("send_counter");
     a.ld(CNT).alui(Alu::Add, 1).st(CNT).jmp("counters_op");
     a.label("busy");
-    err(&mut a, &t, 7, msg::BUSY);
+    err(&mut a, 7, msg::BUSY);
     // send_counter: the engine's counter A as u64; send_u64: T1:T0 as u64.
     a.label("send_counter");
     a.out(pout::CNTSEL).inp(pin::CNTL).st(T0).inp(pin::CNTH).st(T1);
@@ -898,40 +909,38 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.label("hello");
     a.ld(LEN).jnz("bad_request");
     let info_len = 16 + info_tail(cfg).len() as u16;
-    reply(&mut a, 0x81, 16);
-    a.li(info_len).out(pout::SLEN);
+    a.li(0x81).st(HCODE).li(info_len).st(HLEN).call("reply_r");
     let regs: Vec<u8> = [info.format_version, info.hash].iter().flat_map(|v| v.to_le_bytes()).collect();
-    for (k, b) in regs.iter().enumerate() {
-        a.li(*b as u16).out(pout::SREG + k as u8);
+    for b in regs {
+        a.li(b as u16).out(pout::SBYTE);
     }
-    for (k, r) in [MLEN, MLEN + 1, MCRC, MCRC + 1].into_iter().enumerate() {
-        let k = 8 + 2 * k as u8;
-        a.ld(r).out(pout::SREG + k).sh(Shift::Hi).out(pout::SREG + k + 1);
+    for r in [MLEN, MLEN + 1, MCRC, MCRC + 1] {
+        a.ld(r).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
     }
-    a.out(pout::SGO);
     a.jmp("info_text");
     a.label("bad_request");
-    err(&mut a, &t, 3, msg::BAD_REQUEST);
+    err(&mut a, 3, msg::BAD_REQUEST);
     a.label("bad_frame");
     a.li(0).st(EID);
-    err(&mut a, &t, 1, msg::BAD_FRAME);
+    err(&mut a, 1, msg::BAD_FRAME);
 
-    // ---- ERROR: kind, id 0, then the message text; the error's word (`err_word`) is after
-    // the call, or in A at `error_word`.
+    // ---- ERROR: kind, id, then `#` and the message's index in two digits; the error's word
+    // (`err_word`) is after the call, or in A at `error_word`.
     a.label("error_inline");
     a.lra().lpm();
     a.label("error_word");
     a.st(T0).alui(Alu::And, 15).st(EKIND);
     a.ld(T0).sh(Shift::Shr).sh(Shift::Shr).sh(Shift::Shr).sh(Shift::Shr).st(ADDR);
-    reply(&mut a, 0xFF, 3);
-    a.ld(EKIND).out(pout::SREG).ld(EID).out(pout::SREG + 1).sh(Shift::Hi).out(pout::SREG + 2);
-    // The length byte, then SLEN = 3 + the length.
-    a.call("text_byte").st(CNT).alui(Alu::Add, 3).out(pout::SLEN);
-    a.out(pout::SGO);
+    a.li(6).st(HLEN).li(0xFF).st(HCODE).call("reply_r");
+    a.ld(EKIND).out(pout::SBYTE).ld(EID).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.li(b'#' as u16).out(pout::SBYTE).li(b'0' as u16).st(T1);
+    a.ld(ADDR).alui(Alu::Sub, 10).jc("e_ones").st(ADDR).li(b'1' as u16).st(T1);
+    a.label("e_ones");
+    a.ld(T1).out(pout::SBYTE).ld(ADDR).alui(Alu::Add, b'0').out(pout::SBYTE).jmp("send_end");
 
     // ---- The rest of a frame from program-memory text: ADDR (byte address), CNT bytes.
     a.label("send_text");
-    a.ld(CNT).jz("send_done");
+    a.ld(CNT).jz("send_end");
     a.call("text_byte").out(pout::SBYTE);
     a.ld(CNT).alui(Alu::Sub, 1).st(CNT).jmp("send_text");
     // text_byte: A ← the text byte at ADDR, which advances.
@@ -940,18 +949,28 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.sh(Shift::Hi);
     a.label("text_lo");
     a.sh(Shift::Lo).ret();
-    a.label("send_done");
-    a.jmp("hunt_clear");
+    // A frame's end: its CRC-32.
+    a.label("send_end");
+    a.li(0).out(pout::SGO).jmp("hunt_clear");
 
-    // reply: wait for the sender and for an empty send FIFO (a result frame may be on its
-    // way), so that a tail the firmware feeds (INFO's 434 bytes at most, a message) fits the
-    // FIFO without a check per byte; then a reply's tail comes from SBYTE. The header's code
-    // and length are the word after the call, and the return skips it.
+    // reply: the header of the code and length in the word after the call, whose return
+    // skips it; reply_r: of HCODE and HLEN. Both wait for the sender and for an empty send
+    // FIFO (a result frame may be on its way), so that the reply the firmware writes (INFO's
+    // 44 bytes, COUNTERS' first values) fits the FIFO without a check per byte.
     a.label("reply");
-    a.inp(pin::SND).jnz("reply");
-    a.li(0).out(pout::STAIL).ld(SEQ).out(pout::SSEQ);
-    a.lra().lpm().out(pout::SCODE).sh(Shift::Hi).out(pout::SLEN).out(pout::SNREG);
-    a.lra().alui(Alu::Add, 1).jpa();
+    a.lra().lpm().st(HLEN).sh(Shift::Lo).st(HCODE).ld(HLEN).sh(Shift::Hi).st(HLEN);
+    a.lra().alui(Alu::Add, 1).st(HRET).call("reply_r").ld(HRET).jpa();
+    a.label("reply_r");
+    a.inp(pin::SND).jnz("reply_r");
+    a.ld(SEQ).st(HSEQ);
+    // head: a header of HCODE, HSEQ, HLEN, its CRC-8 from the CRC-8 unit.
+    a.label("head");
+    a.li(FRAME_START[0] as u16).out(pout::SSTART);
+    for b in &FRAME_START[1..] {
+        a.li(*b as u16).out(pout::SHDR);
+    }
+    a.ld(HCODE).out(pout::SHDR).ld(HSEQ).out(pout::SHDR).ld(HLEN).out(pout::SHDR).sh(Shift::Hi).out(pout::SHDR);
+    a.inp(pin::CRC8).out(pout::SBYTE).ret();
 
     // results: called from every wait loop. Counts finished strips; starts a RESULT_DATA frame
     // once the result FIFO holds its whole chunk (so that a reply never waits behind a frame
@@ -962,15 +981,11 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.ld(STRIPS).alui(Alu::Add, 1).st(STRIPS).ld(STRIPS + 1).alui(Alu::Adc, 0).st(STRIPS + 1);
     a.label("r_nodone");
     a.ld(RACT).jz("r_ret");
-    a.inp(pin::SND).alui(Alu::And, 1).jnz("r_ret");
+    // The sender idle, and room for a header and fields in the send FIFO.
+    a.inp(pin::SND).alui(Alu::And, 5).jnz("r_ret");
     ne32(&mut a, ROFF, RLEN, "r_data");
     a.ld(RENDSENT).jnz("r_ret");
-    a.li(0x91).out(pout::SCODE).li(10).out(pout::SLEN).out(pout::SNREG).li(0).out(pout::STAIL);
-    a.ld(RLEN).out(pout::SREG + 2).sh(Shift::Hi).out(pout::SREG + 3);
-    a.ld(RLEN + 1).out(pout::SREG + 4).sh(Shift::Hi).out(pout::SREG + 5);
-    a.inp(pin::RES32L).st(RFCRC).out(pout::SREG + 6).sh(Shift::Hi).out(pout::SREG + 7);
-    a.inp(pin::RES32H).st(RFCRC + 1).out(pout::SREG + 8).sh(Shift::Hi).out(pout::SREG + 9);
-    a.li(1).st(RENDSENT).jmp("r_go");
+    a.li(0x91).st(HCODE).li(10).st(HLEN).jmp("r_go");
     a.label("r_data");
     // rn = min(chunk, len − off)
     a.ld(RLEN).alu(Alu::Sub, ROFF).st(RN).ld(RLEN + 1).alu(Alu::Sbc, ROFF + 1).jnz("r_full");
@@ -979,17 +994,23 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.ld(RCHUNK).st(RN);
     a.label("r_have");
     a.inp(pin::RCNT).alu(Alu::Cmp, RN).jc("r_ret");
-    a.li(0x90).out(pout::SCODE);
-    a.ld(RN).alui(Alu::Add, 6).out(pout::SLEN).li(6).out(pout::SNREG).li(1).out(pout::STAIL);
-    a.ld(ROFF).out(pout::SREG + 2).sh(Shift::Hi).out(pout::SREG + 3);
-    a.ld(ROFF + 1).out(pout::SREG + 4).sh(Shift::Hi).out(pout::SREG + 5);
-    // The sender took the offset above; the next chunk's starts here.
-    a.ld(ROFF).alu(Alu::Add, RN).st(ROFF).ld(ROFF + 1).alui(Alu::Adc, 0).st(ROFF + 1);
-    // Both result frames: the board's sequence number, the strip id, go.
+    a.li(0x90).st(HCODE).ld(RN).alui(Alu::Add, 6).st(HLEN);
+    // Both result frames: the board's sequence number, the strip id; `head` is called, so
+    // the return is kept.
     a.label("r_go");
-    a.ld(BSEQ).out(pout::SSEQ).alui(Alu::Add, 1).st(BSEQ);
-    a.ld(RID).out(pout::SREG).sh(Shift::Hi).out(pout::SREG + 1);
-    a.out(pout::SGO);
+    a.lra().st(RRET).ld(BSEQ).st(HSEQ).alui(Alu::Add, 1).st(BSEQ).call("head");
+    a.ld(RID).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.ld(HCODE).alui(Alu::Xor, 0x91).jz("r_end");
+    a.ld(ROFF).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.ld(ROFF + 1).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.ld(ROFF).alu(Alu::Add, RN).st(ROFF).ld(ROFF + 1).alui(Alu::Adc, 0).st(ROFF + 1);
+    a.ld(RN).out(pout::SGO).ld(RRET).jpa();
+    a.label("r_end");
+    a.ld(RLEN).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.ld(RLEN + 1).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.inp(pin::RES32L).st(RFCRC).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.inp(pin::RES32H).st(RFCRC + 1).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.li(1).st(RENDSENT).li(0).out(pout::SGO).ld(RRET).jpa();
     a.label("r_ret");
     a.ret();
 
@@ -1005,23 +1026,12 @@ pub struct IoModel {
     fb: Vec<u8>,
     fbp: usize,
     crc8: crc::Digest<'static, u8>,
-    rx32: crc::Digest<'static, u32>,
+    /// The receive CRC-32's value (the upload's too, `pout::X32L`).
+    rx32: u32,
     timer: u64,
-    // Sender.
-    s_code: u8,
-    s_seq: u8,
-    s_len: u16,
-    s_nreg: u8,
-    s_regs: [u8; 16],
+    // Sender: result-FIFO bytes still to go into the frame (its CRC-32 follows them).
     s_left: u16,
     s_busy: bool,
-    /// The frame's header and register bytes, written one a cycle as the send FIFO has room.
-    s_head: VecDeque<u8>,
-    /// A fed tail byte written while the header was still going out (the hardware holds one).
-    pend: Option<u8>,
-    /// Fed tail bytes lost because one was already held: the firmware wrote two before its
-    /// frame's header was out.
-    pub fed_early: u64,
     /// Bytes written to the send FIFO since the line was last idle (saturating at 256): all
     /// the I/O block can know of the FIFO's fill level (`crate::linkio`).
     since: u16,
@@ -1033,7 +1043,6 @@ pub struct IoModel {
     pub counters: Vec<u32>,
     cnt_sel: usize,
     pub model_ok: bool,
-    up32: crc::Digest<'static, u32>,
     l_mem: u8,
     l_addr: u32,
     l_data: [u16; 4],
@@ -1054,7 +1063,6 @@ pub struct IoModel {
     res32: crc::Digest<'static, u32>,
     feed_left: u16,
     feed_zeros: bool,
-    s_fifo: bool,
     /// Cycles a byte takes on the wire (10 bit times); 0: an instant line, bytes go straight
     /// between the tests and the FIFOs.
     pub line: u64,
@@ -1067,7 +1075,8 @@ pub struct IoModel {
     tx_phase: u64,
     /// Cycles the send wire was busy.
     pub tx_busy: u64,
-    /// Fed tail bytes (`SBYTE`) written while the send FIFO was full: lost in hardware.
+    /// Bytes the firmware wrote while the send FIFO was full or a frame's tail was going out:
+    /// lost or out of place in hardware.
     pub fed_overrun: u64,
 }
 
@@ -1082,6 +1091,16 @@ const FB: usize = crate::proto::MAX_CHUNK;
 pub(crate) const CRC8: crc::Crc<u8> = crc::Crc::<u8>::new(&crc::CRC_8_SMBUS);
 const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 
+/// The CRC-32 (`CRC32`'s) of a message whose CRC so far is `crc` and one more byte: a value
+/// that can be loaded, as the hardware's receive CRC is.
+fn crc32_byte(crc: u32, b: u8) -> u32 {
+    let mut c = !crc ^ b as u32;
+    for _ in 0..8 {
+        c = if c & 1 != 0 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
+    }
+    !c
+}
+
 impl Default for IoModel {
     fn default() -> Self {
         IoModel {
@@ -1090,18 +1109,10 @@ impl Default for IoModel {
             fb: vec![0; FB],
             fbp: 0,
             crc8: CRC8.digest(),
-            rx32: CRC32.digest(),
+            rx32: 0,
             timer: 0,
-            s_code: 0,
-            s_seq: 0,
-            s_len: 0,
-            s_nreg: 0,
-            s_regs: [0; 16],
             s_left: 0,
             s_busy: false,
-            s_head: VecDeque::new(),
-            pend: None,
-            fed_early: 0,
             since: 0,
             tx32: CRC32.digest(),
             eng_busy: false,
@@ -1109,7 +1120,6 @@ impl Default for IoModel {
             counters: Vec::new(),
             cnt_sel: 0,
             model_ok: false,
-            up32: CRC32.digest(),
             l_mem: 0,
             l_addr: 0,
             l_data: [0; 4],
@@ -1125,7 +1135,6 @@ impl Default for IoModel {
             res32: CRC32.digest(),
             feed_left: 0,
             feed_zeros: false,
-            s_fifo: false,
             line: 0,
             wire_in: VecDeque::new(),
             rx_overflow: 0,
@@ -1150,16 +1159,12 @@ impl IoModel {
         self.since = (self.since + 1).min(256);
     }
 
-    /// A fed tail byte leaves; the CRC follows the last.
+    /// A byte the firmware writes.
     fn emit_fed(&mut self, b: u8) {
-        if self.line > 0 && self.txf.len() >= TXF {
+        if (self.line > 0 && self.txf.len() >= TXF) || self.s_busy {
             self.fed_overrun += 1;
         }
         self.emit(b);
-        self.s_left -= 1;
-        if self.s_left == 0 {
-            self.finish_frame();
-        }
     }
 
     fn finish_frame(&mut self) {
@@ -1182,8 +1187,8 @@ impl IoModel {
                 pin::RXS => !self.rx.is_empty() as u16,
                 pin::RX => self.rx.pop_front().unwrap_or(0) as u16,
                 pin::CRC8 => self.crc8.clone().finalize() as u16,
-                pin::RX32L => self.rx32.clone().finalize() as u16,
-                pin::RX32H => (self.rx32.clone().finalize() >> 16) as u16,
+                pin::RX32L => self.rx32 as u16,
+                pin::RX32H => (self.rx32 >> 16) as u16,
                 pin::TMR => (self.timer > 0) as u16,
                 // Bit 0: the sender is busy (until its own bytes are in the send FIFO); bit 1: the
                 // send side is not idle (bytes queued or on the line); bit 2: at least half the
@@ -1201,8 +1206,6 @@ impl IoModel {
                 pin::DONE => std::mem::take(&mut self.done) as u16,
                 pin::RGOTL => self.rgot as u16,
                 pin::RGOTH => (self.rgot >> 16) as u16,
-                pin::UP32L => self.up32.clone().finalize() as u16,
-                pin::UP32H => (self.up32.clone().finalize() >> 16) as u16,
                 pin::ENG => self.eng_busy as u16 | (self.eng_error as u16) << 2,
                 pin::CNTL => *self.counters.get(self.cnt_sel).unwrap_or(&0) as u16,
                 pin::CNTH => (*self.counters.get(self.cnt_sel).unwrap_or(&0) >> 16) as u16,
@@ -1224,10 +1227,12 @@ impl IoModel {
                     }
                     pout::RX32 => {
                         if v & 0x100 != 0 {
-                            self.rx32 = CRC32.digest();
+                            self.rx32 = 0;
                         }
-                        self.rx32.update(&[byte]);
+                        self.rx32 = crc32_byte(self.rx32, byte);
                     }
+                    pout::X32L => self.rx32 = (self.rx32 & 0xFFFF_0000) | v as u32,
+                    pout::X32H => self.rx32 = (self.rx32 & 0xFFFF) | (v as u32) << 16,
                     pout::FBP => self.fbp = v as usize % FB,
                     pout::FBW => {
                         let n = self.fb.len();
@@ -1236,14 +1241,6 @@ impl IoModel {
                     }
                     pout::TMR => self.timer = 256 * v as u64,
                     pout::CNTSEL => self.cnt_sel = v as usize,
-                    pout::UP32 => {
-                        if v & 0x300 != 0 {
-                            self.up32 = CRC32.digest();
-                        }
-                        if v & 0x200 == 0 {
-                            self.up32.update(&[byte]);
-                        }
-                    }
                     p if (pout::JOB..pout::JOB + 4).contains(&p) => self.job[(p - pout::JOB) as usize] = v,
                     pout::START => {
                         self.starts.push(self.job);
@@ -1254,10 +1251,8 @@ impl IoModel {
                         self.feed_zeros = p == pout::FEEDZ;
                     }
                     pout::RES32 => self.res32 = CRC32.digest(),
-                    pout::STAIL => self.s_fifo = v & 1 != 0,
                     pout::LMEM => self.l_mem = byte,
-                    pout::LADRL => self.l_addr = (self.l_addr & 0xFFFF_0000) | v as u32,
-                    pout::LADRH => self.l_addr = (self.l_addr & 0xFFFF) | (v as u32) << 16,
+                    pout::LADRL => self.l_addr = v as u32,
                     p if (pout::LD..pout::LD + 4).contains(&p) => self.l_data[(p - pout::LD) as usize] = v,
                     pout::LGO => {
                         let d = self.l_data.iter().rev().fold(0u64, |acc, w| acc << 16 | *w as u64);
@@ -1265,39 +1260,25 @@ impl IoModel {
                         self.l_addr += 1;
                     }
                     pout::MODEL => self.model_ok = v & 1 != 0,
-                    pout::SCODE => self.s_code = byte,
-                    pout::SSEQ => self.s_seq = byte,
-                    pout::SLEN => self.s_len = v,
-                    pout::SNREG => self.s_nreg = byte,
-                    pout::SGO => {
-                        let mut h = FRAME_START.to_vec();
-                        h.extend_from_slice(&[self.s_code, self.s_seq]);
-                        h.extend_from_slice(&self.s_len.to_le_bytes());
-                        h.push(CRC8.checksum(&h));
-                        h.extend_from_slice(&self.s_regs[..self.s_nreg as usize]);
+                    pout::SSTART => {
+                        self.crc8 = CRC8.digest();
+                        self.crc8.update(&[byte]);
                         self.tx32 = CRC32.digest();
-                        self.s_head = h.into();
-                        self.pend = None;
-                        self.s_left = self.s_len - self.s_nreg as u16;
-                        self.s_busy = true;
+                        self.emit_fed(byte);
                     }
-                    pout::SBYTE if self.s_busy && !self.s_fifo && self.s_left > 0 => {
-                        if !self.s_head.is_empty() {
-                            if self.pend.is_some() {
-                                self.fed_early += 1;
-                            } else {
-                                self.pend = Some(byte);
-                            }
+                    pout::SHDR => {
+                        self.crc8.update(&[byte]);
+                        self.emit_fed(byte);
+                    }
+                    pout::SBYTE => self.emit_fed(byte),
+                    pout::SGO => {
+                        self.s_left = v & 0x7FF;
+                        if self.s_left == 0 {
+                            self.finish_frame();
                         } else {
-                            if let Some(b) = self.pend.take() {
-                                self.emit_fed(b);
-                            }
-                            if self.s_left > 0 {
-                                self.emit_fed(byte);
-                            }
+                            self.s_busy = true;
                         }
                     }
-                    p if (pout::SREG..pout::SREG + 16).contains(&p) => self.s_regs[(p - pout::SREG) as usize] = byte,
                     _ => {}
                 }
                 0
@@ -1344,7 +1325,7 @@ impl IoModel {
                 } else {
                     let b = self.fb[self.fbp % self.fb.len()];
                     self.fbp += 1;
-                    self.up32.update(&[b]);
+                    self.rx32 = crc32_byte(self.rx32, b);
                     b
                 };
                 self.pix.push(b);
@@ -1358,19 +1339,7 @@ impl IoModel {
             }
             let room = self.line == 0 || self.txf.len() < TXF;
             let mut emitted = false;
-            if self.s_busy && room && !self.s_head.is_empty() {
-                let b = self.s_head.pop_front().unwrap();
-                self.emit(b);
-                emitted = true;
-                if self.s_head.is_empty() && self.s_left == 0 {
-                    self.finish_frame();
-                }
-            } else if self.s_busy && room && !self.s_fifo && self.s_left > 0 {
-                if let Some(b) = self.pend.take() {
-                    self.emit_fed(b);
-                    emitted = true;
-                }
-            } else if self.s_busy && self.s_fifo && self.s_left > 0 && room {
+            if self.s_busy && room {
                 if let Some(b) = self.rfifo.pop_front() {
                     self.res32.update(&[b]);
                     self.emit(b);

@@ -7,16 +7,16 @@
 //!
 //! The I/O block is what `linkfw::IoModel` models, port for port (`linkfw::pin`, `pout`):
 //! the byte streams that must move while the single-threaded firmware is elsewhere stay in
-//! hardware — the frame sender (header and CRC-8, up to 16 register bytes, a tail fed by the
-//! firmware or taken from the result FIFO, CRC-32), the feeder from the frame buffer to the
-//! engine's pixel input, the result FIFO, the CRC units, the frame buffer behind an
-//! auto-incrementing pointer, a countdown, and the engine's load port and job fields.
+//! hardware — the frame sender's tail from the result FIFO and its CRC-32 (the firmware
+//! writes a frame's header and fields itself, through the CRC units), the feeder from the
+//! frame buffer to the engine's pixel input, the result FIFO, the CRC units, the frame buffer
+//! behind an auto-incrementing pointer, a countdown, and the engine's load port and job
+//! fields.
 //!
-//! Two places where hardware and model had to agree on timing (the model does both the same
-//! way):
-//! - the sender writes its header and register bytes one a cycle, and a fed tail byte waits
-//!   in a one-byte holding register until the FIFO takes it; the firmware never writes two
-//!   before the header is out;
+//! Where hardware and model had to agree on timing (the model does the same):
+//! - a written byte passes a one-byte holding register into the send FIFO, which the
+//!   firmware knows has room (it waits for an idle send side before a reply, and for fewer
+//!   than half the FIFO's bytes written before a result frame or a counter);
 //! - `SND`'s bit 1 is "not idle" (bytes queued or the line busy, or written in the last
 //!   cycles) and bit 2 counts bytes written since the send side was last idle, a bound on the
 //!   fill level that only ever makes the firmware wait longer.
@@ -36,7 +36,7 @@
 //! instruction being fetched (`Ctl::port_next`, `out_next`, `in_next`), and the bytes the
 //! sender writes come from registers (docs/architecture.md has the measurements).
 
-use crate::crc::{Crc32, Crc8};
+use crate::crc::{Crc32, Crc32L, Crc8};
 use crate::ctl::Ctl;
 use crate::linkfw::{pin, pout};
 use crate::linkmem::LinkMem;
@@ -61,8 +61,6 @@ const _: () = assert!(
         && pin::ENG == 8
         && pin::CNTL == 9
         && pin::CNTH == 10
-        && pin::UP32L == 11
-        && pin::UP32H == 12
         && pin::FEED == 13
         && pin::RCNT == 14
         && pin::RES == 15
@@ -80,18 +78,14 @@ const _: () = assert!(
         && pout::TMR == 4
         && pout::CNTSEL == 5
         && pout::MODEL == 6
-        && pout::UP32 == 7
-        && pout::SCODE == 8
-        && pout::SSEQ == 9
-        && pout::SLEN == 10
-        && pout::SNREG == 11
+        && pout::X32L == 10
+        && pout::X32H == 11
+        && pout::SSTART == 8
+        && pout::SHDR == 9
         && pout::SGO == 12
         && pout::SBYTE == 13
-        && pout::STAIL == 14
-        && pout::SREG == 16
         && pout::LMEM == 32
         && pout::LADRL == 33
-        && pout::LADRH == 34
         && pout::LD == 35
         && pout::LGO == 39
         && pout::JOB == 40
@@ -104,12 +98,11 @@ const _: () = assert!(
 /// The protocol engine as firmware with the program memory the firmware needs.
 pub type FwLink = LinkIo<{ crate::linkfw::PA as usize }>;
 
-/// The sender's phases.
+/// The sender's phases (the bytes before the tail are the firmware's, through `pend`).
 #[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
 pub enum Snd {
     Idle,
-    /// The header and the register bytes.
-    Head,
+    /// Bytes from the result FIFO.
     Tail,
     Crc,
 }
@@ -164,15 +157,9 @@ pub struct LinkIo<const PA: usize> {
     /// The send side is idle (FIFO empty, transmitter quiet).
     tx_idle_i: Signal<Local, Bit>,
     rx8: Crc8,
-    rx32: Crc32,
-    up32: Crc32,
-    /// The header's CRC-8, from the frame's code, sequence and length (the header's first
-    /// three bytes are constant), registered before `SGO` can come.
-    hcrc: DFF<Bits<8>>,
-    hcrc_init: Constant<Bits<8>>,
-    poly8: Constant<Bits<8>>,
-    hm: Signal<Local, Bits<32>>,
-    hs: [Signal<Local, Bits<8>>; 33],
+    /// The receive CRC-32, and the upload's between frames (the firmware keeps the upload's
+    /// value while a frame comes in, and loads it back to feed the payload).
+    rx32: Crc32L,
     tx32: Crc32,
     res32: Crc32,
 
@@ -180,28 +167,22 @@ pub struct LinkIo<const PA: usize> {
     tmr: DFF<Bits<24>>,
     csel: DFF<Bits<8>>,
     model: DFF<Bit>,
-    // Sender.
+    // Sender: the firmware's bytes pass `pend` (so that the write strobe's decode stays off
+    // the path into the send FIFO and the CRC units); `sk` counts the CRC's bytes.
     ss: DFF<Snd>,
-    sk: DFF<Bits<5>>,
-    s_code: DFF<Bits<8>>,
-    s_seq: DFF<Bits<8>>,
-    s_len: DFF<Bits<16>>,
-    s_nreg: DFF<Bits<5>>,
-    s_regs: [DFF<Bits<8>>; 16],
-    s_fifo: DFF<Bit>,
-    s_left: DFF<Bits<16>>,
+    sk: DFF<Bits<2>>,
+    s_left: DFF<Bits<11>>,
     pend: DFF<Bits<8>>,
     pend_v: DFF<Bit>,
-    /// The header-and-registers byte at `sk` and the one after it, prepared a cycle ahead so
-    /// that the byte written and fed to the CRC units comes from a register.
-    cur_b: DFF<Bits<8>>,
-    nxt_b: DFF<Bits<8>>,
+    /// `pend` is a frame's first byte: the frame's CRC-32 starts with it.
+    pend_first: DFF<Bit>,
     /// The strobes on the paths into the CRC units, the sender, the frame buffer's pointer and
     /// the FIFOs, registered from the instruction being fetched (high in its execute cycle).
     hit_crc8: DFF<Bit>,
     hit_rx32: DFF<Bit>,
-    hit_up32: DFF<Bit>,
     hit_sbyte: DFF<Bit>,
+    hit_sstart: DFF<Bit>,
+    hit_shdr: DFF<Bit>,
     hit_res32: DFF<Bit>,
     /// Any `out` / `in` in its execute cycle (the core's strobes, from a register).
     wen: DFF<Bit>,
@@ -217,7 +198,8 @@ pub struct LinkIo<const PA: usize> {
     wrote: DFF<Bits<3>>,
     // Load port and job.
     l_mem: DFF<Bits<3>>,
-    l_addr: DFF<Bits<32>>,
+    /// The load port's address: the firmware serves memories of at most 64 Ki words.
+    l_addr: DFF<Bits<16>>,
     l_d: [DFF<Bits<16>>; 4],
     job: [DFF<Bits<16>>; 4],
     // Feeder, results.
@@ -247,10 +229,6 @@ pub struct LinkIo<const PA: usize> {
     pop: Signal<Local, Bit>,
     emit: Signal<Local, Bit>,
     txd: Signal<Local, Bits<8>>,
-    sbyte: Signal<Local, Bit>,
-    b1: Signal<Local, Bits<8>>,
-    b2: Signal<Local, Bits<8>>,
-    hend: Signal<Local, Bits<5>>,
     crcb: Signal<Local, Bits<8>>,
 }
 
@@ -298,12 +276,6 @@ impl<const PA: usize> LinkIo<PA> {
             tx_idle_i: Default::default(),
             rx8: Default::default(),
             rx32: Default::default(),
-            up32: Default::default(),
-            hcrc: Default::default(),
-            hcrc_init: Constant::new(bits::<8>(crate::linkfw::CRC8.checksum(&crate::proto::FRAME_START) as u64)),
-            poly8: Constant::new(bits::<8>(0x07)),
-            hm: Default::default(),
-            hs: std::array::from_fn(|_| Default::default()),
             tx32: Default::default(),
             res32: Default::default(),
             fbp: Default::default(),
@@ -312,21 +284,15 @@ impl<const PA: usize> LinkIo<PA> {
             model: Default::default(),
             ss: Default::default(),
             sk: Default::default(),
-            s_code: Default::default(),
-            s_seq: Default::default(),
-            s_len: Default::default(),
-            s_nreg: Default::default(),
-            s_regs: Default::default(),
-            s_fifo: Default::default(),
             s_left: Default::default(),
             pend: Default::default(),
             pend_v: Default::default(),
-            cur_b: Default::default(),
-            nxt_b: Default::default(),
+            pend_first: Default::default(),
             hit_crc8: Default::default(),
             hit_rx32: Default::default(),
-            hit_up32: Default::default(),
             hit_sbyte: Default::default(),
+            hit_sstart: Default::default(),
+            hit_shdr: Default::default(),
             hit_res32: Default::default(),
             wen: Default::default(),
             ren: Default::default(),
@@ -362,10 +328,6 @@ impl<const PA: usize> LinkIo<PA> {
             pop: Default::default(),
             emit: Default::default(),
             txd: Default::default(),
-            sbyte: Default::default(),
-            b1: Default::default(),
-            b2: Default::default(),
-            hend: Default::default(),
             crcb: Default::default(),
         }
     }
@@ -382,21 +344,17 @@ impl<const PA: usize> Logic for LinkIo<PA> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, fbp, tmr, csel, model, ss, sk, s_code, s_seq, s_len, s_nreg, s_fifo, s_left, pend, pend_v,
-            cur_b, nxt_b, hcrc, hit_crc8, hit_rx32, hit_up32, hit_sbyte, hit_res32, wen, ren, hit_fbp, hit_fbw, hit_fb,
-            hit_rx, hit_res, since, wrote, l_mem, l_addr, feed_left, feed_z, feed_nz, done_f, rgot, rcnt, pin_r, ovf
+            self, clock, fbp, tmr, csel, model, ss, sk, s_left, pend, pend_v, pend_first, hit_crc8, hit_rx32,
+            hit_sbyte, hit_sstart, hit_shdr, hit_res32, wen, ren, hit_fbp, hit_fbw, hit_fb, hit_rx, hit_res, since,
+            wrote, l_mem, l_addr, feed_left, feed_z, feed_nz, done_f, rgot, rcnt, pin_r, ovf
         );
-        for i in 0..16 {
-            self.s_regs[i].clock.next = self.clock.val();
-            self.s_regs[i].d.next = self.s_regs[i].q.val();
-        }
         for i in 0..4 {
             self.l_d[i].clock.next = self.clock.val();
             self.l_d[i].d.next = self.l_d[i].q.val();
             self.job[i].clock.next = self.clock.val();
             self.job[i].d.next = self.job[i].q.val();
         }
-        clock!(self, clock, core, mem, rx8, rx32, up32, tx32, res32);
+        clock!(self, clock, core, mem, rx8, rx32, tx32, res32);
 
         self.wen.d.next = self.core.out_next.val();
         self.ren.d.next = self.core.in_next.val();
@@ -407,8 +365,9 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         self.vb.next = self.core.pout.val().get_bits::<8>(0);
         self.hit_crc8.d.next = self.core.out_next.val() & (self.core.port_next.val() == 0);
         self.hit_rx32.d.next = self.core.out_next.val() & (self.core.port_next.val() == 1);
-        self.hit_up32.d.next = self.core.out_next.val() & (self.core.port_next.val() == 7);
         self.hit_sbyte.d.next = self.core.out_next.val() & (self.core.port_next.val() == 13);
+        self.hit_sstart.d.next = self.core.out_next.val() & (self.core.port_next.val() == 8);
+        self.hit_shdr.d.next = self.core.out_next.val() & (self.core.port_next.val() == 9);
         self.hit_res32.d.next = self.core.out_next.val() & (self.core.port_next.val() == 47);
         self.hit_fbp.d.next = self.core.out_next.val() & (self.core.port_next.val() == 2);
         self.hit_fbw.d.next = self.core.out_next.val() & (self.core.port_next.val() == 3);
@@ -447,25 +406,24 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             self.feed_z.d.next = self.port.val() == 46;
         }
 
-        // ---- CRC units: the receive ones and the upload one fed by the firmware (bit 8 of the
-        // value clears first; UP32's bit 9 clears without feeding), the upload one also by the
-        // feeder.
+        // ---- CRC units: the receive ones fed by the firmware (bit 8 of the value clears
+        // first), the CRC-32 also by the feeder and loaded by the firmware (`X32L`, `X32H`).
+        // The receive CRC-8 is also the sender's header CRC (`SSTART`, `SHDR`): the firmware
+        // never sends while it checks a header.
         self.rx8.data.next = self.vb.val();
-        self.rx8.valid.next = self.hit_crc8.q.val();
-        self.rx8.clear.next = self.rx8.valid.val() & self.v.val().get_bit(8);
+        self.rx8.valid.next = self.hit_crc8.q.val() | self.hit_sstart.q.val() | self.hit_shdr.q.val();
+        self.rx8.clear.next = (self.hit_crc8.q.val() & self.v.val().get_bit(8)) | self.hit_sstart.q.val();
         self.rx32.data.next = self.vb.val();
         self.rx32.valid.next = self.hit_rx32.q.val();
-        self.rx32.clear.next = self.rx32.valid.val() & self.v.val().get_bit(8);
-        self.up32.data.next = self.vb.val();
-        self.up32.clear.next = false;
-        self.up32.valid.next = false;
-        if self.hit_up32.q.val() {
-            self.up32.clear.next = self.v.val().get_bit(8) | self.v.val().get_bit(9);
-            self.up32.valid.next = !self.v.val().get_bit(9);
-        } else if self.take.val() & !self.feed_z.q.val() {
-            self.up32.data.next = self.mem.fb_out.val();
-            self.up32.valid.next = true;
+        self.rx32.clear.next = self.hit_rx32.q.val() & self.v.val().get_bit(8);
+        if self.take.val() & !self.feed_z.q.val() {
+            self.rx32.data.next = self.mem.fb_out.val();
+            self.rx32.valid.next = true;
+            self.rx32.clear.next = false;
         }
+        self.rx32.load_data.next = self.v.val();
+        self.rx32.load_lo.next = self.wr.val() & (self.port.val() == 10);
+        self.rx32.load_hi.next = self.wr.val() & (self.port.val() == 11);
 
         // ---- Countdown, counters' select, model flag, engine status.
         if self.tmr.q.val() != 0 {
@@ -493,7 +451,7 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         // advances after it.
         self.load_we.next = self.wr.val() & (self.port.val() == 39);
         self.load_mem.next = self.l_mem.q.val();
-        self.load_addr.next = self.l_addr.q.val();
+        self.load_addr.next = bit_cast::<32, 16>(self.l_addr.q.val());
         self.load_data.next = (bit_cast::<64, 16>(self.l_d[3].q.val()) << 48)
             | (bit_cast::<64, 16>(self.l_d[2].q.val()) << 32)
             | (bit_cast::<64, 16>(self.l_d[1].q.val()) << 16)
@@ -502,12 +460,7 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             self.l_mem.d.next = self.v.val().get_bits::<3>(0);
         }
         if self.wr.val() & (self.port.val() == 33) {
-            self.l_addr.d.next =
-                (bit_cast::<32, 16>(self.l_addr.q.val().get_bits::<16>(16)) << 16) | bit_cast::<32, 16>(self.v.val());
-        }
-        if self.wr.val() & (self.port.val() == 34) {
-            self.l_addr.d.next =
-                bit_cast::<32, 16>(self.l_addr.q.val().get_bits::<16>(0)) | (bit_cast::<32, 16>(self.v.val()) << 16);
+            self.l_addr.d.next = self.v.val();
         }
         if self.wr.val() & (self.port.val() == 39) {
             self.l_addr.d.next = self.l_addr.q.val() + 1;
@@ -526,97 +479,10 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         self.keep_x0.next = self.job[2].q.val();
         self.keep_w.next = self.job[3].q.val();
 
-        // ---- The sender's description registers.
-        if self.wr.val() & (self.port.val() == 8) {
-            self.s_code.d.next = self.vb.val();
-        }
-        if self.wr.val() & (self.port.val() == 9) {
-            self.s_seq.d.next = self.vb.val();
-        }
-        if self.wr.val() & (self.port.val() == 10) {
-            self.s_len.d.next = self.v.val();
-        }
-        if self.wr.val() & (self.port.val() == 11) {
-            self.s_nreg.d.next = self.v.val().get_bits::<5>(0);
-        }
-        if self.wr.val() & (self.port.val() == 14) {
-            self.s_fifo.d.next = self.v.val().get_bit(0);
-        }
-        for i in 0..16 {
-            if self.wr.val() & (self.port.val().index() == 16 + i) {
-                self.s_regs[i].d.next = self.vb.val();
-            }
-        }
-        // The header-and-registers sequence, bytes sk + 1 and sk + 2 (a `case` on sk, so a
-        // parallel multiplexer with no adder before it): header 0..=7, register k at 8 + k.
-        // CRC-8/SMBUS, bit by bit, over code, sequence, length (low, high), each MSB first.
-        self.hm.next = (bit_cast::<32, 8>(self.s_code.q.val()) << 24)
-            | (bit_cast::<32, 8>(self.s_seq.q.val()) << 16)
-            | (bit_cast::<32, 8>(self.s_len.q.val().get_bits::<8>(0)) << 8)
-            | bit_cast::<32, 8>(self.s_len.q.val().get_bits::<8>(8));
-        self.hs[0].next = self.hcrc_init.val();
-        for i in 0..32 {
-            if self.hs[i].val().get_bit(7) ^ self.hm.val().get_bit(31 - i) {
-                self.hs[i + 1].next = (self.hs[i].val() << 1) ^ self.poly8.val();
-            } else {
-                self.hs[i + 1].next = self.hs[i].val() << 1;
-            }
-        }
-        self.hcrc.d.next = self.hs[32].val();
-        self.hend.next = bit_cast::<5, 5>(self.s_nreg.q.val()) + 8;
-        self.b1.next = 0.into();
-        self.b2.next = 0.into();
-        match self.sk.q.val().index() {
-            0 => self.b1.next = 0xC5.into(),
-            1 => self.b1.next = 1.into(),
-            2 => self.b1.next = self.s_code.q.val(),
-            3 => self.b1.next = self.s_seq.q.val(),
-            4 => self.b1.next = self.s_len.q.val().get_bits::<8>(0),
-            5 => self.b1.next = self.s_len.q.val().get_bits::<8>(8),
-            6 => self.b1.next = self.hcrc.q.val(),
-            7 => self.b1.next = self.s_regs[0].q.val(),
-            8 => self.b1.next = self.s_regs[1].q.val(),
-            9 => self.b1.next = self.s_regs[2].q.val(),
-            10 => self.b1.next = self.s_regs[3].q.val(),
-            11 => self.b1.next = self.s_regs[4].q.val(),
-            12 => self.b1.next = self.s_regs[5].q.val(),
-            13 => self.b1.next = self.s_regs[6].q.val(),
-            14 => self.b1.next = self.s_regs[7].q.val(),
-            15 => self.b1.next = self.s_regs[8].q.val(),
-            16 => self.b1.next = self.s_regs[9].q.val(),
-            17 => self.b1.next = self.s_regs[10].q.val(),
-            18 => self.b1.next = self.s_regs[11].q.val(),
-            19 => self.b1.next = self.s_regs[12].q.val(),
-            20 => self.b1.next = self.s_regs[13].q.val(),
-            21 => self.b1.next = self.s_regs[14].q.val(),
-            22 => self.b1.next = self.s_regs[15].q.val(),
-            _ => {}
-        }
-        match self.sk.q.val().index() {
-            0 => self.b2.next = 1.into(),
-            1 => self.b2.next = self.s_code.q.val(),
-            2 => self.b2.next = self.s_seq.q.val(),
-            3 => self.b2.next = self.s_len.q.val().get_bits::<8>(0),
-            4 => self.b2.next = self.s_len.q.val().get_bits::<8>(8),
-            5 => self.b2.next = self.hcrc.q.val(),
-            6 => self.b2.next = self.s_regs[0].q.val(),
-            7 => self.b2.next = self.s_regs[1].q.val(),
-            8 => self.b2.next = self.s_regs[2].q.val(),
-            9 => self.b2.next = self.s_regs[3].q.val(),
-            10 => self.b2.next = self.s_regs[4].q.val(),
-            11 => self.b2.next = self.s_regs[5].q.val(),
-            12 => self.b2.next = self.s_regs[6].q.val(),
-            13 => self.b2.next = self.s_regs[7].q.val(),
-            14 => self.b2.next = self.s_regs[8].q.val(),
-            15 => self.b2.next = self.s_regs[9].q.val(),
-            16 => self.b2.next = self.s_regs[10].q.val(),
-            17 => self.b2.next = self.s_regs[11].q.val(),
-            18 => self.b2.next = self.s_regs[12].q.val(),
-            19 => self.b2.next = self.s_regs[13].q.val(),
-            20 => self.b2.next = self.s_regs[14].q.val(),
-            21 => self.b2.next = self.s_regs[15].q.val(),
-            _ => {}
-        }
+        // ---- The sender: the firmware writes a frame's bytes (`SSTART` its first, `SHDR` the
+        // header's, through the CRC-8 unit as well, `SBYTE` the rest), at most one every other
+        // cycle, into a send FIFO it knows has room; `SGO` then appends A bytes of the result
+        // FIFO and the frame's CRC-32.
         self.crcb.next = self.tx32.crc.val().get_bits::<8>(0);
         match self.sk.q.val().index() {
             1 => self.crcb.next = self.tx32.crc.val().get_bits::<8>(8),
@@ -624,82 +490,47 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             3 => self.crcb.next = self.tx32.crc.val().get_bits::<8>(24),
             _ => {}
         }
-
-        // ---- The sender: one byte a cycle while the send FIFO has room.
-        self.sbyte.next = self.hit_sbyte.q.val() & !self.s_fifo.q.val();
         self.emit.next = false;
-        self.txd.next = self.cur_b.q.val();
+        self.txd.next = self.pend.q.val();
         self.pop.next = false;
-        match self.ss.q.val() {
-            Snd::Idle => {}
-            Snd::Head => {
-                self.nxt_b.d.next = self.b1.val();
-                if !self.mem.tx_full.val() {
-                    self.emit.next = true;
-                    self.sk.d.next = self.sk.q.val() + 1;
-                    self.cur_b.d.next = self.nxt_b.q.val();
-                    self.nxt_b.d.next = self.b2.val();
-                    if self.sk.q.val() + 1 == self.hend.val() {
-                        self.sk.d.next = 0.into();
-                        if self.s_left.q.val() != 0 {
-                            self.ss.d.next = Snd::Tail;
-                        } else {
-                            self.ss.d.next = Snd::Crc;
-                        }
-                    }
-                }
-                if self.sbyte.val() & !self.pend_v.q.val() {
-                    self.pend.d.next = self.vb.val();
-                    self.pend_v.d.next = true;
+        if self.pend_v.q.val() {
+            if !self.mem.tx_full.val() {
+                self.emit.next = true;
+                self.pend_v.d.next = false;
+            }
+        } else if self.ss.q.val() == Snd::Tail {
+            self.txd.next = self.mem.rf_out.val();
+            if !self.mem.tx_full.val() & !self.mem.rf_empty.val() {
+                self.emit.next = true;
+                self.pop.next = true;
+                self.s_left.d.next = self.s_left.q.val() - 1;
+                if self.s_left.q.val() == 1 {
+                    self.ss.d.next = Snd::Crc;
                 }
             }
-            Snd::Tail => {
-                if self.s_fifo.q.val() {
-                    self.txd.next = self.mem.rf_out.val();
-                    if !self.mem.tx_full.val() & !self.mem.rf_empty.val() {
-                        self.emit.next = true;
-                        self.pop.next = true;
-                    }
-                } else {
-                    // A fed byte always passes the holding register, so that the write strobe's
-                    // decode stays off the path into the send FIFO and the CRC units; `out`s
-                    // come at most every other cycle and the register drains every cycle.
-                    self.txd.next = self.pend.q.val();
-                    if self.pend_v.q.val() & !self.mem.tx_full.val() {
-                        self.emit.next = true;
-                        self.pend_v.d.next = false;
-                    }
-                    if self.sbyte.val() & !(self.pend_v.q.val() & self.mem.tx_full.val()) {
-                        self.pend.d.next = self.vb.val();
-                        self.pend_v.d.next = true;
-                    }
-                }
-                if self.emit.val() {
-                    self.s_left.d.next = self.s_left.q.val() - 1;
-                    if self.s_left.q.val() == 1 {
-                        self.ss.d.next = Snd::Crc;
-                    }
-                }
-            }
-            Snd::Crc => {
-                self.txd.next = self.crcb.val();
-                if !self.mem.tx_full.val() {
-                    self.emit.next = true;
-                    self.sk.d.next = self.sk.q.val() + 1;
-                    if self.sk.q.val() == 3 {
-                        self.sk.d.next = 0.into();
-                        self.ss.d.next = Snd::Idle;
-                    }
+        } else if self.ss.q.val() == Snd::Crc {
+            self.txd.next = self.crcb.val();
+            if !self.mem.tx_full.val() {
+                self.emit.next = true;
+                self.sk.d.next = self.sk.q.val() + 1;
+                if self.sk.q.val() == 3 {
+                    self.ss.d.next = Snd::Idle;
                 }
             }
         }
+        if self.hit_sbyte.q.val() | self.hit_sstart.q.val() | self.hit_shdr.q.val() {
+            self.pend.d.next = self.vb.val();
+            self.pend_v.d.next = true;
+            self.pend_first.d.next = self.hit_sstart.q.val();
+        }
         if self.wr.val() & (self.port.val() == 12) {
-            self.ss.d.next = Snd::Head;
             self.sk.d.next = 0.into();
-            self.cur_b.d.next = 0xBB.into();
-            self.nxt_b.d.next = 0xC5.into();
-            self.s_left.d.next = self.s_len.q.val() - bit_cast::<16, 5>(self.s_nreg.q.val());
-            self.pend_v.d.next = false;
+            self.s_left.d.next = self.v.val().get_bits::<11>(0);
+            if self.v.val().get_bits::<11>(0) != 0 {
+                self.ss.d.next = Snd::Tail;
+            } else {
+                self.ss.d.next = Snd::Crc;
+            }
         }
         self.mem.tx_push.next = self.emit.val();
         self.mem.tx_in.next = self.txd.val();
@@ -710,18 +541,14 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         self.mem.tx_pop.next = self.tx_ready.val();
         self.tx_idle_i.next = self.mem.tx_idle.val() & !self.tx_busy.val();
         self.tx_idle.next = self.tx_idle_i.val();
-        // The header's CRC-8 covers its first seven bytes; the CRC-32 everything before it.
         // The CRC-32 takes every byte but its own: the same choice as `txd` without the CRC
         // bytes' multiplexer in front of it.
-        self.tx32.data.next = self.cur_b.q.val();
-        if self.ss.q.val() == Snd::Tail {
-            self.tx32.data.next = self.pend.q.val();
-            if self.s_fifo.q.val() {
-                self.tx32.data.next = self.mem.rf_out.val();
-            }
+        self.tx32.data.next = self.pend.q.val();
+        if !self.pend_v.q.val() {
+            self.tx32.data.next = self.mem.rf_out.val();
         }
-        self.tx32.clear.next = (self.ss.q.val() == Snd::Head) & (self.sk.q.val() == 0);
-        self.tx32.valid.next = self.emit.val() & (self.ss.q.val() != Snd::Crc);
+        self.tx32.clear.next = self.pend_v.q.val() & self.pend_first.q.val();
+        self.tx32.valid.next = self.emit.val() & (self.pend_v.q.val() | (self.ss.q.val() == Snd::Tail));
         // The send FIFO's state as far as it can be known here (module docs).
         self.wrote.d.next = (self.wrote.q.val() << 1) | bit_cast::<3, 1>(self.emit.val().into());
         if self.emit.val() {
@@ -791,8 +618,6 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             }
             9 => self.pin_v.next = self.cnt_data.val().get_bits::<16>(0),
             10 => self.pin_v.next = self.cnt_data.val().get_bits::<16>(16),
-            11 => self.pin_v.next = self.up32.crc.val().get_bits::<16>(0),
-            12 => self.pin_v.next = self.up32.crc.val().get_bits::<16>(16),
             13 => self.pin_v.next = self.feed_left.q.val(),
             14 => self.pin_v.next = bit_cast::<16, 12>(self.rcnt.q.val()),
             15 => self.pin_v.next = bit_cast::<16, 8>(self.mem.rf_out.val()),

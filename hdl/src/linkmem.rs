@@ -20,9 +20,9 @@
 //!    behind (1), and `out`s come at least two cycles apart, so the register is free again;
 //! 3. send FIFO read, 4. receive FIFO read: a word per two bytes at line rate or the firmware's
 //!    pace, rare by nature, so they cost the fast streams little;
-//! 5. send FIFO write: the sender writes header bytes one a cycle and the firmware's tail bytes
-//!    at most every other cycle through a one-byte holding register that must not overrun, so it
-//!    goes before the fast streams that can wait;
+//! 5. send FIFO write: the sender writes a frame's CRC bytes one a cycle and the firmware's
+//!    bytes at most every other cycle through a one-byte holding register that must not
+//!    overrun, so it goes before the fast streams that can wait;
 //! 6. frame buffer read: the feeder and the firmware's `in FB` (which cannot wait: the value
 //!    must be there when the instruction is fetched, see [`SpFrame`]);
 //! 7. result FIFO read (the sender's tail), 8. result FIFO write (the engine's output): both

@@ -45,8 +45,10 @@ pub const SLOTS: u8 = 1;
 const MSG_SLOT: usize = 32;
 
 /// Error messages, in ROM slot order; the kernel names them by index (`e_msg`), with the
-/// message's name beside the number.
-pub(crate) const MESSAGES: &[&str] = &[
+/// message's name beside the number. The protocol firmware (`crate::linkfw`) sends `#` and
+/// the index in two digits instead of the text (docs/protocol.md), which [`board_message`]
+/// reads back.
+pub const MESSAGES: &[&str] = &[
     "frame CRC mismatch",
     "unknown command",
     "bad payload size or field",
@@ -67,6 +69,18 @@ pub(crate) const MESSAGES: &[&str] = &[
     "strip input CRC mismatch",
     "engine found no valid program",
 ];
+
+/// An ERROR message as a hardware board sent it, as text: `#` and two digits name one of
+/// [`MESSAGES`]; anything else is the text itself.
+pub fn board_message(m: &str) -> String {
+    let b = m.as_bytes();
+    if b.len() == 3 && b[0] == b'#' && b[1].is_ascii_digit() && b[2].is_ascii_digit() {
+        if let Some(t) = MESSAGES.get(((b[1] - b'0') * 10 + (b[2] - b'0')) as usize) {
+            return t.to_string();
+        }
+    }
+    m.to_string()
+}
 
 /// The receiver/executor's states.
 #[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]

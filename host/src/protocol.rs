@@ -270,7 +270,12 @@ impl ErrorKind {
 /// What HELLO answers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hello {
-    pub design: DesignInfo,
+    /// The model-image format and the design hash the board was built for.
+    pub format_version: u32,
+    pub hash: u32,
+    /// The design's description, when the board sends it (a hardware board with the protocol
+    /// firmware does not: the hash is the check).
+    pub design: Option<DesignInfo>,
     /// What the board is (a board name, or the simulator standing in for one).
     pub name: String,
     /// Length and CRC-32 of the model image loaded (0, 0 when none): lets the host skip the
@@ -479,14 +484,14 @@ impl Msg {
                 w.u8(*keep_model as u8);
             }
             Info(h) => {
-                let json = serde_json::to_vec(&h.design).expect("design info serialises");
+                let json = h.design.as_ref().map(|d| serde_json::to_vec(d).expect("design info serialises"));
                 let mut end = h.name.len().min(255);
                 while !h.name.is_char_boundary(end) {
                     end -= 1;
                 }
                 let name = &h.name.as_bytes()[..end];
-                w.u32(h.design.format_version).u32(h.design.hash).u32(h.model_len).u32(h.model_crc).u8(h.slots);
-                w.u8(name.len() as u8).bytes(name).bytes(&json);
+                w.u32(h.format_version).u32(h.hash).u32(h.model_len).u32(h.model_crc).u8(h.slots);
+                w.u8(name.len() as u8).bytes(name).bytes(json.as_deref().unwrap_or_default());
             }
             Committed { target, id } => {
                 w.u8(*target as u8).u16(*id);
@@ -564,12 +569,17 @@ impl Msg {
                     (r.u32()?, r.u32()?, r.u32()?, r.u32()?, r.u8()?);
                 let n = r.u8()? as usize;
                 let name = utf8(r.take(n)?, "board name")?;
-                let design: DesignInfo =
-                    serde_json::from_slice(r.rest()).map_err(|e| format!("design description: {e}"))?;
-                if design.format_version != format_version || design.hash != hash {
-                    return Err("design description disagrees with its header".into());
-                }
-                Msg::Info(Box::new(Hello { design, name, model_len, model_crc, slots }))
+                let rest = r.rest();
+                let design = if rest.is_empty() {
+                    None
+                } else {
+                    let d: DesignInfo = serde_json::from_slice(rest).map_err(|e| format!("design description: {e}"))?;
+                    if d.format_version != format_version || d.hash != hash {
+                        return Err("design description disagrees with its header".into());
+                    }
+                    Some(d)
+                };
+                Msg::Info(Box::new(Hello { format_version, hash, design, name, model_len, model_crc, slots }))
             }
             code::COMMITTED => Msg::Committed { target: r.target()?, id: r.u16()? },
             code::MISSING => {
@@ -609,7 +619,7 @@ impl Msg {
                 if rest.len() > MAX_MESSAGE {
                     return Err(format!("error message of {} bytes (at most {MAX_MESSAGE})", rest.len()));
                 }
-                Msg::Error { kind, id, message: utf8(rest, "error message")? }
+                Msg::Error { kind, id, message: bbcu_hdl::proto::board_message(&utf8(rest, "error message")?) }
             }
             c => return Err(format!("unknown code 0x{c:02x}")),
         };
@@ -636,6 +646,7 @@ mod tests {
 
     fn sample_msgs() -> Vec<Msg> {
         let job = StripJob { width: 70, height: 33, keep_x0: 3, keep_w: 60 };
+        let design = DesignInfo::of(&bbcu_arch::HwConfig::preset("ice40").unwrap());
         vec![
             Msg::Hello,
             Msg::Begin { target: Target::Strip, id: 7, total: 6930, chunk: 1024, crc: 0xdead_beef, job },
@@ -646,11 +657,22 @@ mod tests {
             Msg::Counters,
             Msg::Reset { keep_model: true },
             Msg::Info(Box::new(Hello {
-                design: DesignInfo::of(&bbcu_arch::HwConfig::preset("ice40").unwrap()),
+                format_version: design.format_version,
+                hash: design.hash,
+                design: Some(design.clone()),
                 name: "test board".into(),
                 model_len: 12,
                 model_crc: 34,
                 slots: 3,
+            })),
+            Msg::Info(Box::new(Hello {
+                format_version: design.format_version,
+                hash: design.hash,
+                design: None,
+                name: "bbcu ice40-up5k (hardware)".into(),
+                model_len: 0,
+                model_crc: 0,
+                slots: 1,
             })),
             Msg::Committed { target: Target::Model, id: 0 },
             Msg::Missing { target: Target::Strip, id: 9, ranges: vec![(0, 1024), (4096, 10)] },
@@ -681,6 +703,33 @@ mod tests {
             assert!(p.next_frame().is_none());
             assert_eq!(p.pending(), 0);
         }
+    }
+
+    /// The protocol firmware names its error messages by index, and INFO without the design's
+    /// JSON; a description that disagrees with the header is refused.
+    #[test]
+    fn firmware_messages_and_info_decode() {
+        let f = Frame { code: code::ERROR, seq: 1, payload: vec![4, 9, 0, b'#', b'0', b'3'] };
+        assert_eq!(
+            Msg::decode(&f).unwrap(),
+            Msg::Error { kind: ErrorKind::NoModel, id: 9, message: "no model loaded".into() }
+        );
+        let f = Frame { code: code::ERROR, seq: 1, payload: vec![4, 9, 0, b'#', b'9', b'9'] };
+        assert_eq!(Msg::decode(&f).unwrap(), Msg::Error { kind: ErrorKind::NoModel, id: 9, message: "#99".into() });
+        let design = DesignInfo::of(&bbcu_arch::HwConfig::preset("ice40").unwrap());
+        let h = Hello {
+            format_version: design.format_version,
+            hash: design.hash ^ 1,
+            design: Some(design),
+            name: "x".into(),
+            model_len: 0,
+            model_crc: 0,
+            slots: 1,
+        };
+        let bytes = Msg::Info(Box::new(h)).frame(2);
+        let mut p = Parser::new();
+        p.push(&bytes);
+        assert!(Msg::decode(&p.next_frame().unwrap().unwrap()).is_err());
     }
 
     #[test]

@@ -76,7 +76,7 @@ macro_rules! hw_dut {
             }
         }
 
-        $crate::hw_dut_common!($stale_wait, $quiet);
+        $crate::hw_dut_common!($stale_wait, $quiet, true);
     };
 }
 
@@ -163,14 +163,15 @@ macro_rules! hw_dut_line {
             }
         }
 
-        $crate::hw_dut_common!($stale_wait, $quiet);
+        $crate::hw_dut_common!($stale_wait, $quiet, false);
     };
 }
 
-/// The `LinkDut` side both harnesses share.
+/// The `LinkDut` side both harnesses share (`json`: INFO carries the design's JSON, as the
+/// hand-built engine's does; `hw_dut_line`'s firmware leaves it to the host).
 #[macro_export]
 macro_rules! hw_dut_common {
-    ($stale_wait:expr, $quiet:expr) => {
+    ($stale_wait:expr, $quiet:expr, $json:expr) => {
         impl LinkDut for Dut {
             fn send(&mut self, bytes: &[u8]) {
                 self.rx.extend(bytes);
@@ -212,6 +213,9 @@ macro_rules! hw_dut_common {
             }
             fn cycles(&self) -> u64 {
                 self.cycles
+            }
+            fn design_json(&self) -> bool {
+                $json
             }
         }
     };

@@ -83,10 +83,11 @@ impl Frame {
     pub fn u64(&self, at: usize) -> u64 {
         u64::from_le_bytes(self.payload[at..at + 8].try_into().unwrap())
     }
-    /// ERROR's kind and message.
+    /// ERROR's kind and message (a message the firmware names by index, as text).
     pub fn error(&self) -> (u8, String) {
         assert_eq!(self.code, ERROR, "not an ERROR: {self:?}");
-        (self.payload[0], String::from_utf8(self.payload[3..].to_vec()).unwrap())
+        let m = String::from_utf8(self.payload[3..].to_vec()).unwrap();
+        (self.payload[0], bbcu_hdl::proto::board_message(&m))
     }
 }
 

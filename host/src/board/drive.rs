@@ -80,22 +80,25 @@ impl Session {
         }
         let mut client = Client::new(link, opts.baud);
         let hello = client.hello()?;
-        let d = &hello.design;
-        if d.format_version != FORMAT_VERSION {
+        if hello.format_version != FORMAT_VERSION {
             bail!(
                 "{}: the board speaks model-image format {}, this program {FORMAT_VERSION}: rebuild one of them",
                 client.name,
-                d.format_version
+                hello.format_version
             );
         }
-        if d.hash != want.design_hash() {
+        if hello.hash != want.design_hash() {
+            // A board with the protocol firmware sends no description: the hash says it differs.
+            let diff = match &hello.design {
+                Some(d) => config_diff(&d.config, want),
+                None => "the board does not describe its design".to_string(),
+            };
             bail!(
-                "{}: the board runs another design (hash {:08x}, expected {:08x} for {}): {}",
+                "{}: the board runs another design (hash {:08x}, expected {:08x} for {}): {diff}",
                 client.name,
-                d.hash,
+                hello.hash,
                 want.design_hash(),
                 want.name,
-                config_diff(&d.config, want)
             );
         }
         client.abort()?;

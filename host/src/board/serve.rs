@@ -283,7 +283,9 @@ impl Board {
             Msg::Hello => {
                 let model = sh.state.lock().unwrap().model.unwrap_or((0, 0));
                 let hello = Hello {
-                    design: sh.design.clone(),
+                    format_version: sh.design.format_version,
+                    hash: sh.design.hash,
+                    design: Some(sh.design.clone()),
                     name: sh.name.clone(),
                     model_len: model.0,
                     model_crc: model.1,
