@@ -528,7 +528,7 @@ impl crate::sim::Clocked for Slope {
 ///
 /// Stages: 1–4. [`ConvRound`] ([`RoundSat`], the slope beside it); 5–6. [`Slope`], fed [`SLOPE_ONE`] (the identity) when
 /// `slope_en` is low.
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct ConvPost {
     pub clock: Signal<In, Clock>,
     pub valid_in: Signal<In, Bit>,
@@ -545,24 +545,6 @@ pub struct ConvPost {
 
 impl ConvPost {
     pub const LATENCY: usize = ConvRound::LATENCY + Slope::LATENCY;
-}
-
-impl Default for ConvPost {
-    fn default() -> Self {
-        Self {
-            clock: Default::default(),
-            valid_in: Default::default(),
-            acc: Default::default(),
-            bias: Default::default(),
-            shift: Default::default(),
-            slope: Default::default(),
-            slope_en: Default::default(),
-            result: Default::default(),
-            valid_out: Default::default(),
-            round: Default::default(),
-            act: Default::default(),
-        }
-    }
 }
 
 impl Logic for ConvPost {
