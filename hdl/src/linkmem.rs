@@ -111,6 +111,9 @@ pub struct SpFifo<const A: usize, const A1: usize> {
     pop: Signal<Local, Bit>,
     /// The write stage's count after this edge's word left it.
     wn_a: Signal<Local, Bits<2>>,
+    /// A word leaves the write stage (`w2` moves to the front); the new byte lands in front.
+    w0_sh: Signal<Local, Bit>,
+    w0_ld: Signal<Local, Bit>,
     wa: Signal<Local, Bits<A>>,
     ra: Signal<Local, Bits<A>>,
     base: Constant<Bits<14>>,
@@ -164,6 +167,8 @@ impl<const A: usize, const A1: usize> SpFifo<A, A1> {
             push: Default::default(),
             pop: Default::default(),
             wn_a: Default::default(),
+            w0_sh: Default::default(),
+            w0_ld: Default::default(),
             wa: Default::default(),
             ra: Default::default(),
             base: Constant::new(bits::<14>(base as u64)),
@@ -241,20 +246,27 @@ impl<const A: usize, const A1: usize> Logic for SpFifo<A, A1> {
 
         // ---- Write stage: a word leaves from the front (to the memory or the read stage), the
         // new byte joins at the back.
+        // `w0` updates under two flat conditions (a word leaves, the new byte lands in front),
+        // never nested under an earlier update: Yosys then folds its enable into the
+        // flip-flop, where the nested form left a hold multiplexer in a LUT on every bit.
+        self.w0_sh.next = self.wgrant.val() | (self.bypass.val() & self.wn.q.val().get_bit(1));
         self.wn_a.next = self.wn.q.val();
-        if self.wgrant.val() | (self.bypass.val() & self.wn.q.val().get_bit(1)) {
-            self.w0.d.next = self.w2.q.val();
+        if self.w0_sh.val() {
             self.wn_a.next = self.wn.q.val() - 2;
         }
         if self.bypass.val() & (self.wn.q.val() == 1) {
             self.wn_a.next = 0.into();
         }
+        self.w0_ld.next = self.push.val() & (self.wn_a.val() == 0);
+        if self.w0_sh.val() {
+            self.w0.d.next = self.w2.q.val();
+        }
+        if self.w0_ld.val() {
+            self.w0.d.next = self.data_in.val();
+        }
         self.wn.d.next = self.wn_a.val();
         if self.push.val() {
             self.wn.d.next = self.wn_a.val() + 1;
-            if self.wn_a.val() == 0 {
-                self.w0.d.next = self.data_in.val();
-            }
             if self.wn_a.val() == 1 {
                 self.w1.d.next = self.data_in.val();
             }
