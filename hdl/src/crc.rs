@@ -12,12 +12,19 @@
 
 use rust_hdl::prelude::*;
 
+/// The CRC-32 unit. Its value can also be loaded, 16 bits at a time (`load_lo`, `load_hi` with
+/// `load_data`; a load is the value `crc` would show), so one unit serves two messages in turn
+/// when their owner keeps the one not being fed (`LinkIo`'s receive and upload CRCs); units
+/// that never load tie `load_lo` and `load_hi` low.
 #[derive(LogicBlock)]
 pub struct Crc32 {
     pub clock: Signal<In, Clock>,
     pub clear: Signal<In, Bit>,
     pub valid: Signal<In, Bit>,
     pub data: Signal<In, Bits<8>>,
+    pub load_lo: Signal<In, Bit>,
+    pub load_hi: Signal<In, Bit>,
+    pub load_data: Signal<In, Bits<16>>,
     pub crc: Signal<Out, Bits<32>>,
     /// The register before the final XOR; all-zero is the initial value 0xFFFFFFFF inverted,
     /// so the power-up state is a cleared CRC.
@@ -39,72 +46,6 @@ impl Default for Crc32 {
             clear: Default::default(),
             valid: Default::default(),
             data: Default::default(),
-            crc: Default::default(),
-            state_n: Default::default(),
-            step: std::array::from_fn(|_| Default::default()),
-            poly: Constant::new(bits::<32>(Self::POLY as u64)),
-            ones: Constant::new(bits::<32>(0xFFFF_FFFF)),
-        }
-    }
-}
-
-impl Logic for Crc32 {
-    #[hdl_gen]
-    fn update(&mut self) {
-        dff_setup!(self, clock, state_n);
-        self.step[0].next = !self.state_n.q.val();
-        if self.clear.val() {
-            self.step[0].next = self.ones.val();
-        }
-        for i in 0..8 {
-            if self.step[i].val().get_bit(0) ^ self.data.val().get_bit(i) {
-                self.step[i + 1].next = (self.step[i].val() >> 1) ^ self.poly.val();
-            } else {
-                self.step[i + 1].next = self.step[i].val() >> 1;
-            }
-        }
-        if self.valid.val() {
-            self.state_n.d.next = !self.step[8].val();
-        } else if self.clear.val() {
-            self.state_n.d.next = 0.into();
-        }
-        self.crc.next = self.state_n.q.val();
-    }
-}
-
-impl crate::sim::Clocked for Crc32 {
-    fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
-        &mut self.clock
-    }
-}
-
-/// [`Crc32`] whose value can also be loaded, 16 bits at a time (`load_lo`, `load_hi` with
-/// `load_data`; a load is the value `crc` would show): one unit serves two messages in turn
-/// when their owner keeps the one not being fed. A separate block so that `Crc32`'s Verilog,
-/// and with it the hand-built protocol engine's, stays as it is.
-#[derive(LogicBlock)]
-pub struct Crc32L {
-    pub clock: Signal<In, Clock>,
-    pub clear: Signal<In, Bit>,
-    pub valid: Signal<In, Bit>,
-    pub data: Signal<In, Bits<8>>,
-    pub load_lo: Signal<In, Bit>,
-    pub load_hi: Signal<In, Bit>,
-    pub load_data: Signal<In, Bits<16>>,
-    pub crc: Signal<Out, Bits<32>>,
-    state_n: DFF<Bits<32>>,
-    step: [Signal<Local, Bits<32>>; 9],
-    poly: Constant<Bits<32>>,
-    ones: Constant<Bits<32>>,
-}
-
-impl Default for Crc32L {
-    fn default() -> Self {
-        Self {
-            clock: Default::default(),
-            clear: Default::default(),
-            valid: Default::default(),
-            data: Default::default(),
             load_lo: Default::default(),
             load_hi: Default::default(),
             load_data: Default::default(),
@@ -117,7 +58,7 @@ impl Default for Crc32L {
     }
 }
 
-impl Logic for Crc32L {
+impl Logic for Crc32 {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, state_n);
@@ -147,7 +88,7 @@ impl Logic for Crc32L {
     }
 }
 
-impl crate::sim::Clocked for Crc32L {
+impl crate::sim::Clocked for Crc32 {
     fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
         &mut self.clock
     }

@@ -36,7 +36,7 @@
 //! instruction being fetched (`Ctl::port_next`, `out_next`, `in_next`), and the bytes the
 //! sender writes come from registers (docs/architecture.md has the measurements).
 
-use crate::crc::{Crc32, Crc32L, Crc8};
+use crate::crc::{Crc32, Crc8};
 use crate::ctl::Ctl;
 use crate::linkfw::{pin, pout};
 use crate::linkmem::LinkMem;
@@ -159,7 +159,7 @@ pub struct LinkIo<const PA: usize> {
     rx8: Crc8,
     /// The receive CRC-32, and the upload's between frames (the firmware keeps the upload's
     /// value while a frame comes in, and loads it back to feed the payload).
-    rx32: Crc32L,
+    rx32: Crc32,
     tx32: Crc32,
     res32: Crc32,
 
@@ -568,6 +568,13 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         self.res32.data.next = self.mem.rf_out.val();
         self.res32.valid.next = self.pop.val();
         self.res32.clear.next = self.hit_res32.q.val();
+        // Only the receive unit is ever reloaded.
+        self.tx32.load_lo.next = false;
+        self.tx32.load_hi.next = false;
+        self.tx32.load_data.next = 0.into();
+        self.res32.load_lo.next = false;
+        self.res32.load_hi.next = false;
+        self.res32.load_data.next = 0.into();
         // A pop of an empty FIFO is ignored: the count stays, and the firmware reads again.
         if self.push.val() & !((self.pop.val() | self.hit_res.q.val()) & !self.mem.rf_empty.val()) {
             self.rcnt.d.next = self.rcnt.q.val() + 1;

@@ -804,6 +804,19 @@ impl<const RA: usize> Logic for Proto<RA> {
         self.res32.clear.next = false;
         self.res32.valid.next = self.fifo_pop.val() & (self.ps.q.val() != Ps::Drain);
         self.res32.data.next = self.tb.val();
+        // The CRC units are never reloaded here.
+        self.rx32.load_lo.next = false;
+        self.rx32.load_hi.next = false;
+        self.rx32.load_data.next = 0.into();
+        self.up32.load_lo.next = false;
+        self.up32.load_hi.next = false;
+        self.up32.load_data.next = 0.into();
+        self.tx32.load_lo.next = false;
+        self.tx32.load_hi.next = false;
+        self.tx32.load_data.next = 0.into();
+        self.res32.load_lo.next = false;
+        self.res32.load_hi.next = false;
+        self.res32.load_data.next = 0.into();
 
         if self.c_wait.q.val() != 2 {
             self.c_wait.d.next = self.c_wait.q.val() + 1;

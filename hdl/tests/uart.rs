@@ -504,6 +504,8 @@ fn drive_crc(uut: &mut Crc32, x: &CrcIn) {
     uut.clear.next = x.clear;
     uut.valid.next = x.valid;
     uut.data.next = (x.data as u64).into();
+    uut.load_lo.next = false;
+    uut.load_hi.next = false;
 }
 
 #[test]
@@ -519,6 +521,48 @@ fn crc_matches_crc_crate() {
     }
     // The catalogue's check value.
     assert_eq!(CRC.checksum(b"123456789"), 0xCBF4_3926);
+}
+
+/// A loaded value is one the unit could have reached: loading `crc(prefix)` by halves (in
+/// either order, with bytes of another message fed in between) and then feeding the rest
+/// gives `crc(prefix ++ rest)`, as `LinkIo` does when it resumes an upload between frames.
+#[test]
+fn crc_loaded_by_halves_resumes_a_message() {
+    let mut rng = ChaCha8Rng::seed_from_u64(29);
+    let mut uut = Crc32::default();
+    start(&mut uut);
+    for round in 0..60 {
+        let prefix: Vec<u8> = (0..rng.random_range(0..40)).map(|_| rng.random()).collect();
+        let rest: Vec<u8> = (0..rng.random_range(1..40)).map(|_| rng.random()).collect();
+        let other: Vec<u8> = (0..rng.random_range(1..10)).map(|_| rng.random()).collect();
+        // Another message in the unit first.
+        for (i, &b) in other.iter().enumerate() {
+            drive_crc(&mut uut, &CrcIn { clear: i == 0, valid: true, data: b });
+            tick(&mut uut);
+        }
+        assert_eq!(uut.crc.val().index() as u32, CRC.checksum(&other), "round {round}: the other message");
+        let c = CRC.checksum(&prefix);
+        let halves = if rng.random_bool(0.5) {
+            [(true, c & 0xFFFF), (false, c >> 16)]
+        } else {
+            [(false, c >> 16), (true, c & 0xFFFF)]
+        };
+        for (lo, h) in halves {
+            drive_crc(&mut uut, &CrcIn { clear: false, valid: false, data: rng.random() });
+            uut.load_lo.next = lo;
+            uut.load_hi.next = !lo;
+            uut.load_data.next = (h as u64).into();
+            tick(&mut uut);
+        }
+        assert_eq!(uut.crc.val().index() as u32, c, "round {round}: the loaded value shows");
+        let mut msg = prefix.clone();
+        for &b in &rest {
+            drive_crc(&mut uut, &CrcIn { clear: false, valid: true, data: b });
+            tick(&mut uut);
+            msg.push(b);
+            assert_eq!(uut.crc.val().index() as u32, CRC.checksum(&msg), "round {round}: resumed");
+        }
+    }
 }
 
 // --- Verilog -------------------------------------------------------------------------------
@@ -664,7 +708,7 @@ int main(int argc, char** argv) {
     int c, v; unsigned d;
     t->clock = 0; t->eval();
     while (fscanf(f, "%d %d %u", &c, &v, &d) == 3) {
-        t->clear = c; t->valid = v; t->data = d; t->eval();
+        t->clear = c; t->valid = v; t->data = d; t->load_lo = 0; t->load_hi = 0; t->eval();
         t->clock = 1; t->eval();
         printf("%u\n", (unsigned)t->crc);
         t->clock = 0; t->eval();
