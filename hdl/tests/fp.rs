@@ -3,15 +3,16 @@
 //! emitted Verilog linted (`verilator --lint-only -Wall`, the shared waivers) and cross-simulated
 //! under Verilator on the same vectors (fpga-notes §3.9). Two chained tests also run the blocks
 //! against whole golden-model functions: `MacLanes` + `ConvPost` against `fixed::conv`, and
-//! `OutPixel` (and `OutPixel2`, its two-multiplier form) against `fixed::finish`. The UP5K's
-//! shared forms (`ConvRound` with a `Slope`, `InWordB` on `OutPixel2`'s lent multiplier) run
-//! wired as the engine wires them, against the same vectors as the blocks they replace.
+//! `OutPixel` (and `OutPixel2`, its two-multiplier form) against `fixed::finish`. `ConvPost` is
+//! `ConvRound` then `Slope`, the pair the UP5K's engine chains through its shared slope, so its
+//! tests cover both; `InWordB` runs on `OutPixel2`'s lent multiplier, wired as the engine wires
+//! them, against `InWord`'s vectors.
 //!
 //! Every block is exercised through one uniform shape: a cycle is a row of input port values
 //! (`i64`, two's complement where signed), an output event is `(cycle, values)`, so one rust-hdl
 //! runner and one generated C++ testbench serve all blocks.
 
-use bbcu_hdl::fp::{ConvPost, ConvRound, InWord, InWordB, MacLanes, OutPixel, OutPixel2, Slope};
+use bbcu_hdl::fp::{ConvPost, InWord, InWordB, MacLanes, OutPixel, OutPixel2, Slope};
 use bbcu_hdl::sim::{start, tick, Clocked};
 use bbcu_sim::fixed::{
     apply_slope, conv, finish, rshift_round, sat16, FixedNetwork, Fmap, QConv, BILINEAR_FRAC, SCALE_FRAC, SLOPE_FRAC,
@@ -431,87 +432,6 @@ fn conv_post_verilator_matches_golden() {
     );
     let want = expected(&c, ConvPost::LATENCY, |x| x.valid, |x| vec![conv_golden(x)]);
     check("ConvPost (Verilator)", &got, &want, &rows, ConvPost::LATENCY);
-}
-
-/// `ConvRound` then `Slope`, as the UP5K's engine chains them: `ConvPost`'s ports.
-#[derive(LogicBlock, Default)]
-struct ConvRoundSlope {
-    clock: Signal<In, Clock>,
-    valid_in: Signal<In, Bit>,
-    acc: Signal<In, Bits<48>>,
-    bias: Signal<In, Bits<48>>,
-    shift: Signal<In, Bits<6>>,
-    slope: Signal<In, Signed<16>>,
-    slope_en: Signal<In, Bit>,
-    result: Signal<Out, Signed<16>>,
-    valid_out: Signal<Out, Bit>,
-    round: ConvRound,
-    act: Slope,
-}
-
-impl Logic for ConvRoundSlope {
-    #[hdl_gen]
-    fn update(&mut self) {
-        clock!(self, clock, round, act);
-        self.round.valid_in.next = self.valid_in.val();
-        self.round.acc.next = self.acc.val();
-        self.round.bias.next = self.bias.val();
-        self.round.shift.next = self.shift.val();
-        self.round.slope.next = self.slope.val();
-        self.round.slope_en.next = self.slope_en.val();
-        self.act.valid_in.next = self.round.valid_out.val();
-        self.act.v.next = self.round.y.val();
-        self.act.s.next = self.round.s.val();
-        self.result.next = self.act.z.val();
-        self.valid_out.next = self.act.valid_out.val();
-    }
-}
-
-impl Clocked for ConvRoundSlope {
-    fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
-        &mut self.clock
-    }
-}
-
-const CONV_ROUND_SLOPE_LATENCY: usize = ConvRound::LATENCY + Slope::LATENCY;
-const _: () = assert!(CONV_ROUND_SLOPE_LATENCY == ConvPost::LATENCY);
-
-#[test]
-fn conv_round_and_slope_match_golden() {
-    let c = conv_vectors(3, 20_000);
-    let rows = conv_rows(&c);
-    let want = expected(&c, ConvPost::LATENCY, |x| x.valid, |x| vec![conv_golden(x)]);
-    let (got, _) = run_hdl::<ConvRoundSlope>(
-        &rows,
-        ConvPost::LATENCY,
-        |u, r| {
-            u.valid_in.next = r[0] != 0;
-            u.acc.next = b48(r[1]);
-            u.bias.next = b48(r[2]);
-            u.shift.next = (r[3] as u64).into();
-            u.slope.next = s16(r[4]);
-            u.slope_en.next = r[5] != 0;
-        },
-        |u| u.valid_out.val().then(|| vec![from_s16(u.result.val())]),
-    );
-    check("ConvRound + Slope", &got, &want, &rows, ConvPost::LATENCY);
-}
-
-#[test]
-fn conv_round_and_slope_verilator_match_golden() {
-    let c = conv_vectors(3, 100_000);
-    let rows = conv_rows(&c);
-    let got = run_verilator(
-        ConvRoundSlope::default(),
-        "fp_conv_round_slope",
-        &[("valid_in", 1), ("acc", 48), ("bias", 48), ("shift", 6), ("slope", 16), ("slope_en", 1)],
-        "valid_out",
-        &[("result", 16, true)],
-        &rows,
-        ConvPost::LATENCY,
-    );
-    let want = expected(&c, ConvPost::LATENCY, |x| x.valid, |x| vec![conv_golden(x)]);
-    check("ConvRound + Slope (Verilator)", &got, &want, &rows, ConvPost::LATENCY);
 }
 
 // --- MacLanes --------------------------------------------------------------------------------
