@@ -672,38 +672,51 @@ fn in_rows(c: &[(bool, i64, i64)]) -> Vec<Vec<i64>> {
     c.iter().map(|x| vec![x.0 as i64, x.1, x.2]).collect()
 }
 
-#[test]
-fn in_word_matches_golden() {
-    let c = in_vectors(5);
-    let rows = in_rows(&c);
-    let (got, rate) = run_hdl::<InWord>(
-        &rows,
-        InWord::LATENCY,
-        |u, r| {
-            u.valid_in.next = r[0] != 0;
-            u.p.next = (r[1] as u64).into();
-            u.k_in.next = (r[2] as u64).into();
-        },
-        |u| u.valid_out.val().then(|| vec![from_s16(u.x.val())]),
-    );
-    eprintln!("InWord: {} cycles at {rate:.0} cycles/s", rows.len());
-    check("InWord", &got, &in_want(&c), &rows, InWord::LATENCY);
+/// The input word's rust-hdl run: any block with `InWord`'s ports (a macro because the ports
+/// are fields of each type, not a trait).
+macro_rules! in_word_hdl {
+    ($ty:ty, $latency:expr, $what:expr) => {{
+        let c = in_vectors(5);
+        let rows = in_rows(&c);
+        let (got, rate) = run_hdl::<$ty>(
+            &rows,
+            $latency,
+            |u, r| {
+                u.valid_in.next = r[0] != 0;
+                u.p.next = (r[1] as u64).into();
+                u.k_in.next = (r[2] as u64).into();
+            },
+            |u| u.valid_out.val().then(|| vec![from_s16(u.x.val())]),
+        );
+        eprintln!("{}: {} cycles at {rate:.0} cycles/s", $what, rows.len());
+        check($what, &got, &in_want(&c), &rows, $latency);
+    }};
 }
 
-#[test]
-fn in_word_verilator_matches_golden() {
+/// The same vectors on a block with `InWord`'s ports under Verilator.
+fn in_word_verilator<B: Block>(uut: B, name: &str, what: &str, latency: usize) {
     let c = in_vectors(5);
     let rows = in_rows(&c);
     let got = run_verilator(
-        InWord::default(),
-        "fp_in_word",
+        uut,
+        name,
         &[("valid_in", 1), ("p", 8), ("k_in", 32)],
         "valid_out",
         &[("x", 16, true)],
         &rows,
-        InWord::LATENCY,
+        latency,
     );
-    check("InWord (Verilator)", &got, &in_want(&c), &rows, InWord::LATENCY);
+    check(what, &got, &in_want(&c), &rows, latency);
+}
+
+#[test]
+fn in_word_matches_golden() {
+    in_word_hdl!(InWord, InWord::LATENCY, "InWord");
+}
+
+#[test]
+fn in_word_verilator_matches_golden() {
+    in_word_verilator(InWord::default(), "fp_in_word", "InWord (Verilator)", InWord::LATENCY);
 }
 
 /// `InWordB` on `OutPixel2`'s second multiplier, wired as the UP5K's engine wires them (the
@@ -761,35 +774,12 @@ impl Clocked for InWordOnB {
 
 #[test]
 fn in_word_on_lent_multiplier_matches_golden() {
-    let c = in_vectors(5);
-    let rows = in_rows(&c);
-    let (got, _) = run_hdl::<InWordOnB>(
-        &rows,
-        InWordB::LATENCY,
-        |u, r| {
-            u.valid_in.next = r[0] != 0;
-            u.p.next = (r[1] as u64).into();
-            u.k_in.next = (r[2] as u64).into();
-        },
-        |u| u.valid_out.val().then(|| vec![from_s16(u.x.val())]),
-    );
-    check("InWordB on OutPixel2", &got, &in_want(&c), &rows, InWordB::LATENCY);
+    in_word_hdl!(InWordOnB, InWordB::LATENCY, "InWordB on OutPixel2");
 }
 
 #[test]
 fn in_word_on_lent_multiplier_verilator_matches_golden() {
-    let c = in_vectors(5);
-    let rows = in_rows(&c);
-    let got = run_verilator(
-        InWordOnB::default(),
-        "fp_in_word_b",
-        &[("valid_in", 1), ("p", 8), ("k_in", 32)],
-        "valid_out",
-        &[("x", 16, true)],
-        &rows,
-        InWordB::LATENCY,
-    );
-    check("InWordB on OutPixel2 (Verilator)", &got, &in_want(&c), &rows, InWordB::LATENCY);
+    in_word_verilator(InWordOnB::default(), "fp_in_word_b", "InWordB on OutPixel2 (Verilator)", InWordB::LATENCY);
 }
 
 // --- OutPixel --------------------------------------------------------------------------------
