@@ -1064,29 +1064,31 @@ fn out_pixel_matches_golden() {
     check("OutPixel", &got, &want, &rows, OutPixel::LATENCY);
 }
 
+/// `OutPixel`'s input ports for the Verilator testbench (`OutPixel2` adds the loan's).
+const OUT_INS: &[(&str, u32)] = &[
+    ("valid_in", 1),
+    ("acc", 48),
+    ("bias", 48),
+    ("shift", 6),
+    ("subtract", 1),
+    ("x00", 16),
+    ("x01", 16),
+    ("x10", 16),
+    ("x11", 16),
+    ("a1", 9),
+    ("b1", 9),
+    ("k_out", 32),
+    ("frac", 4),
+];
+
 #[test]
 fn out_pixel_verilator_matches_golden() {
     let c = out_vectors(6, 200_000);
     let rows = out_rows(&c);
-    let ins = [
-        ("valid_in", 1),
-        ("acc", 48),
-        ("bias", 48),
-        ("shift", 6),
-        ("subtract", 1),
-        ("x00", 16),
-        ("x01", 16),
-        ("x10", 16),
-        ("x11", 16),
-        ("a1", 9),
-        ("b1", 9),
-        ("k_out", 32),
-        ("frac", 4),
-    ];
     let got = run_verilator(
         OutPixel::default(),
         "fp_out_pixel",
-        &ins,
+        OUT_INS,
         "valid_out",
         &[("pixel", 8, false)],
         &rows,
@@ -1253,24 +1255,7 @@ fn out_pixel2_lends_its_second_multiplier() {
 fn out_pixel2_verilator_matches_golden() {
     let c = out_spaced(&out_vectors(9, 100_000), 13, legal_gap);
     let rows = with_ext(out_rows(&c), 16);
-    let ins = [
-        ("valid_in", 1),
-        ("acc", 48),
-        ("bias", 48),
-        ("shift", 6),
-        ("subtract", 1),
-        ("x00", 16),
-        ("x01", 16),
-        ("x10", 16),
-        ("x11", 16),
-        ("a1", 9),
-        ("b1", 9),
-        ("k_out", 32),
-        ("frac", 4),
-        ("ext_x", 16),
-        ("ext_y", 16),
-        ("ext_add", 32),
-    ];
+    let ins = [OUT_INS, &[("ext_x", 16), ("ext_y", 16), ("ext_add", 32)]].concat();
     let got = run_verilator(
         OutPixel2::default(),
         "fp_out_pixel2",
