@@ -12,7 +12,11 @@
 //! row loop is idle; so the row needs no setup cycles, and its addresses are 16 bits (the
 //! firmware serves memories of at most 64 Ki words).
 //!
-//! Ports: [`crate::engine`]'s. Cycle model: `bbcu_arch::seqfw::SeqBoard` (the firmware on
+//! Ports: [`crate::engine`]'s, except that the strip's fields (`strip_w`, `strip_h`,
+//! `keep_x0`, `keep_w`) are read while the strip runs, not latched at `start`: they must hold
+//! from `start` to `done`. The link's job registers do (its firmware writes them only while
+//! the engine is idle), and a second copy here was 64 flip-flops of the UP5K's logic cells.
+//! Cycle model: `bbcu_arch::seqfw::SeqBoard` (the firmware on
 //! the core's model beside the reference model's row loop), which the tests hold this engine
 //! to counter for counter. `cnt_sel` 0 total cycles (from the firmware taking the strip to
 //! its end), 1 stall cycles (the input stage waiting for bytes), 2 + 2l the row loop's cycles
@@ -134,10 +138,6 @@ pub struct EngineFw16<
     go: DFF<Bit>,
     counting: DFF<Bit>,
     err: DFF<Bit>,
-    sw: DFF<Bits<16>>,
-    sh: DFF<Bits<16>>,
-    kx0: DFF<Bits<16>>,
-    kw: DFF<Bits<16>>,
     pp: DFF<Bits<16>>,
     cadr: DFF<Bits<16>>,
     ma: DFF<Bits<16>>,
@@ -404,10 +404,6 @@ impl<
             go: Default::default(),
             counting: Default::default(),
             err: Default::default(),
-            sw: Default::default(),
-            sh: Default::default(),
-            kx0: Default::default(),
-            kw: Default::default(),
             pp: Default::default(),
             cadr: Default::default(),
             ma: Default::default(),
@@ -630,10 +626,6 @@ impl<
             go,
             counting,
             err,
-            sw,
-            sh,
-            kx0,
-            kw,
             pp,
             cadr,
             ma,
@@ -808,14 +800,14 @@ impl<
         // scale's bits (bits 0 and 2 are never both set).
         self.ws_a.next = 0.into();
         if self.rw[8].q.val().get_bit(0) {
-            self.ws_a.next = self.sw.q.val();
+            self.ws_a.next = self.strip_w.val();
         }
         if self.rw[8].q.val().get_bit(2) {
-            self.ws_a.next = self.sw.q.val() << 2;
+            self.ws_a.next = self.strip_w.val() << 2;
         }
         self.ws_b.next = 0.into();
         if self.rw[8].q.val().get_bit(1) {
-            self.ws_b.next = self.sw.q.val() << 1;
+            self.ws_b.next = self.strip_w.val() << 1;
         }
         self.ws.next = self.ws_a.val() + self.ws_b.val();
 
@@ -837,16 +829,16 @@ impl<
             self.pin_v.next = self.prog.read_data.val();
         }
         if self.core.port_next.val() == 2 {
-            self.pin_v.next = self.sw.q.val();
+            self.pin_v.next = self.strip_w.val();
         }
         if self.core.port_next.val() == 3 {
-            self.pin_v.next = self.sh.q.val();
+            self.pin_v.next = self.strip_h.val();
         }
         if self.core.port_next.val() == 4 {
-            self.pin_v.next = self.kx0.q.val();
+            self.pin_v.next = self.keep_x0.val();
         }
         if self.core.port_next.val() == 5 {
-            self.pin_v.next = self.kw.q.val();
+            self.pin_v.next = self.keep_w.val();
         }
         if self.core.port_next.val() == 6 {
             self.pin_v.next = self.prod.q.val().get_bits::<16>(0);
@@ -1254,10 +1246,6 @@ impl<
 
         // ---- The strip.
         if self.start.val() & !self.run.q.val() {
-            self.sw.d.next = self.strip_w.val();
-            self.sh.d.next = self.strip_h.val();
-            self.kx0.d.next = self.keep_x0.val();
-            self.kw.d.next = self.keep_w.val();
             self.run.d.next = true;
             self.go.d.next = true;
             self.err.d.next = false;
@@ -1302,7 +1290,7 @@ impl<
             self.x.d.next = self.c_x0.q.val();
             self.xdiv.d.next = 0.into();
             if self.is_tail.val() {
-                self.xdiv.d.next = self.kx0.q.val();
+                self.xdiv.d.next = self.keep_x0.val();
             }
             self.pxr.d.next = self.c_xoff.q.val();
             // The last word's lanes (1..=16) as a mask: the complement of ones shifted by
@@ -1354,7 +1342,7 @@ impl<
                 if self.in_valid.val() {
                     self.inword.valid_in.next = true;
                 }
-                if self.in_pix.val() & (self.in_x.q.val() + 1 == self.sw.q.val()) {
+                if self.in_pix.val() & (self.in_x.q.val() + 1 == self.strip_w.val()) {
                     self.phase.d.next = RowPhase::InDrain;
                     self.fi.d.next = 0.into();
                 }
@@ -1509,7 +1497,7 @@ impl<
         if self.h_inch.q.val().get_bit(1) {
             self.px_b.next = self.cx0.val() << 1;
         }
-        self.px_step.next = self.cx0.val() + 1 != self.sw.q.val();
+        self.px_step.next = self.cx0.val() + 1 != self.strip_w.val();
         self.pv.d.next = false;
         // A binary op's residual: its pixel in the source's centre row; the tail's input
         // words are addressed from its channel alone.
