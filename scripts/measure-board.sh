@@ -11,10 +11,13 @@
 #    logic cell holds one LUT and one flip-flop, so the flip-flops are a floor under the cells.
 # 4. The same netlist's block RAMs, SPRAMs and multipliers by the memory or register they
 #    implement (`OUT/hard.txt`): the EBR budget in docs/architecture.md.
+# 5. The same netlist's LUTs by the registers and memories they feed (`OUT/cones.txt`,
+#    `scripts/lut_cones.py`): where the logic of one flat module, the engine's glue, goes.
 set -euo pipefail
 board=${1:?board}
 out=$(realpath -m "${2:?out dir}")
-cd "$(dirname "$0")/.."
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here/.."
 mkdir -p "$out"
 cargo build -q -p bbcu-host
 set +e
@@ -98,3 +101,5 @@ for kind in ("SB_RAM40_4K", "SB_SPRAM256KA", "SB_MAC16"):
 open(f"{out}/hard.txt", "w").writelines(lines)
 print("".join(lines))
 PY
+python3 "$here/lut_cones.py" "$flow/top.json" "" 150 >"$out/cones.txt"
+head -25 "$out/cones.txt"
