@@ -38,7 +38,7 @@ keep=$(grep -o '^module top\$\(engine\|proto\|uart\|engine\$\(arr\|post\|slope\|
     sed 's/^module //; s/($//' | tr '\n' ' ')
 yosys -q -l blocks.log -p "$read; hierarchy -top top; setattr -mod -set keep_hierarchy 1 $keep; $synth; tee -q -o $out/blocks.txt stat" >/dev/null
 
-python3 - "$out" <<'PY'
+python3 - "$out" "$here" <<'PY'
 import collections, json, re, sys
 out = sys.argv[1]
 
@@ -56,28 +56,13 @@ for name, body in re.findall(r"=== (\S+) ===\n(.*?)(?====|\Z)", text, re.S):
 open(f"{out}/blocks.md", "w").write(table)
 print(table)
 
-# Flip-flops by register, from the flat netlist the flow placed.
+# Flip-flops by register, from the flat netlist the flow placed (named as lut_cones.py names
+# them, two levels deep: the block's sub-blocks kept, arrays summed).
+sys.path.insert(0, sys.argv[2])
+from lut_cones import flip_flops, register_namer
 net = json.load(open(f"{out}/work/flow/top.json"))
 top = net["modules"]["top"]
-names = collections.defaultdict(list)
-for n, v in top["netnames"].items():
-    for b in v["bits"]:
-        names[b].append(n)
-def register(bit):
-    ns = [n for n in names.get(bit, []) if not n.startswith("$")]
-    q = [n for n in ns if n.endswith(".q")]
-    if not (q or ns):
-        return "?"
-    n = min(q or ns, key=len)
-    # core.engine.rec$12.q -> engine.rec (arrays summed); keep the block for sub-blocks.
-    parts = [p for p in n.split(".") if p not in ("core", "q", "d")]
-    if any("_SB_" in p or "_D_Q" in p for p in parts):
-        return re.split(r"[$.]", parts[0])[0] + ".(unnamed)"
-    return re.sub(r"\$\d+$", "", ".".join(parts[:2]))
-ffs = collections.Counter()
-for c in top["cells"].values():
-    if c["type"].startswith("SB_DFF"):
-        ffs[register(c["connections"]["Q"][0])] += 1
+ffs = flip_flops(top, register_namer(top, 2))
 by_top = collections.Counter()
 for k, v in ffs.items():
     by_top[k.split(".")[0]] += v
