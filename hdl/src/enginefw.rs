@@ -25,7 +25,7 @@
 use crate::bram::Bram;
 use crate::ctl::Ctl;
 use crate::engine::{BIN_LAT, CONV_LAT};
-use crate::fp::{ConvRound, InWordB, MacLanes, OutPixel2, Slope};
+use crate::fp::{InWordB, MacLanes, OutPixel2, RoundSat, Slope};
 use crate::post::Post;
 use crate::spram::SpRam;
 use crate::PeArray16;
@@ -41,7 +41,7 @@ const _: () = assert!(SEQ_PA == seqfw::PA as usize);
 /// channels, 8 source scale, 9 groups, 10 source words per pixel, 11 lanes of the last word,
 /// 12 record step.
 const RW_N: usize = 13;
-const _: () = assert!(ConvRound::LATENCY + Slope::LATENCY == CONV_LAT);
+const _: () = assert!(RoundSat::LATENCY + Slope::LATENCY == CONV_LAT);
 const _: () = assert!(seqfw::ROW_RECORD_WORDS.len() == RW_N);
 // The kernel names ports and record words by number (rust-hdl's Verilog cannot name Rust
 // constants): these are the numbers it uses.
@@ -125,11 +125,12 @@ pub struct EngineFw16<
     post: Post,
     slope: Slope,
     mac: MacLanes<M>,
-    // Three multipliers for these three and `slope` where `crate::engine` has nine (the part has
-    // 8): the conv's slope runs on `slope` (one op at a time), the output pixel on two (the
-    // post issue reads a tail output's four input words one a cycle, so it gives `outpx` a
-    // value every 4 cycles at most, `OutPixel2::SPACING`), the input word on the second of those.
-    cpost: ConvRound,
+    // Three multipliers for these two and `slope` where `crate::engine` has nine (the part has
+    // 8): the conv's slope runs on `slope` and its rounding on the output pixel's (one op at a
+    // time: a conv's post is `ConvPost`'s `RoundSat` then `Slope`, and neither has a copy of
+    // its own), the output pixel on two (the post issue reads a tail output's four input words
+    // one a cycle, so it gives `outpx` a value every 4 cycles at most, `OutPixel2::SPACING`),
+    // the input word on the second of those.
     outpx: OutPixel2,
     inword: InWordB,
 
@@ -236,7 +237,6 @@ pub struct EngineFw16<
     px00: DFF<Signed<16>>,
     px01: DFF<Signed<16>>,
     px10: DFF<Signed<16>>,
-    pbias: DFF<Bits<48>>,
     // The post issue's constant address, delayed to the write-back, where the threshold is
     // read (banks 6 and 7) in place of travelling beside its output in 17 bits.
     tadr: [DFF<Bits<CA>>; BIN_LAT],
@@ -397,7 +397,6 @@ impl<
             post: Default::default(),
             slope: Default::default(),
             mac: Default::default(),
-            cpost: Default::default(),
             outpx: Default::default(),
             inword: Default::default(),
             run: Default::default(),
@@ -489,7 +488,6 @@ impl<
             px00: Default::default(),
             px01: Default::default(),
             px10: Default::default(),
-            pbias: Default::default(),
             tadr: std::array::from_fn(|_| Default::default()),
             outstanding: Default::default(),
             wbf: Default::default(),
@@ -702,7 +700,6 @@ impl<
             px00,
             px01,
             px10,
-            pbias,
             outstanding,
             wbf,
             wbb,
@@ -757,7 +754,7 @@ impl<
         for i in 1..BIN_LAT {
             self.tadr[i].d.next = self.tadr[i - 1].q.val();
         }
-        clock!(self, clock, core, arr, post, slope, mac, cpost, outpx, inword);
+        clock!(self, clock, core, arr, post, slope, mac, outpx, inword);
         self.prog.read_clock.next = self.clock.val();
         self.prog.write_clock.next = self.clock.val();
         self.fmem.read_clock.next = self.clock.val();
@@ -1576,9 +1573,6 @@ impl<
             self.xmem.read_address.next = bit_cast::<XA, 16>(self.xa_row.val() + self.xa_col.val() + self.pres.q.val());
             if self.psub.q.val() == 1 {
                 self.px00.d.next = self.xmem.read_data.val();
-                self.pbias.d.next = bit_cast::<48, 16>(self.cmem[0].read_data.val())
-                    | (bit_cast::<48, 16>(self.cmem[1].read_data.val()) << 16)
-                    | (bit_cast::<48, 16>(self.cmem[2].read_data.val()) << 32);
             }
             if self.psub.q.val() == 2 {
                 self.px01.d.next = self.xmem.read_data.val();
@@ -1617,27 +1611,32 @@ impl<
             bit_cast::<32, 16>(self.cmem[4].read_data.val()) | (bit_cast::<32, 16>(self.cmem[5].read_data.val()) << 16),
         );
         self.post.shift.next = self.rw[4].q.val().get_bits::<5>(0);
-        self.slope.valid_in.next = self.post.valid_out.val() | self.cpost.valid_out.val();
+        // A conv's rounded outputs (the tail's never reach the slope).
+        self.slope.valid_in.next = self.post.valid_out.val() | (self.outpx.t_valid.val() & !self.is_tail.val());
         self.slope.v.next = self.post.result.val();
         self.slope.s.next = self.unit_slope.val();
         if self.rw[0].q.val().get_bit(5) {
             self.slope.s.next = signed_cast(self.rw[6].q.val());
         }
         if !self.is_bin.val() {
-            self.slope.v.next = self.cpost.y.val();
-            self.slope.s.next = self.cpost.s.val();
+            // The conv's slope is the op's (its record does not change while outputs are in
+            // flight), so it needs no delay beside the rounding.
+            self.slope.v.next = self.outpx.t.val();
+            if !self.rw[0].q.val().get_bit(4) {
+                self.slope.s.next = self.unit_slope.val();
+            } else {
+                self.slope.s.next = signed_cast(self.rw[5].q.val());
+            }
         }
-        self.cpost.valid_in.next = self.pv.q.val() & !self.is_bin.val() & !self.is_tail.val();
-        self.cpost.acc.next = self.pacc.q.val();
-        self.cpost.bias.next = bit_cast::<48, 16>(self.cmem[0].read_data.val())
+        // Both a conv's output and a tail pixel enter the output pixel's rounding in the cycle
+        // after the post issue addressed their constants (`prec`), so the bias is the
+        // constant memory's output as it stands.
+        self.outpx.valid_in.next = self.pv.q.val() & self.is_tail.val();
+        self.outpx.t_only.next = self.pv.q.val() & !self.is_bin.val() & !self.is_tail.val();
+        self.outpx.acc.next = self.pacc.q.val();
+        self.outpx.bias.next = bit_cast::<48, 16>(self.cmem[0].read_data.val())
             | (bit_cast::<48, 16>(self.cmem[1].read_data.val()) << 16)
             | (bit_cast::<48, 16>(self.cmem[2].read_data.val()) << 32);
-        self.cpost.shift.next = self.rw[4].q.val().get_bits::<6>(0);
-        self.cpost.slope.next = signed_cast(self.rw[5].q.val());
-        self.cpost.slope_en.next = self.rw[0].q.val().get_bit(4);
-        self.outpx.valid_in.next = self.pv.q.val() & self.is_tail.val();
-        self.outpx.acc.next = self.pacc.q.val();
-        self.outpx.bias.next = self.pbias.q.val();
         self.outpx.shift.next = self.rw[4].q.val().get_bits::<6>(0);
         self.outpx.subtract.next = self.h_sub.q.val();
         self.outpx.x00.next = self.px00.q.val();

@@ -10,7 +10,8 @@
 //! | [`ConvPost`]  | `sat16(rnd(acc + bias, shift))`, then the slope if enabled        | 6       |
 //! | [`OutPixel`]  | the output stage of `fixed::finish` for one value                 | 12      |
 //! | [`InWord`]    | `rnd(p · k_in, 16)` (`fixed::input_word`)                         | 2       |
-//! | [`OutPixel2`] | [`OutPixel`] on 2 multipliers, one value every 4 cycles at most   | 12      |
+//! | [`OutPixel2`] | [`OutPixel`] on 2 multipliers, one value every 4 cycles at most;  | 12      |
+//! |               | its rounding also serves a conv's outputs (`t_only`, `t`)         | 4       |
 //! | [`InWordB`]   | [`InWord`] on [`OutPixel2`]'s second multiplier, between pixels   | 2       |
 //! | [`ConvRound`] | [`ConvPost`] less its slope (applied by a shared [`Slope`])       | 4       |
 //!
@@ -1188,6 +1189,12 @@ impl crate::sim::Clocked for OutPixel {
 /// cycle before (B's register), in any cycle that does not follow a value's cycle 7 or 8. The
 /// UP5K's engine runs its input word's multiply there ([`InWordB`]): it converts input bytes
 /// only while no output pixel is in flight.
+///
+/// The rounding is lent too: `t_only` feeds a value (`acc`, `bias`, `shift`) to the rounding
+/// alone, and `t` is `sat16(rnd(acc + bias, shift))` [`RoundSat::LATENCY`] cycles after any
+/// value (`t_valid`), which is [`ConvRound`]'s `y`. The UP5K's engine rounds its
+/// full-precision convs' outputs here (one op runs at a time, so the tail's pixels and a
+/// conv's outputs are never in flight together; the caller keeps them apart).
 #[derive(LogicBlock)]
 pub struct OutPixel2 {
     pub clock: Signal<In, Clock>,
@@ -1210,6 +1217,9 @@ pub struct OutPixel2 {
     pub ext_y: Signal<In, Bits<16>>,
     pub ext_add: Signal<In, Bits<32>>,
     pub ext_p: Signal<Out, Bits<16>>,
+    pub t_only: Signal<In, Bit>,
+    pub t: Signal<Out, Signed<16>>,
+    pub t_valid: Signal<Out, Bit>,
     round: RoundSat,
     scale: PixelScale,
     /// `valid_in` delayed 1..=12 cycles: which step each multiplier takes, and `valid_out`.
@@ -1282,6 +1292,9 @@ impl Default for OutPixel2 {
             ext_y: Default::default(),
             ext_add: Default::default(),
             ext_p: Default::default(),
+            t_only: Default::default(),
+            t: Default::default(),
+            t_valid: Default::default(),
             round: Default::default(),
             scale: Default::default(),
             vp: std::array::from_fn(|_| Default::default()),
@@ -1345,7 +1358,7 @@ impl Logic for OutPixel2 {
             self.sub[i].d.next = self.sub[i - 1].q.val();
         }
 
-        self.round.valid_in.next = self.valid_in.val();
+        self.round.valid_in.next = self.valid_in.val() | self.t_only.val();
         self.round.acc.next = self.acc.val();
         self.round.bias.next = self.bias.val();
         self.round.shift.next = self.shift.val();
@@ -1400,8 +1413,8 @@ impl Logic for OutPixel2 {
             self.ya.next = signed_cast(self.ra.q.val().get_bits::<16>(8));
             self.adda.next = bit_cast::<32, 24>(self.h0_3.q.val());
         }
-        // (The rounding's valid is `vp[3]`.)
-        if self.round.valid_out.val() {
+        // Cycle 4 (`vp[3]`; the rounding's valid also marks `t_only` values).
+        if self.vp[3].q.val() {
             self.xa.next = signed_cast(bit_cast::<16, 9>(self.a1_1.q.val()));
             self.ya.next = signed_cast(bit_cast::<16, 8>(self.el_4.q.val()));
             self.adda.next = self.ra.q.val() << 8;
@@ -1460,6 +1473,8 @@ impl Logic for OutPixel2 {
         self.scale.frac.next = self.frac.val();
         self.pixel.next = self.scale.pixel.val();
         self.valid_out.next = self.vp[11].q.val();
+        self.t.next = signed_cast(self.round.y.val());
+        self.t_valid.next = self.round.valid_out.val();
     }
 }
 
@@ -1591,10 +1606,10 @@ impl crate::sim::Clocked for InWordB {
 // ConvRound
 
 /// [`ConvPost`] less its [`Slope`]: `y = sat16(rnd(acc + bias, shift))` and, beside it, the
-/// slope to apply (`slope`, or [`SLOPE_ONE`] with `slope_en` low). The UP5K's engine applies
-/// it on the [`Slope`] that follows its binary post, which a full-precision conv's row never
-/// uses (one op runs at a time): one multiplier where [`ConvPost`] and [`Slope`] have two. Same
-/// inputs as [`ConvPost`], which is [`ConvRound`] then [`Slope`].
+/// slope to apply (`slope`, or [`SLOPE_ONE`] with `slope_en` low): [`ConvPost`] is
+/// [`ConvRound`] then [`Slope`]. (The UP5K's engine has neither: it rounds a conv's outputs
+/// on [`OutPixel2`]'s rounding and applies the op's slope on the [`Slope`] that follows its
+/// binary post; one op runs at a time.)
 #[derive(LogicBlock)]
 pub struct ConvRound {
     pub clock: Signal<In, Clock>,

@@ -12,7 +12,7 @@
 //! (`i64`, two's complement where signed), an output event is `(cycle, values)`, so one rust-hdl
 //! runner and one generated C++ testbench serve all blocks.
 
-use bbcu_hdl::fp::{ConvPost, InWord, InWordB, MacLanes, OutPixel, OutPixel2, Slope};
+use bbcu_hdl::fp::{ConvPost, InWord, InWordB, MacLanes, OutPixel, OutPixel2, RoundSat, Slope};
 use bbcu_hdl::sim::{start, tick, Clocked};
 use bbcu_sim::fixed::{
     apply_slope, conv, finish, rshift_round, sat16, FixedNetwork, Fmap, QConv, BILINEAR_FRAC, SCALE_FRAC, SLOPE_FRAC,
@@ -1266,6 +1266,53 @@ fn out_pixel2_verilator_matches_golden() {
         OutPixel2::LATENCY,
     );
     check("OutPixel2 (Verilator)", &got, &out_want(&c), &rows, OutPixel2::LATENCY);
+}
+
+/// `OutPixel2`'s rounding lent to a full-precision conv (`t_only`): `t` is the conv post's
+/// rounding (`ConvPost`'s vectors, one a cycle, the window's edges for every shift), and no
+/// pixel comes out.
+fn t_only_drive(u: &mut OutPixel2, r: &[i64]) {
+    u.t_only.next = r[0] != 0;
+    u.acc.next = b48(r[1]);
+    u.bias.next = b48(r[2]);
+    u.shift.next = (r[3] as u64).into();
+}
+
+fn t_only_read(u: &OutPixel2) -> Option<Vec<i64>> {
+    assert!(!u.valid_out.val(), "a pixel from a rounding-only value");
+    u.t_valid.val().then(|| vec![from_s16(u.t.val())])
+}
+
+fn t_only_want(c: &[ConvIn]) -> Events {
+    expected(c, RoundSat::LATENCY, |x| x.valid, |x| vec![sat16(rshift_round(x.acc + x.bias, x.shift)) as i64])
+}
+
+#[test]
+fn out_pixel2_rounds_for_a_conv() {
+    let c = conv_vectors(21, 20_000);
+    let rows: Vec<_> = c.iter().map(|x| vec![x.valid as i64, x.acc, x.bias, x.shift as i64]).collect();
+    let (got, _) = run_hdl::<OutPixel2>(&rows, RoundSat::LATENCY, t_only_drive, t_only_read);
+    let want = t_only_want(&c);
+    assert_eq!(got.len(), want.len());
+    check("OutPixel2 t_only", &got, &want, &rows, RoundSat::LATENCY);
+}
+
+#[test]
+fn out_pixel2_rounds_for_a_conv_verilator() {
+    let c = conv_vectors(22, 100_000);
+    let rows: Vec<_> = c.iter().map(|x| vec![x.valid as i64, x.acc, x.bias, x.shift as i64]).collect();
+    let got = run_verilator(
+        OutPixel2::default(),
+        "fp_out_pixel2_t",
+        &[("t_only", 1), ("acc", 48), ("bias", 48), ("shift", 6)],
+        "t_valid",
+        &[("t", 16, true)],
+        &rows,
+        RoundSat::LATENCY,
+    );
+    let want = t_only_want(&c);
+    assert_eq!(got.len(), want.len());
+    check("OutPixel2 t_only (Verilator)", &got, &want, &rows, RoundSat::LATENCY);
 }
 
 /// Whole images as the UP5K's engine feeds them: one pixel every 4 cycles.
