@@ -41,7 +41,10 @@ pub mod pin {
     pub const BUSY: u8 = 8;
     /// Non-zero when the output buffer has room for a tail row.
     pub const ROOM: u8 = 9;
-    /// The constant-memory word at its pointer (the read advances it).
+    /// The constant-memory word at its pointer (the read advances it), as bits 0–8 and the
+    /// sign repeated into 9–15: the firmware reads only the bilinear table, whose words are
+    /// −1, 0 and Q8 weights in 0..=256, and the narrower read is 6 bits fewer through the
+    /// hardware's 8-way bank multiplexer.
     pub const CW: u8 = 10;
 }
 
@@ -102,6 +105,11 @@ pub mod rc {
     pub const XOFF: u8 = 18;
     pub const N: usize = 19;
 }
+
+/// The hardware zeroes its per-op counters in the strip's first 32 cycles (one word a cycle),
+/// so the firmware's first `RGO` must not come earlier; it comes after the header's reads, well
+/// after (the model holds the firmware to it).
+pub const COUNTERS_CLEARED: u64 = 32;
 
 /// Program address bits of the firmware's memory.
 pub const PA: u32 = 10;
@@ -518,6 +526,8 @@ struct SeqIo<'a> {
     op_cycles: Vec<u64>,
     op_busy: Vec<u64>,
     go: bool,
+    /// The cycle the strip started (the hardware starts zeroing its per-op counters then).
+    start: u64,
     pp: usize,
     cadr: usize,
     ma: u16,
@@ -560,7 +570,7 @@ impl SeqIo<'_> {
                 pin::CW => {
                     let w = self.dev.const_word(self.cadr);
                     self.cadr += 1;
-                    w
+                    (w & 0x1FF) | if w & 0x8000 != 0 { 0xFE00 } else { 0 }
                 }
                 _ => 0,
             },
@@ -586,7 +596,7 @@ impl SeqIo<'_> {
                     p if (pout::H_R..pout::BIL + 8).contains(&p) => self.consts[(p - pout::H_R) as usize] = v,
                     pout::RGO => {
                         let (want, n) = &self.want_consts;
-                        if !self.fetching || self.consts[..*n] != want[..*n] {
+                        if !self.fetching || self.consts[..*n] != want[..*n] || now < self.start + COUNTERS_CLEARED {
                             self.done = Some(3);
                             return 0;
                         }
@@ -717,6 +727,7 @@ impl SeqBoard {
             op_cycles: vec![0; p.ops.len()],
             op_busy: vec![0; p.ops.len()],
             go: true,
+            start: t0,
             pp: 0,
             cadr: 0,
             ma: 0,

@@ -254,13 +254,14 @@ pub struct EngineFw16<
     o_have: DFF<Bit>,
     o_pend: DFF<Bit>,
     o_byte: DFF<Bits<8>>,
-    // Counters; `seen` marks the ops that have had a row in this strip (their first row
-    // writes its counters instead of adding to them).
+    // Counters. `clr` zeroes the per-op words at a strip's start, one a cycle while its bit 5
+    // is set, so that a row always adds to its op's words (the firmware's first `RGO` comes
+    // `seqfw::COUNTERS_CLEARED` cycles after the start at the earliest).
     total: DFF<Bits<32>>,
     stall: DFF<Bits<32>>,
     row_cyc: DFF<Bits<32>>,
     row_busy: DFF<Bits<32>>,
-    seen: DFF<Bits<16>>,
+    clr: DFF<Bits<6>>,
 
     wa_sh: Constant<Bits<8>>,
     fwa_sh: Constant<Bits<8>>,
@@ -279,7 +280,6 @@ pub struct EngineFw16<
     rgo: Signal<Local, Bit>,
     in_acc: Signal<Local, Bit>,
     in_pix: Signal<Local, Bit>,
-    row_end2: Signal<Local, Bit>,
     iss: Signal<Local, Bit>,
     c_q: Signal<Local, Bit>,
     c_dx2: Signal<Local, Bit>,
@@ -290,6 +290,8 @@ pub struct EngineFw16<
     port: Signal<Local, Bits<8>>,
     v: Signal<Local, Bits<16>>,
     pin_v: Signal<Local, Bits<16>>,
+    cw_lo: Signal<Local, Bits<9>>,
+    cw_s: Signal<Local, Bit>,
     pp_n: Signal<Local, Bits<16>>,
     cadr_n: Signal<Local, Bits<16>>,
     ma_n: Signal<Local, Bits<16>>,
@@ -338,9 +340,7 @@ pub struct EngineFw16<
     o_push: Signal<Local, Bit>,
     o_pop: Signal<Local, Bit>,
     cnt_a: Signal<Local, Bits<5>>,
-    cnt_old: Signal<Local, Bits<32>>,
     cnt_add: Signal<Local, Bits<32>>,
-    seen_op: Signal<Local, Bits<16>>,
 }
 
 impl<
@@ -504,7 +504,7 @@ impl<
             stall: Default::default(),
             row_cyc: Default::default(),
             row_busy: Default::default(),
-            seen: Default::default(),
+            clr: Default::default(),
             wa_sh: Constant::new(bits::<8>(WA as u64)),
             fwa_sh: Constant::new(bits::<8>(FWA as u64)),
             p_c: Constant::new(bits::<16>(P as u64)),
@@ -518,7 +518,6 @@ impl<
             rgo: Default::default(),
             in_acc: Default::default(),
             in_pix: Default::default(),
-            row_end2: Default::default(),
             iss: Default::default(),
             c_q: Default::default(),
             c_dx2: Default::default(),
@@ -529,6 +528,8 @@ impl<
             port: Default::default(),
             v: Default::default(),
             pin_v: Default::default(),
+            cw_lo: Default::default(),
+            cw_s: Default::default(),
             pp_n: Default::default(),
             cadr_n: Default::default(),
             ma_n: Default::default(),
@@ -577,9 +578,7 @@ impl<
             o_push: Default::default(),
             o_pop: Default::default(),
             cnt_a: Default::default(),
-            cnt_old: Default::default(),
             cnt_add: Default::default(),
-            seen_op: Default::default(),
         }
     }
 }
@@ -715,7 +714,7 @@ impl<
             stall,
             row_cyc,
             row_busy,
-            seen
+            clr
         );
         for i in 0..4 {
             self.bil_m1[i].clock.next = self.clock.val();
@@ -850,12 +849,20 @@ impl<
                 .into(),
             );
         }
+        // `CW` carries bits 0–8 and the sign (`seqfw::pin::CW`): 10 bits through the 8-way bank
+        // multiplexer, not 16.
+        self.cw_lo.next = self.cmem[0].read_data.val().get_bits::<9>(0);
+        self.cw_s.next = self.cmem[0].read_data.val().get_bit(15);
+        for k in 1..8 {
+            if self.cadr.q.val().get_bits::<3>(0).index() == k {
+                self.cw_lo.next = self.cmem[k].read_data.val().get_bits::<9>(0);
+                self.cw_s.next = self.cmem[k].read_data.val().get_bit(15);
+            }
+        }
         if self.core.port_next.val() == 10 {
-            self.pin_v.next = self.cmem[0].read_data.val();
-            for k in 1..8 {
-                if self.cadr.q.val().get_bits::<3>(0).index() == k {
-                    self.pin_v.next = self.cmem[k].read_data.val();
-                }
+            self.pin_v.next = bit_cast::<16, 9>(self.cw_lo.val());
+            if self.cw_s.val() {
+                self.pin_v.next = bit_cast::<16, 9>(self.cw_lo.val()) | bits::<16>(0xFE00);
             }
         }
         self.pin_r.d.next = self.pin_v.val();
@@ -1182,11 +1189,6 @@ impl<
 
         // Counters: 0 total, 1 stall, then per op its cycles and busy count.
         self.cnt_a.next = bit_cast::<5, 8>(self.c_op.q.val() << 1) + 2;
-        self.cnt_old.next = 0.into();
-        self.seen_op.next = self.seen.q.val() & (bits::<16>(1) << bit_cast::<16, 8>(self.c_op.q.val()));
-        if self.seen_op.val() != 0 {
-            self.cnt_old.next = self.cnts.read_data.val();
-        }
         self.cnts.write_enable.next = false;
         self.cnts.write_address.next = self.cnt_a.val();
         // One adder for both words of the row (its cycles at fi = 1, its busy count at 2).
@@ -1194,7 +1196,10 @@ impl<
         if self.fi.q.val() == 2 {
             self.cnt_add.next = self.row_busy.q.val();
         }
-        self.cnts.write_data.next = self.cnt_old.val() + self.cnt_add.val();
+        self.cnts.write_data.next = self.cnts.read_data.val() + self.cnt_add.val();
+        if self.clr.q.val().get_bit(5) {
+            self.cnts.write_data.next = 0.into();
+        }
         self.cnts.read_address.next = bit_cast::<5, 8>(self.cnt_sel.val());
         self.cnt_data.next = self.cnts.read_data.val();
         if self.cnt_sel.val() == 0 {
@@ -1248,7 +1253,7 @@ impl<
             self.err.d.next = false;
             self.total.d.next = 0.into();
             self.stall.d.next = 0.into();
-            self.seen.d.next = 0.into();
+            self.clr.d.next = bits::<6>(32);
         }
         if self.wr.val() & (self.port.val() == 49) {
             self.run.d.next = false;
@@ -1270,7 +1275,6 @@ impl<
         self.rgo.next = (self.phase.q.val() == RowPhase::Idle) & self.wr.val() & (self.port.val() == 48);
         self.in_acc.next = (self.phase.q.val() == RowPhase::InRow) & self.in_valid.val();
         self.in_pix.next = self.in_acc.val() & (bit_cast::<16, 8>(self.in_c.q.val() + 1) == self.h_inch.q.val());
-        self.row_end2.next = (self.phase.q.val() == RowPhase::RowEnd) & (self.fi.q.val() == 2);
         if self.phase.q.val() != RowPhase::Idle {
             self.row_cyc.d.next = self.row_cyc.q.val() + 1;
         }
@@ -1325,9 +1329,6 @@ impl<
         if (self.phase.q.val() == RowPhase::InRow) & !self.in_valid.val() {
             self.stall.d.next = self.stall.q.val() + 1;
         }
-        if self.row_end2.val() {
-            self.seen.d.next = self.seen.q.val() | (bits::<16>(1) << bit_cast::<16, 8>(self.c_op.q.val()));
-        }
         match self.phase.q.val() {
             RowPhase::Idle => {
                 if self.rgo.val() {
@@ -1381,6 +1382,11 @@ impl<
             _ => {
                 self.phase.d.next = RowPhase::Idle;
             }
+        }
+        if self.clr.q.val().get_bit(5) {
+            self.cnts.write_enable.next = true;
+            self.cnts.write_address.next = self.clr.q.val().get_bits::<5>(0);
+            self.clr.d.next = self.clr.q.val() + 1;
         }
 
         // The issue loop's steps, each implying the one before: a word (`iss`), the last word
