@@ -34,7 +34,7 @@ cd "$flow"
 synth=$(grep -o -m1 'synth_ice40[^;]*-top top' yosys.log) ||
     { echo "$board: not an iCE40 build (the breakdown reads SB_* cells)" >&2; exit 1; }
 read=$(grep -o -m1 'read_verilog[^;]*design\.v' yosys.log)
-keep=$(grep -o '^module top\$\(engine\|proto\|uart\|engine\$\(arr\|post\|slope\|mac\|cpost\|outpx\|inword\)\)(' design.v |
+keep=$(grep -o '^module top\$\(engine\|proto\|uart\|core\|engine\$\(arr\|post\|slope\|mac\|cpost\|outpx\|inword\)\)(' design.v |
     sed 's/^module //; s/($//' | tr '\n' ' ')
 yosys -q -l blocks.log -p "$read; hierarchy -top top; setattr -mod -set keep_hierarchy 1 $keep; $synth; tee -q -o $out/blocks.txt stat" >/dev/null
 

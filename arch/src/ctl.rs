@@ -25,12 +25,14 @@
 //! | 8–C | `jmp`, `jz`, `jnz`, `jc`, `jnc t` | PC ← t = `x:n` if always, A = 0, A ≠ 0, C, not C |
 //! | D | `call t` | LR ← PC + 1; PC ← t |
 //! | E | `ret` | PC ← LR |
-//! | F | `nop`, `lpm`, `ldx`, `stx`, `tax`, `lra`, `jpa` | x = 1: A ← the program word at A (three cycles); 2: A ← R\[X\], X + 1; 3: R\[X\] ← A, X + 1; 4: X ← A's low byte; 5: A ← LR; 6: PC ← A; others nothing |
+//! | F | `nop`, `lpm`, `ldx`, `stx`, `tax`, `lra`, `jpa` | x = 1: A ← the program word at A (four cycles); 2: A ← R\[X\], X + 1; 3: R\[X\] ← A, X + 1; 4: X ← A's low byte; 5: A ← LR; 6: PC ← A; others nothing |
 //!
 //! ALU codes without an operation (10, 12–15) leave A and C as they are. Targets are taken
 //! modulo the program memory's size. Every instruction takes two cycles (fetch, execute), after
-//! one boot cycle, except `lpm`, which reads the program memory in a third; ports are read and
-//! written in the execute cycle. `lpm` lets constant tables and text live in the program
+//! one boot cycle, except `lpm`, which reads the program memory in a third and fetches the next
+//! instruction a cycle later (the core runs two threads whose cycles interleave, and the third
+//! cycle is the other thread's execute cycle, `bbcu_hdl::ctl`); ports are read and written in
+//! the execute cycle. `lpm` lets constant tables and text live in the program
 //! memory instead of a block RAM of their own.
 //!
 //! **Nested calls.** There is one link register and no stack: a subroutine that calls another
@@ -187,8 +189,8 @@ impl Cpu {
         let t = w & 0x0FFF & self.mask;
         let next = self.pc.wrapping_add(1) & self.mask;
         let lpm = op == 15 && x == 1;
-        self.cycles += if lpm { 3 } else { 2 };
-        let exec = self.cycles - if lpm { 2 } else { 1 };
+        self.cycles += if lpm { 4 } else { 2 };
+        let exec = self.cycles - if lpm { 3 } else { 1 };
         let mut pc = next;
         match op {
             0 => self.a = self.r[n as usize],
@@ -467,7 +469,7 @@ mod tests {
         assert_eq!(outs, vec![Io::Out(9, 123 * 45)]);
     }
 
-    /// A table in the program memory, read with `lpm`, costs one cycle more than other loads.
+    /// A table in the program memory, read with `lpm`, costs two cycles more than other loads.
     #[test]
     fn lpm_reads_program_words() {
         let mut a = Asm::new();
@@ -486,7 +488,7 @@ mod tests {
             }));
         }
         assert_eq!(outs, vec![Io::Out(1, 0xBEEF), Io::Out(2, 0x1234)]);
-        assert_eq!(execs, vec![2, 4, 7, 9, 11, 14], "lpm's execute cycle, then one more");
+        assert_eq!(execs, vec![2, 4, 8, 10, 12, 16], "lpm's execute cycle, then two more");
     }
 
     /// A register table walked with the index: four words stored, then summed.

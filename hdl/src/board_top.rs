@@ -29,6 +29,10 @@ use crate::uart::{Uart, UartCore};
 use bbcu_arch::HwConfig;
 use rust_hdl::prelude::*;
 
+/// The firmware boards' one control core: the protocol firmware on thread 0, the engine's
+/// sequencer firmware on thread 1 (each thread's program address bits: the protocol's).
+pub type SharedCore = crate::ctl::Ctl<{ crate::linkfw::PA as usize }>;
+
 /// UART with a 2 KiB receive FIFO and a 512-byte send FIFO.
 pub type BoardUart = Uart<11, 12, 9, 10>;
 
@@ -51,7 +55,11 @@ pub enum Link {
 /// itself ([`FwLink`]) to a [`UartCore`]; `status` names the block with `rx_overflow` and
 /// `tx_idle` for the LEDs.
 macro_rules! board_top {
-    ($(#[$meta:meta])* $name:ident, $engine:ty, $link:ty, $uart:ty, $(fifo $fifo:ident)? $(line $line:ident)?, $st:ident) => {
+    (@link $link:ty, $cfg:expr, $stale:expr) => { <$link>::new($cfg, $stale) };
+    (@link $link:ty, $cfg:expr, $stale:expr, $core:ident) => { <$link>::external($cfg, $stale) };
+    (@engine $engine:ty) => { Default::default() };
+    (@engine $engine:ty, $core:ident) => { <$engine>::external() };
+    ($(#[$meta:meta])* $name:ident, $engine:ty, $link:ty, $uart:ty, $(fifo $fifo:ident)? $(line $line:ident)?, $st:ident $(, shared $core:ident)?) => {
         $(#[$meta])*
         #[derive(LogicBlock)]
         pub struct $name {
@@ -62,6 +70,7 @@ macro_rules! board_top {
             uart: $uart,
             proto: $link,
             engine: $engine,
+            $($core: SharedCore,)?
             leds: Signal<Local, Bits<2>>,
             led_invert: Constant<Bits<2>>,
         }
@@ -83,8 +92,9 @@ macro_rules! board_top {
                     uart_tx: Default::default(),
                     led: Default::default(),
                     uart: <$uart>::with_baud(baud),
-                    proto: <$link>::new(cfg, stale_cycles),
-                    engine: Default::default(),
+                    proto: board_top!(@link $link, cfg, stale_cycles $(, $core)?),
+                    engine: board_top!(@engine $engine $(, $core)?),
+                    $($core: SharedCore::dual(&<$link>::program(cfg, stale_cycles), &<$engine>::program()),)?
                     leds: Default::default(),
                     led_invert: Constant::new(bits::<2>(if led_active_low { 3 } else { 0 })),
                 }
@@ -95,6 +105,22 @@ macro_rules! board_top {
             #[hdl_gen]
             fn update(&mut self) {
                 clock!(self, clock, uart, proto, engine);
+                $(
+                    // The shared core: the protocol firmware on thread 0, the sequencer's on 1.
+                    self.$core.clock.next = self.clock.val();
+                    self.proto.x_port_next.next = self.$core.port_next.val();
+                    self.proto.x_port.next = self.$core.port.val();
+                    self.proto.x_pout.next = self.$core.pout.val();
+                    self.proto.x_out_next.next = self.$core.out_next[0].val();
+                    self.proto.x_in_next.next = self.$core.in_next[0].val();
+                    self.$core.pin[0].next = self.proto.x_pin.val();
+                    self.engine.x_port_next.next = self.$core.port_next.val();
+                    self.engine.x_port.next = self.$core.port.val();
+                    self.engine.x_pout.next = self.$core.pout.val();
+                    self.engine.x_wr.next = self.$core.pwr[1].val();
+                    self.engine.x_rd.next = self.$core.prd[1].val();
+                    self.$core.pin[1].next = self.engine.x_pin.val();
+                )?
                 self.uart.rx.next = self.uart_rx.val();
                 self.uart_tx.next = self.uart.tx.val();
                 self.uart.clear_errors.next = false;
@@ -175,7 +201,8 @@ board_top!(
     FwLink,
     UartCore,
     line uart,
-    proto
+    proto,
+    shared core
 );
 board_top!(
     /// The board top-level around the `ice40-up5k` engine shape, with the protocol engine as
@@ -185,7 +212,8 @@ board_top!(
     FwLink,
     UartCore,
     line uart,
-    proto
+    proto,
+    shared core
 );
 board_top!(
     /// The board top-level around the `ecp5-85k` engine shape.

@@ -95,41 +95,84 @@ always @(posedge write_clock) if (write_enable) mem[write_address] <= write_data
     }
 }
 
-/// A program memory: read-only, `N` address bits, as deep as its contents rounded up to an
-/// iCE40 block RAM's 256 words (and no deeper than `2^N`).
+/// A program memory: read-only, `N` address bits, holding one or more regions (a base and
+/// its words; the control core's two threads each have one), each as deep as its words
+/// rounded up to an iCE40 block RAM's 256 words.
 ///
 /// Why: rust-hdl's `RAM` is `2^N` words deep, so a 1,452-word program took the block RAMs of
-/// 2,048: 8 where 6 suffice. Words past the contents are never read (a program does not run
-/// off its end) and read 0 in the simulation models.
+/// 2,048: 8 where 6 suffice, and the second thread's program would take the gap below it.
+/// Each region is one memory per power of two in its depth, largest first (each at a multiple
+/// of its size, so it takes the address's low bits), and a multiplexer after them on the
+/// read's registered address: a memory of 1,536 words that Yosys maps whole becomes three of
+/// 512 (512 × 8 blocks) and a 3:1 multiplexer, two LUT levels on the path from the program to
+/// the decode; as 1,024 + 512 it is one. An address outside every region reads the last
+/// memory's word at its low bits, in the Verilog and in the simulation model alike (a program
+/// does not run off its end).
 #[derive(LogicBlock)]
 pub struct Rom<const N: usize> {
     pub read_address: Signal<In, Bits<N>>,
     pub read_clock: Signal<In, Clock>,
     pub read_data: Signal<Out, Bits<16>>,
-    _words: Vec<u16>,
+    /// The memories: each its base, address bits and words.
+    _pieces: Vec<(usize, usize, Vec<u16>)>,
 }
 
 impl<const N: usize> Rom<N> {
     pub fn new(words: &[u16]) -> Self {
-        assert!(words.len() <= 1 << N, "{} words do not fit {N} address bits", words.len());
+        Self::regions(&[(0, words)])
+    }
+
+    /// Regions at the given bases (each a multiple of the largest power of two in its depth,
+    /// in increasing order, not overlapping).
+    pub fn regions(regions: &[(usize, &[u16])]) -> Self {
+        let mut pieces = Vec::new();
+        let mut end = 0;
+        for &(base, words) in regions {
+            assert!(base >= end, "ROM regions overlap or are out of order at {base}");
+            let depth = words.len().div_ceil(256).max(1) * 256;
+            assert!(base + depth <= 1 << N, "{} words at {base} do not fit {N} address bits", words.len());
+            let mut at = 0;
+            for k in (8..=N).rev() {
+                if depth & (1 << k) != 0 {
+                    assert!(
+                        (base + at) % (1 << k) == 0,
+                        "ROM region at {base} is not aligned to its {}-word memory",
+                        1 << k
+                    );
+                    let w: Vec<u16> = (at..at + (1 << k)).map(|i| words.get(i).copied().unwrap_or(0)).collect();
+                    pieces.push((base + at, k, w));
+                    at += 1 << k;
+                }
+            }
+            end = base + depth;
+        }
         Self {
             read_address: Default::default(),
             read_clock: Default::default(),
             read_data: Default::default(),
-            _words: words.to_vec(),
+            _pieces: pieces,
         }
     }
 
-    /// The memory's depth in words.
-    pub fn depth(&self) -> usize {
-        self._words.len().div_ceil(256).max(1).saturating_mul(256).min(1 << N)
+    /// The lowest address bit the multiplexer tests (the last memory is the default).
+    fn low(&self) -> usize {
+        self._pieces[..self._pieces.len() - 1].iter().map(|p| p.1).min().unwrap_or(N)
+    }
+
+    /// The word the Verilog reads at `addr`.
+    fn word(&self, addr: usize) -> u16 {
+        let last = self._pieces.len() - 1;
+        let j =
+            (0..last).find(|&j| addr >> self._pieces[j].1 == self._pieces[j].0 >> self._pieces[j].1).unwrap_or(last);
+        let (_, k, w) = &self._pieces[j];
+        w[addr & ((1 << k) - 1)]
     }
 }
 
 impl<const N: usize> Logic for Rom<N> {
     fn update(&mut self) {
         if self.read_clock.pos_edge() {
-            let w = *self._words.get(self.read_address.val().index()).unwrap_or(&0);
+            let w = self.word(self.read_address.val().index());
             self.read_data.next = bits::<16>(w as u64);
         }
     }
@@ -138,46 +181,38 @@ impl<const N: usize> Logic for Rom<N> {
         self.read_data.connect();
     }
 
-    /// One memory per power of two in the depth, largest first (each at a multiple of its
-    /// size, so it takes the address's low bits), and a multiplexer after them on the read's
-    /// registered address: a memory of 1,536 words that Yosys maps whole becomes three of 512
-    /// (512 × 8 blocks) and a 3:1 multiplexer, two LUT levels on the path from the program to
-    /// the decode; as 1,024 + 512 it is one.
     fn hdl(&self) -> Verilog {
-        let depth = self.depth();
         let mut v = String::new();
-        let mut pieces = Vec::new();
-        let mut base = 0;
-        for k in (8..=N).rev() {
-            if depth & (1 << k) != 0 {
-                pieces.push((base, k));
-                base += 1 << k;
-            }
-        }
-        for (j, &(base, k)) in pieces.iter().enumerate() {
+        for (j, (_, k, words)) in self._pieces.iter().enumerate() {
             v += &format!("reg [15:0] m{j} [0:{}];\nreg [15:0] d{j};\ninitial begin\n", (1 << k) - 1);
-            for (i, w) in self._words.iter().enumerate().skip(base).take(1 << k) {
-                v += &format!("    m{j}[{}] = 16'h{w:04x};\n", i - base);
+            for (i, w) in words.iter().enumerate() {
+                v += &format!("    m{j}[{i}] = 16'h{w:04x};\n");
             }
             v += "end\n";
-            let index = if k == N { "read_address".to_string() } else { format!("read_address[{}:0]", k - 1) };
+            let index = if *k == N { "read_address".to_string() } else { format!("read_address[{}:0]", k - 1) };
             v += &format!("always @(posedge read_clock) d{j} <= m{j}[{index}];\n");
         }
-        if pieces.len() == 1 {
+        if self._pieces.len() == 1 {
             v += "always @(*) read_data = d0;\n";
+            let k = self._pieces[0].1;
+            if k < N {
+                // The address bits above the one memory (Verilator ignores `*unused*` names).
+                v += &format!("wire _unused_hi = &{{1'b0, read_address[{}:{k}], 1'b0}};\n", N - 1);
+            }
         } else {
-            // Only the bits the tests below read (the last piece is what remains).
-            let low = pieces[pieces.len() - 2].1;
+            // Only the bits the tests below read (the last memory is what remains).
+            let low = self.low();
             v += &format!(
                 "reg [{n}:{low}] ra;\nalways @(posedge read_clock) ra <= read_address[{n}:{low}];\n",
                 n = N - 1
             );
             v += "always @(*) begin\n";
-            for (j, &(base, k)) in pieces.iter().enumerate() {
+            let last = self._pieces.len() - 1;
+            for (j, (base, k, _)) in self._pieces.iter().enumerate() {
                 let cond = format!("ra[{}:{k}] == {}'d{}", N - 1, N - k, base >> k);
                 v += &if j == 0 {
                     format!("    if ({cond}) read_data = d{j};\n")
-                } else if j + 1 < pieces.len() {
+                } else if j < last {
                     format!("    else if ({cond}) read_data = d{j};\n")
                 } else {
                     format!("    else read_data = d{j};\n")

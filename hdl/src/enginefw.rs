@@ -106,8 +106,25 @@ pub struct EngineFw16<
     pub out_ready: Signal<In, Bit>,
     pub cnt_sel: Signal<In, Bits<8>>,
     pub cnt_data: Signal<Out, Bits<32>>,
+    /// A shared core's side (`Ctl::dual`'s thread 1: its port fields, accumulator and this
+    /// thread's strobes in, what an `in` reads out), used in place of this block's own core
+    /// when it is built with [`EngineFw16::external`]: the UP5K's board runs the protocol and
+    /// the sequencer firmware on one core. The own core is then dead logic, which synthesis
+    /// removes.
+    pub x_port_next: Signal<In, Bits<8>>,
+    pub x_port: Signal<In, Bits<8>>,
+    pub x_pout: Signal<In, Bits<16>>,
+    pub x_wr: Signal<In, Bit>,
+    pub x_rd: Signal<In, Bit>,
+    pub x_pin: Signal<Out, Bits<16>>,
 
     core: Ctl<SEQ_PA>,
+    ext: Constant<Bit>,
+    k_port_next: Signal<Local, Bits<8>>,
+    k_port: Signal<Local, Bits<8>>,
+    k_pout: Signal<Local, Bits<16>>,
+    k_wr: Signal<Local, Bit>,
+    k_rd: Signal<Local, Bit>,
 
     // Memories.
     prog: Bram<Bits<16>, PA>,
@@ -383,7 +400,19 @@ impl<
             out_ready: Default::default(),
             cnt_sel: Default::default(),
             cnt_data: Default::default(),
+            x_port_next: Default::default(),
+            x_port: Default::default(),
+            x_pout: Default::default(),
+            x_wr: Default::default(),
+            x_rd: Default::default(),
+            x_pin: Default::default(),
             core: Ctl::new(&seqfw::firmware_words()),
+            ext: Constant::new(false),
+            k_port_next: Default::default(),
+            k_port: Default::default(),
+            k_pout: Default::default(),
+            k_wr: Default::default(),
+            k_rd: Default::default(),
             prog: Default::default(),
             wmem: std::array::from_fn(|_| Default::default()),
             fpw: std::array::from_fn(|_| Default::default()),
@@ -594,6 +623,31 @@ impl<
         const CA: usize,
         const PA: usize,
         const OA: usize,
+    > EngineFw16<P, M, FA, XA, BA, WA, FWA, CA, PA, OA>
+{
+    /// The engine on a shared core's thread (the `x_*` ports), which runs
+    /// [`EngineFw16::program`].
+    pub fn external() -> Self {
+        Self { ext: Constant::new(true), ..Default::default() }
+    }
+
+    /// The sequencer firmware.
+    pub fn program() -> Vec<u16> {
+        seqfw::firmware_words()
+    }
+}
+
+impl<
+        const P: usize,
+        const M: usize,
+        const FA: usize,
+        const XA: usize,
+        const BA: usize,
+        const WA: usize,
+        const FWA: usize,
+        const CA: usize,
+        const PA: usize,
+        const OA: usize,
     > crate::sim::Clocked for EngineFw16<P, M, FA, XA, BA, WA, FWA, CA, PA, OA>
 {
     fn clock_mut(&mut self) -> &mut Signal<In, Clock> {
@@ -754,6 +808,18 @@ impl<
             self.tadr[i].d.next = self.tadr[i - 1].q.val();
         }
         clock!(self, clock, core, arr, post, slope, mac, outpx, inword);
+        self.k_port_next.next = self.core.port_next.val();
+        self.k_port.next = self.core.port.val();
+        self.k_pout.next = self.core.pout.val();
+        self.k_wr.next = self.core.pwr[0].val();
+        self.k_rd.next = self.core.prd[0].val();
+        if self.ext.val() {
+            self.k_port_next.next = self.x_port_next.val();
+            self.k_port.next = self.x_port.val();
+            self.k_pout.next = self.x_pout.val();
+            self.k_wr.next = self.x_wr.val();
+            self.k_rd.next = self.x_rd.val();
+        }
         self.prog.read_clock.next = self.clock.val();
         self.prog.write_clock.next = self.clock.val();
         self.fmem.read_clock.next = self.clock.val();
@@ -813,36 +879,36 @@ impl<
         // behind `PW` and `CW` are addressed with their pointers' next values, and the
         // multiplier port multiplies its operands' next values, so that what is registered at
         // fetch is as fresh as a read in the execute cycle would be.
-        self.wr.next = self.core.pwr.val();
-        self.rd.next = self.core.prd.val();
-        self.port.next = self.core.port.val();
-        self.v.next = self.core.pout.val();
+        self.wr.next = self.k_wr.val();
+        self.rd.next = self.k_rd.val();
+        self.port.next = self.k_port.val();
+        self.v.next = self.k_pout.val();
         self.pin_v.next = 0.into();
-        if self.core.port_next.val() == 0 {
+        if self.k_port_next.val() == 0 {
             self.pin_v.next = bit_cast::<16, 1>(self.go.q.val().into());
         }
-        if self.core.port_next.val() == 1 {
+        if self.k_port_next.val() == 1 {
             self.pin_v.next = self.prog.read_data.val();
         }
-        if self.core.port_next.val() == 2 {
+        if self.k_port_next.val() == 2 {
             self.pin_v.next = self.strip_w.val();
         }
-        if self.core.port_next.val() == 3 {
+        if self.k_port_next.val() == 3 {
             self.pin_v.next = self.strip_h.val();
         }
-        if self.core.port_next.val() == 4 {
+        if self.k_port_next.val() == 4 {
             self.pin_v.next = self.keep_x0.val();
         }
-        if self.core.port_next.val() == 5 {
+        if self.k_port_next.val() == 5 {
             self.pin_v.next = self.keep_w.val();
         }
-        if self.core.port_next.val() == 6 {
+        if self.k_port_next.val() == 6 {
             self.pin_v.next = self.prod.q.val().get_bits::<16>(0);
         }
-        if self.core.port_next.val() == 8 {
+        if self.k_port_next.val() == 8 {
             self.pin_v.next = bit_cast::<16, 1>((self.phase.q.val() != RowPhase::Idle).into());
         }
-        if self.core.port_next.val() == 9 {
+        if self.k_port_next.val() == 9 {
             self.pin_v.next = bit_cast::<16, 1>(
                 (bit_cast::<17, 16>(self.ocount.q.val()) + bit_cast::<17, 16>(self.rowb.q.val())
                     <= self.obuf_cap.val())
@@ -859,14 +925,16 @@ impl<
                 self.cw_s.next = self.cmem[k].read_data.val().get_bit(15);
             }
         }
-        if self.core.port_next.val() == 10 {
+        if self.k_port_next.val() == 10 {
             self.pin_v.next = bit_cast::<16, 9>(self.cw_lo.val());
             if self.cw_s.val() {
                 self.pin_v.next = bit_cast::<16, 9>(self.cw_lo.val()) | bits::<16>(0xFE00);
             }
         }
         self.pin_r.d.next = self.pin_v.val();
-        self.core.pin.next = self.pin_r.q.val();
+        self.core.pin[0].next = self.pin_r.q.val();
+        self.core.pin[1].next = 0.into();
+        self.x_pin.next = self.pin_r.q.val();
         self.pp_n.next = self.pp.q.val();
         self.cadr_n.next = self.cadr.q.val();
         self.ma_n.next = self.ma.q.val();

@@ -146,8 +146,25 @@ pub struct LinkIo<const PA: usize> {
     pub cnt_data: Signal<In, Bits<32>>,
     /// A model is loaded and verified.
     pub model_ok: Signal<Out, Bit>,
+    /// A shared core's side (`Ctl::dual`'s thread 0: its port fields, accumulator and this
+    /// thread's fetch-time strobes in, what an `in` reads out), used in place of this block's
+    /// own core when it is built with [`LinkIo::external`]: the UP5K's board runs the protocol
+    /// and the sequencer firmware on one core. The own core is then dead logic, which
+    /// synthesis removes.
+    pub x_port_next: Signal<In, Bits<8>>,
+    pub x_port: Signal<In, Bits<8>>,
+    pub x_pout: Signal<In, Bits<16>>,
+    pub x_out_next: Signal<In, Bit>,
+    pub x_in_next: Signal<In, Bit>,
+    pub x_pin: Signal<Out, Bits<16>>,
 
     core: Ctl<PA>,
+    ext: Constant<Bit>,
+    k_port_next: Signal<Local, Bits<8>>,
+    k_port: Signal<Local, Bits<8>>,
+    k_pout: Signal<Local, Bits<16>>,
+    k_out_next: Signal<Local, Bit>,
+    k_in_next: Signal<Local, Bit>,
     /// The UART's FIFOs, the frame buffer and the result FIFO (one chunk of at most
     /// `proto::MAX_CHUNK` bytes, which a RESULT_DATA frame waits for whole before it starts:
     /// the engine waits meanwhile if it is faster than the line, which then stays busy), in
@@ -233,12 +250,24 @@ pub struct LinkIo<const PA: usize> {
 }
 
 impl<const PA: usize> LinkIo<PA> {
+    /// The firmware [`LinkIo::new`] runs.
+    pub fn program(cfg: &HwConfig, stale_cycles: u32) -> Vec<u16> {
+        let units = stale_cycles.div_ceil(256);
+        assert!(units <= 0xFFFF, "partial-frame timeout of {stale_cycles} cycles exceeds the countdown");
+        crate::linkfw::firmware(cfg, units as u16)
+    }
+
+    /// As [`LinkIo::new`], on a shared core's thread (the `x_*` ports).
+    pub fn external(cfg: &HwConfig, stale_cycles: u32) -> Self {
+        let mut s = Self::new(cfg, stale_cycles);
+        s.ext = Constant::new(true);
+        s
+    }
+
     /// The firmware for `cfg`, with a partial-frame timeout of `stale_cycles` clocks (rounded
     /// up to the countdown's 256-cycle units).
     pub fn new(cfg: &HwConfig, stale_cycles: u32) -> Self {
-        let units = stale_cycles.div_ceil(256);
-        assert!(units <= 0xFFFF, "partial-frame timeout of {stale_cycles} cycles exceeds the countdown");
-        let program = crate::linkfw::firmware(cfg, units as u16);
+        let program = Self::program(cfg, stale_cycles);
         Self {
             clock: Default::default(),
             rx_data: Default::default(),
@@ -270,7 +299,19 @@ impl<const PA: usize> LinkIo<PA> {
             cnt_sel: Default::default(),
             cnt_data: Default::default(),
             model_ok: Default::default(),
+            x_port_next: Default::default(),
+            x_port: Default::default(),
+            x_pout: Default::default(),
+            x_out_next: Default::default(),
+            x_in_next: Default::default(),
+            x_pin: Default::default(),
             core: Ctl::new(&program),
+            ext: Constant::new(false),
+            k_port_next: Default::default(),
+            k_port: Default::default(),
+            k_pout: Default::default(),
+            k_out_next: Default::default(),
+            k_in_next: Default::default(),
             mem: Default::default(),
             ovf: Default::default(),
             tx_idle_i: Default::default(),
@@ -355,25 +396,37 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             self.job[i].d.next = self.job[i].q.val();
         }
         clock!(self, clock, core, mem, rx8, rx32, tx32, res32);
+        self.k_port_next.next = self.core.port_next.val();
+        self.k_port.next = self.core.port.val();
+        self.k_pout.next = self.core.pout.val();
+        self.k_out_next.next = self.core.out_next[0].val();
+        self.k_in_next.next = self.core.in_next[0].val();
+        if self.ext.val() {
+            self.k_port_next.next = self.x_port_next.val();
+            self.k_port.next = self.x_port.val();
+            self.k_pout.next = self.x_pout.val();
+            self.k_out_next.next = self.x_out_next.val();
+            self.k_in_next.next = self.x_in_next.val();
+        }
 
-        self.wen.d.next = self.core.out_next.val();
-        self.ren.d.next = self.core.in_next.val();
+        self.wen.d.next = self.k_out_next.val();
+        self.ren.d.next = self.k_in_next.val();
         self.wr.next = self.wen.q.val();
         self.rd.next = self.ren.q.val();
-        self.port.next = self.core.port.val();
-        self.v.next = self.core.pout.val();
-        self.vb.next = self.core.pout.val().get_bits::<8>(0);
-        self.hit_crc8.d.next = self.core.out_next.val() & (self.core.port_next.val() == 0);
-        self.hit_rx32.d.next = self.core.out_next.val() & (self.core.port_next.val() == 1);
-        self.hit_sbyte.d.next = self.core.out_next.val() & (self.core.port_next.val() == 13);
-        self.hit_sstart.d.next = self.core.out_next.val() & (self.core.port_next.val() == 8);
-        self.hit_shdr.d.next = self.core.out_next.val() & (self.core.port_next.val() == 9);
-        self.hit_res32.d.next = self.core.out_next.val() & (self.core.port_next.val() == 47);
-        self.hit_fbp.d.next = self.core.out_next.val() & (self.core.port_next.val() == 2);
-        self.hit_fbw.d.next = self.core.out_next.val() & (self.core.port_next.val() == 3);
-        self.hit_fb.d.next = self.core.in_next.val() & (self.core.port_next.val() == 7);
-        self.hit_rx.d.next = self.core.in_next.val() & (self.core.port_next.val() == 1);
-        self.hit_res.d.next = self.core.in_next.val() & (self.core.port_next.val() == 15);
+        self.port.next = self.k_port.val();
+        self.v.next = self.k_pout.val();
+        self.vb.next = self.k_pout.val().get_bits::<8>(0);
+        self.hit_crc8.d.next = self.k_out_next.val() & (self.k_port_next.val() == 0);
+        self.hit_rx32.d.next = self.k_out_next.val() & (self.k_port_next.val() == 1);
+        self.hit_sbyte.d.next = self.k_out_next.val() & (self.k_port_next.val() == 13);
+        self.hit_sstart.d.next = self.k_out_next.val() & (self.k_port_next.val() == 8);
+        self.hit_shdr.d.next = self.k_out_next.val() & (self.k_port_next.val() == 9);
+        self.hit_res32.d.next = self.k_out_next.val() & (self.k_port_next.val() == 47);
+        self.hit_fbp.d.next = self.k_out_next.val() & (self.k_port_next.val() == 2);
+        self.hit_fbw.d.next = self.k_out_next.val() & (self.k_port_next.val() == 3);
+        self.hit_fb.d.next = self.k_in_next.val() & (self.k_port_next.val() == 7);
+        self.hit_rx.d.next = self.k_in_next.val() & (self.k_port_next.val() == 1);
+        self.hit_res.d.next = self.k_in_next.val() & (self.k_port_next.val() == 15);
 
         // ---- Frame buffer and feeder. The frame buffer's read-ahead has the byte at the
         // pointer when `fb_valid` (`linkmem::SpFrame`); the feeder waits for it.
@@ -604,7 +657,7 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         self.rxs.next = !self.mem.rx_empty.val();
         self.unidle.next = !self.tx_idle_i.val() | (self.since.q.val() != 0) | (self.wrote.q.val() != 0);
         self.pin_v.next = 0.into();
-        match self.core.port_next.val().index() {
+        match self.k_port_next.val().index() {
             0 => self.pin_v.next = bit_cast::<16, 1>(self.rxs.val().into()),
             1 => self.pin_v.next = bit_cast::<16, 8>(self.mem.rx_out.val()),
             2 => self.pin_v.next = bit_cast::<16, 8>(self.rx8.crc.val()),
@@ -636,7 +689,9 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             _ => {}
         }
         self.pin_r.d.next = self.pin_v.val();
-        self.core.pin.next = self.pin_r.q.val();
+        self.core.pin[0].next = self.pin_r.q.val();
+        self.core.pin[1].next = 0.into();
+        self.x_pin.next = self.pin_r.q.val();
     }
 }
 

@@ -39,17 +39,13 @@ fn lint_config() -> String {
     off("UNUSEDSIGNAL", "*Signal is not used: 'pe$*$done'*");
     off("UNUSEDSIGNAL", "*Bits of signal are not used: 'load_data'[63:32]*");
     off("UNUSEDSIGNAL", "*Bits of signal are not used: 'load_data'[63:16]*");
-    // The protocol engine as firmware: the core's trace output, and its and the sender's
-    // state enums.
-    off("UNUSEDSIGNAL", "*Signal is not used: 'core$exec'*");
-    // ... and its execute-cycle strobes: the I/O block registers its own from the
-    // instruction being fetched.
-    off("UNUSEDSIGNAL", "*Signal is not used: 'core$pwr'*");
-    off("UNUSEDSIGNAL", "*Signal is not used: 'core$prd'*");
-    // The engine's sequencer as firmware: its row loop's state enum, and the core's
-    // fetch-time strobes, which its I/O ports do not use.
-    off("UNUSEDSIGNAL", "*Signal is not used: 'core$out_next'*");
-    off("UNUSEDSIGNAL", "*Signal is not used: 'core$in_next'*");
+    // The control cores: the trace outputs; the protocol firmware's thread registers its
+    // strobes from the instruction being fetched, the sequencer's takes them in the execute
+    // cycle, so each leaves the other kind unused; and a block's own core (thread 0 alone)
+    // beside the board's shared one leaves its thread 1's strobes unused.
+    for sig in ["exec", "xth", "pwr$*", "prd$*", "out_next$*", "in_next$*"] {
+        off("UNUSEDSIGNAL", &format!("*Signal is not used: 'core${sig}'*"));
+    }
     // Constant bank 7 holds a threshold's 17th bit (bit 0); the firmware's `CW` reads bits
     // 0–8 and 15 of any bank (the bilinear table's words).
     off("UNUSEDSIGNAL", "*Bits of signal are not used: 'cmem$7$read_data'[14:9]*");

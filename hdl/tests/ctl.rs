@@ -34,7 +34,14 @@ enum Ev {
 }
 
 fn model(rom: &[u16], cycles: u64) -> Vec<Ev> {
+    model_at(rom, cycles, 0, pin)
+}
+
+/// The model of a thread whose first fetch comes `late` cycles after a lone core's, reading
+/// `pin`.
+fn model_at(rom: &[u16], cycles: u64, late: u64, pin: fn(u64) -> u16) -> Vec<Ev> {
     let mut cpu = Cpu::new(PA as u32);
+    cpu.cycles += late;
     let mut ev = Vec::new();
     while cpu.cycles + 2 <= cycles {
         let k = cpu.cycles + 1;
@@ -56,21 +63,39 @@ fn model(rom: &[u16], cycles: u64) -> Vec<Ev> {
 }
 
 fn rust_hdl(rom: &[u16], cycles: u64) -> Vec<Ev> {
-    let mut c = Box::new(Ctl::<PA>::new(rom));
+    let [t0, t1] = run_core(Ctl::<PA>::new(rom), cycles);
+    assert!(t1.is_empty(), "thread 1 of a one-program core acted: {:?}", &t1[..t1.len().min(4)]);
+    t0
+}
+
+/// What thread 1 reads on its `pin`: not thread 0's, so that a mix-up shows.
+fn pin1(k: u64) -> u16 {
+    pin(k) ^ 0x5A5A
+}
+
+/// Each thread's events.
+fn run_core(core: Ctl<PA>, cycles: u64) -> [Vec<Ev>; 2] {
+    let mut c = Box::new(core);
     start(c.as_mut());
-    let mut ev = Vec::new();
+    let mut ev = [Vec::new(), Vec::new()];
     for k in 0..cycles {
-        c.pin.next = (pin(k) as u64).into();
+        c.pin[0].next = (pin(k) as u64).into();
+        c.pin[1].next = (pin1(k) as u64).into();
         settle(c.as_mut());
         let (port, pout) = (c.port.val().index() as u8, c.pout.val().index() as u16);
+        let t = c.xth.val() as usize;
+        let pk = [pin(k), pin1(k)][t];
         if c.exec.val() {
-            ev.push(Ev::A(k, pout));
+            ev[t].push(Ev::A(k, pout));
         }
-        if c.prd.val() {
-            ev.push(Ev::Rd(k, port, pin(k)));
+        for u in 0..2 {
+            assert!(u == t || !(c.prd[u].val() || c.pwr[u].val()), "cycle {k}: thread {u}'s strobe while {t} executes");
         }
-        if c.pwr.val() {
-            ev.push(Ev::Wr(k, port, pout));
+        if c.prd[t].val() {
+            ev[t].push(Ev::Rd(k, port, pk));
+        }
+        if c.pwr[t].val() {
+            ev[t].push(Ev::Wr(k, port, pout));
         }
         tick(c.as_mut());
     }
@@ -90,10 +115,10 @@ int main(int argc, char** argv) {
     t->clock = 0; t->eval();
     for (unsigned long long k = 0; k < n; k++) {
         uint16_t pin = (uint16_t)(((uint32_t)k * 0x9E3779B9u) >> 13);
-        t->pin = pin; t->eval();
-        if (t->exec) printf("A %llu %u\n", k, (unsigned)t->pout);
-        if (t->prd) printf("R %llu %u %u\n", k, (unsigned)t->port, (unsigned)pin);
-        if (t->pwr) printf("W %llu %u %u\n", k, (unsigned)t->port, (unsigned)t->pout);
+        t->pin__0240 = pin; t->pin__0241 = (uint16_t)(pin ^ 0x5A5A); t->eval();
+        if (t->exec && !t->xth) printf("A %llu %u\n", k, (unsigned)t->pout);
+        if (t->prd__0240) printf("R %llu %u %u\n", k, (unsigned)t->port, (unsigned)pin);
+        if (t->pwr__0240) printf("W %llu %u %u\n", k, (unsigned)t->port, (unsigned)t->pout);
         t->clock = 1; t->eval();
         t->clock = 0; t->eval();
     }
@@ -234,6 +259,37 @@ fn random_programs_match_the_model_cycle_for_cycle() {
     assert!(missing.is_empty(), "not exercised (op, x, carry or taken): {missing:?}");
 }
 
+/// Two programs on the core's two threads: each thread against its own model (thread 1 one
+/// cycle later, reading its own `pin`), so neither disturbs the other's registers, flags,
+/// link, index, `lpm` or strobes.
+#[test]
+fn two_threads_each_match_the_model() {
+    let mut moving = 0;
+    for seed in 0..40 {
+        let (p0, p1) = (random_program(200 + seed), random_program(300 + seed));
+        let [g0, g1] = run_core(Ctl::<PA>::dual(&p0, &p1), 4000);
+        for (t, (got, want)) in
+            [(g0, model_at(&p0, 4000, 0, pin)), (g1, model_at(&p1, 4000, 1, pin1))].into_iter().enumerate()
+        {
+            // (A random program can still settle in a loop; the count below bounds those.)
+            moving += (want.iter().filter(|e| matches!(e, Ev::Wr(..))).count() > 20) as usize;
+            if let Some(i) = (0..want.len().min(got.len())).find(|&i| want[i] != got[i]) {
+                panic!(
+                    "seed {seed} thread {t}: first difference at event {i}: model {:?}, rust-hdl {:?}",
+                    want[i], got[i]
+                );
+            }
+            assert_eq!(want.len(), got.len(), "seed {seed} thread {t}");
+        }
+    }
+    assert!(moving >= 70, "only {moving} of 80 threads kept moving");
+    // The firmware-style program (nested calls, `lpm` tables) beside a random one.
+    let (p0, p1) = (random_program(7), firmware_like());
+    let [g0, g1] = run_core(Ctl::<PA>::dual(&p0, &p1), 4000);
+    assert_eq!(g0, model_at(&p0, 4000, 0, pin));
+    assert_eq!(g1, model_at(&p1, 4000, 1, pin1));
+}
+
 #[test]
 fn firmware_style_program_matches_the_model() {
     let rom = firmware_like();
@@ -265,6 +321,48 @@ fn verilog_lints_and_matches_rust_hdl() {
         let got = parse(&build_and_run(&format!("ctl_{name}"), &v, TB, "8000\n"));
         assert_eq!(got, rust_hdl(&rom, 8000), "{name}: Verilator vs rust-hdl");
         assert_eq!(got, model(&rom, 8000), "{name}: Verilator vs the model");
+    }
+}
+
+/// The two-thread core's testbench: [`TB`] for both threads, each line tagged with the
+/// executing thread.
+const TB2: &str = r#"
+#include "Vtop.h"
+#include <cstdio>
+#include <cstdint>
+int main(int argc, char** argv) {
+    Vtop* t = new Vtop;
+    FILE* f = fopen(argv[1], "r");
+    unsigned long long n;
+    if (fscanf(f, "%llu", &n) != 1) return 2;
+    t->clock = 0; t->eval();
+    for (unsigned long long k = 0; k < n; k++) {
+        uint16_t pin = (uint16_t)(((uint32_t)k * 0x9E3779B9u) >> 13);
+        uint16_t p1 = (uint16_t)(pin ^ 0x5A5A);
+        t->pin__0240 = pin; t->pin__0241 = p1; t->eval();
+        unsigned x = t->xth;
+        if (t->exec) printf("%u A %llu %u\n", x, k, (unsigned)t->pout);
+        if (t->prd__0240) printf("0 R %llu %u %u\n", k, (unsigned)t->port, (unsigned)pin);
+        if (t->pwr__0240) printf("0 W %llu %u %u\n", k, (unsigned)t->port, (unsigned)t->pout);
+        if (t->prd__0241) printf("1 R %llu %u %u\n", k, (unsigned)t->port, (unsigned)p1);
+        if (t->pwr__0241) printf("1 W %llu %u %u\n", k, (unsigned)t->port, (unsigned)t->pout);
+        t->clock = 1; t->eval();
+        t->clock = 0; t->eval();
+    }
+    delete t;
+    return 0;
+}
+"#;
+
+/// The two-thread core's Verilog under Verilator: each thread's events equal its model's.
+#[test]
+fn two_threads_verilog_match_the_model() {
+    let (p0, p1) = (random_program(402), firmware_like());
+    let out = build_and_run("ctl_dual", &emit(Ctl::<PA>::dual(&p0, &p1), "ctl_dual"), TB2, "8000\n");
+    for (t, (rom, pin)) in [(&p0, pin as fn(u64) -> u16), (&p1, pin1)].into_iter().enumerate() {
+        let mine: String =
+            out.lines().filter_map(|l| l.strip_prefix(&format!("{t} "))).map(|l| format!("{l}\n")).collect();
+        assert_eq!(parse(&mine), model_at(rom, 8000, t as u64, pin), "thread {t}");
     }
 }
 

@@ -45,12 +45,15 @@ fn lint_config() -> String {
     off("UNUSEDSIGNAL", "*Bits of signal are not used: 'load_data'[63:16]*");
     // The firmware-sequenced engine (the UP5K's): its row loop's and its core's state enums,
     // and the core's outputs it does not need (it registers `in` values from `port_next` but
-    // takes its strobes in the execute cycle, and has no trace).
+    // takes its strobes in the execute cycle, runs on thread 0 alone, and has no trace).
     off("UNUSEDPARAM", "*Parameter is not used: 'RowPhase$*");
     off("UNUSEDPARAM", "*Parameter is not used: 'Cs$*");
-    for sig in ["exec", "out_next", "in_next"] {
+    for sig in ["exec", "xth", "out_next$*", "in_next$*", "pwr$1", "prd$1"] {
         off("UNUSEDSIGNAL", &format!("*Signal is not used: 'core${sig}'*"));
     }
+    // Constant bank 7 holds a threshold's 17th bit (bit 0); the firmware's `CW` reads bits
+    // 0–8 and 15 of any bank (the bilinear table's words).
+    off("UNUSEDSIGNAL", "*Bits of signal are not used: 'cmem$7$read_data'[14:9]*");
     c
 }
 
