@@ -731,6 +731,8 @@ struct InWordOnB {
     valid_out: Signal<Out, Bit>,
     pixel: Signal<Out, Bits<8>>,
     pixel_valid: Signal<Out, Bit>,
+    t: Signal<Out, Signed<16>>,
+    t_valid: Signal<Out, Bit>,
     word: InWordB,
     px: OutPixel2,
 }
@@ -755,6 +757,7 @@ impl Logic for InWordOnB {
         self.px.b1.next = 0.into();
         self.px.k_out.next = 0.into();
         self.px.frac.next = 0.into();
+        self.px.t_only.next = false;
         self.px.ext_x.next = self.word.mx.val();
         self.px.ext_y.next = self.word.my.val();
         self.px.ext_add.next = self.word.madd.val();
@@ -763,6 +766,8 @@ impl Logic for InWordOnB {
         self.valid_out.next = self.word.valid_out.val();
         self.pixel.next = self.px.pixel.val();
         self.pixel_valid.next = self.px.valid_out.val();
+        self.t.next = self.px.t.val();
+        self.t_valid.next = self.px.t_valid.val();
     }
 }
 
