@@ -159,7 +159,8 @@ const SPF: u8 = 48;
 const SPB: u8 = 49;
 const DPF: u8 = 50;
 const DPB: u8 = 51;
-const KIND: u8 = 36;
+/// The op's kind XOR 3: zero for the tail (the only test the firmware makes of it).
+const NOT_TAIL: u8 = 36;
 const WB: u8 = 37;
 const CB: u8 = 38;
 const SSC: u8 = 39;
@@ -267,7 +268,7 @@ pub fn firmware_words() -> Vec<u16> {
     }
 
     // ---- Each op's state: countdown = delay, rows = H · src.scale · up, the rest 0.
-    a.li(0).st(L).li(HEADER_WORDS as u16).st(OPB).li(OPS as u16).st(BLK);
+    a.call("first_op");
     a.label("init");
     a.ld(OPB).alui(Alu::Add, rec::UP as u8).out(pout::PP).inp(pin::PW).st(c(f::UP));
     a.inp(pin::PW).st(c(f::CD)).inp(pin::PW).st(c(f::PERIOD));
@@ -292,12 +293,11 @@ pub fn firmware_words() -> Vec<u16> {
     a.ld(USUB).jnz("ops");
     a.ld(Y).alu(Alu::Cmp, HH).jnc("ops");
     a.call("wait");
-    mul(&mut a, IN_SLOT, IN_PITCH, T0);
-    a.ld(T0).alu(Alu::Add, IN_BASE).out(pout::IBASE).out(pout::IGO);
+    a.ld(IN_SLOT).call("in_row").out(pout::IBASE).out(pout::IGO);
     a.ld(Y).alui(Alu::Add, 1).st(Y);
     wrap_inc(&mut a, IN_SLOT, IN_ROWS, "in_w");
     a.label("ops");
-    a.li(0).st(L).li(HEADER_WORDS as u16).st(OPB).li(OPS as u16).st(BLK);
+    a.call("first_op");
     a.label("visit");
     // The countdown, the row and the rows in all: skip a finished op, count down a waiting one.
     a.ld(BLK).tax().ldx().st(c(f::CD)).ldx().st(c(f::NU)).ldx().alu(Alu::Xor, c(f::NU)).jz("visited");
@@ -348,13 +348,13 @@ pub fn firmware_words() -> Vec<u16> {
     // The row's first weight word and constant record (pixel-shuffle row i's sets start at
     // i·up; the tail has one set), and its output columns.
     a.li(0).st(T0);
-    a.ld(KIND).alui(Alu::Xor, 3).jz("iu0");
+    a.ld(NOT_TAIL).jz("iu0");
     mul(&mut a, c(f::ISUB), c(f::UP), T0);
     a.label("iu0");
     mul(&mut a, T0, PST, T1);
     a.ld(T1).alu(Alu::Add, WB).st(CMD + rc::W_ROW);
     a.ld(T0).alu(Alu::Add, CB).st(CMD + rc::C_ROW);
-    a.ld(KIND).alui(Alu::Xor, 3).jz("cols_tail");
+    a.ld(NOT_TAIL).jz("cols_tail");
     mul(&mut a, WW, SSC, T1);
     mul(&mut a, T1, c(f::UP), T1);
     a.ld(T1).st(CMD + rc::X_END).li(0).st(CMD + rc::X0).st(CMD + rc::XOFF).jmp("cols_done");
@@ -366,7 +366,7 @@ pub fn firmware_words() -> Vec<u16> {
     a.ld(OPB).alui(Alu::Add, rec::SRC_CH as u8).out(pout::PP).inp(pin::PW).st(T1);
     mul(&mut a, CMD + rc::X0, T1, CMD + rc::XOFF);
     a.label("cols_done");
-    a.ld(KIND).alui(Alu::Xor, 3).jz("tail");
+    a.ld(NOT_TAIL).jz("tail");
     // The destination row nu.
     mul(&mut a, c(f::DFS), DPF, T0);
     a.ld(T0).alu(Alu::Add, DFB).st(CMD + rc::DST_F);
@@ -383,8 +383,7 @@ pub fn firmware_words() -> Vec<u16> {
     a.li(0).st(CMD + rc::DST_F).st(CMD + rc::DST_B);
     a.ld(GLOB).jz("bil");
     // Subtract: row nu (r = 1) twice.
-    mul(&mut a, TQS, IN_PITCH, T0);
-    a.ld(T0).alu(Alu::Add, IN_BASE).st(CMD + rc::XIN).st(CMD + rc::XIN + 1);
+    a.ld(TQS).call("in_row").st(CMD + rc::XIN).st(CMD + rc::XIN + 1);
     a.li(0).st(CMD + rc::A1).jmp("tail_phase");
     a.label("bil");
     // Phase TR's (offset, weight); the offset is 0 or −1 (half-pixel centres).
@@ -402,14 +401,12 @@ pub fn firmware_words() -> Vec<u16> {
     a.label("bil_sub");
     a.ld(T0).alui(Alu::Sub, 1).st(T0);
     a.label("bil_y0");
-    mul(&mut a, T0, IN_PITCH, T1);
-    a.ld(T1).alu(Alu::Add, IN_BASE).st(CMD + rc::XIN);
+    a.ld(T0).call("in_row").st(CMD + rc::XIN);
     a.ld(T2).st(CMD + rc::A1);
     a.ld(Y0).alui(Alu::Add, 1).alu(Alu::Xor, HH).jz("bil_y1");
     wrap_inc(&mut a, T0, IN_ROWS, "bil_w");
     a.label("bil_y1");
-    mul(&mut a, T0, IN_PITCH, T1);
-    a.ld(T1).alu(Alu::Add, IN_BASE).st(CMD + rc::XIN + 1);
+    a.ld(T0).call("in_row").st(CMD + rc::XIN + 1);
     // The tail's phase counters.
     a.label("tail_phase");
     wrap_inc(&mut a, TR, R, "tr_w");
@@ -422,7 +419,7 @@ pub fn firmware_words() -> Vec<u16> {
     // it runs.
     a.label("go");
     a.call("wait");
-    a.ld(KIND).alui(Alu::Xor, 3).jnz("go_now");
+    a.ld(NOT_TAIL).jnz("go_now");
     a.label("tail_room");
     a.inp(pin::ROOM).jz("tail_room");
     a.label("go_now");
@@ -459,6 +456,12 @@ pub fn firmware_words() -> Vec<u16> {
     a.ld(OPB).alui(Alu::Add, OP_WORDS as u8).st(OPB);
     a.ld(BLK).alui(Alu::Add, BLOCK).st(BLK);
     a.ld(L).alui(Alu::Add, 1).st(L).alu(Alu::Xor, NOPS).ret();
+    // first_op: L, OPB, BLK at op 0.
+    a.label("first_op");
+    a.li(0).st(L).li(HEADER_WORDS as u16).st(OPB).li(OPS as u16).st(BLK).ret();
+    // in_row: A ← the input ring's row in slot A (its address: IN_BASE + A · IN_PITCH).
+    a.label("in_row");
+    a.out(pout::MA).ld(IN_PITCH).out(pout::MB).inp(pin::ML).alu(Alu::Add, IN_BASE).ret();
     // wait: until the row loop and the input stage are idle.
     a.label("wait");
     a.inp(pin::BUSY).jnz("wait");
@@ -466,7 +469,7 @@ pub fn firmware_words() -> Vec<u16> {
     // load_rings: the op's kind, its rings' rows and bases, and their pitches (low halves:
     // the firmware serves memories of at most 64 Ki words).
     a.label("load_rings");
-    a.ld(OPB).out(pout::PP).inp(pin::PW).alui(Alu::And, 15).st(KIND);
+    a.ld(OPB).out(pout::PP).inp(pin::PW).alui(Alu::And, 15).alui(Alu::Xor, 3).st(NOT_TAIL);
     a.ld(OPB).alui(Alu::Add, rec::W_BASE as u8).out(pout::PP).inp(pin::PW).st(WB);
     a.ld(OPB).alui(Alu::Add, rec::C_BASE as u8).out(pout::PP).inp(pin::PW).st(CB);
     a.ld(OPB).alui(Alu::Add, rec::SRC_SCALE as u8).out(pout::PP).inp(pin::PW).st(SSC);
