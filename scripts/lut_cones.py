@@ -31,7 +31,9 @@ def register_namer(top, depth):
         if not (q or ns):
             return "?"
         n = min(q or ns, key=len)
-        parts = [p for p in n.split(".") if p not in ("core", "q", "d")]
+        # The PLL shell's instance of the design is `core` (the control core below it is too).
+        parts = n.split(".")
+        parts = [p for p in parts[parts[0] == "core" :] if p not in ("q", "d")]
         if any("_SB_" in p or "_D_Q" in p for p in parts):
             return re.split(r"[$.]", parts[0])[0] + ".(unnamed)"
         return re.sub(r"\$\d+$", "", ".".join(parts[:depth]))
