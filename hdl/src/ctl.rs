@@ -117,7 +117,6 @@ pub struct Ctl<const PA: usize> {
     d_jump: DFF<Bit>,
     d_ret: DFF<Bit>,
     d_st: DFF<Bit>,
-    d_rd: DFF<Bit>,
     d_wr: DFF<Bit>,
     d_call: DFF<Bit>,
     /// Whether thread 1 runs (a core with one program leaves it in `Skip`).
@@ -224,7 +223,6 @@ impl<const PA: usize> Ctl<PA> {
             d_jump: Default::default(),
             d_ret: Default::default(),
             d_st: Default::default(),
-            d_rd: Default::default(),
             d_wr: Default::default(),
             d_call: Default::default(),
             two: Constant::new(p1.is_some()),
@@ -267,7 +265,7 @@ impl<const PA: usize> Logic for Ctl<PA> {
         dff_setup!(
             self, clock, th, stf, pce, pcf, lre, lrf, ae, af, ce, cf, xe, xf, ir, d_run, d_imm, d_sub, d_ld, d_ar,
             d_lg, d_im, d_in0, d_in1, d_sh, d_csum, d_ceq, d_ctst, d_csh, d_lpm, d_ldx, d_stx, d_tax, d_lra, d_jpa,
-            d_jump, d_ret, d_st, d_rd, d_wr, d_call
+            d_jump, d_ret, d_st, d_wr, d_call
         );
         self.rom.read_clock.next = self.clock.val();
         self.rf.write_clock.next = self.clock.val();
@@ -311,8 +309,8 @@ impl<const PA: usize> Logic for Ctl<PA> {
         self.xth.next = self.th.q.val();
         self.pwr[0].next = self.d_wr.q.val() & !self.th.q.val();
         self.pwr[1].next = self.d_wr.q.val() & self.th.q.val();
-        self.prd[0].next = self.d_rd.q.val() & !self.th.q.val();
-        self.prd[1].next = self.d_rd.q.val() & self.th.q.val();
+        self.prd[0].next = self.d_in0.q.val();
+        self.prd[1].next = self.d_in1.q.val();
         self.rf.write_enable.next = self.d_st.q.val() | self.d_stx.q.val();
         self.rf.write_address.next =
             bit_cast::<9, 8>(self.ir.q.val().get_bits::<8>(0)) | (bit_cast::<9, 1>(self.th.q.val().into()) << 8);
@@ -512,7 +510,6 @@ impl<const PA: usize> Logic for Ctl<PA> {
         self.d_ar.d.next = self.run_f.val() & self.ialu.val() & (self.ifx.val().get_bits::<2>(2) == 0);
         self.d_lg.d.next = self.run_f.val() & self.ialu.val() & (self.ifx.val().get_bits::<2>(2) == 1);
         self.d_im.d.next = self.run_f.val() & (self.iop.val() == 4);
-        self.d_rd.d.next = self.run_f.val() & (self.iop.val() == 5);
         self.d_in0.d.next = self.run_f.val() & (self.iop.val() == 5) & self.th.q.val();
         self.d_in1.d.next = self.run_f.val() & (self.iop.val() == 5) & !self.th.q.val();
         self.d_wr.d.next = self.run_f.val() & (self.iop.val() == 6);

@@ -121,10 +121,6 @@ pub struct EngineFw16<
     core: Ctl<SEQ_PA>,
     ext: Constant<Bit>,
     k_port_next: Signal<Local, Bits<8>>,
-    k_port: Signal<Local, Bits<8>>,
-    k_pout: Signal<Local, Bits<16>>,
-    k_wr: Signal<Local, Bit>,
-    k_rd: Signal<Local, Bit>,
 
     // Memories.
     prog: Bram<Bits<16>, PA>,
@@ -409,10 +405,6 @@ impl<
             core: Ctl::new(&seqfw::firmware_words()),
             ext: Constant::new(false),
             k_port_next: Default::default(),
-            k_port: Default::default(),
-            k_pout: Default::default(),
-            k_wr: Default::default(),
-            k_rd: Default::default(),
             prog: Default::default(),
             wmem: std::array::from_fn(|_| Default::default()),
             fpw: std::array::from_fn(|_| Default::default()),
@@ -808,17 +800,18 @@ impl<
             self.tadr[i].d.next = self.tadr[i - 1].q.val();
         }
         clock!(self, clock, core, arr, post, slope, mac, outpx, inword);
+        // The core's side: this block's own core, or a shared core's thread (`external`).
         self.k_port_next.next = self.core.port_next.val();
-        self.k_port.next = self.core.port.val();
-        self.k_pout.next = self.core.pout.val();
-        self.k_wr.next = self.core.pwr[0].val();
-        self.k_rd.next = self.core.prd[0].val();
+        self.wr.next = self.core.pwr[0].val();
+        self.rd.next = self.core.prd[0].val();
+        self.port.next = self.core.port.val();
+        self.v.next = self.core.pout.val();
         if self.ext.val() {
             self.k_port_next.next = self.x_port_next.val();
-            self.k_port.next = self.x_port.val();
-            self.k_pout.next = self.x_pout.val();
-            self.k_wr.next = self.x_wr.val();
-            self.k_rd.next = self.x_rd.val();
+            self.wr.next = self.x_wr.val();
+            self.rd.next = self.x_rd.val();
+            self.port.next = self.x_port.val();
+            self.v.next = self.x_pout.val();
         }
         self.prog.read_clock.next = self.clock.val();
         self.prog.write_clock.next = self.clock.val();
@@ -879,10 +872,6 @@ impl<
         // behind `PW` and `CW` are addressed with their pointers' next values, and the
         // multiplier port multiplies its operands' next values, so that what is registered at
         // fetch is as fresh as a read in the execute cycle would be.
-        self.wr.next = self.k_wr.val();
-        self.rd.next = self.k_rd.val();
-        self.port.next = self.k_port.val();
-        self.v.next = self.k_pout.val();
         self.pin_v.next = 0.into();
         if self.k_port_next.val() == 0 {
             self.pin_v.next = bit_cast::<16, 1>(self.go.q.val().into());
@@ -1688,19 +1677,17 @@ impl<
         // A conv's rounded outputs (the tail's never reach the slope).
         self.slope.valid_in.next = self.post.valid_out.val() | (self.outpx.t_valid.val() & !self.is_tail.val());
         self.slope.v.next = self.post.result.val();
+        // The op's slope, if its record enables one: a binary op's post slope, a conv's slope
+        // (the record does not change while outputs are in flight, so neither needs a delay).
         self.slope.s.next = self.unit_slope.val();
-        if self.rw[0].q.val().get_bit(5) {
+        if self.is_bin.val() & self.rw[0].q.val().get_bit(5) {
             self.slope.s.next = signed_cast(self.rw[6].q.val());
         }
+        if !self.is_bin.val() & self.rw[0].q.val().get_bit(4) {
+            self.slope.s.next = signed_cast(self.rw[5].q.val());
+        }
         if !self.is_bin.val() {
-            // The conv's slope is the op's (its record does not change while outputs are in
-            // flight), so it needs no delay beside the rounding.
             self.slope.v.next = self.outpx.t.val();
-            if !self.rw[0].q.val().get_bit(4) {
-                self.slope.s.next = self.unit_slope.val();
-            } else {
-                self.slope.s.next = signed_cast(self.rw[5].q.val());
-            }
         }
         // Both a conv's output and a tail pixel enter the output pixel's rounding in the cycle
         // after the post issue addressed their constants (`prec`), so the bias is the

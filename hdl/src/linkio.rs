@@ -161,8 +161,6 @@ pub struct LinkIo<const PA: usize> {
     core: Ctl<PA>,
     ext: Constant<Bit>,
     k_port_next: Signal<Local, Bits<8>>,
-    k_port: Signal<Local, Bits<8>>,
-    k_pout: Signal<Local, Bits<16>>,
     k_out_next: Signal<Local, Bit>,
     k_in_next: Signal<Local, Bit>,
     /// The UART's FIFOs, the frame buffer and the result FIFO (one chunk of at most
@@ -308,8 +306,6 @@ impl<const PA: usize> LinkIo<PA> {
             core: Ctl::new(&program),
             ext: Constant::new(false),
             k_port_next: Default::default(),
-            k_port: Default::default(),
-            k_pout: Default::default(),
             k_out_next: Default::default(),
             k_in_next: Default::default(),
             mem: Default::default(),
@@ -396,26 +392,25 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             self.job[i].d.next = self.job[i].q.val();
         }
         clock!(self, clock, core, mem, rx8, rx32, tx32, res32);
+        // The core's side: this block's own core, or a shared core's thread (`external`).
         self.k_port_next.next = self.core.port_next.val();
-        self.k_port.next = self.core.port.val();
-        self.k_pout.next = self.core.pout.val();
         self.k_out_next.next = self.core.out_next[0].val();
         self.k_in_next.next = self.core.in_next[0].val();
+        self.port.next = self.core.port.val();
+        self.v.next = self.core.pout.val();
         if self.ext.val() {
             self.k_port_next.next = self.x_port_next.val();
-            self.k_port.next = self.x_port.val();
-            self.k_pout.next = self.x_pout.val();
             self.k_out_next.next = self.x_out_next.val();
             self.k_in_next.next = self.x_in_next.val();
+            self.port.next = self.x_port.val();
+            self.v.next = self.x_pout.val();
         }
 
         self.wen.d.next = self.k_out_next.val();
         self.ren.d.next = self.k_in_next.val();
         self.wr.next = self.wen.q.val();
         self.rd.next = self.ren.q.val();
-        self.port.next = self.k_port.val();
-        self.v.next = self.k_pout.val();
-        self.vb.next = self.k_pout.val().get_bits::<8>(0);
+        self.vb.next = self.v.val().get_bits::<8>(0);
         self.hit_crc8.d.next = self.k_out_next.val() & (self.k_port_next.val() == 0);
         self.hit_rx32.d.next = self.k_out_next.val() & (self.k_port_next.val() == 1);
         self.hit_sbyte.d.next = self.k_out_next.val() & (self.k_port_next.val() == 13);
