@@ -292,7 +292,40 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
     }
     // The input ring has a memory of its own (ring 0); the others share the feature memory.
     let per_w_x = rings[0].f_rows * rings[0].ch;
-    let per_w_b: usize = rings.iter().map(|g| g.b_rows * g.scale * g.ch.div_ceil(c.lanes)).sum();
+    // Bit rings lent the input memory's upper half (`bits_in_input`): the op writing ring l
+    // (op l − 1) must read nothing from that single-port memory meanwhile, so ring 1 (the
+    // head reads the input ring) stays in the bit memory, and two rings in a row may go there
+    // only when the first has no bits (its reader is not binary). Of the sets that obey this,
+    // the heaviest leaves the bit memory the fewest words (a path's maximum-weight
+    // independent set, by dynamic programming).
+    let bit_words = |g: &Ring| g.b_rows * g.scale * g.ch.div_ceil(c.lanes);
+    let mut in_x = vec![false; rings.len()];
+    if c.memory.bits_in_input && rings.len() > 2 {
+        // best[l] = (heaviest with ring l out, heaviest with ring l in), rings 2..=l.
+        let mut best = vec![(0usize, None::<usize>); rings.len()];
+        for l in 2..rings.len() {
+            let (out_prev, in_prev) = best[l - 1];
+            let any_prev = in_prev.map_or(out_prev, |v| v.max(out_prev));
+            let with = (rings[l].b_rows > 0)
+                .then(|| bit_words(&rings[l]) + if rings[l - 1].b_rows > 0 { out_prev } else { any_prev });
+            best[l] = (any_prev, with);
+        }
+        // Back from the last ring; a ring taken with bits below it keeps its predecessor out.
+        let mut allowed = true;
+        for l in (2..rings.len()).rev() {
+            let (out_w, in_w) = best[l];
+            in_x[l] = allowed && in_w.is_some_and(|v| v >= out_w);
+            allowed = !(in_x[l] && rings[l - 1].b_rows > 0);
+        }
+    }
+    let per_w_b: usize = rings.iter().zip(&in_x).filter(|(_, &x)| !x).map(|(g, _)| bit_words(g)).sum();
+    let per_w_bx: usize = rings.iter().zip(&in_x).filter(|(_, &x)| x).map(|(g, _)| bit_words(g)).sum();
+    // With the upper half lent, the input ring has the lower.
+    let (input_cap, lent) = if c.memory.bits_in_input {
+        (c.memory.input_words / 2, c.memory.input_words / 2)
+    } else {
+        (c.memory.input_words, 0)
+    };
     // Feature words per column in each bank: with two banks (a single-port feature memory)
     // ring l goes to bank l mod 2, so that op l reads one bank while it writes the other;
     // a strip column then costs the fuller bank's words in both.
@@ -305,18 +338,23 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
     let mut width_cap = c
         .max_width
         .min(c.memory.feature_words / per_w_f)
-        .min(c.memory.input_words / per_w_x)
+        .min(input_cap / per_w_x)
         .min(c.memory.output_bytes / (r * q.out_ch));
     if let Some(w) = c.memory.bit_words.checked_div(per_w_b) {
         width_cap = width_cap.min(w);
     }
+    if let Some(w) = lent.checked_div(per_w_bx) {
+        width_cap = width_cap.min(w);
+    }
     let bank_words = c.memory.feature_words / banks;
-    let (mut fb, mut bb) = ((0..banks).map(|k| k * bank_words).collect::<Vec<_>>(), 0);
+    let (mut fb, mut bb, mut bx) =
+        ((0..banks).map(|k| k * bank_words).collect::<Vec<_>>(), 0, c.memory.input_words - lent);
     for (l, g) in rings.iter_mut().enumerate().skip(1) {
         g.f_base = fb[l % banks];
         fb[l % banks] += g.f_rows * g.scale * g.ch * width_cap;
-        g.b_base = bb;
-        bb += g.b_rows * g.scale * g.ch.div_ceil(c.lanes) * width_cap;
+        let b = if in_x[l] { &mut bx } else { &mut bb };
+        g.b_base = *b;
+        *b += g.b_rows * g.scale * g.ch.div_ceil(c.lanes) * width_cap;
     }
 
     // Weights and constants.
@@ -474,7 +512,7 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
     let prog_words: Vec<u64> = program.encode().into_iter().map(|w| w as u64).collect();
 
     let min_w = 2 * halo + 1;
-    let usage = vec![
+    let mut usage = vec![
         MemUse {
             memory: "feature",
             used_words: per_w_f * width_cap.max(min_w),
@@ -484,7 +522,7 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
         MemUse {
             memory: "input",
             used_words: per_w_x * width_cap.max(min_w),
-            capacity_words: c.memory.input_words,
+            capacity_words: input_cap,
             word_bits: 16,
         },
         MemUse {
@@ -514,11 +552,15 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
             word_bits: 8,
         },
     ];
+    if c.memory.bits_in_input {
+        let used_words = per_w_bx * width_cap.max(min_w);
+        usage.insert(3, MemUse { memory: "bit_in_input", used_words, capacity_words: lent, word_bits: s });
+    }
     let mut overflows: Vec<String> = usage
         .iter()
         .filter(|u| u.used_words > u.capacity_words)
         .map(|u| {
-            let what = if matches!(u.memory, "feature" | "input" | "bit") {
+            let what = if matches!(u.memory, "feature" | "input" | "bit" | "bit_in_input") {
                 format!(" for the narrowest strip ({min_w} columns)")
             } else {
                 String::new()

@@ -27,6 +27,10 @@ fn is_one(v: &usize) -> bool {
     *v == 1
 }
 
+fn is_false(v: &bool) -> bool {
+    !*v
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Memories {
@@ -44,6 +48,15 @@ pub struct Memories {
     pub input_words: usize,
     /// Sign-bit rings: `lanes`-bit words.
     pub bit_words: usize,
+    /// The upper half of the input memory holds some of the sign-bit rings (16-lane engines
+    /// whose input ring needs a small part of its memory, as on the UP5K, where block RAM is
+    /// short and the input ring's SPRAM is mostly free). Bit addresses from `input_words / 2`
+    /// up are that half's words; the compiler puts a ring there only when the op writing it
+    /// reads nothing from the input memory in the same row (the SPRAM is single-port), and the
+    /// input ring then has the lower half. False (the default, left out of the serialised form
+    /// so that older configurations keep their hash): every bit ring in `bit_words`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub bits_in_input: bool,
     /// Binary weights: one bank per PE, `lanes`-bit words, this many per bank.
     pub weight_words: usize,
     /// Full-precision weights: one bank per FP lane, 16-bit words, this many per bank.
@@ -136,6 +149,14 @@ impl HwConfig {
         if m.feature_banks != 1 && m.feature_banks != 2 {
             return bad(format!("memory.feature_banks must be 1 or 2, not {}", m.feature_banks));
         }
+        // The hardware sends a bit address to the input memory when it is past the bit
+        // memory's own words, so the lent half must start at or above them.
+        if m.bits_in_input && (self.lanes != 16 || m.input_words / 2 < m.bit_words) {
+            return bad(format!(
+                "memory.bits_in_input needs 16 lanes and bit_words ({}) at most half of input_words ({})",
+                m.bit_words, m.input_words
+            ));
+        }
         for (what, v) in [
             ("feature_words", m.feature_words),
             ("input_words", m.input_words),
@@ -194,7 +215,7 @@ pub struct EngineShape {
 }
 
 impl EngineShape {
-    /// The Rust type, e.g. `Engine16<4, 2, 15, 14, 10, 9, 9, 8, 9, 10>`.
+    /// The Rust type, e.g. `Engine16<4, 2, 15, 14, 9, 9, 9, 8, 9, 9>`.
     pub fn type_name(&self) -> String {
         let p: Vec<String> = self.params.iter().map(|v| v.to_string()).collect();
         format!("Engine{}<{}>", self.lanes, p.join(", "))
@@ -259,12 +280,23 @@ mod tests {
         assert_eq!(e, "preset ice40-up5k: lanes must be 16, 32 or 64, not 48");
         let e = HwConfig::parse("name = 3", "x.toml").unwrap_err().to_string();
         assert!(e.starts_with("x.toml: "), "{e}");
+        // Bit rings in the input memory: 16-bit bit words, and the lent half above the bit
+        // memory's addresses.
+        let text = include_str!("../presets/ice40-up5k.toml").replace("input_words = 16384", "input_words = 512");
+        let e = HwConfig::parse(&text, "x.toml").unwrap_err().to_string();
+        assert!(
+            e.contains("bits_in_input needs 16 lanes and bit_words (512) at most half of input_words (512)"),
+            "{e}"
+        );
+        let ecp5 = include_str!("../presets/ecp5-85k.toml").replace("[memory]", "[memory]\nbits_in_input = true");
+        let e = HwConfig::parse(&ecp5, "x.toml").unwrap_err().to_string();
+        assert!(e.contains("bits_in_input needs 16 lanes"), "{e}");
     }
 
     #[test]
     fn engine_shapes_name_the_type_and_refuse_what_no_engine_implements() {
         let up = HwConfig::preset("ice40-up5k").unwrap().engine_shape().unwrap();
-        assert_eq!(up.type_name(), "Engine16<4, 2, 15, 14, 10, 9, 9, 8, 9, 10>");
+        assert_eq!(up.type_name(), "Engine16<4, 2, 15, 14, 9, 9, 9, 8, 9, 9>");
         let mut c = HwConfig::preset("ice40-up5k").unwrap();
         c.memory.feature_banks = 1;
         let e = c.engine_shape().unwrap_err().to_string();

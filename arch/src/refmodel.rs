@@ -222,7 +222,9 @@ impl RefDevice {
             cmem: vec![0; m.const_words],
             fmem: vec![0; m.feature_words],
             xmem: vec![0; m.input_words],
-            bmem: vec![0; m.bit_words],
+            // Bit addresses in the input memory's lent half (`bits_in_input`) index the same
+            // vector: the compiler keeps them clear of the input ring's half.
+            bmem: vec![0; if m.bits_in_input { m.input_words } else { m.bit_words }],
             program: None,
             counters: Counters::default(),
             table: Vec::new(),
@@ -267,7 +269,11 @@ impl RefDevice {
             return Err(format!("program strips of {wc} columns exceed the design's {}", self.cfg.max_width));
         }
         let x = &p.header.input;
-        if x.f_base + x.f_rows * wc * x.ch > self.xmem.len() {
+        let m = &self.cfg.memory;
+        // With `bits_in_input` the input memory's upper half holds bit rings: the input ring
+        // has the lower half, and a bit ring lies in one memory or the other.
+        let (x_len, lent) = if m.bits_in_input { (m.input_words / 2, m.input_words / 2) } else { (m.input_words, 0) };
+        if x.f_base + x.f_rows * wc * x.ch > x_len {
             return Err("the input ring lies outside the input memory".into());
         }
         let mut rings = vec![];
@@ -287,9 +293,9 @@ impl RefDevice {
             }
         }
         for g in rings {
-            if g.f_base + g.f_rows * g.scale * wc * g.ch > self.fmem.len()
-                || g.b_base + g.b_rows * g.scale * wc * g.ch.div_ceil(self.cfg.lanes) > self.bmem.len()
-            {
+            let b_end = g.b_base + g.b_rows * g.scale * wc * g.ch.div_ceil(self.cfg.lanes);
+            let b_ok = if lent > 0 && g.b_base >= lent { b_end <= m.input_words } else { b_end <= m.bit_words };
+            if g.f_base + g.f_rows * g.scale * wc * g.ch > self.fmem.len() || !b_ok {
                 return Err("a row ring lies outside the feature or bit memory".into());
             }
         }

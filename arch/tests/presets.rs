@@ -5,6 +5,7 @@
 
 use bbcu_arch::compile;
 use bbcu_arch::config::HwConfig;
+use bbcu_arch::program::OpKind;
 use bbcu_sim::fixed::FixedNetwork;
 use bbcu_sim::synth::Topology;
 
@@ -22,6 +23,15 @@ fn ice40_up5k_holds_the_16_channel_models() {
         let c = compile(&q, &cfg).unwrap_or_else(|e| panic!("{name}: {e}"));
         let used = |m: &str| c.usage.iter().find(|u| u.memory == m).unwrap().used_words;
         assert_eq!(used("program"), prog, "{name}: not the trained model's shape");
+        // Bit rings in the input SPRAM's upper half: no op reads that single-port memory in
+        // a row that writes bits to it, and some rings did go there.
+        let lent = cfg.memory.input_words / 2;
+        let in_x = |g: &bbcu_arch::program::Ring| g.b_rows > 0 && g.b_base >= lent;
+        for (l, op) in c.program.ops.iter().enumerate() {
+            let reads_x = op.from_input || op.kind == OpKind::Tail || (op.kind == OpKind::Binary && in_x(&op.src));
+            assert!(!(reads_x && in_x(&op.dst)), "{name}: op {l} reads and writes the input memory");
+        }
+        assert!(c.program.ops.iter().any(|op| in_x(&op.dst)), "{name}: no bit ring in the input memory");
         eprintln!(
             "{name}: strips ≤ {} columns; {}",
             c.width_cap,

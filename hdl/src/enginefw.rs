@@ -287,6 +287,12 @@ pub struct EngineFw16<
     omask: Constant<Bits<16>>,
     unit_slope: Constant<Signed<16>>,
     in_lat: Constant<Bits<4>>,
+    // Bit rings in the input memory's upper half (`Memories::bits_in_input`): a bit address
+    // with bit XA − 1 set (this mask) is that memory's word. Possible only when the bit
+    // memory's own addresses stay below that bit (BA < XA; else the mask is 0); `bsel`
+    // remembers which memory a read went to.
+    xhalf: Constant<Bits<16>>,
+    bsel: DFF<Bit>,
 
     // Combinational locals.
     wr: Signal<Local, Bit>,
@@ -535,6 +541,8 @@ impl<
             omask: Constant::new(bits::<16>((2 << OA) - 1)),
             unit_slope: Constant::new(signed::<16>(4096)),
             in_lat: Constant::new(bits::<4>(InWordB::LATENCY as u64)),
+            xhalf: Constant::new(bits::<16>(if BA < XA && XA <= 16 { 1 << (XA - 1) } else { 0 })),
+            bsel: Default::default(),
             wr: Default::default(),
             rgo: Default::default(),
             in_acc: Default::default(),
@@ -760,7 +768,8 @@ impl<
             stall,
             row_cyc,
             row_busy,
-            clr
+            clr,
+            bsel
         );
         for i in 0..4 {
             self.bil_m1[i].clock.next = self.clock.val();
@@ -1243,6 +1252,7 @@ impl<
         self.bmem.write_address.next = bit_cast::<BA, 16>(self.wbb.q.val());
         self.bmem.write_data.next = self.wb_word.val();
         self.bmem.read_address.next = bit_cast::<BA, 16>(self.iaddr.val());
+        self.bsel.d.next = (self.iaddr.val() & self.xhalf.val()) != 0;
 
         // Counters: 0 total, 1 stall, then per op its cycles and busy count.
         self.cnt_a.next = bit_cast::<5, 8>(self.c_op.q.val() << 1) + 2;
@@ -1275,6 +1285,9 @@ impl<
 
         // Datapath inputs default to idle.
         self.arr.act.next = self.bmem.read_data.val();
+        if self.bsel.q.val() {
+            self.arr.act.next = unsigned_cast(self.xmem.read_data.val());
+        }
         self.arr.lane.next = 0.into();
         for k in 0..P {
             self.arr.wgt[k].next = self.wmem[k].read_data.val();
@@ -1726,7 +1739,15 @@ impl<
         if self.wb_valid.val() & self.f_bits.val() {
             self.bitreg.d.next = self.wb_word.val();
             if self.wb_wend.val() {
-                self.bmem.write_enable.next = true;
+                // The compiler keeps an op that writes bits to the input memory from reading
+                // it in the same row, and the input stage runs between rows.
+                if (self.wbb.q.val() & self.xhalf.val()) != 0 {
+                    self.xmem.write_enable.next = true;
+                    self.xmem.write_address.next = bit_cast::<XA, 16>(self.wbb.q.val());
+                    self.xmem.write_data.next = signed_cast(self.wb_word.val());
+                } else {
+                    self.bmem.write_enable.next = true;
+                }
                 self.bitreg.d.next = 0.into();
             }
         }

@@ -49,6 +49,15 @@ pub enum EngineKind {
     Firmware,
 }
 
+/// Refuses a configuration the engine kind cannot run: only the firmware-sequenced engine
+/// reads bit rings from the input memory (`Memories::bits_in_input`).
+pub fn check_kind(cfg: &HwConfig, kind: EngineKind) -> Result<(), String> {
+    if kind == EngineKind::Hardware && cfg.memory.bits_in_input {
+        return Err(format!("{}: memory.bits_in_input needs the firmware sequencer", cfg.name));
+    }
+    Ok(())
+}
+
 /// The sequencer an instance's engine has unless asked for the other: the UP5K's logic cells
 /// fit only the firmware; the test engine comes with either.
 pub fn default_engine(inst: Instance) -> EngineKind {
@@ -157,5 +166,15 @@ mod tests {
             let shape = cfg.engine_shape().unwrap();
             assert_eq!((shape.lanes, shape.params), (lanes, params), "{}", cfg.name);
         }
+    }
+
+    /// Only the firmware-sequenced engine reads bit rings from the input memory.
+    #[test]
+    fn the_hardware_sequencer_refuses_bits_in_the_input_memory() {
+        let up5k = HwConfig::preset("ice40-up5k").unwrap();
+        assert!(up5k.memory.bits_in_input);
+        assert_eq!(check_kind(&up5k, EngineKind::Firmware), Ok(()));
+        let e = crate::device::simulated_of(&up5k, EngineKind::Hardware).err().unwrap();
+        assert_eq!(e, "ice40-up5k: memory.bits_in_input needs the firmware sequencer");
     }
 }

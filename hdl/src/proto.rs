@@ -1684,11 +1684,9 @@ mod tests {
 
     #[test]
     fn every_instance_rom_fits() {
-        for c in [
-            crate::device::test_config(),
-            HwConfig::preset("ice40-up5k").unwrap(),
-            HwConfig::preset("ecp5-85k").unwrap(),
-        ] {
+        // The instances built with this protocol engine (the UP5K's board has the firmware,
+        // `crate::generate::default_link`).
+        for c in [crate::device::test_config(), HwConfig::preset("ecp5-85k").unwrap()] {
             let (rom, base) = rom_image(&c);
             assert!(rom.len() <= 1 << crate::board_top::ROM_BITS, "{}: ROM of {} bytes", c.name, rom.len());
             assert_eq!(base % MSG_SLOT, 0);

@@ -63,6 +63,7 @@ pub fn engine_verilog(cfg: &HwConfig) -> Result<EngineVerilog, String> {
 /// As [`engine_verilog`] with the sequencer named.
 pub fn engine_verilog_of(cfg: &HwConfig, kind: EngineKind) -> Result<EngineVerilog, String> {
     static CACHE: Mutex<Vec<(Instance, EngineKind, String)>> = Mutex::new(Vec::new());
+    crate::generate::check_kind(cfg, kind)?;
     let inst = instance(cfg)?;
     let name = match (inst, kind) {
         (Instance::Test, EngineKind::Hardware) => "sim-test",

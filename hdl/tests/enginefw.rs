@@ -31,9 +31,15 @@ enum Sims {
 fn check(t: Topology, h: usize, w: usize, max_width: usize, seed: u64, sims: Sims) {
     let mut cfg = test_config();
     cfg.max_width = max_width;
+    // As on the UP5K: bit rings in the input memory's upper half, where the compiler can.
+    cfg.memory.bits_in_input = true;
     let net = t.build(seed);
     let q = FixedNetwork::compile(&net, None).unwrap();
     let c = compile(&q, &cfg).unwrap_or_else(|e| panic!("{e}"));
+    let lent = cfg.memory.input_words / 2;
+    let in_input = c.program.ops.iter().filter(|op| op.dst.b_rows > 0 && op.dst.b_base >= lent).count();
+    let binary = c.program.ops.iter().filter(|op| op.kind == bbcu_arch::program::OpKind::Binary).count();
+    assert!(binary < 2 || in_input > 0, "no bit ring went to the input memory");
     let bytes = c.image.to_bytes(&cfg);
     let input = image(net.in_ch, h, w, seed + 1);
     let want = forward(&q, &input);

@@ -23,6 +23,7 @@ pub fn config(pes: usize, lanes: usize, fp_lanes: usize, max_width: usize, featu
             feature_banks: 1,
             input_words: 1 << 14,
             bit_words: 1 << 14,
+            bits_in_input: false,
             weight_words: 1 << 14,
             fp_weight_words: 1 << 14,
             const_words: 1 << 14,
