@@ -196,7 +196,6 @@ pub struct EngineFw16<
     // Input stage.
     in_x: DFF<Bits<16>>,
     in_c: DFF<Bits<8>>,
-    xw_ptr: DFF<Bits<16>>,
     // Issue loop (see `crate::engine`): the address of a tap is its window row's base (the
     // command's) plus the pixel's offset (`col`) plus the word offset: one address path for
     // the three window rows.
@@ -255,7 +254,7 @@ pub struct EngineFw16<
     tadr: [DFF<Bits<CA>>; BIN_LAT],
     // Outputs in flight: at most the deepest post pipeline's latency.
     outstanding: DFF<Bits<8>>,
-    // Write-back.
+    // Write-back. `wbb`, the bit words' address, is also the input row's (from `IBASE`).
     wbf: DFF<Bits<16>>,
     wbb: DFF<Bits<16>>,
     wbc: DFF<Bits<16>>,
@@ -467,7 +466,6 @@ impl<
             fi: Default::default(),
             in_x: Default::default(),
             in_c: Default::default(),
-            xw_ptr: Default::default(),
             lastmask: Default::default(),
             issue_done: Default::default(),
             xo: Default::default(),
@@ -707,7 +705,6 @@ impl<
             fi,
             in_x,
             in_c,
-            xw_ptr,
             lastmask,
             issue_done,
             xo,
@@ -971,7 +968,9 @@ impl<
         }
         if self.wr.val() {
             if self.port.val() == 4 {
-                self.xw_ptr.d.next = self.v.val();
+                // The input row's pointer is the bit write-back's: an input row and a row
+                // op never run together, and `IBASE` comes while the row loop is idle.
+                self.wbb.d.next = self.v.val();
             }
             if self.port.val() == 5 {
                 self.phase.d.next = RowPhase::InRow;
@@ -1245,7 +1244,7 @@ impl<
         self.fmem.write_data.next = self.wb_val.val();
         self.fmem.read_address.next = bit_cast::<FA, 16>(self.iaddr.val());
         self.xmem.write_enable.next = false;
-        self.xmem.write_address.next = bit_cast::<XA, 16>(self.xw_ptr.q.val());
+        self.xmem.write_address.next = bit_cast::<XA, 16>(self.wbb.q.val());
         self.xmem.write_data.next = self.inword.x.val();
         self.xmem.read_address.next = bit_cast::<XA, 16>(self.iaddr.val());
         self.bmem.write_enable.next = false;
@@ -1743,7 +1742,6 @@ impl<
                 // it in the same row, and the input stage runs between rows.
                 if (self.wbb.q.val() & self.xhalf.val()) != 0 {
                     self.xmem.write_enable.next = true;
-                    self.xmem.write_address.next = bit_cast::<XA, 16>(self.wbb.q.val());
                     self.xmem.write_data.next = signed_cast(self.wb_word.val());
                 } else {
                     self.bmem.write_enable.next = true;
@@ -1766,7 +1764,7 @@ impl<
         // ---- Input words into the input ring, in arrival order.
         if self.inword.valid_out.val() {
             self.xmem.write_enable.next = true;
-            self.xw_ptr.d.next = self.xw_ptr.q.val() + 1;
+            self.wbb.d.next = self.wbb.q.val() + 1;
         }
 
         // ---- Output buffer: a ring of bytes drained through a one-byte register.
