@@ -494,6 +494,7 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
         input,
         bilinear_rec,
         input_pitch: width_cap * input.ch,
+        bilinear: table.iter().flat_map(|&(off, w1)| [off as i16 as u16, w1 as u16]).collect(),
     };
     let program = Program { header, ops };
     for (op, name) in program_ops_names(&program.ops, &lw) {

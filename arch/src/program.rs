@@ -118,6 +118,11 @@ pub struct Header {
     pub bilinear_rec: usize,
     /// Row pitch of the input ring, in words.
     pub input_pitch: usize,
+    /// The bilinear phase table again, for the sequencer firmware, which reads the program
+    /// memory and not the constants: per phase (`scale` of them, one for r = 1) the row offset
+    /// and the second tap's Q8 weight. Stored after the op records; header word 25 has its
+    /// address.
+    pub bilinear: Vec<u16>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,6 +210,7 @@ impl Program {
         out.ring(&h.input);
         out.w(h.bilinear_rec);
         out.w32(h.input_pitch);
+        out.w(HEADER_WORDS + self.ops.len() * OP_WORDS);
         out.pad_to(HEADER_WORDS);
         for op in &self.ops {
             let mut rec = Writer(Vec::new());
@@ -245,6 +251,7 @@ impl Program {
             rec.pad_to(OP_WORDS);
             out.0.extend(rec.0);
         }
+        out.0.extend(&h.bilinear);
         out.0
     }
 
@@ -276,10 +283,11 @@ impl Program {
         let input = r.ring()?;
         let bilinear_rec = r.r()?;
         let input_pitch = r.r32()?;
+        let table_at = r.r()?;
         if !(1..=4).contains(&scale) || in_ch == 0 || out_ch == 0 || width_cap == 0 || n_ops == 0 || frac > 12 {
             return Err("program header out of range".into());
         }
-        let header = Header {
+        let mut header = Header {
             n_ops,
             in_ch,
             out_ch,
@@ -293,7 +301,14 @@ impl Program {
             input,
             bilinear_rec,
             input_pitch,
+            bilinear: Vec::new(),
         };
+        // The table follows the records (a program from before it had 0 here).
+        if table_at != HEADER_WORDS + n_ops * OP_WORDS {
+            return Err("program has no bilinear table where its records end".into());
+        }
+        let table = words.get(table_at..table_at + 2 * scale).ok_or("program ends early")?;
+        header.bilinear = table.to_vec();
         let mut ops = Vec::with_capacity(n_ops);
         for i in 0..n_ops {
             let start = HEADER_WORDS + i * OP_WORDS;

@@ -245,11 +245,6 @@ impl RefDevice {
         self.prog.get(a).copied().unwrap_or(0)
     }
 
-    /// A constant-memory word (0 outside it).
-    pub fn const_word(&self, a: usize) -> u16 {
-        self.cmem.get(a).copied().unwrap_or(0)
-    }
-
     /// Word `i` of constant record `rec`.
     fn c16(&self, rec: usize, i: usize) -> u16 {
         self.cmem[rec * RECORD_WORDS + i]

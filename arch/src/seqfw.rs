@@ -41,11 +41,6 @@ pub mod pin {
     pub const BUSY: u8 = 8;
     /// Non-zero when the output buffer has room for a tail row.
     pub const ROOM: u8 = 9;
-    /// The constant-memory word at its pointer (the read advances it), as bits 0–8 and the
-    /// sign repeated into 9–15: the firmware reads only the bilinear table, whose words are
-    /// −1, 0 and Q8 weights in 0..=256, and the narrower read is 6 bits fewer through the
-    /// hardware's 8-way bank multiplexer.
-    pub const CW: u8 = 10;
 }
 
 /// Output ports.
@@ -53,7 +48,6 @@ pub mod pout {
     pub const PP: u8 = 0;
     pub const MA: u8 = 1;
     pub const MB: u8 = 2;
-    pub const CADR: u8 = 3;
     /// The next input row goes to the input memory from `IBASE` (`IGO` starts it).
     pub const IBASE: u8 = 4;
     pub const IGO: u8 = 5;
@@ -136,7 +130,8 @@ const TQ: u8 = 14;
 const TR: u8 = 15;
 const TQS: u8 = 16;
 const GLOB: u8 = 17;
-const BREC: u8 = 18;
+/// The bilinear table's address in the program memory (header word 25).
+const TBL_AT: u8 = 18;
 /// The bilinear table: (row offset, Q8 weight) per phase.
 const TBL: u8 = 20;
 const L: u8 = 28;
@@ -193,10 +188,12 @@ mod f {
 
 /// Header word offsets (`crate::program`'s encoding); each read starts a run the pointer
 /// walks: magic, version, ops, input and output channels, scale; global kind, fraction, k_in,
-/// k_out, the input ring (channels, scale, rows, base); the bilinear record, the input pitch.
+/// k_out, the input ring (channels, scale, rows, base); the bilinear record, the input pitch,
+/// the bilinear table's address.
 mod hdr {
     pub const GLOBAL: u16 = 8;
-    pub const BILINEAR_REC: u16 = 22;
+    /// The input pitch's low word; the high word, then the bilinear table's address follow.
+    pub const INPUT_PITCH: u16 = 23;
 }
 
 /// Record word offsets (`crate::program`'s encoding).
@@ -252,17 +249,17 @@ pub fn firmware_words() -> Vec<u16> {
     }
     // The input ring's channels and scale, then its rows and base.
     a.inp(pin::PW).inp(pin::PW).inp(pin::PW).st(IN_ROWS).inp(pin::PW).st(IN_BASE);
-    a.li(hdr::BILINEAR_REC).out(pout::PP).inp(pin::PW).st(BREC).inp(pin::PW).st(IN_PITCH);
+    a.li(hdr::INPUT_PITCH).out(pout::PP).inp(pin::PW).st(IN_PITCH).inp(pin::PW).inp(pin::PW).st(TBL_AT);
     a.inp(pin::JOB).st(WW).inp(pin::JOB + 1).st(HH).inp(pin::JOB + 2).st(KX0).inp(pin::JOB + 3).st(KW);
     // A tail row's bytes: output channels · keep_w · r.
     mul(&mut a, KW, R, T1);
     mul(&mut a, T1, T2, T1);
     a.ld(T1).out(pout::ROWB);
-    // The table: 2r words from record BREC, to registers and to the row loop's ports.
-    a.ld(BREC).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).out(pout::CADR);
+    // The table: 2r words after the op records, to registers and to the row loop's ports.
+    a.ld(TBL_AT).out(pout::PP);
     a.li(TBL as u16).tax().ld(R).sh(Shift::Shl).st(T0);
     a.label("tbl");
-    a.inp(pin::CW).stx().ld(T0).alui(Alu::Sub, 1).st(T0).jnz("tbl");
+    a.inp(pin::PW).stx().ld(T0).alui(Alu::Sub, 1).st(T0).jnz("tbl");
     for k in 0..8 {
         a.ld(TBL + k).out(pout::BIL + k);
     }
@@ -532,7 +529,6 @@ struct SeqIo<'a> {
     /// The cycle the strip started (the hardware starts zeroing its per-op counters then).
     start: u64,
     pp: usize,
-    cadr: usize,
     ma: u16,
     mb: u16,
     rc: [u16; rc::N],
@@ -570,11 +566,6 @@ impl SeqIo<'_> {
                 pin::ML => (self.ma as u32 * self.mb as u32) as u16,
                 pin::BUSY => (now < self.busy_until) as u16,
                 pin::ROOM => 1,
-                pin::CW => {
-                    let w = self.dev.const_word(self.cadr);
-                    self.cadr += 1;
-                    (w & 0x1FF) | if w & 0x8000 != 0 { 0xFE00 } else { 0 }
-                }
                 _ => 0,
             },
             Io::Out(p, v) => {
@@ -582,7 +573,6 @@ impl SeqIo<'_> {
                     pout::PP => self.pp = v as usize,
                     pout::MA => self.ma = v,
                     pout::MB => self.mb = v,
-                    pout::CADR => self.cadr = v as usize,
                     pout::IBASE => self.ibase = v,
                     pout::IGO => {
                         let h = &self.p.header;
@@ -732,7 +722,6 @@ impl SeqBoard {
             go: true,
             start: t0,
             pp: 0,
-            cadr: 0,
             ma: 0,
             mb: 0,
             rc: [0; rc::N],

@@ -14,10 +14,10 @@ fn ice40_up5k_holds_the_16_channel_models() {
     let cfg = HwConfig::preset("ice40-up5k").unwrap();
     // (name, topology, program words the trained checkpoint needs: `bbcu-host generate` on them)
     for (name, t, prog) in [
-        ("sr_x2_small", Topology::bbcu_m(16, 2, 2), 416),
-        ("sr_x4_small", Topology::bbcu_m(16, 2, 4), 464),
-        ("denoise_small", Topology::denoise(16, 6), 320),
-        ("deblock_small", Topology::deblock(16, 6), 320),
+        ("sr_x2_small", Topology::bbcu_m(16, 2, 2), 420),
+        ("sr_x4_small", Topology::bbcu_m(16, 2, 4), 472),
+        ("denoise_small", Topology::denoise(16, 6), 322),
+        ("deblock_small", Topology::deblock(16, 6), 322),
     ] {
         let q = FixedNetwork::compile(&t.build(1), None).unwrap();
         let c = compile(&q, &cfg).unwrap_or_else(|e| panic!("{name}: {e}"));

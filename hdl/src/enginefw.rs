@@ -47,8 +47,8 @@ const _: () = assert!(seqfw::ROW_RECORD_WORDS.len() == RW_N);
 // constants): these are the numbers it uses.
 const _: () = {
     assert!(pin::GO == 0 && pin::PW == 1 && pin::JOB == 2 && pin::ML == 6);
-    assert!(pin::BUSY == 8 && pin::ROOM == 9 && pin::CW == 10);
-    assert!(pout::PP == 0 && pout::MA == 1 && pout::MB == 2 && pout::CADR == 3 && pout::IBASE == 4);
+    assert!(pin::BUSY == 8 && pin::ROOM == 9);
+    assert!(pout::PP == 0 && pout::MA == 1 && pout::MB == 2 && pout::IBASE == 4);
     assert!(pout::IGO == 5 && pout::RC == 16 && pout::RGO == 48 && pout::DONE == 49);
     assert!(pout::H_R == 64 && pout::H_INCH == 65 && pout::H_GLOB == 66 && pout::H_FRAC == 67);
     assert!(pout::H_KIN == 68 && pout::H_KOUT == 70 && pout::ROWB == 72 && pout::BIL == 73);
@@ -153,7 +153,6 @@ pub struct EngineFw16<
     counting: DFF<Bit>,
     err: DFF<Bit>,
     pp: DFF<Bits<16>>,
-    cadr: DFF<Bits<16>>,
     ma: DFF<Bits<16>>,
     mb: DFF<Bits<16>>,
     prod: DFF<Bits<32>>,
@@ -308,10 +307,7 @@ pub struct EngineFw16<
     port: Signal<Local, Bits<8>>,
     v: Signal<Local, Bits<16>>,
     pin_v: Signal<Local, Bits<16>>,
-    cw_lo: Signal<Local, Bits<9>>,
-    cw_s: Signal<Local, Bit>,
     pp_n: Signal<Local, Bits<16>>,
-    cadr_n: Signal<Local, Bits<16>>,
     ma_n: Signal<Local, Bits<16>>,
     mb_n: Signal<Local, Bits<16>>,
     fbase: Signal<Local, Bits<16>>,
@@ -430,7 +426,6 @@ impl<
             counting: Default::default(),
             err: Default::default(),
             pp: Default::default(),
-            cadr: Default::default(),
             ma: Default::default(),
             mb: Default::default(),
             prod: Default::default(),
@@ -555,10 +550,7 @@ impl<
             port: Default::default(),
             v: Default::default(),
             pin_v: Default::default(),
-            cw_lo: Default::default(),
-            cw_s: Default::default(),
             pp_n: Default::default(),
-            cadr_n: Default::default(),
             ma_n: Default::default(),
             mb_n: Default::default(),
             fbase: Default::default(),
@@ -676,7 +668,6 @@ impl<
             counting,
             err,
             pp,
-            cadr,
             ma,
             mb,
             prod,
@@ -874,8 +865,8 @@ impl<
 
         // ---- The core's ports. What an `in` reads is chosen by the port of the instruction
         // being fetched and registered (`pin_r`), so that the port multiplexer is off the
-        // core's accumulator path and the core's input comes from a flip-flop; the memories
-        // behind `PW` and `CW` are addressed with their pointers' next values, and the
+        // core's accumulator path and the core's input comes from a flip-flop; the memory
+        // behind `PW` is addressed with its pointer's next value, and the
         // multiplier port multiplies its operands' next values, so that what is registered at
         // fetch is as fresh as a read in the execute cycle would be.
         self.pin_v.next = 0.into();
@@ -910,35 +901,15 @@ impl<
                 .into(),
             );
         }
-        // `CW` carries bits 0–8 and the sign (`seqfw::pin::CW`): 10 bits through the 8-way bank
-        // multiplexer, not 16.
-        self.cw_lo.next = self.cmem[0].read_data.val().get_bits::<9>(0);
-        self.cw_s.next = self.cmem[0].read_data.val().get_bit(15);
-        for k in 1..8 {
-            if self.cadr.q.val().get_bits::<3>(0).index() == k {
-                self.cw_lo.next = self.cmem[k].read_data.val().get_bits::<9>(0);
-                self.cw_s.next = self.cmem[k].read_data.val().get_bit(15);
-            }
-        }
-        if self.k_port_next.val() == 10 {
-            self.pin_v.next = bit_cast::<16, 9>(self.cw_lo.val());
-            if self.cw_s.val() {
-                self.pin_v.next = bit_cast::<16, 9>(self.cw_lo.val()) | bits::<16>(0xFE00);
-            }
-        }
         self.pin_r.d.next = self.pin_v.val();
         self.core.pin[0].next = self.pin_r.q.val();
         self.core.pin[1].next = 0.into();
         self.x_pin.next = self.pin_r.q.val();
         self.pp_n.next = self.pp.q.val();
-        self.cadr_n.next = self.cadr.q.val();
         self.ma_n.next = self.ma.q.val();
         self.mb_n.next = self.mb.q.val();
         if self.rd.val() & (self.port.val() == 1) {
             self.pp_n.next = self.pp.q.val() + 1;
-        }
-        if self.rd.val() & (self.port.val() == 10) {
-            self.cadr_n.next = self.cadr.q.val() + 1;
         }
         if self.wr.val() & (self.port.val() == 0) {
             self.pp_n.next = self.v.val();
@@ -949,11 +920,7 @@ impl<
         if self.wr.val() & (self.port.val() == 2) {
             self.mb_n.next = self.v.val();
         }
-        if self.wr.val() & (self.port.val() == 3) {
-            self.cadr_n.next = self.v.val();
-        }
         self.pp.d.next = self.pp_n.val();
-        self.cadr.d.next = self.cadr_n.val();
         self.ma.d.next = self.ma_n.val();
         self.mb.d.next = self.mb_n.val();
         self.prod.d.next = self.ma_n.val() * self.mb_n.val();
@@ -1203,11 +1170,7 @@ impl<
             self.cmem[k].write_enable.next = false;
             self.cmem[k].write_address.next = bit_cast::<CA, 32>(self.load_addr.val() >> 3);
             self.cmem[k].write_data.next = self.load_data.val().get_bits::<16>(0);
-            // The firmware reads constants (the bilinear table) only while no row runs.
             self.cmem[k].read_address.next = bit_cast::<CA, 16>(self.prec.q.val());
-            if self.phase.q.val() == RowPhase::Idle {
-                self.cmem[k].read_address.next = bit_cast::<CA, 16>(self.cadr_n.val() >> 3);
-            }
         }
         // The threshold banks read what the post issue addressed CONV_LAT (BIN_LAT) + 1 cycles
         // before, so that its word arrives with the write-back of that output.
