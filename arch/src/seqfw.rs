@@ -71,12 +71,13 @@ pub mod pout {
 }
 
 /// The op-record words the row loop keeps (`crate::program`'s encoding: kind and flags,
-/// inner count, output channels, up, shift, conv slope, post slope, source channels, source
-/// scale, groups, source words per pixel, lanes of the last word, record step). Writing
-/// `pout::RC + rc::OP` makes the hardware read them from the program memory itself, one a
-/// cycle, while the firmware writes the other command ports: the firmware must not read `PW`
-/// until `RGO` (the model checks it).
-pub const ROW_RECORD_WORDS: [u16; 13] = [0, 1, 2, 3, 10, 11, 12, 13, 14, 29, 31, 32, 44];
+/// inner count, output channels, up, shift, the slope, source channels, source scale, groups,
+/// source words per pixel, lanes of the last word, record step; the slope is word 11, a
+/// conv's, or for a binary op word 12, its post slope: the hardware picks by the kind word 0
+/// brought). Writing `pout::RC + rc::OP` makes the hardware read them from the program memory
+/// itself, one a cycle, while the firmware writes the other command ports: the firmware must
+/// not read `PW` until `RGO` (the model checks it).
+pub const ROW_RECORD_WORDS: [u16; 12] = [0, 1, 2, 3, 10, 11, 13, 14, 29, 31, 32, 44];
 
 /// The row command's fields, at `pout::RC + k`.
 pub mod rc {

@@ -4,7 +4,7 @@
 //! stages and the memories are [`crate::engine`]'s, fed from the command instead of the
 //! hardware sequencer's op state and 45-word record copy.
 //!
-//! What the row loop keeps of an op is 13 record words (`seqfw::ROW_RECORD_WORDS`), read from
+//! What the row loop keeps of an op is 12 record words (`seqfw::ROW_RECORD_WORDS`), read from
 //! the program memory by the hardware when the firmware writes the command's op field, while
 //! the firmware writes the other 18 command ports (it does not read the program memory
 //! meanwhile: the firmware's model checks that). The command and the strip's constants stay
@@ -37,10 +37,11 @@ pub const SEQ_PA: usize = 10;
 const _: () = assert!(SEQ_PA == seqfw::PA as usize);
 
 /// Record words kept (`seqfw::ROW_RECORD_WORDS`), by their index in `rw`: 0 kind and flags,
-/// 1 input channels, 2 output channels, 3 up, 4 shift, 5 conv slope, 6 post slope, 7 source
-/// channels, 8 source scale, 9 groups, 10 source words per pixel, 11 lanes of the last word,
-/// 12 record step.
-const RW_N: usize = 13;
+/// 1 input channels, 2 output channels, 3 up, 4 shift, 5 the op's slope (a conv's slope or a
+/// binary op's post slope, by the kind word 0 brought: one register for the two), 6 source
+/// channels, 7 source scale, 8 groups, 9 source words per pixel, 10 lanes of the last word,
+/// 11 record step.
+const RW_N: usize = 12;
 const _: () = assert!(RoundSat::LATENCY + Slope::LATENCY == CONV_LAT);
 const _: () = assert!(seqfw::ROW_RECORD_WORDS.len() == RW_N);
 // The kernel names ports and record words by number (rust-hdl's Verilog cannot name Rust
@@ -57,8 +58,8 @@ const _: () = {
     assert!(rc::X0 == 16 && rc::X_END == 17 && rc::XOFF == 18);
     assert!(bbcu_arch::program::HEADER_WORDS == 32);
     let w = seqfw::ROW_RECORD_WORDS;
-    assert!(w[0] == 0 && w[1] == 1 && w[2] == 2 && w[3] == 3 && w[4] == 10 && w[5] == 11 && w[6] == 12);
-    assert!(w[7] == 13 && w[8] == 14 && w[9] == 29 && w[10] == 31 && w[11] == 32 && w[12] == 44);
+    assert!(w[0] == 0 && w[1] == 1 && w[2] == 2 && w[3] == 3 && w[4] == 10 && w[5] == 11);
+    assert!(w[6] == 13 && w[7] == 14 && w[8] == 29 && w[9] == 31 && w[10] == 32 && w[11] == 44);
 };
 
 #[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
@@ -841,24 +842,24 @@ impl<
         self.f_bits.next = self.rw[0].q.val().get_bit(6);
         self.f_input.next = self.rw[0].q.val().get_bit(7);
         self.qn.next = self.rw[1].q.val();
-        self.qstride.next = self.rw[7].q.val();
+        self.qstride.next = self.rw[6].q.val();
         self.gsize.next = self.m_c.val();
         if self.is_bin.val() {
-            self.qn.next = self.rw[10].q.val();
-            self.qstride.next = self.rw[10].q.val();
+            self.qn.next = self.rw[9].q.val();
+            self.qstride.next = self.rw[9].q.val();
             self.gsize.next = self.p_c.val();
         }
         // The source width: width · scale (1..=4) as the sum of two terms picked by the
         // scale's bits (bits 0 and 2 are never both set).
         self.ws_a.next = 0.into();
-        if self.rw[8].q.val().get_bit(0) {
+        if self.rw[7].q.val().get_bit(0) {
             self.ws_a.next = self.strip_w.val();
         }
-        if self.rw[8].q.val().get_bit(2) {
+        if self.rw[7].q.val().get_bit(2) {
             self.ws_a.next = self.strip_w.val() << 2;
         }
         self.ws_b.next = 0.into();
-        if self.rw[8].q.val().get_bit(1) {
+        if self.rw[7].q.val().get_bit(1) {
             self.ws_b.next = self.strip_w.val() << 1;
         }
         self.ws.next = self.ws_a.val() + self.ws_b.val();
@@ -1033,27 +1034,28 @@ impl<
             self.woff.next = bits::<16>(10);
         }
         if self.fk.q.val() == 5 {
+            // Word 0 (the kind) arrived four cycles ago.
             self.woff.next = bits::<16>(11);
+            if self.is_bin.val() {
+                self.woff.next = bits::<16>(12);
+            }
         }
         if self.fk.q.val() == 6 {
-            self.woff.next = bits::<16>(12);
-        }
-        if self.fk.q.val() == 7 {
             self.woff.next = bits::<16>(13);
         }
-        if self.fk.q.val() == 8 {
+        if self.fk.q.val() == 7 {
             self.woff.next = bits::<16>(14);
         }
-        if self.fk.q.val() == 9 {
+        if self.fk.q.val() == 8 {
             self.woff.next = bits::<16>(29);
         }
-        if self.fk.q.val() == 10 {
+        if self.fk.q.val() == 9 {
             self.woff.next = bits::<16>(31);
         }
-        if self.fk.q.val() == 11 {
+        if self.fk.q.val() == 10 {
             self.woff.next = bits::<16>(32);
         }
-        if self.fk.q.val() == 12 {
+        if self.fk.q.val() == 11 {
             self.woff.next = bits::<16>(44);
         }
         self.prog.read_address.next = bit_cast::<PA, 16>(self.pp_n.val());
@@ -1062,7 +1064,7 @@ impl<
         if self.fetching.q.val() {
             self.prog.read_address.next = bit_cast::<PA, 16>(self.fbase.val() + self.woff.val());
             self.fk.d.next = self.fk.q.val() + 1;
-            if self.fk.q.val() == 12 {
+            if self.fk.q.val() == 11 {
                 self.fetching.d.next = false;
             }
         }
@@ -1077,11 +1079,11 @@ impl<
             if self.fslot.q.val() == 3 {
                 self.rw[3].d.next = self.prog.read_data.val() & bits::<16>(7);
             }
-            if self.fslot.q.val() == 8 {
-                self.rw[8].d.next = self.prog.read_data.val() & bits::<16>(7);
+            if self.fslot.q.val() == 7 {
+                self.rw[7].d.next = self.prog.read_data.val() & bits::<16>(7);
             }
-            if self.fslot.q.val() == 11 {
-                self.rw[11].d.next = self.prog.read_data.val() & bits::<16>(31);
+            if self.fslot.q.val() == 10 {
+                self.rw[10].d.next = self.prog.read_data.val() & bits::<16>(31);
             }
         }
 
@@ -1123,7 +1125,7 @@ impl<
             self.live.next = self.gsize.val();
         }
         self.last_word.next = (self.ty.q.val() == 2) & (self.dx.q.val() == 2) & (self.q.q.val() + 1 == self.qn.val());
-        self.last_group.next = self.g.q.val() + 1 == self.rw[9].q.val();
+        self.last_group.next = self.g.q.val() + 1 == self.rw[8].q.val();
         self.last_j.next = (bit_cast::<16, 4>(self.j.q.val()) + 1 == self.rw[3].q.val()) | self.is_tail.val();
         self.last_pix.next = self.xo.q.val() + 1 == self.c_xend.q.val();
         // ---- Write-back: a counter replays the output order (pixel, channel).
@@ -1328,8 +1330,8 @@ impl<
             self.pxr.d.next = self.c_xoff.q.val();
             // The last word's lanes (1..=16) as a mask: the complement of ones shifted by
             // their count, all ones for 16.
-            self.lastmask.d.next = !(self.ones.val() << self.rw[11].q.val().get_bits::<4>(0));
-            if self.rw[11].q.val().get_bit(4) {
+            self.lastmask.d.next = !(self.ones.val() << self.rw[10].q.val().get_bits::<4>(0));
+            if self.rw[10].q.val().get_bit(4) {
                 self.lastmask.d.next = self.ones.val();
             }
             self.j.d.next = 0.into();
@@ -1471,7 +1473,7 @@ impl<
             self.pend_xmod.d.next = self.xmod.q.val();
             self.g.d.next = self.g.q.val() + 1;
             self.cg.d.next = self.cg.q.val() + self.gsize.val();
-            self.recg.d.next = self.recg.q.val() + self.rw[12].q.val();
+            self.recg.d.next = self.recg.q.val() + self.rw[11].q.val();
         }
         if self.c_pix.val() {
             self.g.d.next = 0.into();
@@ -1488,7 +1490,7 @@ impl<
             self.j.d.next = 0.into();
             self.x.d.next = self.x.q.val() + 1;
             self.col.d.next = self.col.q.val() + self.qstride.val();
-            self.pxr.d.next = self.pxr.q.val() + self.rw[7].q.val();
+            self.pxr.d.next = self.pxr.q.val() + self.rw[6].q.val();
             self.waddr.d.next = self.c_wrow.q.val();
             self.recj.d.next = self.c_crow.q.val();
             self.recg.d.next = self.c_crow.q.val();
@@ -1655,10 +1657,7 @@ impl<
         // The op's slope, if its record enables one: a binary op's post slope, a conv's slope
         // (the record does not change while outputs are in flight, so neither needs a delay).
         self.slope.s.next = self.unit_slope.val();
-        if self.is_bin.val() & self.rw[0].q.val().get_bit(5) {
-            self.slope.s.next = signed_cast(self.rw[6].q.val());
-        }
-        if !self.is_bin.val() & self.rw[0].q.val().get_bit(4) {
+        if (self.is_bin.val() & self.rw[0].q.val().get_bit(5)) | (!self.is_bin.val() & self.rw[0].q.val().get_bit(4)) {
             self.slope.s.next = signed_cast(self.rw[5].q.val());
         }
         if !self.is_bin.val() {
