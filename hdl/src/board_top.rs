@@ -120,6 +120,8 @@ macro_rules! board_top {
                     self.engine.x_wr.next = self.$core.pwr[1].val();
                     self.engine.x_rd.next = self.$core.prd[1].val();
                     self.$core.pin[1].next = self.engine.x_pin.val();
+                    // Only the firmware engine and protocol engine have it (RESET's drain).
+                    self.proto.eng_out.next = self.engine.out_pending.val();
                 )?
                 self.uart.rx.next = self.uart_rx.val();
                 self.uart_tx.next = self.uart.tx.val();

@@ -105,6 +105,9 @@ pub struct EngineFw16<
     pub out_data: Signal<Out, Bits<8>>,
     pub out_valid: Signal<Out, Bit>,
     pub out_ready: Signal<In, Bit>,
+    /// Result bytes are in the output buffer or its output register (from flip-flops): a
+    /// protocol engine resetting mid-strip waits for them once `busy` has fallen.
+    pub out_pending: Signal<Out, Bit>,
     pub cnt_sel: Signal<In, Bits<8>>,
     pub cnt_data: Signal<Out, Bits<32>>,
     /// A shared core's side (`Ctl::dual`'s thread 1: its port fields, accumulator and this
@@ -396,6 +399,7 @@ impl<
             out_data: Default::default(),
             out_valid: Default::default(),
             out_ready: Default::default(),
+            out_pending: Default::default(),
             cnt_sel: Default::default(),
             cnt_data: Default::default(),
             x_port_next: Default::default(),
@@ -1756,6 +1760,7 @@ impl<
             self.ocount.d.next = (self.ocount.q.val() - 1) & self.omask.val();
         }
         self.out_valid.next = self.o_have.q.val();
+        self.out_pending.next = self.o_have.q.val() | self.o_pend.q.val() | (self.owp.q.val() != self.orp.q.val());
         self.out_data.next = self.o_byte.q.val();
     }
 }

@@ -41,7 +41,7 @@
 //! - engine: `JOB..JOB+3` and `START`, `ENG` (busy, error), `DONE` (once per finished strip),
 //!   `CNTSEL` / `CNTL/H` (its counters), the feeder `FEED` / `FEEDZ` (frame-buffer bytes or
 //!   zeros to the pixel input as the engine takes them; `in FEED` counts what is left), the
-//!   result FIFO `RCNT` / `RES`, `RES32L/H`, and `RGOTL/H` (result bytes since the start).
+//!   result FIFO `RCNT` / `RES`, and `RES32L/H`.
 
 use bbcu_arch::ctl::{Alu, Asm, Cpu, Io, Shift};
 use bbcu_arch::image::Mem;
@@ -60,10 +60,8 @@ pub mod pin {
     pub const RES32H: u8 = 17;
     /// Non-zero once after the engine finished a strip (the read clears it).
     pub const DONE: u8 = 18;
-    /// Result bytes the engine has given since the strip's start.
-    pub const RGOTL: u8 = 19;
-    pub const RGOTH: u8 = 20;
-    /// Engine: bit 0 busy, bit 1 done since the last read (the read clears it), bit 2 error.
+    /// Engine: bit 0 busy, bit 1 done since the last read (the read clears it), bit 2 error,
+    /// bit 3 it holds result bytes it has not given yet.
     pub const ENG: u8 = 8;
     pub const CNTL: u8 = 9;
     pub const CNTH: u8 = 10;
@@ -859,15 +857,11 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.label("drain_n");
     a.ld(T2).out(pout::FEEDZ);
     a.ld(DLEFT).alu(Alu::Sub, T2).st(DLEFT).ld(DLEFT + 1).alui(Alu::Sbc, 0).st(DLEFT + 1).jmp("drain");
-    // The engine may still be emitting after it goes idle: wait for all of the strip's output
-    // (none when it failed or there is no strip).
+    // The engine may still be emitting after it goes idle: wait until it holds no result
+    // byte (`ENG` bit 3) and the result FIFO is empty.
     a.label("drain_wait");
-    a.inp(pin::ENG).alui(Alu::And, 1).jnz("drain");
+    a.inp(pin::ENG).alui(Alu::And, 9).jnz("drain");
     a.inp(pin::SND).jnz("drain");
-    a.ld(SHAVE).jz("reset_done");
-    a.ld(SFAIL).jnz("reset_done");
-    a.inp(pin::RGOTL).alu(Alu::Xor, RLEN).jnz("drain");
-    a.inp(pin::RGOTH).alu(Alu::Xor, RLEN + 1).jnz("drain");
     a.inp(pin::RCNT).jnz("drain");
     a.label("reset_done");
     a.inp(pin::DONE);
@@ -1059,7 +1053,6 @@ pub struct IoModel {
     pub out: VecDeque<u8>,
     done: bool,
     rfifo: VecDeque<u8>,
-    rgot: u32,
     res32: crc::Digest<'static, u32>,
     feed_left: u16,
     feed_zeros: bool,
@@ -1131,7 +1124,6 @@ impl Default for IoModel {
             out: VecDeque::new(),
             done: false,
             rfifo: VecDeque::new(),
-            rgot: 0,
             res32: CRC32.digest(),
             feed_left: 0,
             feed_zeros: false,
@@ -1204,9 +1196,7 @@ impl IoModel {
                 pin::RES32L => self.res32.clone().finalize() as u16,
                 pin::RES32H => (self.res32.clone().finalize() >> 16) as u16,
                 pin::DONE => std::mem::take(&mut self.done) as u16,
-                pin::RGOTL => self.rgot as u16,
-                pin::RGOTH => (self.rgot >> 16) as u16,
-                pin::ENG => self.eng_busy as u16 | (self.eng_error as u16) << 2,
+                pin::ENG => self.eng_busy as u16 | (self.eng_error as u16) << 2 | (!self.out.is_empty() as u16) << 3,
                 pin::CNTL => *self.counters.get(self.cnt_sel).unwrap_or(&0) as u16,
                 pin::CNTH => (*self.counters.get(self.cnt_sel).unwrap_or(&0) >> 16) as u16,
                 pin::FB => {
@@ -1244,7 +1234,6 @@ impl IoModel {
                     p if (pout::JOB..pout::JOB + 4).contains(&p) => self.job[(p - pout::JOB) as usize] = v,
                     pout::START => {
                         self.starts.push(self.job);
-                        self.rgot = 0;
                     }
                     pout::FEED | pout::FEEDZ => {
                         self.feed_left = v;
@@ -1334,7 +1323,6 @@ impl IoModel {
             if self.rfifo.len() < RFIFO {
                 if let Some(b) = self.out.pop_front() {
                     self.rfifo.push_back(b);
-                    self.rgot += 1;
                 }
             }
             let room = self.line == 0 || self.txf.len() < TXF;

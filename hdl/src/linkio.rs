@@ -67,8 +67,6 @@ const _: () = assert!(
         && pin::RES32L == 16
         && pin::RES32H == 17
         && pin::DONE == 18
-        && pin::RGOTL == 19
-        && pin::RGOTH == 20
 );
 const _: () = assert!(
     pout::CRC8 == 0
@@ -136,6 +134,9 @@ pub struct LinkIo<const PA: usize> {
     pub eng_busy: Signal<In, Bit>,
     pub eng_done: Signal<In, Bit>,
     pub eng_error: Signal<In, Bit>,
+    /// The engine holds result bytes it has not given yet (`EngineFw16::out_pending`): RESET's
+    /// drain waits for it to clear once the engine is idle.
+    pub eng_out: Signal<In, Bit>,
     pub in_data: Signal<Out, Bits<8>>,
     pub in_valid: Signal<Out, Bit>,
     pub in_ready: Signal<In, Bit>,
@@ -223,7 +224,6 @@ pub struct LinkIo<const PA: usize> {
     /// `feed_left != 0`, kept as a flag so the feeder's handshake starts from a register.
     feed_nz: DFF<Bit>,
     done_f: DFF<Bit>,
-    rgot: DFF<Bits<32>>,
     rcnt: DFF<Bits<12>>,
     /// What an `in` reads, registered in its fetch cycle (`Ctl::port_next`).
     pin_r: DFF<Bits<16>>,
@@ -288,6 +288,7 @@ impl<const PA: usize> LinkIo<PA> {
             eng_busy: Default::default(),
             eng_done: Default::default(),
             eng_error: Default::default(),
+            eng_out: Default::default(),
             in_data: Default::default(),
             in_valid: Default::default(),
             in_ready: Default::default(),
@@ -348,7 +349,6 @@ impl<const PA: usize> LinkIo<PA> {
             feed_z: Default::default(),
             feed_nz: Default::default(),
             done_f: Default::default(),
-            rgot: Default::default(),
             rcnt: Default::default(),
             pin_r: Default::default(),
             wr: Default::default(),
@@ -383,7 +383,7 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         dff_setup!(
             self, clock, fbp, tmr, csel, model, ss, sk, s_left, pend, pend_v, pend_first, hit_crc8, hit_rx32,
             hit_sbyte, hit_sstart, hit_shdr, hit_res32, wen, ren, hit_fbp, hit_fbw, hit_fb, hit_rx, hit_res, since,
-            wrote, l_mem, l_addr, feed_left, feed_z, feed_nz, done_f, rgot, rcnt, pin_r, ovf
+            wrote, l_mem, l_addr, feed_left, feed_z, feed_nz, done_f, rcnt, pin_r, ovf
         );
         for i in 0..4 {
             self.l_d[i].clock.next = self.clock.val();
@@ -630,12 +630,6 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         if !self.push.val() & (self.pop.val() | self.hit_res.q.val()) & !self.mem.rf_empty.val() {
             self.rcnt.d.next = self.rcnt.q.val() - 1;
         }
-        if self.push.val() {
-            self.rgot.d.next = self.rgot.q.val() + 1;
-        }
-        if self.wr.val() & (self.port.val() == 44) {
-            self.rgot.d.next = 0.into();
-        }
 
         // ---- The receive side: the receiver's bytes into the receive FIFO, which the firmware
         // reads.
@@ -668,7 +662,8 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             }
             7 => self.pin_v.next = bit_cast::<16, 8>(self.mem.fb_out.val()),
             8 => {
-                self.pin_v.next = (bit_cast::<16, 1>(self.eng_error.val().into()) << 2)
+                self.pin_v.next = (bit_cast::<16, 1>(self.eng_out.val().into()) << 3)
+                    | (bit_cast::<16, 1>(self.eng_error.val().into()) << 2)
                     | bit_cast::<16, 1>(self.eng_busy.val().into())
             }
             9 => self.pin_v.next = self.cnt_data.val().get_bits::<16>(0),
@@ -679,8 +674,6 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             16 => self.pin_v.next = self.res32.crc.val().get_bits::<16>(0),
             17 => self.pin_v.next = self.res32.crc.val().get_bits::<16>(16),
             18 => self.pin_v.next = bit_cast::<16, 1>(self.done_f.q.val().into()),
-            19 => self.pin_v.next = self.rgot.q.val().get_bits::<16>(0),
-            20 => self.pin_v.next = self.rgot.q.val().get_bits::<16>(16),
             _ => {}
         }
         self.pin_r.d.next = self.pin_v.val();

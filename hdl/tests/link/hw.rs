@@ -135,6 +135,7 @@ macro_rules! hw_dut_line {
                 p.eng_busy.next = false;
                 p.eng_done.next = false;
                 p.eng_error.next = self.eng_error;
+                p.eng_out.next = false;
                 p.in_ready.next = false;
                 p.out_valid.next = false;
                 p.out_data.next = 0.into();
