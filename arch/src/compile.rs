@@ -320,12 +320,7 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
     }
     let per_w_b: usize = rings.iter().zip(&in_x).filter(|(_, &x)| !x).map(|(g, _)| bit_words(g)).sum();
     let per_w_bx: usize = rings.iter().zip(&in_x).filter(|(_, &x)| x).map(|(g, _)| bit_words(g)).sum();
-    // With the upper half lent, the input ring has the lower.
-    let (input_cap, lent) = if c.memory.bits_in_input {
-        (c.memory.input_words / 2, c.memory.input_words / 2)
-    } else {
-        (c.memory.input_words, 0)
-    };
+    let (input_cap, lent) = c.memory.input_split();
     // Feature words per column in each bank: with two banks (a single-port feature memory)
     // ring l goes to bank l mod 2, so that op l reads one bank while it writes the other;
     // a strip column then costs the fuller bank's words in both.
@@ -347,14 +342,13 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
         width_cap = width_cap.min(w);
     }
     let bank_words = c.memory.feature_words / banks;
-    let (mut fb, mut bb, mut bx) =
-        ((0..banks).map(|k| k * bank_words).collect::<Vec<_>>(), 0, c.memory.input_words - lent);
+    let (mut fb, mut bb, mut bx) = ((0..banks).map(|k| k * bank_words).collect::<Vec<_>>(), 0, input_cap);
     for (l, g) in rings.iter_mut().enumerate().skip(1) {
         g.f_base = fb[l % banks];
         fb[l % banks] += g.f_rows * g.scale * g.ch * width_cap;
         let b = if in_x[l] { &mut bx } else { &mut bb };
         g.b_base = *b;
-        *b += g.b_rows * g.scale * g.ch.div_ceil(c.lanes) * width_cap;
+        *b += bit_words(g) * width_cap;
     }
 
     // Weights and constants.
@@ -553,7 +547,7 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
             word_bits: 8,
         },
     ];
-    if c.memory.bits_in_input {
+    if lent > 0 {
         let used_words = per_w_bx * width_cap.max(min_w);
         usage.insert(3, MemUse { memory: "bit_in_input", used_words, capacity_words: lent, word_bits: s });
     }

@@ -70,6 +70,15 @@ pub struct Memories {
     pub output_bytes: usize,
 }
 
+impl Memories {
+    /// The input memory's words for the input ring, and the words lent to bit rings above
+    /// them (`bits_in_input`: the upper half, from address `input_words - lent`; else none).
+    pub fn input_split(&self) -> (usize, usize) {
+        let lent = if self.bits_in_input { self.input_words / 2 } else { 0 };
+        (self.input_words - lent, lent)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HwConfig {

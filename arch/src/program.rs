@@ -287,7 +287,12 @@ impl Program {
         if !(1..=4).contains(&scale) || in_ch == 0 || out_ch == 0 || width_cap == 0 || n_ops == 0 || frac > 12 {
             return Err("program header out of range".into());
         }
-        let mut header = Header {
+        // The table follows the records (a program from before it had 0 here).
+        if table_at != HEADER_WORDS + n_ops * OP_WORDS {
+            return Err("program has no bilinear table where its records end".into());
+        }
+        let bilinear = words.get(table_at..table_at + 2 * scale).ok_or("program ends early")?.to_vec();
+        let header = Header {
             n_ops,
             in_ch,
             out_ch,
@@ -301,14 +306,8 @@ impl Program {
             input,
             bilinear_rec,
             input_pitch,
-            bilinear: Vec::new(),
+            bilinear,
         };
-        // The table follows the records (a program from before it had 0 here).
-        if table_at != HEADER_WORDS + n_ops * OP_WORDS {
-            return Err("program has no bilinear table where its records end".into());
-        }
-        let table = words.get(table_at..table_at + 2 * scale).ok_or("program ends early")?;
-        header.bilinear = table.to_vec();
         let mut ops = Vec::with_capacity(n_ops);
         for i in 0..n_ops {
             let start = HEADER_WORDS + i * OP_WORDS;

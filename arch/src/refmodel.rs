@@ -267,7 +267,7 @@ impl RefDevice {
         let m = &self.cfg.memory;
         // With `bits_in_input` the input memory's upper half holds bit rings: the input ring
         // has the lower half, and a bit ring lies in one memory or the other.
-        let (x_len, lent) = if m.bits_in_input { (m.input_words / 2, m.input_words / 2) } else { (m.input_words, 0) };
+        let (x_len, lent) = m.input_split();
         if x.f_base + x.f_rows * wc * x.ch > x_len {
             return Err("the input ring lies outside the input memory".into());
         }
@@ -289,7 +289,7 @@ impl RefDevice {
         }
         for g in rings {
             let b_end = g.b_base + g.b_rows * g.scale * wc * g.ch.div_ceil(self.cfg.lanes);
-            let b_ok = if lent > 0 && g.b_base >= lent { b_end <= m.input_words } else { b_end <= m.bit_words };
+            let b_ok = if lent > 0 && g.b_base >= x_len { b_end <= m.input_words } else { b_end <= m.bit_words };
             if g.f_base + g.f_rows * g.scale * wc * g.ch > self.fmem.len() || !b_ok {
                 return Err("a row ring lies outside the feature or bit memory".into());
             }

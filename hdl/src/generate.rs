@@ -136,6 +136,7 @@ pub fn board_verilog_link(
         uut.connect_all();
         generate_verilog(&uut)
     }
+    check_kind(cfg, if link == Link::Hand { EngineKind::Hardware } else { EngineKind::Firmware })?;
     let inst = instance(cfg)?;
     Ok(match (inst, link) {
         (Instance::Test, Link::Hand) => emit(BoardTest::with_baud(cfg, baud, stale_cycles, led_active_low)),
@@ -176,5 +177,11 @@ mod tests {
         assert_eq!(check_kind(&up5k, EngineKind::Firmware), Ok(()));
         let e = crate::device::simulated_of(&up5k, EngineKind::Hardware).err().unwrap();
         assert_eq!(e, "ice40-up5k: memory.bits_in_input needs the firmware sequencer");
+        // A board with the hand-built protocol engine has the hardware sequencer.
+        let mut test = test_config();
+        test.memory.bits_in_input = true;
+        let baud = crate::uart::Baud::divisor(1);
+        let e = board_verilog_link(&test, crate::board_top::Link::Hand, baud, 16, false).unwrap_err();
+        assert_eq!(e, "sim-test: memory.bits_in_input needs the firmware sequencer");
     }
 }
