@@ -305,7 +305,7 @@ mod tests {
     #[test]
     fn engine_shapes_name_the_type_and_refuse_what_no_engine_implements() {
         let up = HwConfig::preset("ice40-up5k").unwrap().engine_shape().unwrap();
-        assert_eq!(up.type_name(), "Engine16<4, 2, 15, 14, 9, 9, 9, 8, 9, 9>");
+        assert_eq!(up.type_name(), "Engine16<1, 1, 15, 14, 9, 11, 10, 8, 9, 9>");
         let mut c = HwConfig::preset("ice40-up5k").unwrap();
         c.memory.feature_banks = 1;
         let e = c.engine_shape().unwrap_err().to_string();

@@ -7,7 +7,7 @@
 use bbcu_arch::seqfw::SeqBoard;
 use bbcu_arch::strips::run_image;
 use bbcu_arch::{compile, Counters, Device};
-use bbcu_hdl::device::{test_config, HdlDevice, TestEngineFw};
+use bbcu_hdl::device::{test_config, HdlDevice, TestEngineFw, Up5kEngineFw};
 use bbcu_hdl::generate::EngineKind;
 use bbcu_hdl::verilator::verilated_of;
 use bbcu_sim::fixed::{forward, FixedNetwork};
@@ -148,17 +148,16 @@ fn verilator_bbcu_l_x4() {
     check(Topology::bbcu_l(8, 1, 4), 5, 9, 64, 8, Sims::Verilator);
 }
 
-/// The UP5K's own engine instance (its memories, `Up5kEngine`) under Verilator, on the shape
-/// of its shipped super-resolution model (`sr_x2_small`: 16 channels, two blocks, ×2) with
-/// strips: the golden bytes and the firmware model's counters.
-#[test]
-fn verilator_up5k_instance_sr_x2_small_shape() {
+/// The UP5K's own engine instance (its memories and its one PE and one FP lane, `Up5kEngine`)
+/// on the shape of its shipped super-resolution model (`sr_x2_small`: 16 channels, two
+/// blocks, ×2): the golden bytes and the firmware model's counters, strip for strip.
+fn check_up5k(dev: &mut dyn Device, h: usize, w: usize) {
     let cfg = bbcu_arch::HwConfig::preset("ice40-up5k").unwrap();
     let net = Topology::bbcu_m(16, 2, 2).build(11);
     let q = FixedNetwork::compile(&net, None).unwrap();
     let c = compile(&q, &cfg).unwrap_or_else(|e| panic!("{e}"));
     let bytes = c.image.to_bytes(&cfg);
-    let input = image(3, 10, 60, 12);
+    let input = image(3, h, w, 12);
     let want = forward(&q, &input);
     let run = |dev: &mut dyn Device| {
         dev.load(&bytes).unwrap();
@@ -168,9 +167,24 @@ fn verilator_up5k_instance_sr_x2_small_shape() {
         assert_eq!(diff, 0, "{diff} of {} bytes differ from the golden model", want.data.len());
         counts
     };
-    let mut dev = bbcu_hdl::verilator::verilated(&cfg).unwrap_or_else(|e| panic!("{e}"));
-    let hw = run(dev.as_mut());
+    let hw = run(dev);
     let model = run(&mut SeqBoard::empty(&cfg).unwrap());
-    assert!(hw.len() > 1, "several strips");
     assert_eq!(hw, model.iter().map(|k| Counters { stall_cycles: 0, ..k.clone() }).collect::<Vec<_>>());
+}
+
+/// Under Verilator, with strips.
+#[test]
+fn verilator_up5k_instance_sr_x2_small_shape() {
+    let cfg = bbcu_arch::HwConfig::preset("ice40-up5k").unwrap();
+    let c = compile(&FixedNetwork::compile(&Topology::bbcu_m(16, 2, 2).build(11), None).unwrap(), &cfg).unwrap();
+    assert!(c.width_cap < 60, "several strips");
+    let mut dev = bbcu_hdl::verilator::verilated(&cfg).unwrap_or_else(|e| panic!("{e}"));
+    check_up5k(dev.as_mut(), 10, 60);
+}
+
+/// Under rust-hdl's simulator (a tiny image: it is slow).
+#[test]
+fn rust_hdl_up5k_instance_sr_x2_small_shape() {
+    let cfg = bbcu_arch::HwConfig::preset("ice40-up5k").unwrap();
+    check_up5k(&mut HdlDevice::<Up5kEngineFw>::new(cfg), 3, 4);
 }

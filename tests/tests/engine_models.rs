@@ -21,8 +21,9 @@ fn shipped(name: &str) -> Model {
 fn fit_report() {
     for preset in ["ice40-up5k", "ice40-hx8k", "ecp5-85k"] {
         let cfg = HwConfig::preset(preset).unwrap();
-        for name in ["sr_x2", "sr_x4", "denoise", "deblock"] {
-            let m = shipped(name);
+        let names = ["sr_x2", "sr_x4", "denoise", "deblock"];
+        for name in names.iter().flat_map(|n| [n.to_string(), format!("{n}_small")]) {
+            let m = shipped(&name);
             match compile(&m.fixed, &cfg) {
                 Ok(c) => {
                     let u: Vec<String> =
