@@ -282,6 +282,18 @@ pub struct EngineFw16<
     fwa_sh: Constant<Bits<8>>,
     p_c: Constant<Bits<16>>,
     m_c: Constant<Bits<16>>,
+    /// One PE and one FP lane (the UP5K): a group is one output, and the compiler makes a
+    /// group's inner loop at least 9 cycles (`inner` is 9 taps times words or channels), so
+    /// one output's post issue and write-back end before the next output is issued. The
+    /// post issue then takes its operand straight from the array or the MAC lane into
+    /// `psel` / `pacc` (no `sums` / `accs` snapshot), and the threshold banks read a copy of
+    /// the output's record address held until the next output (no `tadr` delay line);
+    /// synthesis drops the registers this leaves without readers.
+    single: Constant<Bit>,
+    /// Masks a group's live count below the group size: `2^⌈log2 max(P, M)⌉ − 1`, so that
+    /// with one PE and one lane the count is one bit.
+    live_mask: Constant<Bits<16>>,
+    thold: DFF<Bits<CA>>,
     ones: Constant<Bits<16>>,
     obuf_cap: Constant<Bits<17>>,
     // The output buffer's pointers and count run modulo 2^(OA + 1): a full ring (2^OA bytes)
@@ -534,6 +546,9 @@ impl<
             fwa_sh: Constant::new(bits::<8>(FWA as u64)),
             p_c: Constant::new(bits::<16>(P as u64)),
             m_c: Constant::new(bits::<16>(M as u64)),
+            single: Constant::new(P == 1 && M == 1),
+            live_mask: Constant::new(bits::<16>(P.max(M).next_power_of_two() as u64 - 1)),
+            thold: Default::default(),
             ones: Constant::new(bits::<16>(0xFFFF)),
             obuf_cap: Constant::new(bits::<17>(1 << OA)),
             omask: Constant::new(bits::<16>((2 << OA) - 1)),
@@ -762,7 +777,8 @@ impl<
             row_cyc,
             row_busy,
             clr,
-            bsel
+            bsel,
+            thold
         );
         for i in 0..4 {
             self.bil_m1[i].clock.next = self.clock.val();
@@ -1124,7 +1140,7 @@ impl<
         }
         // The group's live outputs: min(channels left, group size) ≤ 16.
         self.left.next = self.rw[2].q.val() - self.cg.q.val();
-        self.live.next = bit_cast::<16, 5>(self.left.val().get_bits::<5>(0));
+        self.live.next = self.left.val() & self.live_mask.val();
         if self.left.val() >= self.gsize.val() {
             self.live.next = self.gsize.val();
         }
@@ -1186,6 +1202,10 @@ impl<
             if self.is_bin.val() {
                 self.cmem[6].read_address.next = self.tadr[8].q.val();
                 self.cmem[7].read_address.next = self.tadr[8].q.val();
+            }
+            if self.single.val() {
+                self.cmem[6].read_address.next = self.thold.q.val();
+                self.cmem[7].read_address.next = self.thold.q.val();
             }
         }
         if self.load_we.val() & !self.run.q.val() {
@@ -1563,6 +1583,10 @@ impl<
             for k in 0..M {
                 self.accs[k].d.next = self.mac.acc[k].val();
             }
+            if self.single.val() {
+                self.psel.d.next = self.arr.sum[0].val();
+                self.pacc.d.next = self.mac.acc[0].val();
+            }
         }
         // Records of successive outputs of a group are `up²` apart.
         self.sets_l.next = bits::<16>(1);
@@ -1575,22 +1599,27 @@ impl<
         if self.rw[3].q.val() == 4 {
             self.sets_l.next = bits::<16>(16);
         }
+        if self.pb.q.val() {
+            self.thold.d.next = bit_cast::<CA, 16>(self.prec.q.val());
+        }
         if self.pb.q.val() & !self.is_tail.val() {
             // Only a binary op reads its residual; a conv's issue loop owns the port.
             if self.is_bin.val() {
                 self.fmem.read_address.next = bit_cast::<FA, 16>(self.pres.q.val());
             }
             self.pv.d.next = true;
-            self.psel.d.next = self.sums[0].q.val();
-            for k in 0..P {
-                if self.pk.q.val().index() == k {
-                    self.psel.d.next = self.sums[k].q.val();
+            if !self.single.val() {
+                self.psel.d.next = self.sums[0].q.val();
+                for k in 0..P {
+                    if self.pk.q.val().index() == k {
+                        self.psel.d.next = self.sums[k].q.val();
+                    }
                 }
-            }
-            self.pacc.d.next = self.accs[0].q.val();
-            for k in 0..M {
-                if self.pk.q.val().index() == k {
-                    self.pacc.d.next = self.accs[k].q.val();
+                self.pacc.d.next = self.accs[0].q.val();
+                for k in 0..M {
+                    if self.pk.q.val().index() == k {
+                        self.pacc.d.next = self.accs[k].q.val();
+                    }
                 }
             }
             self.pk.d.next = self.pk.q.val() + 1;
@@ -1631,10 +1660,12 @@ impl<
             }
         }
         if self.pb.q.val() & self.is_tail.val() & (self.psub.q.val() == 3) {
-            self.pacc.d.next = self.accs[0].q.val();
-            for k in 0..M {
-                if self.pk.q.val().index() == k {
-                    self.pacc.d.next = self.accs[k].q.val();
+            if !self.single.val() {
+                self.pacc.d.next = self.accs[0].q.val();
+                for k in 0..M {
+                    if self.pk.q.val().index() == k {
+                        self.pacc.d.next = self.accs[k].q.val();
+                    }
                 }
             }
             self.pk.d.next = self.pk.q.val() + 1;

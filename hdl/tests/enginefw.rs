@@ -148,21 +148,22 @@ fn verilator_bbcu_l_x4() {
     check(Topology::bbcu_l(8, 1, 4), 5, 9, 64, 8, Sims::Verilator);
 }
 
-/// The UP5K's own engine instance (its memories and its one PE and one FP lane, `Up5kEngine`)
-/// on the shape of its shipped super-resolution model (`sr_x2_small`: 16 channels, two
-/// blocks, ×2): the golden bytes and the firmware model's counters, strip for strip.
-fn check_up5k(dev: &mut dyn Device, h: usize, w: usize) {
+/// The UP5K's own engine instance (its memories and its one PE and one FP lane, `Up5kEngine`,
+/// where a group is one output: `EngineFw16`'s `single`): the golden bytes and the firmware
+/// model's counters, strip for strip.
+fn check_up5k(dev: &mut dyn Device, t: Topology, h: usize, w: usize) {
     let cfg = bbcu_arch::HwConfig::preset("ice40-up5k").unwrap();
-    let net = Topology::bbcu_m(16, 2, 2).build(11);
+    let net = t.build(11);
     let q = FixedNetwork::compile(&net, None).unwrap();
     let c = compile(&q, &cfg).unwrap_or_else(|e| panic!("{e}"));
     let bytes = c.image.to_bytes(&cfg);
-    let input = image(3, h, w, 12);
+    let input = image(net.in_ch, h, w, 12);
     let want = forward(&q, &input);
     let run = |dev: &mut dyn Device| {
         dev.load(&bytes).unwrap();
         let mut counts: Vec<Counters> = Vec::new();
-        let got = run_image(dev, &input, c.halo, c.width_cap, 2, 3, |_, k| counts.push(k.clone())).unwrap();
+        let got = run_image(dev, &input, c.halo, c.width_cap, net.scale(), net.out_ch, |_, k| counts.push(k.clone()))
+            .unwrap();
         let diff = want.data.iter().zip(&got.data).filter(|(a, b)| a != b).count();
         assert_eq!(diff, 0, "{diff} of {} bytes differ from the golden model", want.data.len());
         counts
@@ -172,19 +173,29 @@ fn check_up5k(dev: &mut dyn Device, h: usize, w: usize) {
     assert_eq!(hw, model.iter().map(|k| Counters { stall_cycles: 0, ..k.clone() }).collect::<Vec<_>>());
 }
 
-/// Under Verilator, with strips.
+/// Under Verilator, with strips: the shapes of the shipped models (`sr_x2_small`: 16 channels,
+/// two blocks, ×2; the 16-channel denoiser and deblocker) and a small BBCU-L ×2.
 #[test]
-fn verilator_up5k_instance_sr_x2_small_shape() {
+fn verilator_up5k_instance_shipped_shapes() {
     let cfg = bbcu_arch::HwConfig::preset("ice40-up5k").unwrap();
     let c = compile(&FixedNetwork::compile(&Topology::bbcu_m(16, 2, 2).build(11), None).unwrap(), &cfg).unwrap();
     assert!(c.width_cap < 60, "several strips");
-    let mut dev = bbcu_hdl::verilator::verilated(&cfg).unwrap_or_else(|e| panic!("{e}"));
-    check_up5k(dev.as_mut(), 10, 60);
+    let cases = [
+        (Topology::bbcu_m(16, 2, 2), 10, 60),
+        (Topology::denoise(16, 4), 7, 100),
+        (Topology::deblock(16, 5), 5, 90),
+        (Topology::bbcu_l(4, 1, 2), 4, 11),
+    ];
+    for (t, h, w) in cases {
+        // A fresh device for each: its strip count runs from its reset, as the model's does.
+        let mut dev = bbcu_hdl::verilator::verilated(&cfg).unwrap_or_else(|e| panic!("{e}"));
+        check_up5k(dev.as_mut(), t, h, w);
+    }
 }
 
 /// Under rust-hdl's simulator (a tiny image: it is slow).
 #[test]
 fn rust_hdl_up5k_instance_sr_x2_small_shape() {
     let cfg = bbcu_arch::HwConfig::preset("ice40-up5k").unwrap();
-    check_up5k(&mut HdlDevice::<Up5kEngineFw>::new(cfg), 3, 4);
+    check_up5k(&mut HdlDevice::<Up5kEngineFw>::new(cfg), Topology::bbcu_m(16, 2, 2), 3, 4);
 }
