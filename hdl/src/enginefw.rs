@@ -965,11 +965,13 @@ impl<
                 self.in_x.d.next = 0.into();
                 self.in_c.d.next = 0.into();
             }
+            // The scale and the input channels are 1..=4 and k_in < 2^23 (`FixedNetwork`):
+            // the bits above are kept at 0, so synthesis drops their flip-flops.
             if self.port.val() == 64 {
-                self.h_r.d.next = self.v.val();
+                self.h_r.d.next = self.v.val() & bits::<16>(7);
             }
             if self.port.val() == 65 {
-                self.h_inch.d.next = self.v.val();
+                self.h_inch.d.next = self.v.val() & bits::<16>(7);
             }
             if self.port.val() == 66 {
                 self.h_sub.d.next = self.v.val().get_bit(0);
@@ -980,6 +982,9 @@ impl<
             for i in 0..2 {
                 if self.port.val().index() == 68 + i {
                     self.h_kin[i].d.next = self.v.val();
+                    if i == 1 {
+                        self.h_kin[i].d.next = self.v.val() & bits::<16>(0xFF);
+                    }
                 }
                 if self.port.val().index() == 70 + i {
                     self.h_kout[i].d.next = self.v.val();
