@@ -294,6 +294,14 @@ pub struct EngineFw16<
     /// with one PE and one lane the count is one bit.
     live_mask: Constant<Bits<16>>,
     thold: DFF<Bits<CA>>,
+    /// Columns (of the strip, at any op's scale) are below `2^OA`: the compiler sizes strips
+    /// so that an output row, `width · r · out_ch` bytes, fits the output buffer, and the
+    /// link refuses a job wider than that. So column registers and the strip's column
+    /// fields keep `OA + 1` bits, and synthesis drops the rest.
+    cmask: Constant<Bits<16>>,
+    sw: Signal<Local, Bits<16>>,
+    kx0: Signal<Local, Bits<16>>,
+    kw: Signal<Local, Bits<16>>,
     ones: Constant<Bits<16>>,
     obuf_cap: Constant<Bits<17>>,
     // The output buffer's pointers and count run modulo 2^(OA + 1): a full ring (2^OA bytes)
@@ -549,6 +557,10 @@ impl<
             single: Constant::new(P == 1 && M == 1),
             live_mask: Constant::new(bits::<16>(P.max(M).next_power_of_two() as u64 - 1)),
             thold: Default::default(),
+            cmask: Constant::new(bits::<16>((1u64 << (OA + 1)) - 1)),
+            sw: Default::default(),
+            kx0: Default::default(),
+            kw: Default::default(),
             ones: Constant::new(bits::<16>(0xFFFF)),
             obuf_cap: Constant::new(bits::<17>(1 << OA)),
             omask: Constant::new(bits::<16>((2 << OA) - 1)),
@@ -856,6 +868,10 @@ impl<
             self.cmem[k].write_clock.next = self.clock.val();
         }
 
+        self.sw.next = self.strip_w.val() & self.cmask.val();
+        self.kx0.next = self.keep_x0.val() & self.cmask.val();
+        self.kw.next = self.keep_w.val() & self.cmask.val();
+
         // ---- The op's record fields.
         self.is_bin.next = self.rw[0].q.val().get_bits::<4>(0) == 1;
         self.is_tail.next = self.rw[0].q.val().get_bits::<4>(0) == 3;
@@ -873,14 +889,14 @@ impl<
         // scale's bits (bits 0 and 2 are never both set).
         self.ws_a.next = 0.into();
         if self.rw[7].q.val().get_bit(0) {
-            self.ws_a.next = self.strip_w.val();
+            self.ws_a.next = self.sw.val();
         }
         if self.rw[7].q.val().get_bit(2) {
-            self.ws_a.next = self.strip_w.val() << 2;
+            self.ws_a.next = self.sw.val() << 2;
         }
         self.ws_b.next = 0.into();
         if self.rw[7].q.val().get_bit(1) {
-            self.ws_b.next = self.strip_w.val() << 1;
+            self.ws_b.next = self.sw.val() << 1;
         }
         self.ws.next = self.ws_a.val() + self.ws_b.val();
 
@@ -898,16 +914,16 @@ impl<
             self.pin_v.next = self.prog.read_data.val();
         }
         if self.k_port_next.val() == 2 {
-            self.pin_v.next = self.strip_w.val();
+            self.pin_v.next = self.sw.val();
         }
         if self.k_port_next.val() == 3 {
             self.pin_v.next = self.strip_h.val();
         }
         if self.k_port_next.val() == 4 {
-            self.pin_v.next = self.keep_x0.val();
+            self.pin_v.next = self.kx0.val();
         }
         if self.k_port_next.val() == 5 {
-            self.pin_v.next = self.keep_w.val();
+            self.pin_v.next = self.kw.val();
         }
         if self.k_port_next.val() == 6 {
             self.pin_v.next = self.prod.q.val().get_bits::<16>(0);
@@ -1040,10 +1056,10 @@ impl<
                 self.c_crow.d.next = self.v.val();
             }
             if self.port.val() == 32 {
-                self.c_x0.d.next = self.v.val();
+                self.c_x0.d.next = self.v.val() & self.cmask.val();
             }
             if self.port.val() == 33 {
-                self.c_xend.d.next = self.v.val();
+                self.c_xend.d.next = self.v.val() & self.cmask.val();
             }
             if self.port.val() == 34 {
                 self.c_xoff.d.next = self.v.val();
@@ -1354,7 +1370,7 @@ impl<
             self.x.d.next = self.c_x0.q.val();
             self.xdiv.d.next = 0.into();
             if self.is_tail.val() {
-                self.xdiv.d.next = self.keep_x0.val();
+                self.xdiv.d.next = self.kx0.val();
             }
             self.pxr.d.next = self.c_xoff.q.val();
             // The last word's lanes (1..=16) as a mask: the complement of ones shifted by
@@ -1387,7 +1403,7 @@ impl<
             }
         }
         if self.in_pix.val() {
-            self.in_x.d.next = self.in_x.q.val() + 1;
+            self.in_x.d.next = (self.in_x.q.val() + 1) & self.cmask.val();
         }
         if (self.phase.q.val() == RowPhase::InRow) & !self.in_valid.val() {
             self.stall.d.next = self.stall.q.val() + 1;
@@ -1403,7 +1419,7 @@ impl<
                 if self.in_valid.val() {
                     self.inword.valid_in.next = true;
                 }
-                if self.in_pix.val() & (self.in_x.q.val() + 1 == self.strip_w.val()) {
+                if self.in_pix.val() & (self.in_x.q.val() + 1 == self.sw.val()) {
                     self.phase.d.next = RowPhase::InDrain;
                     self.fi.d.next = 0.into();
                 }
@@ -1507,7 +1523,7 @@ impl<
         if self.c_pix.val() {
             self.g.d.next = 0.into();
             self.cg.d.next = 0.into();
-            self.xo.d.next = self.xo.q.val() + 1;
+            self.xo.d.next = (self.xo.q.val() + 1) & self.cmask.val();
             self.j.d.next = self.j.q.val() + 1;
             self.recj.d.next = self.recj.q.val() + 1;
             self.recg.d.next = self.recj.q.val() + 1;
@@ -1517,7 +1533,7 @@ impl<
         }
         if self.c_j.val() {
             self.j.d.next = 0.into();
-            self.x.d.next = self.x.q.val() + 1;
+            self.x.d.next = (self.x.q.val() + 1) & self.cmask.val();
             self.col.d.next = self.col.q.val() + self.qstride.val();
             self.pxr.d.next = self.pxr.q.val() + self.rw[6].q.val();
             self.waddr.d.next = self.c_wrow.q.val();
@@ -1529,7 +1545,7 @@ impl<
             }
         }
         if self.c_j.val() & (bit_cast::<16, 4>(self.xmod.q.val() + 1) == self.h_r.q.val()) {
-            self.xdiv.d.next = self.xdiv.q.val() + 1;
+            self.xdiv.d.next = (self.xdiv.q.val() + 1) & self.cmask.val();
         }
 
         // ---- Post issue: one output per cycle (four input reads per tail output).
@@ -1563,7 +1579,7 @@ impl<
         if self.h_inch.q.val().get_bit(1) {
             self.px_b.next = self.cx0.val() << 1;
         }
-        self.px_step.next = self.cx0.val() + 1 != self.strip_w.val();
+        self.px_step.next = self.cx0.val() + 1 != self.sw.val();
         self.pv.d.next = false;
         // A binary op's residual: its pixel in the source's centre row; the tail's input
         // words are addressed from its channel alone.
