@@ -299,6 +299,10 @@ pub struct EngineFw16<
     /// link refuses a job wider than that. So column registers and the strip's column
     /// fields keep `OA + 1` bits, and synthesis drops the rest.
     cmask: Constant<Bits<16>>,
+    /// An op's output channels (and so its groups) are at most `2^CA`: each has a record at
+    /// its own address of the constant banks. So the output-channel and group counts and
+    /// counters keep `CA + 1` bits.
+    kmask: Constant<Bits<16>>,
     sw: Signal<Local, Bits<16>>,
     kx0: Signal<Local, Bits<16>>,
     kw: Signal<Local, Bits<16>>,
@@ -558,6 +562,7 @@ impl<
             live_mask: Constant::new(bits::<16>(P.max(M).next_power_of_two() as u64 - 1)),
             thold: Default::default(),
             cmask: Constant::new(bits::<16>((1u64 << (OA + 1)) - 1)),
+            kmask: Constant::new(bits::<16>((1u64 << (CA + 1)) - 1)),
             sw: Default::default(),
             kx0: Default::default(),
             kw: Default::default(),
@@ -1123,6 +1128,12 @@ impl<
             if self.fslot.q.val() == 7 {
                 self.rw[7].d.next = self.prog.read_data.val() & bits::<16>(7);
             }
+            if self.fslot.q.val() == 2 {
+                self.rw[2].d.next = self.prog.read_data.val() & self.kmask.val();
+            }
+            if self.fslot.q.val() == 8 {
+                self.rw[8].d.next = self.prog.read_data.val() & self.kmask.val();
+            }
             if self.fslot.q.val() == 10 {
                 self.rw[10].d.next = self.prog.read_data.val() & bits::<16>(31);
             }
@@ -1516,8 +1527,8 @@ impl<
             self.pend_live.d.next = self.live.val().get_bits::<5>(0);
             self.pend_xdiv.d.next = self.xdiv.q.val();
             self.pend_xmod.d.next = self.xmod.q.val();
-            self.g.d.next = self.g.q.val() + 1;
-            self.cg.d.next = self.cg.q.val() + self.gsize.val();
+            self.g.d.next = (self.g.q.val() + 1) & self.kmask.val();
+            self.cg.d.next = (self.cg.q.val() + self.gsize.val()) & self.kmask.val();
             self.recg.d.next = self.recg.q.val() + self.rw[11].q.val();
         }
         if self.c_pix.val() {
@@ -1748,7 +1759,7 @@ impl<
         if self.wb_valid.val() {
             self.fmem.write_enable.next = true;
             self.wbf.d.next = self.wbf.q.val() + 1;
-            self.wbc.d.next = self.wbc.q.val() + 1;
+            self.wbc.d.next = (self.wbc.q.val() + 1) & self.kmask.val();
             if self.wbc.q.val() + 1 == self.rw[2].q.val() {
                 self.wbc.d.next = 0.into();
             }
