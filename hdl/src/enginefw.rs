@@ -445,7 +445,7 @@ impl<
             obuf: Default::default(),
             cnts: Default::default(),
             arr: Default::default(),
-            post: Default::default(),
+            post: if P == 1 && M == 1 { Post::one_at_a_time() } else { Post::default() },
             slope: Default::default(),
             mac: Default::default(),
             outpx: Default::default(),

@@ -42,6 +42,12 @@
 //! 6. `z = y ≥ 0 ? y : sat16((y·S + 2048) >> 12)` (\|y·S\| ≤ 2^30, so no overflow);
 //! 7. `out = sat16(z + c)` (19 bits: \|z + c\| < 2^18).
 //!
+//! [`Post::one_at_a_time`] builds it for a caller whose valid inputs are at least
+//! [`Post::LATENCY`] cycles apart (the UP5K's engine, one output at a time): stage 1 then
+//! holds the shift, the slope and `B1 + R` from one valid input to the next, and stages 3, 5
+//! and 7 read them there, so the copies that travel down the pipeline (148 flip-flops) have no
+//! readers and synthesis drops them. Same ports, latency and results.
+//!
 //! Stages 3–4 are the rounding of [`crate::fp::RoundSat`] on 32 bits: `t = u >> s` is
 //! `v >> (s − 1)` for s ≥ 1 and `2v` for s = 0, and `(t >> 1) + (t & 1)` is `rnd(v, s)` in both
 //! cases (it cannot overflow, even for `v` within 2^(s−1) of 2^31). Only the 17-bit window of
@@ -111,6 +117,8 @@ pub struct Post {
     o7: DFF<Bits<16>>,
     v7: DFF<Bit>,
     // Constants.
+    /// Built by [`Post::one_at_a_time`].
+    one: Constant<Bit>,
     half12: Constant<Bits<32>>,
     ones16: Constant<Bits<16>>,
     max16: Constant<Bits<16>>,
@@ -121,6 +129,10 @@ pub struct Post {
     b1_max: Constant<Bits<19>>,
     b1_min: Constant<Bits<19>>,
     // Combinational locals.
+    /// The shift, slope and `B1 + R` of the value in stages 3, 5 and 7.
+    sh_3: Signal<Local, Bits<5>>,
+    slp_5: Signal<Local, Signed<16>>,
+    br_7: Signal<Local, Bits<19>>,
     rx: Signal<Local, Bits<19>>,
     bx: Signal<Local, Bits<19>>,
     /// `bias1` as bits: Verilog cannot slice `$unsigned(bias1)` directly.
@@ -148,6 +160,12 @@ impl Post {
     pub const LATENCY: usize = 7;
     /// Fractional bits of the slope (`bbcu_sim::fixed::SLOPE_FRAC`).
     pub const SLOPE_FRAC: u32 = 12;
+
+    /// The block for valid inputs at least [`Post::LATENCY`] cycles apart (module
+    /// documentation).
+    pub fn one_at_a_time() -> Self {
+        Self { one: Constant::new(true), ..Self::default() }
+    }
 }
 
 impl Default for Post {
@@ -196,6 +214,7 @@ impl Default for Post {
             v6: Default::default(),
             o7: Default::default(),
             v7: Default::default(),
+            one: Constant::new(false),
             half12: c32(1 << (Self::SLOPE_FRAC - 1)),
             ones16: Constant::new(bits::<16>(0xFFFF)),
             max16: Constant::new(bits::<16>(0x7FFF)),
@@ -203,6 +222,9 @@ impl Default for Post {
             hi3: Constant::new(bits::<19>(0x7_0000)),
             b1_max: Constant::new(bits::<19>(0x1_FFFF)),
             b1_min: Constant::new(bits::<19>(0x6_0000)),
+            sh_3: Default::default(),
+            slp_5: Default::default(),
+            br_7: Default::default(),
             rx: Default::default(),
             bx: Default::default(),
             ub: Default::default(),
@@ -249,6 +271,11 @@ impl Logic for Post {
             self.bx.next = self.b1_max.val();
         }
         self.br1.d.next = self.bx.val() + self.rx.val();
+        if self.one.val() & !self.valid_in.val() {
+            self.sh1.d.next = self.sh1.q.val();
+            self.slp1.d.next = self.slp1.q.val();
+            self.br1.d.next = self.br1.q.val();
+        }
         self.v1.d.next = self.valid_in.val();
 
         // Stage 2: v = A·P + O.
@@ -258,6 +285,15 @@ impl Logic for Post {
         self.br2.d.next = self.br1.q.val();
         self.v2.d.next = self.v1.q.val();
 
+        self.sh_3.next = self.sh2.q.val();
+        self.slp_5.next = self.slp4.q.val();
+        self.br_7.next = self.br6.q.val();
+        if self.one.val() {
+            self.sh_3.next = self.sh1.q.val();
+            self.slp_5.next = self.slp1.q.val();
+            self.br_7.next = self.br1.q.val();
+        }
+
         // Stage 3: the steps by 16, 8, 4 and 2 of `u >> s`, 18 bits kept. `u`'s bit 32 is
         // the sign, so the first step drops nothing that could overflow.
         self.u.next = bit_cast::<33, 32>(self.acc2.q.val()) << 1;
@@ -266,25 +302,25 @@ impl Logic for Post {
             self.sx.next = self.ones16.val();
         }
         self.a16.next = bit_cast::<32, 33>(self.u.val());
-        if self.sh2.q.val().get_bit(4) {
+        if self.sh_3.val().get_bit(4) {
             // The fill covers bit 16 too, which is `u`'s sign already.
             self.a16.next = bit_cast::<32, 33>(self.u.val() >> 16) | (bit_cast::<32, 16>(self.sx.val()) << 16);
         }
         self.ov3.d.next = false;
         self.a8.next = self.a16.val().get_bits::<24>(8);
-        if !self.sh2.q.val().get_bit(3) {
+        if !self.sh_3.val().get_bit(3) {
             self.a8.next = self.a16.val().get_bits::<24>(0);
             self.ov3.d.next = (self.a16.val().get_bits::<8>(24) ^ self.sx.val().get_bits::<8>(0)).any();
         }
         self.a4.next = self.a8.val().get_bits::<20>(4);
-        if !self.sh2.q.val().get_bit(2) {
+        if !self.sh_3.val().get_bit(2) {
             self.a4.next = self.a8.val().get_bits::<20>(0);
             if (self.a8.val().get_bits::<4>(20) ^ self.sx.val().get_bits::<4>(0)).any() {
                 self.ov3.d.next = true;
             }
         }
         self.a2.next = self.a4.val().get_bits::<18>(2);
-        if !self.sh2.q.val().get_bit(1) {
+        if !self.sh_3.val().get_bit(1) {
             self.a2.next = self.a4.val().get_bits::<18>(0);
             if (self.a4.val().get_bits::<2>(18) ^ self.sx.val().get_bits::<2>(0)).any() {
                 self.ov3.d.next = true;
@@ -292,7 +328,7 @@ impl Logic for Post {
         }
         self.t3.d.next = self.a2.val();
         self.sg3.d.next = self.acc2.q.val().get_bit(31);
-        self.s03.d.next = self.sh2.q.val().get_bit(0);
+        self.s03.d.next = self.sh_3.val().get_bit(0);
         self.slp3.d.next = self.slp2.q.val();
         self.br3.d.next = self.br2.q.val();
         self.v3.d.next = self.v2.q.val();
@@ -322,7 +358,7 @@ impl Logic for Post {
         self.v4.d.next = self.v3.q.val();
 
         // Stage 5: y·S.
-        self.ys5.d.next = signed_cast(self.y4.q.val()) * self.slp4.q.val();
+        self.ys5.d.next = signed_cast(self.y4.q.val()) * self.slp_5.val();
         self.y5.d.next = self.y4.q.val();
         self.br5.d.next = self.br4.q.val();
         self.v5.d.next = self.v4.q.val();
@@ -349,7 +385,7 @@ impl Logic for Post {
         if self.z6.q.val().get_bit(15) {
             self.zx.next = bit_cast::<19, 16>(self.z6.q.val()) | self.hi3.val();
         }
-        self.sum7.next = self.zx.val() + self.br6.q.val();
+        self.sum7.next = self.zx.val() + self.br_7.val();
         self.top7.next = self.sum7.val().get_bits::<4>(15);
         self.o7.d.next = self.sum7.val().get_bits::<16>(0);
         if self.top7.val().any() & !self.top7.val().all() {

@@ -206,7 +206,10 @@ fn drive(uut: &mut Post, x: &In) {
 /// Runs the vectors through rust-hdl's simulator; returns `(cycle, result)` at every
 /// `valid_out` and the simulated cycles per second.
 fn run(v: &[In]) -> (Vec<(usize, i16)>, f64) {
-    let mut uut = Post::default();
+    run_on(Post::default(), v)
+}
+
+fn run_on(mut uut: Post, v: &[In]) -> (Vec<(usize, i16)>, f64) {
     start(&mut uut);
     let idle = In::default();
     let n = v.len() + Post::LATENCY + 2;
@@ -283,11 +286,33 @@ fn post_back_to_back_one_channel() {
     check(&v, &got);
 }
 
+/// The vectors' valid inputs `LATENCY` cycles apart, as `Post::one_at_a_time` needs them,
+/// with random values on every input in the cycles between (which it must ignore).
+fn spaced(v: &[In], seed: u64) -> Vec<In> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut out = Vec::new();
+    for x in v.iter().filter(|x| x.valid) {
+        out.push(*x);
+        for _ in 1..Post::LATENCY {
+            out.push(In { valid: false, ..random_in(&mut rng) });
+        }
+    }
+    out
+}
+
+#[test]
+fn one_at_a_time_matches_golden() {
+    let v = spaced(&vectors(SEED, RANDOM / 4), 5);
+    let (got, _) = run_on(Post::one_at_a_time(), &v);
+    check(&v, &got);
+}
+
 // --- Verilog -------------------------------------------------------------------------------
 
 #[test]
 fn post_verilog_lints() {
     lint(&emit(Post::default(), "post"), &[]);
+    lint(&emit(Post::one_at_a_time(), "post_one"), &[]);
 }
 
 /// Reads one cycle per line (`valid alpha pop offset slope bias1 resid shift`, decimal), clocks
@@ -318,13 +343,22 @@ int main(int argc, char** argv) {
 /// The rust-hdl test's vectors (and more random ones) through the Verilog under Verilator.
 #[test]
 fn post_verilator_matches_golden() {
-    let v = emit(Post::default(), "post_xsim");
-    let vecs = vectors(SEED, 10 * RANDOM);
+    verilator_matches(Post::default(), "post", vectors(SEED, 10 * RANDOM));
+}
+
+/// `Post::one_at_a_time` under Verilator, its inputs spaced and garbage between them.
+#[test]
+fn post_one_at_a_time_verilator_matches_golden() {
+    verilator_matches(Post::one_at_a_time(), "post_one", spaced(&vectors(SEED, 2 * RANDOM), 6));
+}
+
+fn verilator_matches(uut: Post, name: &str, vecs: Vec<In>) {
+    let v = emit(uut, &format!("{name}_xsim"));
     let mut text = String::new();
     for x in vecs.iter().chain(std::iter::repeat_n(&In::default(), Post::LATENCY + 2)) {
         text += &format!("{} {} {} {} {} {} {} {}\n", x.valid as u8, x.a, x.p, x.o, x.slope, x.b1, x.r, x.s);
     }
-    let stdout = build_and_run("post", &v, TB, &text);
+    let stdout = build_and_run(name, &v, TB, &text);
     let got: Vec<(usize, i16)> = stdout
         .lines()
         .map(|l| {
