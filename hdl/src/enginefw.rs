@@ -294,22 +294,24 @@ pub struct EngineFw16<
     /// with one PE and one lane the count is one bit.
     live_mask: Constant<Bits<16>>,
     thold: DFF<Bits<CA>>,
-    /// Columns (of the strip, at any op's scale) are below `2^OA`: the compiler sizes strips
-    /// so that an output row, `width · r · out_ch` bytes, fits the output buffer, and the
-    /// link refuses a job wider than that. So column registers and the strip's column
-    /// fields keep `OA + 1` bits, and synthesis drops the rest.
-    cmask: Constant<Bits<16>>,
     /// An op's output channels (and so its groups) are at most `2^CA`: each has a record at
     /// its own address of the constant banks. So the output-channel and group counts and
     /// counters keep `CA + 1` bits.
     kmask: Constant<Bits<16>>,
     sw: Signal<Local, Bits<16>>,
+    /// The group's `pk`-th snapshot, from the array and from the MAC lanes.
+    sum_pk: Signal<Local, Signed<16>>,
+    acc_pk: Signal<Local, Bits<48>>,
     kx0: Signal<Local, Bits<16>>,
     kw: Signal<Local, Bits<16>>,
     ones: Constant<Bits<16>>,
     obuf_cap: Constant<Bits<17>>,
-    // The output buffer's pointers and count run modulo 2^(OA + 1): a full ring (2^OA bytes)
-    // still differs from an empty one.
+    /// `OA + 1` bits. The output buffer's pointers and count run modulo 2^(OA + 1), so a full
+    /// ring (2^OA bytes) still differs from an empty one. Columns (of the strip, at any op's
+    /// scale) and a tail row's byte count are at most `2^OA`: the compiler sizes strips so
+    /// that an output row, `width · r · out_ch` bytes, fits the output buffer, and the link
+    /// refuses a job wider than that. So the column registers, the strip's column fields and
+    /// the row's byte count keep these bits too, and synthesis drops the rest.
     omask: Constant<Bits<16>>,
     unit_slope: Constant<Signed<16>>,
     in_lat: Constant<Bits<4>>,
@@ -561,9 +563,10 @@ impl<
             single: Constant::new(P == 1 && M == 1),
             live_mask: Constant::new(bits::<16>(P.max(M).next_power_of_two() as u64 - 1)),
             thold: Default::default(),
-            cmask: Constant::new(bits::<16>((1u64 << (OA + 1)) - 1)),
             kmask: Constant::new(bits::<16>((1u64 << (CA + 1)) - 1)),
             sw: Default::default(),
+            sum_pk: Default::default(),
+            acc_pk: Default::default(),
             kx0: Default::default(),
             kw: Default::default(),
             ones: Constant::new(bits::<16>(0xFFFF)),
@@ -873,9 +876,9 @@ impl<
             self.cmem[k].write_clock.next = self.clock.val();
         }
 
-        self.sw.next = self.strip_w.val() & self.cmask.val();
-        self.kx0.next = self.keep_x0.val() & self.cmask.val();
-        self.kw.next = self.keep_w.val() & self.cmask.val();
+        self.sw.next = self.strip_w.val() & self.omask.val();
+        self.kx0.next = self.keep_x0.val() & self.omask.val();
+        self.kw.next = self.keep_w.val() & self.omask.val();
 
         // ---- The op's record fields.
         self.is_bin.next = self.rw[0].q.val().get_bits::<4>(0) == 1;
@@ -1013,7 +1016,7 @@ impl<
             }
             if self.port.val() == 72 {
                 // A tail row's bytes fit the output buffer (the compiler's check).
-                self.rowb.d.next = self.v.val() & self.cmask.val();
+                self.rowb.d.next = self.v.val() & self.omask.val();
             }
             for i in 0..4 {
                 if self.port.val().index() == 73 + 2 * i {
@@ -1062,10 +1065,10 @@ impl<
                 self.c_crow.d.next = self.v.val();
             }
             if self.port.val() == 32 {
-                self.c_x0.d.next = self.v.val() & self.cmask.val();
+                self.c_x0.d.next = self.v.val() & self.omask.val();
             }
             if self.port.val() == 33 {
-                self.c_xend.d.next = self.v.val() & self.cmask.val();
+                self.c_xend.d.next = self.v.val() & self.omask.val();
             }
             if self.port.val() == 34 {
                 self.c_xoff.d.next = self.v.val();
@@ -1415,7 +1418,7 @@ impl<
             }
         }
         if self.in_pix.val() {
-            self.in_x.d.next = (self.in_x.q.val() + 1) & self.cmask.val();
+            self.in_x.d.next = (self.in_x.q.val() + 1) & self.omask.val();
         }
         if (self.phase.q.val() == RowPhase::InRow) & !self.in_valid.val() {
             self.stall.d.next = self.stall.q.val() + 1;
@@ -1535,7 +1538,7 @@ impl<
         if self.c_pix.val() {
             self.g.d.next = 0.into();
             self.cg.d.next = 0.into();
-            self.xo.d.next = (self.xo.q.val() + 1) & self.cmask.val();
+            self.xo.d.next = (self.xo.q.val() + 1) & self.omask.val();
             self.j.d.next = self.j.q.val() + 1;
             self.recj.d.next = self.recj.q.val() + 1;
             self.recg.d.next = self.recj.q.val() + 1;
@@ -1545,7 +1548,7 @@ impl<
         }
         if self.c_j.val() {
             self.j.d.next = 0.into();
-            self.x.d.next = (self.x.q.val() + 1) & self.cmask.val();
+            self.x.d.next = (self.x.q.val() + 1) & self.omask.val();
             self.col.d.next = self.col.q.val() + self.qstride.val();
             self.pxr.d.next = self.pxr.q.val() + self.rw[6].q.val();
             self.waddr.d.next = self.c_wrow.q.val();
@@ -1557,7 +1560,7 @@ impl<
             }
         }
         if self.c_j.val() & (bit_cast::<16, 4>(self.xmod.q.val() + 1) == self.h_r.q.val()) {
-            self.xdiv.d.next = (self.xdiv.q.val() + 1) & self.cmask.val();
+            self.xdiv.d.next = (self.xdiv.q.val() + 1) & self.omask.val();
         }
 
         // ---- Post issue: one output per cycle (four input reads per tail output).
@@ -1632,6 +1635,18 @@ impl<
         if self.rw[3].q.val() == 4 {
             self.sets_l.next = bits::<16>(16);
         }
+        self.sum_pk.next = self.sums[0].q.val();
+        for k in 0..P {
+            if self.pk.q.val().index() == k {
+                self.sum_pk.next = self.sums[k].q.val();
+            }
+        }
+        self.acc_pk.next = self.accs[0].q.val();
+        for k in 0..M {
+            if self.pk.q.val().index() == k {
+                self.acc_pk.next = self.accs[k].q.val();
+            }
+        }
         if self.pb.q.val() {
             self.thold.d.next = bit_cast::<CA, 16>(self.prec.q.val());
         }
@@ -1642,18 +1657,8 @@ impl<
             }
             self.pv.d.next = true;
             if !self.single.val() {
-                self.psel.d.next = self.sums[0].q.val();
-                for k in 0..P {
-                    if self.pk.q.val().index() == k {
-                        self.psel.d.next = self.sums[k].q.val();
-                    }
-                }
-                self.pacc.d.next = self.accs[0].q.val();
-                for k in 0..M {
-                    if self.pk.q.val().index() == k {
-                        self.pacc.d.next = self.accs[k].q.val();
-                    }
-                }
+                self.psel.d.next = self.sum_pk.val();
+                self.pacc.d.next = self.acc_pk.val();
             }
             self.pk.d.next = self.pk.q.val() + 1;
             self.prec.d.next = self.prec.q.val() + self.sets_l.val();
@@ -1694,12 +1699,7 @@ impl<
         }
         if self.pb.q.val() & self.is_tail.val() & (self.psub.q.val() == 3) {
             if !self.single.val() {
-                self.pacc.d.next = self.accs[0].q.val();
-                for k in 0..M {
-                    if self.pk.q.val().index() == k {
-                        self.pacc.d.next = self.accs[k].q.val();
-                    }
-                }
+                self.pacc.d.next = self.acc_pk.val();
             }
             self.pk.d.next = self.pk.q.val() + 1;
             self.prec.d.next = self.prec.q.val() + 1;
