@@ -206,6 +206,15 @@ impl HwConfig {
         crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(canon.as_bytes())
     }
 
+    /// Whether the engine counts cycles and busy PE-cycles per op (`Counters::layer_cycles`,
+    /// `layer_busy`) beside the strip's totals. The one-output engine (16 lanes, one PE, one FP
+    /// lane: the UP5K's) does not: its part is short of logic cells and block RAM, and those
+    /// counters took ~300 cells and 2 block RAMs. Its per-op figures are the firmware model's
+    /// (`bbcu-host profile --sim seqfw`), which its tests hold the engine to cycle for cycle.
+    pub fn op_counters(&self) -> bool {
+        !(self.lanes == 16 && self.pes == 1 && self.fp_lanes == 1)
+    }
+
     /// Peak binary MACs per second: every PE lane busy every cycle.
     pub fn peak_binary_macs(&self) -> f64 {
         (self.pes * self.lanes) as f64 * self.clock_mhz * 1e6

@@ -105,6 +105,14 @@ pub struct Counters {
     pub strips: u64,
 }
 
+impl Counters {
+    /// The strip's totals alone, as an engine without per-op counters
+    /// (`HwConfig::op_counters`) reports them.
+    pub fn totals(&self) -> Counters {
+        Counters { layer_cycles: Vec::new(), layer_busy: Vec::new(), ..self.clone() }
+    }
+}
+
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum DeviceError {
     #[error("no model loaded")]

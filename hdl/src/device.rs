@@ -94,9 +94,11 @@ pub fn cycle_limit(p: &Program, out_bytes: usize, in_bytes: usize) -> u64 {
 }
 
 /// The `cnt_sel` values of a strip's counters, in the order [`counters_from`] reads them:
-/// total, stall, cycles of every op, busy of every op.
-pub fn counter_selects(n_ops: usize) -> Vec<u8> {
-    [0, 1].into_iter().chain((0..n_ops).map(|l| 2 + 2 * l as u8)).chain((0..n_ops).map(|l| 3 + 2 * l as u8)).collect()
+/// total, stall, cycles of every op, busy of every op (the per-op ones only on an engine
+/// that keeps them, `HwConfig::op_counters`).
+pub fn counter_selects(cfg: &HwConfig, n_ops: usize) -> Vec<u8> {
+    let n = if cfg.op_counters() { n_ops } else { 0 };
+    [0, 1].into_iter().chain((0..n).map(|l| 2 + 2 * l as u8)).chain((0..n).map(|l| 3 + 2 * l as u8)).collect()
 }
 
 /// Counters from the values read at [`counter_selects`]. An engine whose sequencer is
@@ -104,6 +106,10 @@ pub fn counter_selects(n_ops: usize) -> Vec<u8> {
 /// rows, the firmware's own time) is one more entry, as `bbcu_arch::seqfw::SeqBoard` has it.
 pub fn counters_from(cnt: &[u64], strips: u64, kind: EngineKind) -> Counters {
     let n = (cnt.len() - 2) / 2;
+    if n == 0 {
+        // Totals alone (`counter_selects` on an engine without per-op counters).
+        return Counters { total_cycles: cnt[0], stall_cycles: cnt[1], strips, ..Counters::default() };
+    }
     let mut k = Counters {
         total_cycles: cnt[0],
         stall_cycles: cnt[1],
@@ -250,7 +256,8 @@ impl<E: EnginePorts> Device for HdlDevice<E> {
         }
         self.eng.set_streams(0, false, false);
         let chw = hwc_to_chw(&out, oc, oh, ow);
-        let cnt: Vec<u64> = counter_selects(p.ops.len()).into_iter().map(|sel| self.counter(sel as usize)).collect();
+        let cnt: Vec<u64> =
+            counter_selects(&self.cfg, p.ops.len()).into_iter().map(|sel| self.counter(sel as usize)).collect();
         self.counters = counters_from(&cnt, self.counters.strips + 1, E::KIND);
         Ok(chw)
     }

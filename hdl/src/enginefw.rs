@@ -290,6 +290,10 @@ pub struct EngineFw16<
     /// the output's record address held until the next output (no `tadr` delay line);
     /// synthesis drops the registers this leaves without readers.
     single: Constant<Bit>,
+    /// Per-op counters (`HwConfig::op_counters`): all but the one-output engine. Without
+    /// them nothing reads `cnts`, `row_cyc` or `row_busy`, and synthesis drops them; the row
+    /// end keeps its cycles, so the firmware model's counts are unchanged.
+    opcnt: Constant<Bit>,
     /// Masks a group's live count below the group size: `2^⌈log2 max(P, M)⌉ − 1`, so that
     /// with one PE and one lane the count is one bit.
     live_mask: Constant<Bits<16>>,
@@ -561,6 +565,7 @@ impl<
             p_c: Constant::new(bits::<16>(P as u64)),
             m_c: Constant::new(bits::<16>(M as u64)),
             single: Constant::new(P == 1 && M == 1),
+            opcnt: Constant::new(!(P == 1 && M == 1)),
             live_mask: Constant::new(bits::<16>(P.max(M).next_power_of_two() as u64 - 1)),
             thold: Default::default(),
             kmask: Constant::new(bits::<16>((1u64 << (CA + 1)) - 1)),
@@ -1292,7 +1297,10 @@ impl<
             self.cnts.write_data.next = 0.into();
         }
         self.cnts.read_address.next = bit_cast::<5, 8>(self.cnt_sel.val());
-        self.cnt_data.next = self.cnts.read_data.val();
+        self.cnt_data.next = 0.into();
+        if self.opcnt.val() {
+            self.cnt_data.next = self.cnts.read_data.val();
+        }
         if self.cnt_sel.val() == 0 {
             self.cnt_data.next = self.total.q.val();
         }

@@ -877,17 +877,26 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.label("counters");
     a.ld(LEN).jnz("bad_request");
     a.inp(pin::ENG).alui(Alu::And, 1).jnz("busy");
-    a.ld(NOPS).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).alui(Alu::Add, 26).st(HLEN);
+    if cfg.op_counters() {
+        a.ld(NOPS).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).sh(Shift::Shl).alui(Alu::Add, 26).st(HLEN);
+    } else {
+        a.li(26).st(HLEN);
+    }
     a.li(0x87).st(HCODE).call("reply_r");
     a.li(0).call("send_counter").li(1).call("send_counter");
     a.ld(STRIPS).st(T0).ld(STRIPS + 1).st(T1).call("send_u64");
-    a.ld(NOPS).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
-    a.li(2).st(CNT);
-    a.label("counters_op");
-    // CNT runs over the engine's selects 2 .. 2 + 2·n.
-    a.ld(NOPS).sh(Shift::Shl).alui(Alu::Add, 2).alu(Alu::Xor, CNT).jz("send_end");
-    a.ld(CNT).call("send_counter");
-    a.ld(CNT).alui(Alu::Add, 1).st(CNT).jmp("counters_op");
+    if cfg.op_counters() {
+        a.ld(NOPS).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+        a.li(2).st(CNT);
+        a.label("counters_op");
+        // CNT runs over the engine's selects 2 .. 2 + 2·n.
+        a.ld(NOPS).sh(Shift::Shl).alui(Alu::Add, 2).alu(Alu::Xor, CNT).jz("send_end");
+        a.ld(CNT).call("send_counter");
+        a.ld(CNT).alui(Alu::Add, 1).st(CNT).jmp("counters_op");
+    } else {
+        // An engine without per-op counters (`HwConfig::op_counters`): n = 0.
+        a.li(0).out(pout::SBYTE).out(pout::SBYTE).jmp("send_end");
+    }
     a.label("busy");
     err(&mut a, 7, msg::BUSY);
     // send_counter: the engine's counter A as u64; send_u64: T1:T0 as u64.

@@ -413,7 +413,7 @@ impl Device for VerilatorDevice {
         let (oh, ow, oc) = (hh * r, job.keep_w * r, h.out_ch);
         let want = oh * ow * oc;
         let limit = cycle_limit(&p, want, hwc.len());
-        let sel = counter_selects(p.ops.len());
+        let sel = counter_selects(&self.cfg, p.ops.len());
         let s = self.strip(job, &hwc, want, limit, &sel).map_err(|e| self.fail(e))?;
         self.cycles = s.total;
         self.strip_cycles = s.cycles;

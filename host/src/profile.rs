@@ -237,6 +237,10 @@ pub struct Profile {
     pub onchip_read_bytes_per_s: f64,
     pub link_bytes_per_s: f64,
     pub layers: Vec<LayerProfile>,
+    /// Whether the measurement had per-op counters (an engine without them,
+    /// `HwConfig::op_counters`, gives the strip's totals only: its layers' cycles are then 0
+    /// and the sequencer row holds the whole).
+    pub per_op_counters: bool,
 }
 
 /// Bytes per second the memories can deliver: one read per port per cycle, each memory as
@@ -288,6 +292,7 @@ impl Profile {
         let r = crate::board::scale(i.net);
         let (mut cyc, mut busy) = (vec![0u64; n + 1], vec![0u64; n + 1]);
         let (mut total, mut stall, mut bin, mut bout) = (0, 0, 0, 0);
+        let per_op_counters = m.strips.iter().all(|(_, k)| !k.layer_cycles.is_empty());
         for (job, k) in &m.strips {
             total += k.total_cycles;
             stall += k.stall_cycles;
@@ -422,6 +427,7 @@ impl Profile {
             onchip_read_bytes_per_s: bw,
             link_bytes_per_s: bytes_per_second(i.baud),
             layers,
+            per_op_counters,
         })
     }
 
@@ -485,6 +491,12 @@ impl Profile {
             s += &format!(
                 "measured on the link: {} bytes sent, {} received in {:.2} s (strips one at a time, counters read after each)\n",
                 m.sent_bytes, m.received_bytes, m.seconds
+            );
+        }
+        if !self.per_op_counters {
+            s += &format!(
+                "per-op counters: none on {} (it counts the strip's totals only); `--sim seqfw` gives them, cycle for cycle\n",
+                self.design
             );
         }
         s += &format!("bound: {} ({})\n", self.bound, self.bound_reason);
