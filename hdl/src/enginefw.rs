@@ -1185,6 +1185,10 @@ impl<
         if self.left.val() >= self.gsize.val() {
             self.live.next = self.gsize.val();
         }
+        // A group of one output always has it: channels left ≥ 1 while the loop issues.
+        if self.single.val() {
+            self.live.next = bits::<16>(1);
+        }
         self.last_word.next = (self.ty.q.val() == 2) & (self.dx.q.val() == 2) & (self.q.q.val() + 1 == self.qn.val());
         self.last_group.next = self.g.q.val() + 1 == self.rw[8].q.val();
         self.last_j.next = (bit_cast::<16, 4>(self.j.q.val()) + 1 == self.rw[3].q.val()) | self.is_tail.val();
@@ -1536,6 +1540,11 @@ impl<
             self.pend_pxr.d.next = self.pxr.q.val();
             self.pend_rec.d.next = self.recg.q.val();
             self.pend_cg.d.next = self.cg.q.val();
+            if self.single.val() {
+                // Groups of one: the group's first channel is its index (`cg` then has no
+                // reader and goes).
+                self.pend_cg.d.next = self.g.q.val();
+            }
             self.pend_live.d.next = self.live.val().get_bits::<5>(0);
             self.pend_xdiv.d.next = self.xdiv.q.val();
             self.pend_xmod.d.next = self.xmod.q.val();
