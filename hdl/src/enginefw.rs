@@ -300,7 +300,8 @@ pub struct EngineFw16<
     thold: DFF<Bits<CA>>,
     /// An op's output channels (and so its groups) are at most `2^CA`: each has a record at
     /// its own address of the constant banks. So the output-channel and group counts and
-    /// counters keep `CA + 1` bits.
+    /// counters keep `CA + 1` bits, and so do the input and source channel counts (an op's
+    /// input is the previous op's output, or the image's 1..=4 channels).
     kmask: Constant<Bits<16>>,
     sw: Signal<Local, Bits<16>>,
     /// The group's `pk`-th snapshot, from the array and from the MAC lanes.
@@ -1142,6 +1143,15 @@ impl<
             }
             if self.fslot.q.val() == 8 {
                 self.rw[8].d.next = self.prog.read_data.val() & self.kmask.val();
+            }
+            if self.fslot.q.val() == 1 {
+                self.rw[1].d.next = self.prog.read_data.val() & self.kmask.val();
+            }
+            if self.fslot.q.val() == 6 {
+                self.rw[6].d.next = self.prog.read_data.val() & self.kmask.val();
+            }
+            if self.fslot.q.val() == 9 {
+                self.rw[9].d.next = self.prog.read_data.val() & self.kmask.val();
             }
             if self.fslot.q.val() == 10 {
                 self.rw[10].d.next = self.prog.read_data.val() & bits::<16>(31);
