@@ -8,6 +8,7 @@
 use crate::config::HwConfig;
 use crate::image::{Mem, ModelImage, Section};
 use crate::program::*;
+use crate::MAX_SHIFT;
 use bbcu_sim::fixed::{bilinear_weights, FixedNetwork, QLayer};
 use bbcu_sim::Global;
 use thiserror::Error;
@@ -430,6 +431,12 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
             LayerRef::Binary(b) => b.shift,
             LayerRef::Conv(cv) => cv.shift,
         };
+        // The quantiser keeps every shift within MAX_SHIFT; the UP5K's rounding of conv and
+        // tail sums shifts by less than 32 only (`bbcu_hdl::enginefw`), so a hand-made network
+        // with more is refused here rather than rounded wrong.
+        if shift > MAX_SHIFT {
+            return Err(CompileError::Unsupported(format!("{}: shift {shift} exceeds {MAX_SHIFT}", op.name)));
+        }
         let (src, dst) = (rings[l], if op.kind == OpKind::Tail { Ring::default() } else { rings[l + 1] });
         let binary = op.kind == OpKind::Binary;
         let q_src = if binary { op.cin.div_ceil(s) } else { 0 };

@@ -21,6 +21,7 @@ pub mod refmodel;
 pub mod seqfw;
 pub mod strips;
 
+pub use bbcu_sim::fixed::MAX_SHIFT;
 pub use compile::{compile, CompileError, Compiled, MemUse};
 pub use config::HwConfig;
 pub use device::{Counters, DesignInfo, Device, DeviceError, StripJob};

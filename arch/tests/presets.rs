@@ -100,3 +100,26 @@ fn bit_rings_in_the_input_memory_never_conflict() {
     }
     assert!(placed > 20, "only {placed} rings went to the input memory");
 }
+
+/// A conv shift past the quantiser's `MAX_SHIFT` (a hand-made network) is refused with the
+/// layer's name: the UP5K's rounding does not shift by 32 or more.
+#[test]
+fn a_conv_shift_past_max_shift_is_refused() {
+    use bbcu_sim::fixed::QLayer;
+    let cfg = bbcu_arch::HwConfig::preset("ice40-up5k").unwrap();
+    let mut q = FixedNetwork::compile(&Topology::denoise(16, 2).build(3), None).unwrap();
+    assert!(bbcu_arch::compile(&q, &cfg).is_ok());
+    let name = q
+        .layers
+        .iter_mut()
+        .find_map(|l| match l {
+            QLayer::Conv(c) => {
+                c.shift = bbcu_arch::MAX_SHIFT + 1;
+                Some(c.name.clone())
+            }
+            _ => None,
+        })
+        .unwrap();
+    let e = bbcu_arch::compile(&q, &cfg).unwrap_err().to_string();
+    assert!(e.contains(&format!("{name}: shift 25 exceeds 24")), "{e}");
+}

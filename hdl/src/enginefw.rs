@@ -43,6 +43,7 @@ const _: () = assert!(SEQ_PA == seqfw::PA as usize);
 /// 11 record step.
 const RW_N: usize = 12;
 const _: () = assert!(RoundSat::LATENCY + Slope::LATENCY == CONV_LAT);
+const _: () = assert!(bbcu_arch::MAX_SHIFT < 32);
 const _: () = assert!(seqfw::ROW_RECORD_WORDS.len() == RW_N);
 // The kernel names ports and record words by number (rust-hdl's Verilog cannot name Rust
 // constants): these are the numbers it uses.
@@ -1767,7 +1768,9 @@ impl<
         self.outpx.bias.next = bit_cast::<48, 16>(self.cmem[0].read_data.val())
             | (bit_cast::<48, 16>(self.cmem[1].read_data.val()) << 16)
             | (bit_cast::<48, 16>(self.cmem[2].read_data.val()) << 32);
-        self.outpx.shift.next = self.rw[4].q.val().get_bits::<6>(0);
+        // Conv and tail shifts are at most `MAX_SHIFT` (< 32, the compiler refuses more), so
+        // the rounding's step by 32 is never taken: with bit 5 at 0 synthesis drops it.
+        self.outpx.shift.next = bit_cast::<6, 5>(self.rw[4].q.val().get_bits::<5>(0));
         self.outpx.subtract.next = self.h_sub.q.val();
         self.outpx.x00.next = self.px00.q.val();
         self.outpx.x01.next = self.px01.q.val();
