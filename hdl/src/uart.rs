@@ -108,6 +108,9 @@ pub struct BaudTick {
     count: DFF<Bits<DIVIDER_BITS>>,
     pulse: DFF<Bit>,
     last: Constant<Bits<DIVIDER_BITS>>,
+    /// The counter's bits the divisor needs (`2^⌈log2 divisor⌉ − 1`): synthesis drops the
+    /// rest, and all of it at divisor 1 (the boards' 3 Mbaud), where `tick` is always high.
+    mask: Constant<Bits<DIVIDER_BITS>>,
 }
 
 impl BaudTick {
@@ -119,6 +122,7 @@ impl BaudTick {
             count: Default::default(),
             pulse: Default::default(),
             last: Constant::new(bits::<DIVIDER_BITS>(divisor as u64 - 1)),
+            mask: Constant::new(bits::<DIVIDER_BITS>(divisor.next_power_of_two() as u64 - 1)),
         }
     }
 }
@@ -127,11 +131,11 @@ impl Logic for BaudTick {
     #[hdl_gen]
     fn update(&mut self) {
         clock!(self, clock, count, pulse);
-        if self.count.q.val() == self.last.val() {
+        if (self.count.q.val() & self.mask.val()) == self.last.val() {
             self.count.d.next = 0.into();
             self.pulse.d.next = true;
         } else {
-            self.count.d.next = self.count.q.val() + 1;
+            self.count.d.next = (self.count.q.val() + 1) & self.mask.val();
             self.pulse.d.next = false;
         }
         self.tick.next = self.pulse.q.val();
