@@ -1201,7 +1201,22 @@ impl<
             self.live.next = bits::<16>(1);
         }
         self.last_word.next = (self.ty.q.val() == 2) & (self.dx.q.val() == 2) & (self.q.q.val() + 1 == self.qn.val());
+        // Records of successive outputs of a group are `up²` apart.
+        self.sets_l.next = bits::<16>(1);
+        if self.rw[3].q.val() == 2 {
+            self.sets_l.next = bits::<16>(4);
+        }
+        if self.rw[3].q.val() == 3 {
+            self.sets_l.next = bits::<16>(9);
+        }
+        if self.rw[3].q.val() == 4 {
+            self.sets_l.next = bits::<16>(16);
+        }
         self.last_group.next = self.g.q.val() + 1 == self.rw[8].q.val();
+        if self.single.val() {
+            // Groups of one: as many groups as output channels (`rw[8]` then has no reader).
+            self.last_group.next = self.g.q.val() + 1 == self.rw[2].q.val();
+        }
         self.last_j.next = (bit_cast::<16, 4>(self.j.q.val()) + 1 == self.rw[3].q.val()) | self.is_tail.val();
         self.last_pix.next = self.xo.q.val() + 1 == self.c_xend.q.val();
         // ---- Write-back: a counter replays the output order (pixel, channel).
@@ -1562,6 +1577,11 @@ impl<
             self.g.d.next = (self.g.q.val() + 1) & self.kmask.val();
             self.cg.d.next = (self.cg.q.val() + self.gsize.val()) & self.kmask.val();
             self.recg.d.next = self.recg.q.val() + self.rw[11].q.val();
+            if self.single.val() {
+                // The record step is the group size times up²: up² itself here (`rw[11]` then
+                // has no reader).
+                self.recg.d.next = self.recg.q.val() + self.sets_l.val();
+            }
         }
         if self.c_pix.val() {
             self.g.d.next = 0.into();
@@ -1651,17 +1671,6 @@ impl<
                 self.psel.d.next = self.arr.sum[0].val();
                 self.pacc.d.next = self.mac.acc[0].val();
             }
-        }
-        // Records of successive outputs of a group are `up²` apart.
-        self.sets_l.next = bits::<16>(1);
-        if self.rw[3].q.val() == 2 {
-            self.sets_l.next = bits::<16>(4);
-        }
-        if self.rw[3].q.val() == 3 {
-            self.sets_l.next = bits::<16>(9);
-        }
-        if self.rw[3].q.val() == 4 {
-            self.sets_l.next = bits::<16>(16);
         }
         self.sum_pk.next = self.sums[0].q.val();
         for k in 0..P {
