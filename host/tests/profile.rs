@@ -118,6 +118,30 @@ fn a_virtual_board_reports_the_simulators_counters() {
     assert_eq!(p.model_error, 0.0);
 }
 
+/// An engine without per-op counters (the UP5K's) gives the strip's totals only: the
+/// sequencer row holds the whole, the ops none, and the table says where per-op figures are.
+#[test]
+fn a_totals_only_measurement_is_profiled_as_such() {
+    let m = shipped("sr_x2");
+    let cfg = HwConfig::preset("ecp5-85k").unwrap();
+    let c = compile(&m.fixed, &cfg).unwrap();
+    let img = random_image(m.net.in_ch, 6, 10, 4);
+    let got = profile::measure_sim(SimKind::Ref, &cfg, &c, &m.fixed, &img).unwrap();
+    let totals = Measured {
+        source: "totals only".into(),
+        strips: got.strips.iter().map(|(j, k)| (*j, k.totals())).collect(),
+        link: None,
+    };
+    let full = profile_of(&m, &cfg, &c, &img, got);
+    let p = profile_of(&m, &cfg, &c, &img, totals);
+    assert!(full.per_op_counters && !p.per_op_counters);
+    assert_eq!(p.total_cycles, full.total_cycles);
+    assert_eq!(p.layers.last().unwrap().cycles, p.total_cycles);
+    assert!(p.layers[..p.layers.len() - 1].iter().all(|l| l.cycles == 0 && l.busy == 0));
+    assert!(!full.table().contains("per-op counters: none"));
+    assert!(p.table().contains("per-op counters: none on ecp5-85k"), "{}", p.table());
+}
+
 #[test]
 fn the_html_report_is_self_contained_and_parses() {
     let m = shipped("sr_x2");
