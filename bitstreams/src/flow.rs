@@ -200,12 +200,9 @@ fn ice40_has_dsp(device: &str) -> bool {
 /// multiplexer in front of it (which then packs with it) instead of a clock enable.
 /// Measured on the iCEBreaker top-level at fb646d3 (`nextpnr-ice40 --pack-only`): 6,344 LC
 /// plain, 6,278 with `-abc2`, 6,247 with both (3: 6,257, 8: 6,293; `-abc9`: 6,365).
-fn ice40_synth(fpga: &crate::board::Fpga) -> &'static str {
-    if ice40_has_dsp(&fpga.device) {
-        "synth_ice40 -dsp -abc2 -dffe_min_ce_use 4"
-    } else {
-        "synth_ice40 -abc2 -dffe_min_ce_use 4"
-    }
+fn ice40_synth(fpga: &crate::board::Fpga) -> String {
+    let dsp = if ice40_has_dsp(&fpga.device) { " -dsp" } else { "" };
+    format!("synth_ice40{dsp} -abc2 -dffe_min_ce_use 4")
 }
 
 /// The start of every Yosys script: the design as copied into the output folder.

@@ -289,12 +289,11 @@ pub struct EngineFw16<
     /// post issue then takes its operand straight from the array or the MAC lane into
     /// `psel` / `pacc` (no `sums` / `accs` snapshot), and the threshold banks read a copy of
     /// the output's record address held until the next output (no `tadr` delay line);
-    /// synthesis drops the registers this leaves without readers.
+    /// synthesis drops the registers this leaves without readers. This engine also keeps no
+    /// per-op counters (`HwConfig::op_counters`, the same rule): nothing then reads `cnts`,
+    /// `row_cyc` or `row_busy`, and synthesis drops them; the row end keeps its cycles, so the
+    /// firmware model's counts are unchanged.
     single: Constant<Bit>,
-    /// Per-op counters (`HwConfig::op_counters`): all but the one-output engine. Without
-    /// them nothing reads `cnts`, `row_cyc` or `row_busy`, and synthesis drops them; the row
-    /// end keeps its cycles, so the firmware model's counts are unchanged.
-    opcnt: Constant<Bit>,
     /// Masks a group's live count below the group size: `2^⌈log2 max(P, M)⌉ − 1`, so that
     /// with one PE and one lane the count is one bit.
     live_mask: Constant<Bits<16>>,
@@ -567,7 +566,6 @@ impl<
             p_c: Constant::new(bits::<16>(P as u64)),
             m_c: Constant::new(bits::<16>(M as u64)),
             single: Constant::new(P == 1 && M == 1),
-            opcnt: Constant::new(!(P == 1 && M == 1)),
             live_mask: Constant::new(bits::<16>(P.max(M).next_power_of_two() as u64 - 1)),
             thold: Default::default(),
             kmask: Constant::new(bits::<16>((1u64 << (CA + 1)) - 1)),
@@ -1328,7 +1326,7 @@ impl<
         }
         self.cnts.read_address.next = bit_cast::<5, 8>(self.cnt_sel.val());
         self.cnt_data.next = 0.into();
-        if self.opcnt.val() {
+        if !self.single.val() {
             self.cnt_data.next = self.cnts.read_data.val();
         }
         if self.cnt_sel.val() == 0 {

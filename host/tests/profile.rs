@@ -118,15 +118,22 @@ fn a_virtual_board_reports_the_simulators_counters() {
     assert_eq!(p.model_error, 0.0);
 }
 
+/// sr_x2 on the ECP5 preset through the reference model: the model, design, compiled
+/// program, image and its measurement.
+fn sr_x2_measured(h: usize, w: usize, seed: u64) -> (Model, HwConfig, bbcu_arch::Compiled, Planes, Measured) {
+    let m = shipped("sr_x2");
+    let cfg = HwConfig::preset("ecp5-85k").unwrap();
+    let c = compile(&m.fixed, &cfg).unwrap();
+    let img = random_image(m.net.in_ch, h, w, seed);
+    let got = profile::measure_sim(SimKind::Ref, &cfg, &c, &m.fixed, &img).unwrap();
+    (m, cfg, c, img, got)
+}
+
 /// An engine without per-op counters (the UP5K's) gives the strip's totals only: the
 /// sequencer row holds the whole, the ops none, and the table says where per-op figures are.
 #[test]
 fn a_totals_only_measurement_is_profiled_as_such() {
-    let m = shipped("sr_x2");
-    let cfg = HwConfig::preset("ecp5-85k").unwrap();
-    let c = compile(&m.fixed, &cfg).unwrap();
-    let img = random_image(m.net.in_ch, 6, 10, 4);
-    let got = profile::measure_sim(SimKind::Ref, &cfg, &c, &m.fixed, &img).unwrap();
+    let (m, cfg, c, img, got) = sr_x2_measured(6, 10, 4);
     let totals = Measured {
         source: "totals only".into(),
         strips: got.strips.iter().map(|(j, k)| (*j, k.totals())).collect(),
@@ -144,11 +151,7 @@ fn a_totals_only_measurement_is_profiled_as_such() {
 
 #[test]
 fn the_html_report_is_self_contained_and_parses() {
-    let m = shipped("sr_x2");
-    let cfg = HwConfig::preset("ecp5-85k").unwrap();
-    let c = compile(&m.fixed, &cfg).unwrap();
-    let img = random_image(m.net.in_ch, 8, 16, 2);
-    let got = profile::measure_sim(SimKind::Ref, &cfg, &c, &m.fixed, &img).unwrap();
+    let (m, cfg, c, img, got) = sr_x2_measured(8, 16, 2);
     // A device that counts only the ops (Verilator) leaves the sequencer the rest.
     let mut ops_only = Measured { source: "ops only".into(), strips: got.strips.clone(), link: None };
     ops_only.strips.iter_mut().for_each(|(_, k)| k.layer_cycles.truncate(c.program.ops.len()));
