@@ -22,9 +22,10 @@
 //!   fill level that only ever makes the firmware wait longer.
 //!
 //! What the SPRAM changes for the firmware is only when things show, never what: the model
-//! needs no change. A received byte shows in `RXS` two edges after the receiver's strobe, as
-//! before; a byte behind others may show a few cycles after the one before it was read
-//! (the receive FIFO's read stage refills from the SPRAM; the firmware polls `RXS` anyway).
+//! needs no change. A received byte shows in `RXS` four edges after the receiver's strobe at
+//! the earliest (through the SPRAM: written, then read); a byte behind others shows three
+//! cycles after the one before it was read (the receive FIFO's one-byte read stage refills
+//! from the SPRAM; the firmware polls `RXS` anyway).
 //! An `in RES` finding the result FIFO's read stage refilling pops nothing and `RCNT` stays
 //! (the firmware only pops while draining, and reads `RCNT` again). The FIFOs hold a few bytes
 //! more than the model's (register stages). The byte an `in FB` reads is the frame buffer's

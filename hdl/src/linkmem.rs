@@ -5,31 +5,36 @@
 //! One `SB_SPRAM256KA` ([`SpRamBytes`]) does one access a cycle, a read or a write of one
 //! 16-bit word (bytes may be written alone). The streams it serves: the UART's two at a byte
 //! per ~120 cycles (3 Mbaud at 36 MHz), the firmware's at a byte per a few instructions, and
-//! three that may run at a byte a cycle in bursts — the feeder (frame buffer → engine), the
-//! engine's output into the result FIFO, and the sender (result FIFO → send FIFO) — each of
-//! which can wait. A word holds two bytes, so a fast stream needs an access every other cycle:
-//! small register stages on every client pack and unpack words, and a fixed-priority arbiter
-//! picks one request a cycle. Every request comes from a flip-flop, set a cycle ahead, so the
-//! path to the SPRAM is the arbiter and one multiplexer (with the requests decoded from the
-//! clients' pointers in that path, `LinkIo` alone reached 30–32 MHz of its 36).
+//! three that may run faster in bursts — the feeder (frame buffer → engine), the engine's output
+//! into the result FIFO, and the sender (result FIFO → send FIFO) — each of which can wait and
+//! each of which ends at the line's pace. The FIFOs store and fetch a byte an access (their
+//! stages are two bytes in and one out, [`SpFifo`]); the frame buffer reads words, two bytes for
+//! the feeder. A fixed-priority arbiter picks one request a cycle. The read requests come from
+//! flip-flops, set a cycle ahead, and a write request is a flip-flop and the region's full flag,
+//! so the path to the SPRAM is the arbiter and one multiplexer (with the requests decoded from
+//! the clients' pointers in that path, `LinkIo` alone reached 30–32 MHz of its 36).
 //!
 //! Priority, highest first, and why each is safe:
 //! 1. receive FIFO write: the only stream that cannot wait (the line does not stop). It is
-//!    never refused, so a word reaches the memory the cycle after its second byte;
+//!    never refused, so a byte reaches the memory the cycle after it arrives;
 //! 2. frame buffer write: the firmware's `out FBW`, posted in one register; at most one cycle
 //!    behind (1), and `out`s come at least two cycles apart, so the register is free again;
-//! 3. send FIFO read, 4. receive FIFO read: a word per two bytes at line rate or the firmware's
-//!    pace, rare by nature, so they cost the fast streams little;
-//! 5. send FIFO write: the sender writes a frame's CRC bytes one a cycle and the firmware's
-//!    bytes at most every other cycle through a one-byte holding register that must not
-//!    overrun, so it goes before the fast streams that can wait;
-//! 6. frame buffer read: the feeder and the firmware's `in FB` (which cannot wait: the value
-//!    must be there when the instruction is fetched, see [`SpFrame`]);
+//! 3. send FIFO read, 4. receive FIFO read: a byte at line rate or the firmware's pace, rare by
+//!    nature, so they cost the others little;
+//! 5. frame buffer read: the feeder and the firmware's `in FB` (which cannot wait: the value
+//!    must be there when the instruction is fetched, see [`SpFrame`]). It asks at most every
+//!    third cycle, so it goes before the send FIFO's writes, which come a byte a cycle in a
+//!    frame's CRC and which would otherwise keep it out;
+//! 6. send FIFO write: the sender's bytes, the firmware's at most every other cycle through a
+//!    one-byte holding register that must not overrun. While the firmware writes it
+//!    reads nothing, so (1)–(4) are rare and (5) asks at most every third cycle; the FIFO's
+//!    two-byte write queue absorbs a late grant. It goes before the streams that can wait;
 //! 7. result FIFO read (the sender's tail), 8. result FIFO write (the engine's output): both
 //!    wait (`empty` / `full`), and what they carry leaves at line rate.
 //!
-//! Every request but (8) comes at most every other cycle from its client, so (1)–(7) cannot
-//! keep (8) out for long; what the result FIFO needs is the line's byte per 120 cycles.
+//! A burst of (1)–(7) ends (the sender's at the send FIFO's `full`, the feeder's at its frame),
+//! so they cannot keep (8) out for long; what the result FIFO needs is the line's byte per 120
+//! cycles.
 //!
 //! Layout (word addresses): receive FIFO 0x0000–0x03FF, send FIFO 0x0400–0x04FF, result FIFO
 //! 0x0800–0x09FF, frame buffer 0x0C00–0x0DFF; the rest is free.
@@ -40,25 +45,29 @@
 use crate::spram::SpRamBytes;
 use rust_hdl::prelude::*;
 
-/// A byte FIFO of `2^A` 16-bit words (`A1 = A + 1`) in a region of a shared memory starting at
-/// word `base`, with the byte-side ports of [`crate::uart::ByteFifo`] (first word fall-through,
-/// `empty` and `full` from flip-flops) and a request/grant memory side.
+/// A byte FIFO of `2^B` bytes (`B1 = B + 1`) in a region of `2^(B−1)` 16-bit words of a shared
+/// memory starting at word `base`, with the byte-side ports of [`crate::uart::ByteFifo`] (first
+/// word fall-through, `empty` and `full` from flip-flops) and a request/grant memory side.
 ///
-/// Three stages, oldest first: a read stage of two bytes (`data_out` is its first), the
-/// memory's words, and a write stage of three bytes. A full word (two bytes) of the write stage
-/// goes to the memory when granted; the read stage takes a word from the memory when it is
-/// empty, or the write stage's bytes directly when the memory part is empty (so a lone byte
-/// does not wait for a partner). A word is asked for in the cycle its second byte arrives, so a
-/// writer goes on at a byte a cycle while the memory takes a word every other cycle; the third
-/// write-stage byte absorbs a cycle's wait for the grant. Two read-stage bytes are a word,
-/// asked for as the last is read (a reader gets two bytes per three cycles).
+/// Every byte goes through the memory on its own: a write stores one byte of a word (its byte
+/// enable) and a read takes one byte of the word it reads. The streams these FIFOs carry need a
+/// byte per ~120 cycles (the line) where the memory gives one access a cycle, so packing bytes
+/// into words, which took a three-byte write stage and a two-byte read stage on each FIFO, bought
+/// bandwidth nothing here uses; on the UP5K those stages cost logic cells the part does not have.
 ///
-/// Capacity is `2 · 2^A + 3` bytes at least (two more while the read stage holds bytes that
-/// came around the memory). A byte written on one edge can be read from the second
-/// edge after it (through the stages, as `ByteFifo`); a byte behind the memory reaches the read
-/// stage a grant and a cycle after the read stage empties.
+/// Two stages around the memory: a write queue of two bytes (`h0` its oldest, asking for the
+/// memory while it holds a byte, so a writer goes on at a byte a cycle while the memory takes a
+/// byte a cycle, and the second byte absorbs a cycle's wait for the grant), and a read stage of
+/// one byte (`data_out`), refilled by a read asked for on the edge it empties, or on the edge
+/// the memory gets a byte while the stage is empty. A byte written on one edge can be read from
+/// the fourth edge after it when nothing else asks for the memory; a reader that pops as soon
+/// as it can gets a byte per three cycles.
+///
+/// Capacity is `2^B + 3` bytes: the memory region, the write queue and the read stage (`full`
+/// may come earlier while other clients hold the memory, never for the receive FIFO, whose
+/// writes nothing outranks).
 #[derive(LogicBlock)]
-pub struct SpFifo<const A: usize, const A1: usize> {
+pub struct SpFifo<const B: usize, const B1: usize> {
     pub clock: Signal<In, Clock>,
     pub data_in: Signal<In, Bits<8>>,
     pub write: Signal<In, Bit>,
@@ -68,67 +77,63 @@ pub struct SpFifo<const A: usize, const A1: usize> {
     pub empty: Signal<Out, Bit>,
     /// Nothing in any stage or on its way between them.
     pub idle: Signal<Out, Bit>,
-    /// The write stage has a word for the memory.
+    /// The write queue has a byte for the memory, and the memory has room.
     pub wreq: Signal<Out, Bit>,
-    /// The read stage wants the memory's oldest word.
+    /// The read stage wants the memory's oldest byte.
     pub rreq: Signal<Out, Bit>,
     pub waddr: Signal<Out, Bits<14>>,
     pub raddr: Signal<Out, Bits<14>>,
-    pub wdata: Signal<Out, Bits<16>>,
+    pub wdata: Signal<Out, Bits<8>>,
+    /// Which byte of the word a write stores (bit 0 the low byte).
+    pub wmask: Signal<Out, Bits<2>>,
     /// The memory writes `wdata` at `waddr` on this edge.
     pub wgrant: Signal<In, Bit>,
     /// The memory reads `raddr` on this edge; the word is on `rdata` in the next cycle.
     pub rgrant: Signal<In, Bit>,
     pub rdata: Signal<In, Bits<16>>,
-    /// The write stage, oldest byte first, and its count (0..=3).
-    w0: DFF<Bits<8>>,
-    w1: DFF<Bits<8>>,
-    w2: DFF<Bits<8>>,
-    wn: DFF<Bits<2>>,
-    /// The read stage and its count (0..=2).
-    r0: DFF<Bits<8>>,
-    r1: DFF<Bits<8>>,
-    rn: DFF<Bits<2>>,
-    /// Word pointers into the region, one bit wider than its address.
-    wp: DFF<Bits<A1>>,
-    rp: DFF<Bits<A1>>,
-    /// A read was granted on the last edge: its word is on `rdata` now.
+    /// The write queue, oldest byte first, and which of its places hold a byte (`v1` only
+    /// with `v0`).
+    h0: DFF<Bits<8>>,
+    h1: DFF<Bits<8>>,
+    v0: DFF<Bit>,
+    v1: DFF<Bit>,
+    /// The read stage.
+    r: DFF<Bits<8>>,
+    rv: DFF<Bit>,
+    /// Byte pointers into the region, one bit wider than its byte address.
+    wp: DFF<Bits<B1>>,
+    rp: DFF<Bits<B1>>,
+    /// A read was granted on the last edge: its word is on `rdata` now, and `rhi` says which
+    /// byte of it is the FIFO's.
     rinf: DFF<Bit>,
-    /// The requests, from flip-flops (the arbiter's path to the SPRAM starts here).
-    wreq_r: DFF<Bit>,
+    rhi: DFF<Bit>,
+    /// The read request, from a flip-flop (the arbiter's path to the SPRAM starts here).
     rreq_r: DFF<Bit>,
-    /// The memory region holds a word, and is full: flags kept beside the pointers (stored so
+    /// The memory region holds a byte, and is full: flags kept beside the pointers (stored so
     /// that the power-up zeros are an empty region), so that no pointer compare is in front of
-    /// the stages' multiplexers.
+    /// the requests.
     s_some: DFF<Bit>,
     s_full: DFF<Bit>,
-    s_empty: Signal<Local, Bit>,
     /// The pointers one ahead.
-    wp1: Signal<Local, Bits<A1>>,
-    rp1: Signal<Local, Bits<A1>>,
-    bypass: Signal<Local, Bit>,
+    wp1: Signal<Local, Bits<B1>>,
+    rp1: Signal<Local, Bits<B1>>,
     push: Signal<Local, Bit>,
     pop: Signal<Local, Bit>,
-    /// The write stage's count after this edge's word left it.
-    wn_a: Signal<Local, Bits<2>>,
-    /// A word leaves the write stage (`w2` moves to the front); the new byte lands in front.
-    w0_sh: Signal<Local, Bit>,
-    w0_ld: Signal<Local, Bit>,
-    wa: Signal<Local, Bits<A>>,
-    ra: Signal<Local, Bits<A>>,
+    /// The write queue's first place is taken after this edge's grant.
+    v0_a: Signal<Local, Bit>,
     base: Constant<Bits<14>>,
-    /// 2^A: pointers that differ by exactly this are a full memory region.
-    wrap: Constant<Bits<A1>>,
+    /// The word-address bits of a byte pointer, as a mask on the pointer shifted by one.
+    wmask_a: Constant<Bits<14>>,
+    /// 2^B: pointers that differ by exactly this are a full memory region.
+    wrap: Constant<Bits<B1>>,
 }
 
-impl<const A: usize, const A1: usize> SpFifo<A, A1> {
-    /// A FIFO whose words are at `base .. base + 2^A`.
+impl<const B: usize, const B1: usize> SpFifo<B, B1> {
+    /// A FIFO whose words are at `base .. base + 2^(B−1)`.
     pub fn new(base: u16) -> Self {
-        assert_eq!(A + 1, A1, "FIFO pointers are one bit wider than addresses");
-        assert!(
-            (base as usize).is_multiple_of(1 << A) && base as usize + (1 << A) <= 1 << 14,
-            "region outside the SPRAM"
-        );
+        assert_eq!(B + 1, B1, "FIFO pointers are one bit wider than byte addresses");
+        let words = 1usize << (B - 1);
+        assert!((base as usize).is_multiple_of(words) && base as usize + words <= 1 << 14, "region outside the SPRAM");
         Self {
             clock: Default::default(),
             data_in: Default::default(),
@@ -143,53 +148,47 @@ impl<const A: usize, const A1: usize> SpFifo<A, A1> {
             waddr: Default::default(),
             raddr: Default::default(),
             wdata: Default::default(),
+            wmask: Default::default(),
             wgrant: Default::default(),
             rgrant: Default::default(),
             rdata: Default::default(),
-            w0: Default::default(),
-            w1: Default::default(),
-            w2: Default::default(),
-            wn: Default::default(),
-            r0: Default::default(),
-            r1: Default::default(),
-            rn: Default::default(),
+            h0: Default::default(),
+            h1: Default::default(),
+            v0: Default::default(),
+            v1: Default::default(),
+            r: Default::default(),
+            rv: Default::default(),
             wp: Default::default(),
             rp: Default::default(),
             rinf: Default::default(),
-            wreq_r: Default::default(),
+            rhi: Default::default(),
             rreq_r: Default::default(),
             s_some: Default::default(),
             s_full: Default::default(),
-            s_empty: Default::default(),
             wp1: Default::default(),
             rp1: Default::default(),
-            bypass: Default::default(),
             push: Default::default(),
             pop: Default::default(),
-            wn_a: Default::default(),
-            w0_sh: Default::default(),
-            w0_ld: Default::default(),
-            wa: Default::default(),
-            ra: Default::default(),
+            v0_a: Default::default(),
             base: Constant::new(bits::<14>(base as u64)),
-            wrap: Constant::new(bits::<A1>(1 << A)),
+            wmask_a: Constant::new(bits::<14>(words as u64 - 1)),
+            wrap: Constant::new(bits::<B1>(1 << B)),
         }
     }
 
     /// Bytes it holds at least before `full`.
-    pub const CAPACITY: usize = 2 * (1 << A) + 3;
+    pub const CAPACITY: usize = (1 << B) + 3;
 }
 
-impl<const A: usize, const A1: usize> Logic for SpFifo<A, A1> {
+impl<const B: usize, const B1: usize> Logic for SpFifo<B, B1> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, w0, w1, w2, wn, r0, r1, rn, wp, rp, rinf, wreq_r, rreq_r, s_some, s_full);
-        self.push.next = self.write.val() & (self.wn.q.val() != 3);
-        self.pop.next = self.read.val() & (self.rn.q.val() != 0);
-        self.s_empty.next = !self.s_some.q.val();
+        dff_setup!(self, clock, h0, h1, v0, v1, r, rv, wp, rp, rinf, rhi, rreq_r, s_some, s_full);
+        self.push.next = self.write.val() & !self.v1.q.val();
+        self.pop.next = self.read.val() & self.rv.q.val();
         // One access a cycle, so a write and a read of the region never meet: a write makes it
-        // non-empty and full if one word was free, a read makes it non-full and empty if it
-        // held one word.
+        // non-empty and full if one byte was free, a read makes it non-full and empty if it
+        // held one byte.
         self.wp1.next = self.wp.q.val() + 1;
         self.rp1.next = self.rp.q.val() + 1;
         if self.wgrant.val() {
@@ -202,105 +201,67 @@ impl<const A: usize, const A1: usize> Logic for SpFifo<A, A1> {
             self.s_full.d.next = false;
             self.s_some.d.next = self.rp1.val() != self.wp.q.val();
         }
-        // The memory part is empty and nothing is on its way out of it: the write stage's
-        // oldest bytes may pass it, unless they are asked for already.
-        self.bypass.next = (self.rn.q.val() == 0)
-            & self.s_empty.val()
-            & !self.rinf.q.val()
-            & (self.wn.q.val() != 0)
-            & !self.wreq_r.q.val();
-        // The requests come from flip-flops, set a cycle ahead, so that the arbiter and the
-        // SPRAM's address start there (at 36 MHz the pointer compares before them did not
-        // fit), and so that Verilator sees no loop through the grants (UNOPTFLAT). A pending
-        // request stays right until granted: only this client fills the memory region and
-        // empties its read stage, and the bypass waits for it.
-        // Write: after this edge the write stage has a word, and it stays (no bypass).
-        if !self.wreq_r.q.val()
-            & !self.s_full.q.val()
-            & !self.bypass.val()
-            & (self.wn.q.val().get_bit(1) | ((self.wn.q.val() == 1) & self.push.val()))
-        {
-            self.wreq_r.d.next = true;
-        }
-        if self.wgrant.val() {
-            self.wreq_r.d.next = false;
-        }
-        // Read: after this edge the read stage is empty and the memory has a word.
+        self.wreq.next = self.v0.q.val() & !self.s_full.q.val();
+        // Read: after this edge the read stage is empty (or is being emptied) and the memory
+        // has a byte (or gets one on this edge). A pending request stays until granted: only
+        // this client empties its region and its read stage.
         if !self.rreq_r.q.val()
             & !self.rinf.q.val()
-            & !self.s_empty.val()
-            & ((self.rn.q.val() == 0) | ((self.rn.q.val() == 1) & self.pop.val()))
+            & (self.s_some.q.val() | self.wgrant.val())
+            & (!self.rv.q.val() | self.pop.val())
         {
             self.rreq_r.d.next = true;
         }
         if self.rgrant.val() {
             self.rreq_r.d.next = false;
+            self.rhi.d.next = self.rp.q.val().get_bit(0);
         }
-        self.wreq.next = self.wreq_r.q.val();
         self.rreq.next = self.rreq_r.q.val();
-        self.wa.next = bit_cast::<A, A1>(self.wp.q.val());
-        self.ra.next = bit_cast::<A, A1>(self.rp.q.val());
-        self.waddr.next = self.base.val() | bit_cast::<14, A>(self.wa.val());
-        self.raddr.next = self.base.val() | bit_cast::<14, A>(self.ra.val());
-        self.wdata.next = (bit_cast::<16, 8>(self.w1.q.val()) << 8) | bit_cast::<16, 8>(self.w0.q.val());
-
-        // ---- Write stage: a word leaves from the front (to the memory or the read stage), the
-        // new byte joins at the back.
-        // `w0` updates under two flat conditions (a word leaves, the new byte lands in front),
-        // never nested under an earlier update: Yosys then folds its enable into the
-        // flip-flop, where the nested form left a hold multiplexer in a LUT on every bit.
-        self.w0_sh.next = self.wgrant.val() | (self.bypass.val() & self.wn.q.val().get_bit(1));
-        self.wn_a.next = self.wn.q.val();
-        if self.w0_sh.val() {
-            self.wn_a.next = self.wn.q.val() - 2;
-        }
-        if self.bypass.val() & (self.wn.q.val() == 1) {
-            self.wn_a.next = 0.into();
-        }
-        self.w0_ld.next = self.push.val() & (self.wn_a.val() == 0);
-        if self.w0_sh.val() {
-            self.w0.d.next = self.w2.q.val();
-        }
-        if self.w0_ld.val() {
-            self.w0.d.next = self.data_in.val();
-        }
-        self.wn.d.next = self.wn_a.val();
-        if self.push.val() {
-            self.wn.d.next = self.wn_a.val() + 1;
-            if self.wn_a.val() == 1 {
-                self.w1.d.next = self.data_in.val();
-            }
-            if self.wn_a.val() == 2 {
-                self.w2.d.next = self.data_in.val();
-            }
+        self.waddr.next = self.base.val() | ((bit_cast::<14, B1>(self.wp.q.val()) >> 1) & self.wmask_a.val());
+        self.raddr.next = self.base.val() | ((bit_cast::<14, B1>(self.rp.q.val()) >> 1) & self.wmask_a.val());
+        self.wdata.next = self.h0.q.val();
+        self.wmask.next = 1.into();
+        if self.wp.q.val().get_bit(0) {
+            self.wmask.next = 2.into();
         }
 
-        // ---- Read stage: filled only when empty (a word from the memory, or the write stage's
-        // first bytes), so a fill and a pop never meet.
+        // ---- Write queue: the oldest byte leaves to the memory, the new byte joins behind
+        // what stays. `h0` updates under two flat conditions, never nested (Yosys then folds
+        // its enable into the flip-flop).
+        self.v0_a.next = self.v0.q.val();
+        if self.wgrant.val() {
+            self.h0.d.next = self.h1.q.val();
+            self.v0.d.next = self.v1.q.val();
+            self.v1.d.next = false;
+            self.v0_a.next = self.v1.q.val();
+        }
+        if self.push.val() & !self.v0_a.val() {
+            self.h0.d.next = self.data_in.val();
+            self.v0.d.next = true;
+        }
+        if self.push.val() & self.v0_a.val() {
+            self.h1.d.next = self.data_in.val();
+            self.v1.d.next = true;
+        }
+
+        // ---- Read stage: filled only when empty, so a fill and a pop never meet.
         if self.pop.val() {
-            self.r0.d.next = self.r1.q.val();
-            self.rn.d.next = self.rn.q.val() - 1;
+            self.rv.d.next = false;
         }
         if self.rinf.q.val() {
-            self.r0.d.next = self.rdata.val().get_bits::<8>(0);
-            self.r1.d.next = self.rdata.val().get_bits::<8>(8);
-            self.rn.d.next = 2.into();
-        }
-        if self.bypass.val() {
-            self.r0.d.next = self.w0.q.val();
-            self.r1.d.next = self.w1.q.val();
-            self.rn.d.next = 2.into();
-            if self.wn.q.val() == 1 {
-                self.rn.d.next = 1.into();
+            self.r.d.next = self.rdata.val().get_bits::<8>(0);
+            if self.rhi.q.val() {
+                self.r.d.next = self.rdata.val().get_bits::<8>(8);
             }
+            self.rv.d.next = true;
         }
         self.rinf.d.next = self.rgrant.val();
 
-        self.full.next = self.wn.q.val() == 3;
-        self.empty.next = self.rn.q.val() == 0;
-        self.data_out.next = self.r0.q.val();
+        self.full.next = self.v1.q.val();
+        self.empty.next = !self.rv.q.val();
+        self.data_out.next = self.r.q.val();
         // From flip-flops only, as the requests: the sender's write depends on it.
-        self.idle.next = (self.wn.q.val() == 0) & (self.rn.q.val() == 0) & !self.s_some.q.val() & !self.rinf.q.val();
+        self.idle.next = !self.v0.q.val() & !self.rv.q.val() & !self.s_some.q.val() & !self.rinf.q.val();
     }
 }
 
@@ -335,7 +296,7 @@ pub struct SpFrame {
     pub rreq: Signal<Out, Bit>,
     pub waddr: Signal<Out, Bits<14>>,
     pub raddr: Signal<Out, Bits<14>>,
-    pub wdata: Signal<Out, Bits<16>>,
+    pub wdata: Signal<Out, Bits<8>>,
     pub wmask: Signal<Out, Bits<2>>,
     pub wgrant: Signal<In, Bit>,
     pub rgrant: Signal<In, Bit>,
@@ -470,7 +431,7 @@ impl Logic for SpFrame {
         }
         self.wreq.next = self.fw_v.q.val();
         self.waddr.next = self.base.val() | bit_cast::<14, 9>(self.fw_a.q.val());
-        self.wdata.next = (bit_cast::<16, 8>(self.fw_d.q.val()) << 8) | bit_cast::<16, 8>(self.fw_d.q.val());
+        self.wdata.next = self.fw_d.q.val();
         self.wmask.next = 1.into();
         if self.fw_hi.q.val() {
             self.wmask.next = 2.into();
@@ -486,11 +447,11 @@ impl Logic for SpFrame {
 
 /// Receive FIFO: 2 KiB (the strip input rule keeps at most one DATA frame and two QUERY frames
 /// in it while the frame before is fed, `crate::board_top`).
-pub type RxFifo = SpFifo<10, 11>;
+pub type RxFifo = SpFifo<11, 12>;
 /// Send FIFO: 512 bytes (the sender waits while it is full; the line sets the pace).
-pub type TxFifo = SpFifo<8, 9>;
+pub type TxFifo = SpFifo<9, 10>;
 /// Result FIFO: one chunk of `proto::MAX_CHUNK` bytes (`crate::linkio`).
-pub type ResFifo = SpFifo<9, 10>;
+pub type ResFifo = SpFifo<10, 11>;
 
 /// The four buffers on one SPRAM under the arbiter (module docs), with each buffer's byte-side
 /// ports: `rx_*` the receive FIFO, `tx_*` the send FIFO, `rf_*` the result FIFO, `fb_*` the
@@ -540,12 +501,16 @@ pub struct LinkMem {
     g_rfr: Signal<Local, Bit>,
     g_rfw: Signal<Local, Bit>,
     /// Some request above the one named is asking.
+    above_fbr: Signal<Local, Bit>,
     above_txr: Signal<Local, Bit>,
     above_txw: Signal<Local, Bit>,
     above_rfr: Signal<Local, Bit>,
     /// Each granted request's address and write data, zero if not granted.
     am: [Signal<Local, Bits<14>>; 8],
-    dm: [Signal<Local, Bits<16>>; 4],
+    dm: [Signal<Local, Bits<8>>; 4],
+    wbyte: Signal<Local, Bits<8>>,
+    /// Each granted write's byte enable, zero if not granted.
+    mm: [Signal<Local, Bits<2>>; 4],
 }
 
 impl Default for LinkMem {
@@ -591,11 +556,14 @@ impl Default for LinkMem {
             g_fbr: Default::default(),
             g_rfr: Default::default(),
             g_rfw: Default::default(),
+            above_fbr: Default::default(),
             above_txr: Default::default(),
             above_txw: Default::default(),
             above_rfr: Default::default(),
             am: Default::default(),
             dm: Default::default(),
+            wbyte: Default::default(),
+            mm: Default::default(),
         }
     }
 }
@@ -657,10 +625,11 @@ impl Logic for LinkMem {
         self.above_txr.next = self.rx.wreq.val() | self.fb.wreq.val();
         self.g_txr.next = self.tx.rreq.val() & !self.above_txr.val();
         self.g_rxr.next = self.rx.rreq.val() & !self.above_txr.val() & !self.tx.rreq.val();
-        self.above_txw.next = self.above_txr.val() | self.tx.rreq.val() | self.rx.rreq.val();
+        self.above_fbr.next = self.above_txr.val() | self.tx.rreq.val() | self.rx.rreq.val();
+        self.g_fbr.next = self.fb.rreq.val() & !self.above_fbr.val();
+        self.above_txw.next = self.above_fbr.val() | self.fb.rreq.val();
         self.g_txw.next = self.tx.wreq.val() & !self.above_txw.val();
-        self.g_fbr.next = self.fb.rreq.val() & !self.above_txw.val() & !self.tx.wreq.val();
-        self.above_rfr.next = self.above_txw.val() | self.tx.wreq.val() | self.fb.rreq.val();
+        self.above_rfr.next = self.above_txw.val() | self.tx.wreq.val();
         self.g_rfr.next = self.rf.rreq.val() & !self.above_rfr.val();
         self.g_rfw.next = self.rf.wreq.val() & !self.above_rfr.val() & !self.rf.rreq.val();
         self.rx.wgrant.next = self.g_rxw.val();
@@ -731,11 +700,26 @@ impl Logic for LinkMem {
         if self.g_rfw.val() {
             self.dm[3].next = self.rf.wdata.val();
         }
-        self.ram.data_in.next = self.dm[0].val() | self.dm[1].val() | self.dm[2].val() | self.dm[3].val();
-        self.ram.byte_en.next = 3.into();
-        if self.g_fbw.val() {
-            self.ram.byte_en.next = self.fb.wmask.val();
+        // Every write stores one byte: the byte on both halves, the half chosen by its enable.
+        self.wbyte.next = self.dm[0].val() | self.dm[1].val() | self.dm[2].val() | self.dm[3].val();
+        self.ram.data_in.next = (bit_cast::<16, 8>(self.wbyte.val()) << 8) | bit_cast::<16, 8>(self.wbyte.val());
+        self.mm[0].next = 0.into();
+        if self.g_rxw.val() {
+            self.mm[0].next = self.rx.wmask.val();
         }
+        self.mm[1].next = 0.into();
+        if self.g_fbw.val() {
+            self.mm[1].next = self.fb.wmask.val();
+        }
+        self.mm[2].next = 0.into();
+        if self.g_txw.val() {
+            self.mm[2].next = self.tx.wmask.val();
+        }
+        self.mm[3].next = 0.into();
+        if self.g_rfw.val() {
+            self.mm[3].next = self.rf.wmask.val();
+        }
+        self.ram.byte_en.next = self.mm[0].val() | self.mm[1].val() | self.mm[2].val() | self.mm[3].val();
         self.rx.rdata.next = self.ram.data_out.val();
         self.tx.rdata.next = self.ram.data_out.val();
         self.rf.rdata.next = self.ram.data_out.val();
