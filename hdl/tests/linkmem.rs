@@ -391,7 +391,8 @@ fn the_receive_fifo_holds_its_capacity() {
 
 /// Alone, the feeder streams two bytes per three cycles out of the frame buffer (one read at a
 /// time, each asked for a cycle ahead: request, grant, word), and the sender writes the send
-/// FIFO at a byte a cycle (a word per two cycles, the next asked for while the last is granted).
+/// FIFO at a byte a cycle (a byte to the memory a cycle, its two-byte write queue absorbing a
+/// cycle's wait for the grant).
 #[test]
 fn fast_streams_alone() {
     let mut m = Box::new(LinkMem::default());
