@@ -55,17 +55,19 @@ use rust_hdl::prelude::*;
 /// into words, which took a three-byte write stage and a two-byte read stage on each FIFO, bought
 /// bandwidth nothing here uses; on the UP5K those stages cost logic cells the part does not have.
 ///
-/// Two stages around the memory: a write queue of two bytes (`h0` its oldest, asking for the
-/// memory while it holds a byte, so a writer goes on at a byte a cycle while the memory takes a
-/// byte a cycle, and the second byte absorbs a cycle's wait for the grant), and a read stage of
+/// Two stages around the memory: a write queue of one or two bytes (`h0` its oldest, asking for
+/// the memory while it holds a byte; with two, a writer goes on at a byte a cycle while the
+/// memory takes a byte a cycle, and the second byte absorbs a cycle's wait for the grant; with
+/// one, `full` is the byte waiting, so a write every other cycle at most), and a read stage of
 /// one byte (`data_out`), refilled by a read asked for on the edge it empties, or on the edge
 /// the memory gets a byte while the stage is empty. A byte written on one edge can be read from
 /// the fourth edge after it when nothing else asks for the memory; a reader that pops as soon
 /// as it can gets a byte per three cycles.
 ///
-/// Capacity is `2^B + 3` bytes: the memory region, the write queue and the read stage (`full`
-/// may come earlier while other clients hold the memory, never for the receive FIFO, whose
-/// writes nothing outranks).
+/// Capacity is `2^B + 1 + q` bytes: the memory region, the write queue of `q` bytes and the
+/// read stage (`full` may come earlier while other clients hold the memory, never for the
+/// receive FIFO, whose writes nothing outranks). A queue of one byte takes a write every
+/// other cycle at most.
 #[derive(LogicBlock)]
 pub struct SpFifo<const B: usize, const B1: usize> {
     pub clock: Signal<In, Clock>,
@@ -126,11 +128,15 @@ pub struct SpFifo<const B: usize, const B1: usize> {
     wmask_a: Constant<Bits<14>>,
     /// 2^B: pointers that differ by exactly this are a full memory region.
     wrap: Constant<Bits<B1>>,
+    /// The write queue has its second place (`h1`); without it the queue is one byte.
+    two: Constant<Bit>,
 }
 
 impl<const B: usize, const B1: usize> SpFifo<B, B1> {
-    /// A FIFO whose words are at `base .. base + 2^(B−1)`.
-    pub fn new(base: u16) -> Self {
+    /// A FIFO whose words are at `base .. base + 2^(B−1)`, with a write queue of `queue` bytes
+    /// (1 or 2).
+    pub fn new(base: u16, queue: usize) -> Self {
+        assert!(queue == 1 || queue == 2, "a write queue of one or two bytes");
         assert_eq!(B + 1, B1, "FIFO pointers are one bit wider than byte addresses");
         let words = 1usize << (B - 1);
         assert!((base as usize).is_multiple_of(words) && base as usize + words <= 1 << 14, "region outside the SPRAM");
@@ -173,18 +179,23 @@ impl<const B: usize, const B1: usize> SpFifo<B, B1> {
             base: Constant::new(bits::<14>(base as u64)),
             wmask_a: Constant::new(bits::<14>(words as u64 - 1)),
             wrap: Constant::new(bits::<B1>(1 << B)),
+            two: Constant::new(queue == 2),
         }
     }
 
-    /// Bytes it holds at least before `full`.
-    pub const CAPACITY: usize = (1 << B) + 3;
+    /// Bytes it holds at least before `full`, with a write queue of `queue` bytes.
+    pub const fn capacity(queue: usize) -> usize {
+        (1 << B) + 1 + queue
+    }
 }
 
 impl<const B: usize, const B1: usize> Logic for SpFifo<B, B1> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, h0, h1, v0, v1, r, rv, wp, rp, rinf, rhi, rreq_r, s_some, s_full);
-        self.push.next = self.write.val() & !self.v1.q.val();
+        // `full`'s expression again, not `full` itself: the writer's `write` depends on it,
+        // and Verilator sees a loop through an output read back in its own block.
+        self.push.next = self.write.val() & !self.v1.q.val() & (self.two.val() | !self.v0.q.val());
         self.pop.next = self.read.val() & self.rv.q.val();
         // One access a cycle, so a write and a read of the region never meet: a write makes it
         // non-empty and full if one byte was free, a read makes it non-full and empty if it
@@ -239,7 +250,7 @@ impl<const B: usize, const B1: usize> Logic for SpFifo<B, B1> {
             self.h0.d.next = self.data_in.val();
             self.v0.d.next = true;
         }
-        if self.push.val() & self.v0_a.val() {
+        if self.push.val() & self.v0_a.val() & self.two.val() {
             self.h1.d.next = self.data_in.val();
             self.v1.d.next = true;
         }
@@ -258,6 +269,9 @@ impl<const B: usize, const B1: usize> Logic for SpFifo<B, B1> {
         self.rinf.d.next = self.rgrant.val();
 
         self.full.next = self.v1.q.val();
+        if !self.two.val() {
+            self.full.next = self.v0.q.val();
+        }
         self.empty.next = !self.rv.q.val();
         self.data_out.next = self.r.q.val();
         // From flip-flops only, as the requests: the sender's write depends on it.
@@ -544,9 +558,9 @@ impl Default for LinkMem {
             fb_out: Default::default(),
             fb_valid: Default::default(),
             ram: Default::default(),
-            rx: SpFifo::new(Self::RX_BASE),
-            tx: SpFifo::new(Self::TX_BASE),
-            rf: SpFifo::new(Self::RF_BASE),
+            rx: SpFifo::new(Self::RX_BASE, Self::RX_QUEUE),
+            tx: SpFifo::new(Self::TX_BASE, Self::TX_QUEUE),
+            rf: SpFifo::new(Self::RF_BASE, Self::RF_QUEUE),
             fb: SpFrame::new(Self::FB_BASE),
             g_rxw: Default::default(),
             g_fbw: Default::default(),
@@ -575,9 +589,17 @@ impl LinkMem {
     pub const FB_BASE: u16 = 0x0C00;
     /// Bytes each FIFO holds at least before it is full (its memory region and its register
     /// stages).
-    pub const RX_CAPACITY: usize = RxFifo::CAPACITY;
-    pub const TX_CAPACITY: usize = TxFifo::CAPACITY;
-    pub const RF_CAPACITY: usize = ResFifo::CAPACITY;
+    pub const RX_CAPACITY: usize = RxFifo::capacity(Self::RX_QUEUE);
+    pub const TX_CAPACITY: usize = TxFifo::capacity(Self::TX_QUEUE);
+    pub const RF_CAPACITY: usize = ResFifo::capacity(Self::RF_QUEUE);
+    /// Write queues: one byte where a byte is written at most every other cycle or can wait
+    /// (the receive FIFO's writes outrank everything and come a byte per ~120 cycles; the
+    /// result FIFO's writer waits on `full`), two for the send FIFO, which takes the
+    /// firmware's bytes through a one-byte holding register that must not overrun when a
+    /// grant comes late.
+    const RX_QUEUE: usize = 1;
+    const TX_QUEUE: usize = 2;
+    const RF_QUEUE: usize = 1;
 }
 
 impl LinkMem {

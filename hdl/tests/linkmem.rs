@@ -1,9 +1,9 @@
 //! The link's byte buffers in one SPRAM (`bbcu_hdl::linkmem::LinkMem`: receive, send and
 //! result FIFOs and the frame buffer under one arbiter) against software models, with every
 //! client busy at once on random schedules: each FIFO against a `VecDeque` (every byte out in
-//! order, none lost, `idle` exactly when the model is empty, a full receive FIFO only when it
-//! holds its capacity), the frame buffer against a byte array (every byte it calls valid is the
-//! byte at the pointer). The schedules keep the clients' real limits (a UART byte every few
+//! order, none lost, `idle` exactly when the model is empty, a received byte finding the FIFO
+//! full only when it holds its capacity), the frame buffer against a byte array (every byte it
+//! calls valid is the byte at the pointer). The schedules keep the clients' real limits (a UART byte every few
 //! dozen cycles each way, the firmware's `out`s two cycles apart) and check the latencies the
 //! design relies on: the receive and send FIFOs' next byte is staged soon after it is needed,
 //! the frame buffer's byte is there when the firmware reads it. rust-hdl runs the schedules;
@@ -161,8 +161,10 @@ impl Check {
 
     fn step(&mut self, i: &In, o: &Out) {
         let c = self.cycle;
-        // A full receive FIFO loses the byte; it may only be full when it holds its capacity.
-        if o.rx_full {
+        // A full receive FIFO loses the byte; a byte may only find it full when it holds its
+        // capacity (its one-byte write queue is full for the cycle after each byte, where the
+        // line never brings the next).
+        if o.rx_full && i.rx_push {
             assert!(self.rx.len() >= LinkMem::RX_CAPACITY, "cycle {c}: receive FIFO full at {} bytes", self.rx.len());
         }
         assert_eq!(o.tx_idle, self.tx.is_empty(), "cycle {c}: send FIFO idle flag with {} bytes", self.tx.len());
