@@ -86,8 +86,8 @@ pub struct SpFifo<const B: usize, const B1: usize> {
     pub waddr: Signal<Out, Bits<14>>,
     pub raddr: Signal<Out, Bits<14>>,
     pub wdata: Signal<Out, Bits<8>>,
-    /// Which byte of the word a write stores (bit 0 the low byte).
-    pub wmask: Signal<Out, Bits<2>>,
+    /// A write stores the word's high byte (else its low byte).
+    pub whi: Signal<Out, Bit>,
     /// The memory writes `wdata` at `waddr` on this edge.
     pub wgrant: Signal<In, Bit>,
     /// The memory reads `raddr` on this edge; the word is on `rdata` in the next cycle.
@@ -154,7 +154,7 @@ impl<const B: usize, const B1: usize> SpFifo<B, B1> {
             waddr: Default::default(),
             raddr: Default::default(),
             wdata: Default::default(),
-            wmask: Default::default(),
+            whi: Default::default(),
             wgrant: Default::default(),
             rgrant: Default::default(),
             rdata: Default::default(),
@@ -231,10 +231,7 @@ impl<const B: usize, const B1: usize> Logic for SpFifo<B, B1> {
         self.waddr.next = self.base.val() | ((bit_cast::<14, B1>(self.wp.q.val()) >> 1) & self.wmask_a.val());
         self.raddr.next = self.base.val() | ((bit_cast::<14, B1>(self.rp.q.val()) >> 1) & self.wmask_a.val());
         self.wdata.next = self.h0.q.val();
-        self.wmask.next = 1.into();
-        if self.wp.q.val().get_bit(0) {
-            self.wmask.next = 2.into();
-        }
+        self.whi.next = self.wp.q.val().get_bit(0);
 
         // ---- Write queue: the oldest byte leaves to the memory, the new byte joins behind
         // what stays. `h0` updates under two flat conditions, never nested (Yosys then folds
@@ -311,7 +308,7 @@ pub struct SpFrame {
     pub waddr: Signal<Out, Bits<14>>,
     pub raddr: Signal<Out, Bits<14>>,
     pub wdata: Signal<Out, Bits<8>>,
-    pub wmask: Signal<Out, Bits<2>>,
+    pub whi: Signal<Out, Bit>,
     pub wgrant: Signal<In, Bit>,
     pub rgrant: Signal<In, Bit>,
     pub rdata: Signal<In, Bits<16>>,
@@ -358,7 +355,7 @@ impl SpFrame {
             waddr: Default::default(),
             raddr: Default::default(),
             wdata: Default::default(),
-            wmask: Default::default(),
+            whi: Default::default(),
             wgrant: Default::default(),
             rgrant: Default::default(),
             rdata: Default::default(),
@@ -446,10 +443,7 @@ impl Logic for SpFrame {
         self.wreq.next = self.fw_v.q.val();
         self.waddr.next = self.base.val() | bit_cast::<14, 9>(self.fw_a.q.val());
         self.wdata.next = self.fw_d.q.val();
-        self.wmask.next = 1.into();
-        if self.fw_hi.q.val() {
-            self.wmask.next = 2.into();
-        }
+        self.whi.next = self.fw_hi.q.val();
 
         self.data_out.next = self.c0.q.val().get_bits::<8>(0);
         if self.ptr.val().get_bit(0) {
@@ -523,8 +517,8 @@ pub struct LinkMem {
     am: [Signal<Local, Bits<14>>; 8],
     dm: [Signal<Local, Bits<8>>; 4],
     wbyte: Signal<Local, Bits<8>>,
-    /// Each granted write's byte enable, zero if not granted.
-    mm: [Signal<Local, Bits<2>>; 4],
+    /// The granted write stores the word's high byte.
+    whi: Signal<Local, Bit>,
 }
 
 impl Default for LinkMem {
@@ -577,7 +571,7 @@ impl Default for LinkMem {
             am: Default::default(),
             dm: Default::default(),
             wbyte: Default::default(),
-            mm: Default::default(),
+            whi: Default::default(),
         }
     }
 }
@@ -725,23 +719,16 @@ impl Logic for LinkMem {
         // Every write stores one byte: the byte on both halves, the half chosen by its enable.
         self.wbyte.next = self.dm[0].val() | self.dm[1].val() | self.dm[2].val() | self.dm[3].val();
         self.ram.data_in.next = (bit_cast::<16, 8>(self.wbyte.val()) << 8) | bit_cast::<16, 8>(self.wbyte.val());
-        self.mm[0].next = 0.into();
-        if self.g_rxw.val() {
-            self.mm[0].next = self.rx.wmask.val();
+        // The half: the granted writer's, as one bit through the grants (only a write uses
+        // the enables).
+        self.whi.next = (self.g_rxw.val() & self.rx.whi.val())
+            | (self.g_fbw.val() & self.fb.whi.val())
+            | (self.g_txw.val() & self.tx.whi.val())
+            | (self.g_rfw.val() & self.rf.whi.val());
+        self.ram.byte_en.next = 1.into();
+        if self.whi.val() {
+            self.ram.byte_en.next = 2.into();
         }
-        self.mm[1].next = 0.into();
-        if self.g_fbw.val() {
-            self.mm[1].next = self.fb.wmask.val();
-        }
-        self.mm[2].next = 0.into();
-        if self.g_txw.val() {
-            self.mm[2].next = self.tx.wmask.val();
-        }
-        self.mm[3].next = 0.into();
-        if self.g_rfw.val() {
-            self.mm[3].next = self.rf.wmask.val();
-        }
-        self.ram.byte_en.next = self.mm[0].val() | self.mm[1].val() | self.mm[2].val() | self.mm[3].val();
         self.rx.rdata.next = self.ram.data_out.val();
         self.tx.rdata.next = self.ram.data_out.val();
         self.rf.rdata.next = self.ram.data_out.val();
