@@ -9,8 +9,10 @@
 //! Everything per pixel stays in hardware (the issue loop over pixels × groups × taps ×
 //! words, the datapaths, the write-back), and so does the input stage. The firmware's state
 //! lives in the core's registers, the op records stay in the program memory, read through an
-//! auto-incrementing port; ring addresses are `base + slot · pitch` through a multiplier port
-//! (the engine already has one for its row setup).
+//! auto-incrementing port; ring addresses are `base + slot · pitch`, multiplied in firmware
+//! (shift and add over the small factor's bits: a multiplier port's operand and product
+//! registers cost the UP5K 48 flip-flops and a DSP, and a row's products take a few hundred
+//! cycles of the thousands the row before runs).
 //!
 //! What is here: the firmware, and [`SeqBoard`], the core's instruction-level model running it
 //! beside a [`RefDevice`] whose `run_row` is the row loop. `tests/seqfw.rs` holds it to the
@@ -34,9 +36,6 @@ pub mod pin {
     pub const PW: u8 = 1;
     /// The strip: width, height, keep_x0, keep_w.
     pub const JOB: u8 = 2;
-    /// The low half of the product of the last `MA` × `MB` (the firmware's products fit 16
-    /// bits: no port for the high half).
-    pub const ML: u8 = 6;
     /// Non-zero while the row loop or the input stage works.
     pub const BUSY: u8 = 8;
     /// Non-zero when the output buffer has room for a tail row.
@@ -46,8 +45,6 @@ pub mod pin {
 /// Output ports.
 pub mod pout {
     pub const PP: u8 = 0;
-    pub const MA: u8 = 1;
-    pub const MB: u8 = 2;
     /// The next input row goes to the input memory from `IBASE` (`IGO` starts it).
     pub const IBASE: u8 = 4;
     pub const IGO: u8 = 5;
@@ -168,8 +165,12 @@ const OPS: u8 = 64;
 const BLOCK: u8 = 12;
 /// The next row's command, built while the row before runs (`rc::*` order).
 const CMD: u8 = 232;
+/// The `mul` subroutine's factors and sum.
+const MX: u8 = 251;
+const MY: u8 = 252;
+const MP: u8 = 253;
 const _: () = assert!(C + BLOCK <= OPS && OPS as usize + BLOCK as usize * MAX_OPS <= CMD as usize);
-const _: () = assert!(CMD as usize + rc::N <= 256);
+const _: () = assert!(CMD as usize + rc::N <= MX as usize);
 
 /// Op state fields (offsets in a block and in the copy at `C`).
 mod f {
@@ -210,9 +211,10 @@ mod rec {
     pub const PER_SET: u16 = 42;
 }
 
-/// `d ← MA · MB` (low half) for the registers `a` and `b`.
+/// `d ← x · y` (low half) for the registers `x` and `y`, by the `mul` subroutine's shift and
+/// add: one pass per bit of `y`, so `y` is the small factor (a scale, a ring slot, a phase).
 fn mul(a: &mut Asm, x: u8, y: u8, d: u8) {
-    a.ld(x).out(pout::MA).ld(y).out(pout::MB).inp(pin::ML).st(d);
+    a.ld(x).st(MX).ld(y).call("mul").st(d);
 }
 
 /// `r ← r + 1`, back to 0 at `n` (a ring slot or a phase counter).
@@ -349,7 +351,7 @@ pub fn firmware_words() -> Vec<u16> {
     a.ld(NOT_TAIL).jz("iu0");
     mul(&mut a, c(f::ISUB), c(f::UP), T0);
     a.label("iu0");
-    mul(&mut a, T0, PST, T1);
+    mul(&mut a, PST, T0, T1);
     a.ld(T1).alu(Alu::Add, WB).st(CMD + rc::W_ROW);
     a.ld(T0).alu(Alu::Add, CB).st(CMD + rc::C_ROW);
     a.ld(NOT_TAIL).jz("cols_tail");
@@ -366,10 +368,10 @@ pub fn firmware_words() -> Vec<u16> {
     a.label("cols_done");
     a.ld(NOT_TAIL).jz("tail");
     // The destination row nu.
-    mul(&mut a, c(f::DFS), DPF, T0);
+    mul(&mut a, DPF, c(f::DFS), T0);
     a.ld(T0).alu(Alu::Add, DFB).st(CMD + rc::DST_F);
     a.ld(DBR).jz("db0");
-    mul(&mut a, c(f::DBS), DPB, T0);
+    mul(&mut a, DPB, c(f::DBS), T0);
     a.ld(T0).alu(Alu::Add, DBB);
     a.label("db0");
     a.st(CMD + rc::DST_B);
@@ -457,9 +459,24 @@ pub fn firmware_words() -> Vec<u16> {
     // first_op: L, OPB, BLK at op 0.
     a.label("first_op");
     a.li(0).st(L).li(HEADER_WORDS as u16).st(OPB).li(OPS as u16).st(BLK).ret();
-    // in_row: A ← the input ring's row in slot A (its address: IN_BASE + A · IN_PITCH).
+    // in_row: A ← the input ring's row in slot A (its address: IN_BASE + A · IN_PITCH), as
+    // `mul` with the sum starting at IN_BASE.
     a.label("in_row");
-    a.out(pout::MA).ld(IN_PITCH).out(pout::MB).inp(pin::ML).alu(Alu::Add, IN_BASE).ret();
+    a.st(MY).ld(IN_PITCH).st(MX).ld(IN_BASE).jmp("mul_acc");
+    // mul: A ← MX · A, shifting MX left and A (in MY) right; no port or multiplier of the
+    // engine's (a block of 48 flip-flops the UP5K's cells cannot spare), and the products are
+    // per row, while a row runs for thousands of cycles.
+    a.label("mul");
+    a.st(MY).li(0);
+    a.label("mul_acc");
+    a.st(MP);
+    a.label("mul_l");
+    a.ld(MY).jz("mul_end").sh(Shift::Shr).st(MY).jnc("mul_sk");
+    a.ld(MP).alu(Alu::Add, MX).st(MP);
+    a.label("mul_sk");
+    a.ld(MX).sh(Shift::Shl).st(MX).jmp("mul_l");
+    a.label("mul_end");
+    a.ld(MP).ret();
     // wait: until the row loop and the input stage are idle.
     a.label("wait");
     a.inp(pin::BUSY).jnz("wait");
@@ -495,7 +512,7 @@ fn ring_window(a: &mut Asm, s: u8, rows: u8, base: u8, pitch: u8, d: u8, lbl: &s
     a.label(&format!("{lbl}_m"));
     a.ld(T1).alui(Alu::Sub, 1).st(T1);
     for k in 0..3 {
-        mul(a, T1, pitch, T0);
+        mul(a, pitch, T1, T0);
         a.ld(T0).alu(Alu::Add, base).st(d + k);
         if k < 2 {
             wrap_inc(a, T1, rows, &format!("{lbl}_w{k}"));
@@ -530,8 +547,6 @@ struct SeqIo<'a> {
     /// The cycle the strip started (the hardware starts zeroing its per-op counters then).
     start: u64,
     pp: usize,
-    ma: u16,
-    mb: u16,
     rc: [u16; rc::N],
     ibase: u16,
     in_row: usize,
@@ -564,7 +579,6 @@ impl SeqIo<'_> {
                     let j = self.job;
                     [j.width, j.height, j.keep_x0, j.keep_w][(p - pin::JOB) as usize] as u16
                 }
-                pin::ML => (self.ma as u32 * self.mb as u32) as u16,
                 pin::BUSY => (now < self.busy_until) as u16,
                 pin::ROOM => 1,
                 _ => 0,
@@ -572,8 +586,6 @@ impl SeqIo<'_> {
             Io::Out(p, v) => {
                 match p {
                     pout::PP => self.pp = v as usize,
-                    pout::MA => self.ma = v,
-                    pout::MB => self.mb = v,
                     pout::IBASE => self.ibase = v,
                     pout::IGO => {
                         let h = &self.p.header;
@@ -723,8 +735,6 @@ impl SeqBoard {
             go: true,
             start: t0,
             pp: 0,
-            ma: 0,
-            mb: 0,
             rc: [0; rc::N],
             ibase: 0,
             in_row: 0,

@@ -48,9 +48,9 @@ const _: () = assert!(seqfw::ROW_RECORD_WORDS.len() == RW_N);
 // The kernel names ports and record words by number (rust-hdl's Verilog cannot name Rust
 // constants): these are the numbers it uses.
 const _: () = {
-    assert!(pin::GO == 0 && pin::PW == 1 && pin::JOB == 2 && pin::ML == 6);
+    assert!(pin::GO == 0 && pin::PW == 1 && pin::JOB == 2);
     assert!(pin::BUSY == 8 && pin::ROOM == 9);
-    assert!(pout::PP == 0 && pout::MA == 1 && pout::MB == 2 && pout::IBASE == 4);
+    assert!(pout::PP == 0 && pout::IBASE == 4);
     assert!(pout::IGO == 5 && pout::RC == 16 && pout::RGO == 48 && pout::DONE == 49);
     assert!(pout::H_R == 64 && pout::H_INCH == 65 && pout::H_GLOB == 66 && pout::H_FRAC == 67);
     assert!(pout::H_KIN == 68 && pout::H_KOUT == 70 && pout::ROWB == 72 && pout::BIL == 73);
@@ -158,9 +158,6 @@ pub struct EngineFw16<
     counting: DFF<Bit>,
     err: DFF<Bit>,
     pp: DFF<Bits<16>>,
-    ma: DFF<Bits<16>>,
-    mb: DFF<Bits<16>>,
-    prod: DFF<Bits<32>>,
     pin_r: DFF<Bits<16>>,
     done_r: DFF<Bit>,
     h_r: DFF<Bits<16>>,
@@ -343,8 +340,6 @@ pub struct EngineFw16<
     v: Signal<Local, Bits<16>>,
     pin_v: Signal<Local, Bits<16>>,
     pp_n: Signal<Local, Bits<16>>,
-    ma_n: Signal<Local, Bits<16>>,
-    mb_n: Signal<Local, Bits<16>>,
     fbase: Signal<Local, Bits<16>>,
     woff: Signal<Local, Bits<16>>,
     is_bin: Signal<Local, Bit>,
@@ -462,9 +457,6 @@ impl<
             counting: Default::default(),
             err: Default::default(),
             pp: Default::default(),
-            ma: Default::default(),
-            mb: Default::default(),
-            prod: Default::default(),
             pin_r: Default::default(),
             done_r: Default::default(),
             h_r: Default::default(),
@@ -596,8 +588,6 @@ impl<
             v: Default::default(),
             pin_v: Default::default(),
             pp_n: Default::default(),
-            ma_n: Default::default(),
-            mb_n: Default::default(),
             fbase: Default::default(),
             woff: Default::default(),
             is_bin: Default::default(),
@@ -713,9 +703,6 @@ impl<
             counting,
             err,
             pp,
-            ma,
-            mb,
-            prod,
             pin_r,
             done_r,
             h_r,
@@ -916,9 +903,8 @@ impl<
         // ---- The core's ports. What an `in` reads is chosen by the port of the instruction
         // being fetched and registered (`pin_r`), so that the port multiplexer is off the
         // core's accumulator path and the core's input comes from a flip-flop; the memory
-        // behind `PW` is addressed with its pointer's next value, and the
-        // multiplier port multiplies its operands' next values, so that what is registered at
-        // fetch is as fresh as a read in the execute cycle would be.
+        // behind `PW` is addressed with its pointer's next value, so that what is registered
+        // at fetch is as fresh as a read in the execute cycle would be.
         self.pin_v.next = 0.into();
         if self.k_port_next.val() == 0 {
             self.pin_v.next = bit_cast::<16, 1>(self.go.q.val().into());
@@ -938,9 +924,6 @@ impl<
         if self.k_port_next.val() == 5 {
             self.pin_v.next = self.kw.val();
         }
-        if self.k_port_next.val() == 6 {
-            self.pin_v.next = self.prod.q.val().get_bits::<16>(0);
-        }
         if self.k_port_next.val() == 8 {
             self.pin_v.next = bit_cast::<16, 1>((self.phase.q.val() != RowPhase::Idle).into());
         }
@@ -956,24 +939,13 @@ impl<
         self.core.pin[1].next = 0.into();
         self.x_pin.next = self.pin_r.q.val();
         self.pp_n.next = self.pp.q.val();
-        self.ma_n.next = self.ma.q.val();
-        self.mb_n.next = self.mb.q.val();
         if self.rd.val() & (self.port.val() == 1) {
             self.pp_n.next = self.pp.q.val() + 1;
         }
         if self.wr.val() & (self.port.val() == 0) {
             self.pp_n.next = self.v.val();
         }
-        if self.wr.val() & (self.port.val() == 1) {
-            self.ma_n.next = self.v.val();
-        }
-        if self.wr.val() & (self.port.val() == 2) {
-            self.mb_n.next = self.v.val();
-        }
         self.pp.d.next = self.pp_n.val();
-        self.ma.d.next = self.ma_n.val();
-        self.mb.d.next = self.mb_n.val();
-        self.prod.d.next = self.ma_n.val() * self.mb_n.val();
 
         if self.rd.val() & (self.port.val() == 0) & self.pin_r.q.val().get_bit(0) {
             // The firmware takes the strip: the total counts from here, as the firmware's model
