@@ -423,7 +423,14 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
                     }
                     let u = bias as u64;
                     consts.extend([u & 0xffff, (u >> 16) & 0xffff, (u >> 32) & 0xffff, 0, 0, 0]);
-                    consts.extend(thr(o / sets));
+                    if op.kind == OpKind::Tail {
+                        // No layer follows the tail, so its threshold words carry k_out: the
+                        // one-output engine reads it there instead of keeping the header's copy
+                        // in 32 flip-flops (every record of the tail holds the same k_out).
+                        consts.extend(words32(q.k_out as i64));
+                    } else {
+                        consts.extend(thr(o / sets));
+                    }
                 }
             }
         }

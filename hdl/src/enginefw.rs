@@ -1759,6 +1759,14 @@ impl<
         self.outpx.b1.next = self.pb1.q.val().get_bits::<9>(0);
         self.outpx.k_out.next =
             bit_cast::<32, 16>(self.h_kout[0].q.val()) | (bit_cast::<32, 16>(self.h_kout[1].q.val()) << 16);
+        if self.single.val() {
+            // The tail's records carry k_out in their threshold words (no layer follows it),
+            // read at `thold`: within a tail row every record held there is the tail's, all
+            // with the same k_out, and a row's pixels are out before the next row's first post
+            // issue. The header's copy then has no reader.
+            self.outpx.k_out.next = bit_cast::<32, 16>(self.cmem[6].read_data.val())
+                | (bit_cast::<32, 16>(self.cmem[7].read_data.val()) << 16);
+        }
         self.outpx.frac.next = self.h_frac.q.val();
         // A row's pixels are all out before the input stage runs (RowRun waits for them).
         self.outpx.ext_x.next = self.inword.mx.val();
