@@ -403,6 +403,8 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
             }
             LayerRef::Conv(cv) => {
                 let g_n = op.cout.div_ceil(m);
+                // With `fp_in_weights` the FP weights follow the binary ones in their memory.
+                let fbanks = if c.memory.fp_in_weights { &mut wbanks } else { &mut fbanks };
                 w_base = fbanks[0].len();
                 for set in 0..sets {
                     for g in 0..g_n {
@@ -427,7 +429,7 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
                         // No layer follows the tail, so its threshold words carry k_out: the
                         // one-output engine reads it there instead of keeping the header's copy
                         // in 32 flip-flops (every record of the tail holds the same k_out).
-                        consts.extend(words32(q.k_out as i64));
+                        consts.extend(words32(q.k_out));
                     } else {
                         consts.extend(thr(o / sets));
                     }
@@ -564,6 +566,10 @@ pub fn compile(q: &FixedNetwork, c: &HwConfig) -> Result<Compiled, CompileError>
     if lent > 0 {
         let used_words = per_w_bx * width_cap.max(min_w);
         usage.insert(3, MemUse { memory: "bit_in_input", used_words, capacity_words: lent, word_bits: s });
+    }
+    if c.memory.fp_in_weights {
+        // No FP memory: its words are in "weight".
+        usage.retain(|u| u.memory != "fp_weight");
     }
     let mut overflows: Vec<String> = usage
         .iter()

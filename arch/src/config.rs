@@ -59,8 +59,19 @@ pub struct Memories {
     pub bits_in_input: bool,
     /// Binary weights: one bank per PE, `lanes`-bit words, this many per bank.
     pub weight_words: usize,
-    /// Full-precision weights: one bank per FP lane, 16-bit words, this many per bank.
+    /// Full-precision weights: one bank per FP lane, 16-bit words, this many per bank (0 with
+    /// `fp_in_weights`).
     pub fp_weight_words: usize,
+    /// The full-precision weights share the binary weights' memory, after them: one PE of 16
+    /// lanes and one FP lane, whose words are both 16 bits, and whose reads never meet (one op
+    /// runs at a time, a binary op reads only binary weights, a conv only FP ones). Block RAM
+    /// then holds what the model has of each, not the most of each: sr_x4_small's 1,872 binary
+    /// and 864 FP words take 11 of the UP5K's block RAMs where separate memories took 12.
+    /// `weight_words` is the shared memory's depth, a multiple of 256 (an iCE40 block RAM's
+    /// words) that need not be a power of two. False (the default, left out of the serialised
+    /// form so that older configurations keep their hash): memories of their own.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub fp_in_weights: bool,
     /// Per-channel constants and FP biases: 16-bit words.
     pub const_words: usize,
     /// Layer program: 16-bit words.
@@ -166,6 +177,22 @@ impl HwConfig {
                 m.bit_words, m.input_words
             ));
         }
+        if m.fp_in_weights {
+            if self.lanes != 16 || self.pes != 1 || self.fp_lanes != 1 {
+                return bad("memory.fp_in_weights needs one PE of 16 lanes and one FP lane".into());
+            }
+            if m.fp_weight_words != 0
+                || m.weight_words == 0
+                || !m.weight_words.is_multiple_of(256)
+                || m.weight_words > 1 << 16
+            {
+                return bad(format!(
+                    "memory.fp_in_weights needs fp_weight_words = 0 and weight_words a multiple of 256 up to \
+                     65536, not {} and {}",
+                    m.fp_weight_words, m.weight_words
+                ));
+            }
+        }
         for (what, v) in [
             ("feature_words", m.feature_words),
             ("input_words", m.input_words),
@@ -176,6 +203,10 @@ impl HwConfig {
             ("program_words", m.program_words),
             ("output_bytes", m.output_bytes),
         ] {
+            // A shared weight memory is one bank, so no flat address is split (checked above).
+            if m.fp_in_weights && what.ends_with("weight_words") {
+                continue;
+            }
             // Powers of two: the hardware splits flat load addresses into bank and word.
             if !v.is_power_of_two() || v > 1 << 24 {
                 return bad(format!("memory.{what} must be a power of two up to 2^24, not {v}"));
@@ -268,8 +299,10 @@ impl HwConfig {
                 w(m.feature_words),
                 w(m.input_words),
                 w(m.bit_words),
-                w(m.weight_words),
-                w(m.fp_weight_words),
+                // A shared weight memory's address bits; the FP memory is then unused, and its
+                // type parameter the smallest block RAM's.
+                w(m.weight_words.next_power_of_two()),
+                if m.fp_in_weights { 8 } else { w(m.fp_weight_words) },
                 w(m.const_words / 8),
                 w(m.program_words),
                 w(m.output_bytes),
@@ -298,6 +331,17 @@ mod tests {
         assert_eq!(e, "preset ice40-up5k: lanes must be 16, 32 or 64, not 48");
         let e = HwConfig::parse("name = 3", "x.toml").unwrap_err().to_string();
         assert!(e.starts_with("x.toml: "), "{e}");
+        // A shared weight memory: one PE and one FP lane, and a multiple of 256 words; a
+        // memory of its own stays a power of two.
+        let up5k = include_str!("../presets/ice40-up5k.toml");
+        let e = HwConfig::parse(&up5k.replace("fp_lanes = 1", "fp_lanes = 2"), "x.toml").unwrap_err().to_string();
+        assert_eq!(e, "preset ice40-up5k: memory.fp_in_weights needs one PE of 16 lanes and one FP lane");
+        let e = HwConfig::parse(&up5k.replace("weight_words = 2816", "weight_words = 2800"), "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("weight_words a multiple of 256"), "{e}");
+        let e = HwConfig::parse(&up5k.replace("fp_in_weights = true", ""), "x.toml").unwrap_err().to_string();
+        assert!(e.contains("memory.weight_words must be a power of two"), "{e}");
         // Bit rings in the input memory: 16-bit bit words, and the lent half above the bit
         // memory's addresses.
         let text = include_str!("../presets/ice40-up5k.toml").replace("input_words = 16384", "input_words = 512");
@@ -314,7 +358,7 @@ mod tests {
     #[test]
     fn engine_shapes_name_the_type_and_refuse_what_no_engine_implements() {
         let up = HwConfig::preset("ice40-up5k").unwrap().engine_shape().unwrap();
-        assert_eq!(up.type_name(), "Engine16<1, 1, 15, 14, 9, 11, 10, 8, 9, 9>");
+        assert_eq!(up.type_name(), "Engine16<1, 1, 15, 14, 9, 12, 8, 8, 9, 9>");
         let mut c = HwConfig::preset("ice40-up5k").unwrap();
         c.memory.feature_banks = 1;
         let e = c.engine_shape().unwrap_err().to_string();

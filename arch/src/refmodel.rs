@@ -527,6 +527,10 @@ impl Device for RefDevice {
         }
         let p = Program::decode(&prog).map_err(DeviceError::BadImage)?;
         self.check(&p).map_err(DeviceError::BadImage)?;
+        if self.cfg.memory.fp_in_weights {
+            // One memory: a conv reads the weight memory's words as signed 16-bit.
+            fpw = wmem.iter().map(|&w| w as u16 as i16).collect();
+        }
         (self.prog, self.wmem, self.fpw, self.cmem) = (prog, wmem, fpw, cmem);
         let h = &p.header;
         self.table = (0..h.scale)

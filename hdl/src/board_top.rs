@@ -57,8 +57,8 @@ pub enum Link {
 macro_rules! board_top {
     (@link $link:ty, $cfg:expr, $stale:expr) => { <$link>::new($cfg, $stale) };
     (@link $link:ty, $cfg:expr, $stale:expr, $core:ident) => { <$link>::external($cfg, $stale) };
-    (@engine $engine:ty) => { Default::default() };
-    (@engine $engine:ty, $core:ident) => { <$engine>::external() };
+    (@engine $engine:ty, $cfg:expr) => { Default::default() };
+    (@engine $engine:ty, $cfg:expr, $core:ident) => { <$engine>::external().configure($cfg) };
     ($(#[$meta:meta])* $name:ident, $engine:ty, $link:ty, $uart:ty, $(fifo $fifo:ident)? $(line $line:ident)?, $st:ident $(, shared $core:ident)?) => {
         $(#[$meta])*
         #[derive(LogicBlock)]
@@ -93,7 +93,7 @@ macro_rules! board_top {
                     led: Default::default(),
                     uart: <$uart>::with_baud(baud),
                     proto: board_top!(@link $link, cfg, stale_cycles $(, $core)?),
-                    engine: board_top!(@engine $engine $(, $core)?),
+                    engine: board_top!(@engine $engine, cfg $(, $core)?),
                     $($core: SharedCore::dual(&<$link>::program(cfg, stale_cycles), &<$engine>::program()),)?
                     leds: Default::default(),
                     led_invert: Constant::new(bits::<2>(if led_active_low { 3 } else { 0 })),

@@ -28,6 +28,8 @@ pub struct Bram<D: Synth, const N: usize> {
     pub write_data: Signal<In, D>,
     pub write_enable: Signal<In, bool>,
     _sim: Vec<D>,
+    /// Words the Verilog has (`2^N` unless [`Bram::set_depth`] gave fewer).
+    _depth: usize,
 }
 
 impl<D: Synth, const N: usize> Default for Bram<D, N> {
@@ -41,7 +43,96 @@ impl<D: Synth, const N: usize> Default for Bram<D, N> {
             write_data: Default::default(),
             write_enable: Default::default(),
             _sim: vec![D::default(); 1 << N],
+            _depth: 1 << N,
         }
+    }
+}
+
+impl<D: Synth, const N: usize> Bram<D, N> {
+    /// A memory of `words` (a multiple of an iCE40 block RAM's 256, at most `2^N`) in the
+    /// Verilog: one memory per power of two in the depth, largest first, and a multiplexer
+    /// after them on the read's registered address, as [`Rom`] builds its regions. Why: a
+    /// 2,816-word memory that Yosys maps whole takes 12 block RAMs (512 × 8 blocks, 6 deep),
+    /// as 2,048 + 512 + 256 it takes 11. Addresses past `words` are never written or read by
+    /// a user that sets it (the simulation model keeps `2^N` words; the Verilog reads the last
+    /// memory's word at their low bits).
+    pub fn set_depth(&mut self, words: usize) {
+        assert!(words.is_multiple_of(256) && words > 0 && words <= 1 << N, "{words} words in {N} address bits");
+        self._depth = words;
+    }
+
+    /// The Verilog of a memory of fewer than `2^N` words: per piece the memory (with the
+    /// same collision rule as the whole memory's), its write enable from the address's high
+    /// bits, its read register; then the multiplexer.
+    fn hdl_pieces(&self) -> Verilog {
+        let pieces = self.pieces();
+        let d = D::BITS - 1;
+        let mut v = String::new();
+        for (j, &(base, k)) in pieces.iter().enumerate() {
+            let sel = |a: &str| format!("{a}[{}:{k}] == {}'d{}", N - 1, N - k, base >> k);
+            v += &format!(
+                "\
+`ifdef SYNTHESIS
+`ifdef BBCU_NO_RW_CHECK
+(* no_rw_check *) reg [{d}:0] m{j} [0:{last}];
+`else
+reg [{d}:0] m{j} [0:{last}];
+`endif
+`else
+reg [{d}:0] m{j} [0:{last}];
+`endif
+wire w{j} = write_enable && {wsel};
+always @(posedge write_clock) if (w{j}) m{j}[write_address[{kk}:0]] <= write_data;
+reg [{d}:0] q{j};
+`ifdef SYNTHESIS
+always @(posedge read_clock) q{j} <= m{j}[read_address[{kk}:0]];
+`else
+always @(posedge read_clock)
+    q{j} <= (w{j} && write_address == read_address) ? write_data : m{j}[read_address[{kk}:0]];
+`endif
+",
+                last = (1usize << k) - 1,
+                wsel = sel("write_address"),
+                kk = k - 1,
+            );
+        }
+        let last = pieces.len() - 1;
+        if last > 0 {
+            // Only the bits the tests below read (the last memory is what remains).
+            let low = pieces[..last].iter().map(|p| p.1).min().unwrap_or(N - 1);
+            v += &format!(
+                "reg [{n}:{low}] ra;\nalways @(posedge read_clock) ra <= read_address[{n}:{low}];\n",
+                n = N - 1
+            );
+        }
+        v += "always @(*) begin\n";
+        for (j, &(base, k)) in pieces.iter().enumerate() {
+            let cond = format!("ra[{}:{k}] == {}'d{}", N - 1, N - k, base >> k);
+            v += &if last == 0 {
+                format!("    read_data = q{j};\n")
+            } else if j == 0 {
+                format!("    if ({cond}) read_data = q{j};\n")
+            } else if j < last {
+                format!("    else if ({cond}) read_data = q{j};\n")
+            } else {
+                format!("    else read_data = q{j};\n")
+            };
+        }
+        v += "end\n";
+        Verilog::Custom(v)
+    }
+
+    /// The memories of [`Bram::set_depth`]: each its base and address bits.
+    fn pieces(&self) -> Vec<(usize, usize)> {
+        let mut at = 0;
+        let mut v = Vec::new();
+        for k in (8..N).rev() {
+            if self._depth & (1 << k) != 0 {
+                v.push((at, k));
+                at += 1 << k;
+            }
+        }
+        v
     }
 }
 
@@ -64,6 +155,9 @@ impl<D: Synth, const N: usize> Logic for Bram<D, N> {
     }
 
     fn hdl(&self) -> Verilog {
+        if self._depth != 1 << N {
+            return self.hdl_pieces();
+        }
         Verilog::Custom(format!(
             "\
 `ifdef SYNTHESIS

@@ -144,7 +144,7 @@ macro_rules! engine_of {
 /// The parameters of the instances this build simulates; a test checks each against the
 /// shape of the configuration it stands for. Other shapes: `hdl/shapes`.
 pub const TEST_SHAPE: [usize; 10] = [4, 2, 16, 13, 12, 12, 12, 10, 10, 12];
-pub const UP5K_SHAPE: [usize; 10] = [1, 1, 15, 14, 9, 11, 10, 8, 9, 9];
+pub const UP5K_SHAPE: [usize; 10] = [1, 1, 15, 14, 9, 12, 8, 8, 9, 9];
 pub const ECP5_SHAPE: [usize; 10] = [8, 8, 17, 13, 12, 10, 9, 10, 10, 11];
 pub type TestEngine = engine_of!(Engine16, TEST_SHAPE);
 /// The UP5K's engine has its sequencer as firmware (`crate::generate::default_engine`).

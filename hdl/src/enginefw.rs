@@ -30,6 +30,7 @@ use crate::post::Post;
 use crate::spram::SpRam;
 use crate::PeArray16;
 use bbcu_arch::seqfw::{self, pin, pout, rc};
+use bbcu_arch::HwConfig;
 use rust_hdl::prelude::*;
 
 /// The firmware's program address bits (`seqfw::PA`).
@@ -654,6 +655,19 @@ impl<
     /// [`EngineFw16::program`].
     pub fn external() -> Self {
         Self { ext: Constant::new(true), ..Default::default() }
+    }
+
+    /// Sizes the memories whose depth the type cannot carry from `cfg`: a weight memory that
+    /// holds the FP weights too (`Memories::fp_in_weights`) has `weight_words`, which need not
+    /// be a power of two. What the simulators run does not change (no address past it is
+    /// used); the Verilog's block RAMs do.
+    pub fn configure(mut self, cfg: &HwConfig) -> Self {
+        if cfg.memory.fp_in_weights {
+            for m in &mut self.wmem {
+                m.set_depth(cfg.memory.weight_words);
+            }
+        }
+        self
     }
 
     /// The sequencer firmware.
@@ -1342,6 +1356,12 @@ impl<
         }
         for k in 0..M {
             self.mac.w[k].next = self.fpw[k].read_data.val();
+        }
+        if self.single.val() {
+            // One PE and one FP lane keep the FP weights in the weight memory
+            // (`Memories::fp_in_weights`, which `generate::check_kind` ties to this shape); the
+            // FP memory is then never read, and synthesis drops it.
+            self.mac.w[0].next = signed_cast(self.wmem[0].read_data.val());
         }
         self.mac.valid_in.next = self.iss_v.q.val() & !self.is_bin.val();
         self.mac.clear.next = self.iss_first.q.val();

@@ -36,7 +36,10 @@ pub fn instance(cfg: &HwConfig) -> Result<Instance, String> {
 /// The Verilog of any engine type (top module `top`); `hdl/shapes` calls it for engine types
 /// built from a configuration's `EngineShape`.
 pub fn engine_verilog<B: Block + Default>() -> String {
-    let mut uut = B::default();
+    block_verilog(B::default())
+}
+
+fn block_verilog<B: Block>(mut uut: B) -> String {
     uut.connect_all();
     generate_verilog(&uut)
 }
@@ -50,10 +53,24 @@ pub enum EngineKind {
 }
 
 /// Refuses a configuration the engine kind cannot run: only the firmware-sequenced engine
-/// reads bit rings from the input memory (`Memories::bits_in_input`).
+/// reads bit rings from the input memory (`Memories::bits_in_input`), and it keeps the FP
+/// weights in the weight memory exactly when it has one PE and one FP lane
+/// (`Memories::fp_in_weights`: its MAC lane then reads that memory).
 pub fn check_kind(cfg: &HwConfig, kind: EngineKind) -> Result<(), String> {
     if kind == EngineKind::Hardware && cfg.memory.bits_in_input {
         return Err(format!("{}: memory.bits_in_input needs the firmware sequencer", cfg.name));
+    }
+    let single = cfg.pes == 1 && cfg.fp_lanes == 1;
+    if cfg.memory.fp_in_weights != (kind == EngineKind::Firmware && single) {
+        return Err(format!(
+            "{}: memory.fp_in_weights is {} but the {kind:?} sequencer's engine with {} PE(s) and {} FP lane(s) {} \
+             its FP weights in the weight memory",
+            cfg.name,
+            cfg.memory.fp_in_weights,
+            cfg.pes,
+            cfg.fp_lanes,
+            if kind == EngineKind::Firmware && single { "keeps" } else { "does not keep" }
+        ));
     }
     Ok(())
 }
@@ -74,10 +91,11 @@ pub fn verilog(cfg: &HwConfig) -> Result<String, String> {
 
 /// As [`verilog`] with the sequencer named.
 pub fn verilog_of(cfg: &HwConfig, kind: EngineKind) -> Result<String, String> {
+    check_kind(cfg, kind)?;
     Ok(match (instance(cfg)?, kind) {
         (Instance::Test, EngineKind::Hardware) => engine_verilog::<TestEngine>(),
         (Instance::Test, EngineKind::Firmware) => engine_verilog::<TestEngineFw>(),
-        (Instance::Up5k, EngineKind::Firmware) => engine_verilog::<Up5kEngine>(),
+        (Instance::Up5k, EngineKind::Firmware) => block_verilog(Up5kEngine::default().configure(cfg)),
         (Instance::Ecp5, EngineKind::Hardware) => engine_verilog::<Ecp5Engine>(),
         (_, kind) => return Err(format!("{}: this build has no engine with the {kind:?} sequencer", cfg.name)),
     })

@@ -230,8 +230,21 @@ pub fn shaped(base: &HwConfig, pes: usize, lanes: usize, fp_lanes: usize, channe
         // Powers of two (the engine splits addresses into bank and word): round down.
         1usize << (usize::BITS - 1 - w.leading_zeros())
     };
-    c.memory.weight_words = per(base.memory.weight_words, base.pes * base.lanes, pes * lanes);
-    c.memory.fp_weight_words = per(base.memory.fp_weight_words, base.fp_lanes, fp_lanes);
+    // A shared weight memory (`fp_in_weights`) counts as its binary and FP parts: the largest
+    // power of two in it, and the largest in the rest. The new shape shares one again only
+    // if it too has one PE of 16 lanes and one FP lane.
+    let (bw, fw) = if base.memory.fp_in_weights {
+        let bw = 1usize << (usize::BITS - 1 - base.memory.weight_words.leading_zeros());
+        (bw, (base.memory.weight_words - bw).max(1))
+    } else {
+        (base.memory.weight_words, base.memory.fp_weight_words)
+    };
+    c.memory.weight_words = per(bw, base.pes * base.lanes, pes * lanes);
+    c.memory.fp_weight_words = per(fw, base.fp_lanes, fp_lanes);
+    c.memory.fp_in_weights = base.memory.fp_in_weights && pes == 1 && lanes == 16 && fp_lanes == 1;
+    if c.memory.fp_in_weights {
+        (c.memory.weight_words, c.memory.fp_weight_words) = (base.memory.weight_words, 0);
+    }
     c.memory.bit_words = per(base.memory.bit_words, base.lanes, lanes);
     (c.pes, c.lanes, c.fp_lanes) = (pes, lanes, fp_lanes);
     c.max_channels = c.max_channels.max(channels);
@@ -318,6 +331,10 @@ fn fit_memories(
             "program" => m.program_words = words,
             _ => {}
         }
+    }
+    if c.memory.fp_in_weights {
+        // Its FP words are in "weight".
+        c.memory.fp_weight_words = 0;
     }
     // The input ring and output buffer are not in the usage list: halve them while the
     // strips stay as wide.

@@ -26,6 +26,7 @@ pub fn config(pes: usize, lanes: usize, fp_lanes: usize, max_width: usize, featu
             bits_in_input: false,
             weight_words: 1 << 14,
             fp_weight_words: 1 << 14,
+            fp_in_weights: false,
             const_words: 1 << 14,
             program_words: 1024,
             output_bytes: 4096,

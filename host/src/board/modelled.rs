@@ -63,6 +63,10 @@ pub fn decode(image: &ModelImage, program: &Program, cfg: &HwConfig) -> Result<F
             Mem::Const => mems.cmem[range].iter_mut().zip(&s.words).for_each(|(d, v)| *d = *v as u16),
         }
     }
+    if m.fp_in_weights {
+        // The convs' words are in the weight memory (`HwConfig::memory.fp_in_weights`).
+        mems.fpw = mems.wmem.iter().map(|&w| w as u16 as i16).collect();
+    }
     let h = &program.header;
     let (p, mlanes, s) = (cfg.pes, cfg.fp_lanes, cfg.lanes);
     let mut layers = Vec::new();
