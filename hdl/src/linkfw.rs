@@ -159,7 +159,6 @@ const FID: u8 = 22;
 const MVALID: u8 = 23; // a verified model is loaded
 const MLEN: u8 = 24; // MLEN, MLEN+1: its length; MCRC, MCRC+1: its CRC-32
 const MCRC: u8 = 26;
-const NOPS: u8 = 28; // its op count
 const STRIPS: u8 = 29; // STRIPS, STRIPS+1: strips computed since power-up
                        // The upload in progress (32-bit values in two registers, low half first).
 const UACT: u8 = 30;
@@ -191,7 +190,8 @@ const IERR: u8 = 72;
 const IBYTE: u8 = 73;
 const ICAP: u8 = 74;
 const IWLAST: u8 = 75;
-const HIN: u8 = 77; // the program header's fields (NOPS above)
+const NOPS: u8 = 76; // the program header's fields at addresses 2..=6, in order: op count,
+const HIN: u8 = 77; // input and output channels, scale, width cap
 const HOUT: u8 = 78;
 const HSCALE: u8 = 79;
 const HWCAP: u8 = 80;
@@ -281,7 +281,7 @@ fn chunk_check(a: &mut Asm) {
 
 /// BEGIN, DATA and COMMIT of the model: the upload taken in order, parsed and written through
 /// the load port as it arrives, and valid only once COMMIT has checked the whole.
-fn upload(a: &mut Asm, cfg: &HwConfig) {
+fn upload(a: &mut Asm, cfg: &HwConfig, t: &Tables) {
     let info = DesignInfo::of(cfg);
     let wbytes = (cfg.lanes / 8) as u16;
     // ---- BEGIN target id total chunk crc width height keep_x0 keep_w
@@ -447,10 +447,7 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.ld(IST).alui(Alu::Xor, 2).jz("p_words");
     shift_in32(a, ISH, IBYTE);
     a.ld(IK).st(T2).alui(Alu::Add, 1).st(IK);
-    for (st, l) in [(0, "p_hdr"), (1, "p_sec"), (3, "p_tail"), (4, "p_done")] {
-        a.ld(IST).alui(Alu::Xor, st).jz(l);
-    }
-    a.jmp("parsed");
+    a.ld(IST).alui(Alu::Add, t.states).jpa();
     let perr = |a: &mut Asm, m: u8| {
         a.call("perr").data(&[err_word(5, m)]);
     };
@@ -470,40 +467,29 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     }
     a.ld(T2).alui(Alu::Xor, 15).jnz("parsed");
     mov32(a, INSEC, ISH);
-    a.li(0).st(IK).li(1).st(IST);
-    a.ld(INSEC).alu(Alu::Or, INSEC + 1).jnz("parsed");
-    a.li(3).st(IST).jmp("parsed");
+    a.jmp("p_sec_next");
     // Section: memory (1 byte), address, count.
     a.label("p_sec");
     a.ld(T2).jnz("p_sec_1");
-    a.ld(IBYTE).st(IMEM).jz("p_sec_mem");
-    a.ld(IBYTE).alui(Alu::Cmp, 5).jc("p_sec_cap");
+    // Memories 1 ..= 4: one less is below 4 (0 wraps).
+    a.ld(IBYTE).st(IMEM).alui(Alu::Sub, 1).alui(Alu::Cmp, 4).jnc("p_sec_mem");
+    // The memory's capacity in words, and its word's last byte index, from `caps`.
+    a.sh(Shift::Shl).alui(Alu::Add, t.caps).st(T3).lpm().st(ICAP);
+    a.ld(T3).alui(Alu::Add, 1).lpm().st(IWLAST).jmp("parsed");
     a.label("p_sec_mem");
     perr(a, msg::MEMORY);
-    a.label("p_sec_cap");
-    // The memory's capacity in words, and its word's last byte index.
-    a.li(1).st(IWLAST);
-    for m in [Mem::Program, Mem::Weight, Mem::FpWeight, Mem::Const] {
-        let (bytes, cap) = m.geometry(cfg);
-        let skip = format!("p_cap_{}", m as u8);
-        a.ld(IMEM).alui(Alu::Xor, m as u8).jnz(&skip);
-        a.li(cap as u16).st(ICAP).li(bytes as u16 - 1).st(IWLAST);
-        a.label(&skip);
-    }
-    a.jmp("parsed");
     a.label("p_sec_1");
     a.ld(T2).alui(Alu::Xor, 4).jnz("p_sec_2");
     mov32(a, IADDR, ISH);
     a.jmp("parsed");
     a.label("p_sec_2");
     a.ld(T2).alui(Alu::Xor, 8).jnz("parsed");
-    mov32(a, ICNT, ISH);
-    a.li(0).st(IWB);
-    // addr ≤ cap and count ≤ cap − addr (capacities are below 2^16).
+    a.ld(ISH).st(ICNT).li(0).st(IWB);
+    // addr ≤ cap and count ≤ cap − addr (capacities are below 2^16, so the address and the
+    // count are 16-bit from here on).
     a.ld(IADDR + 1).jnz("p_overflow");
-    a.ld(ICNT + 1).jnz("p_overflow");
-    a.ld(ICAP).alu(Alu::Cmp, IADDR).jc("p_overflow");
-    a.ld(ICAP).alu(Alu::Sub, IADDR).alu(Alu::Cmp, ICNT).jc("p_overflow");
+    a.ld(ISH + 1).jnz("p_overflow");
+    a.ld(ICAP).alu(Alu::Sub, IADDR).jc("p_overflow").alu(Alu::Cmp, ICNT).jc("p_overflow");
     // The load port's memory and address once per section; each word advances the address.
     a.ld(IMEM).out(pout::LMEM).ld(IADDR).out(pout::LADRL);
     a.li(2).st(IST);
@@ -511,12 +497,6 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.jmp("p_sec_end");
     a.label("p_overflow");
     perr(a, msg::OVERFLOW);
-    // The end of a section: the next one, or the tail after the last.
-    a.label("p_sec_end");
-    a.li(0).st(IK).li(1).st(IST);
-    a.ld(INSEC).alui(Alu::Sub, 1).st(INSEC).ld(INSEC + 1).alui(Alu::Sbc, 0).st(INSEC + 1);
-    a.alu(Alu::Or, INSEC).jnz("parsed");
-    a.li(3).st(IST).jmp("parsed");
     // Words: bytes shift into IW from the top; a word is complete after IWLAST + 1 bytes.
     // Words. Two-byte words (every memory's but the wide weights') take the short path: the
     // first byte into IW+3, the second on top of it.
@@ -552,20 +532,21 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.label("p_word");
     a.out(pout::LGO);
     // The program header's fields, as the engine will read them (only the program memory's
-    // words count their address).
+    // words count their address): words 2 ..= 6 into NOPS ..= HWCAP.
     a.ld(IMEM).alui(Alu::Xor, Mem::Program as u8).jnz("p_word_next");
-    a.ld(IADDR + 1).jnz("p_word_addr");
-    for (addr, r) in [(2, NOPS), (3, HIN), (4, HOUT), (5, HSCALE), (6, HWCAP)] {
-        let skip = format!("p_hdrw_{addr}");
-        a.ld(IADDR).alui(Alu::Xor, addr).jnz(&skip).ld(IW + 3).st(r);
-        a.label(&skip);
-    }
+    a.ld(IADDR).alui(Alu::Sub, 2).alui(Alu::Cmp, 5).jnc("p_word_addr");
+    a.alui(Alu::Add, NOPS).tax().ld(IW + 3).stx();
     a.label("p_word_addr");
-    a.ld(IADDR).alui(Alu::Add, 1).st(IADDR).ld(IADDR + 1).alui(Alu::Adc, 0).st(IADDR + 1);
+    a.ld(IADDR).alui(Alu::Add, 1).st(IADDR);
     a.label("p_word_next");
-    a.ld(ICNT).alui(Alu::Sub, 1).st(ICNT).ld(ICNT + 1).alui(Alu::Sbc, 0).st(ICNT + 1);
-    a.alu(Alu::Or, ICNT).jnz("parsed");
-    a.jmp("p_sec_end");
+    a.ld(ICNT).alui(Alu::Sub, 1).st(ICNT).jnz("parsed");
+    // The end of a section: the next one, or the tail after the last.
+    a.label("p_sec_end");
+    a.ld(INSEC).alui(Alu::Sub, 1).st(INSEC).ld(INSEC + 1).alui(Alu::Sbc, 0).st(INSEC + 1);
+    a.label("p_sec_next");
+    a.li(0).st(IK).li(1).st(IST);
+    a.ld(INSEC).alu(Alu::Or, INSEC + 1).jnz("parsed");
+    a.li(3).st(IST).jmp("parsed");
     // Tail: the image's CRC (checked at COMMIT on the whole upload), then nothing more.
     a.label("p_tail");
     a.ld(T2).alui(Alu::Xor, 3).jnz("parsed");
@@ -673,6 +654,28 @@ fn pack(a: &mut Asm, bytes: &[u8]) {
     a.data(&words);
 }
 
+/// Where the tables are: below 256, so that `alui.add` of an index reaches an entry.
+struct Tables {
+    caps: u8,
+    states: u8,
+}
+
+fn tables(a: &mut Asm, cfg: &HwConfig) -> Tables {
+    // caps: each memory's capacity in words and its word's last byte index, memories 1 ..= 4.
+    let caps = a.here();
+    for m in [Mem::Program, Mem::Weight, Mem::FpWeight, Mem::Const] {
+        let (bytes, cap) = m.geometry(cfg);
+        a.data(&[cap as u16, bytes as u16 - 1]);
+    }
+    // states: the parser's handler of a byte by its state (2, words, is dispatched before).
+    let states = a.here();
+    for l in ["p_hdr", "p_sec", "parsed", "p_tail", "p_done", "parsed"] {
+        a.jmp(l);
+    }
+    assert!(a.here() <= 256, "the tables end past 256");
+    Tables { caps: caps as u8, states: states as u8 }
+}
+
 /// The firmware for a design; `stale_units` is the partial-frame timeout in 256-cycle units.
 pub fn firmware(cfg: &HwConfig, stale_units: u16) -> Vec<u16> {
     assemble(cfg, stale_units).finish(PA).unwrap_or_else(|e| panic!("link firmware: {e}"))
@@ -695,6 +698,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     let bytes = info_tail(cfg);
     let info_text = (base, bytes.len() as u16);
     pack(&mut a, &bytes);
+    let t = tables(&mut a, cfg);
     a.label("init");
     a.li(stale_units).st(STALE).jmp("hunt_clear");
 
@@ -829,7 +833,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.call("fields_id");
     err(&mut a, 8, msg::NOT_KEPT);
 
-    upload(&mut a, cfg);
+    upload(&mut a, cfg, &t);
 
     // ---- RESET keep_model: (no strip can be in flight yet) forget the model unless kept.
     // A strip in flight is run to its end on zeros and its output dropped (the engine has no
