@@ -19,8 +19,11 @@
 //! Size: the core's link register is one deep, so code that is itself called (`results`,
 //! `mul`) stays flat, and what repeats in the top-level code is a call whose arguments are
 //! the word after it (`reply`, `error_inline`, `perr`: read with `lra` and `lpm`, the return
-//! past them with `jpa`), which fits the program in `PA = 11`. The per-byte paths (payload
-//! receive, the parser's words) gained no calls.
+//! past them with `jpa`), which fits the program in `PA = 11`. A reply's fields are a list of
+//! registers and literal bytes after a call to `send`, two bytes a word, where unrolled code
+//! took two to four words a byte; small tables (memory capacities, the parser's states) sit
+//! below address 256, where `alui.add` reaches them. The per-byte paths (payload receive, the
+//! parser's words) gained no calls.
 //!
 //! Ports (the I/O block's side of the core's `in` / `out`; the numbers in [`pin`], [`pout`]):
 //! - receive: `RXS` (1 when a byte waits), `RX` (the byte; the read pops it), `CRC8` and
@@ -152,7 +155,6 @@ const T1: u8 = 14;
 const CNT: u8 = 15;
 const ADDR: u8 = 16;
 const EKIND: u8 = 17;
-const STALE: u8 = 19; // the timeout, in units of 256 cycles
 const EID: u8 = 20; // the id an ERROR names
 const FTGT: u8 = 21; // payload fields: target, id
 const FID: u8 = 22;
@@ -258,20 +260,12 @@ fn shift_in32(a: &mut Asm, lo: u8, b: u8) {
     a.ld(b).sh(Shift::Swap).alu(Alu::Or, T3).st(lo + 1);
 }
 
-/// A MISSING reply: target FTGT, id FID, one range `[T0:T1, +T2:T3)`; `missing_next`: the
-/// range `[UNEXT, UTOT)`.
+/// A MISSING reply: target FTGT, id FID, one range `[UNEXT, UTOT)`.
 fn missing(a: &mut Asm) {
     a.label("missing_next");
-    mov32(a, T0, UNEXT);
     sub32(a, T2, UTOT, UNEXT);
-    a.label("missing");
     reply(a, 0x85, 12);
-    a.ld(FTGT).out(pout::SBYTE).ld(FID).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
-    a.li(1).out(pout::SBYTE);
-    for r in [T0, T1, T2, T3] {
-        a.ld(r).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
-    }
-    a.jmp("send_end");
+    send(a, &[S::B(FTGT), S::W(FID), S::Lit(&[1]), S::W(UNEXT), S::W(UNEXT + 1), S::W(T2), S::W(T3)]);
 }
 
 /// BEGIN's chunk size is 1 ..= 1024: one less is below 1024 (0 wraps to 0xFFFF).
@@ -597,16 +591,12 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &Tables) {
     missing(a);
     a.label("commit_redo");
     // Everything is missing: the upload starts over.
-    a.li(0).st(T0).st(T1).st(UNEXT).st(UNEXT + 1).st(UPS).st(UPS + 1);
-    a.li(0).st(IST).st(IK).st(IERR);
-    mov32(a, T2, UTOT);
-    a.jmp("missing");
+    a.li(0).st(UNEXT).st(UNEXT + 1).st(UPS).st(UPS + 1).st(IST).st(IK).st(IERR).jmp("missing_next");
     a.label("commit_idle");
     a.ld(MVALID).jz("unknown_upload");
     a.label("committed");
     reply(a, 0x84, 3);
-    a.ld(FTGT).out(pout::SBYTE).ld(FID).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
-    a.jmp("send_end");
+    send(a, &[S::B(FTGT), S::W(FID)]);
     a.label("commit_strip");
     a.ld(MVALID).jz("no_model");
     a.ld(SHAVE).jz("unknown_upload");
@@ -630,9 +620,11 @@ fn err(a: &mut Asm, kind: u8, m: u8) {
     a.call("error_inline").data(&[err_word(kind, m)]);
 }
 
-/// A message's index above an error's kind: the whole error in a word.
+/// The whole error in a word, as `error_word` sends it: the kind in bits 0..=6, the
+/// message index's tens in bit 7 and its ones as a digit in the high byte.
 fn err_word(kind: u8, m: u8) -> u16 {
-    (m as u16) << 4 | kind as u16
+    assert!(kind < 0x80 && m < 20);
+    ((b'0' + m % 10) as u16) << 8 | ((m / 10) as u16) << 7 | kind as u16
 }
 
 /// INFO's payload after its 16 header bytes: slots and the board's name. The design's JSON
@@ -647,6 +639,50 @@ pub fn info_tail(cfg: &HwConfig) -> Vec<u8> {
 /// the code and length in the word after the call.
 fn reply(a: &mut Asm, code: u8, len: u8) {
     a.call("reply").data(&[(len as u16) << 8 | code as u16]);
+}
+
+/// An item of a `send` list.
+#[derive(Clone, Copy)]
+enum S<'a> {
+    /// A register's low byte.
+    B(u8),
+    /// A register's high byte.
+    H(u8),
+    /// A register's 16 bits, low byte first.
+    W(u8),
+    /// Bytes as they are.
+    Lit(&'a [u8]),
+}
+
+// `send` list codes past the registers' (2·r + 1 for a high byte, r < 126).
+const S_LIT: u8 = 0xFE;
+const S_END: u8 = 0xFF;
+
+/// The rest of a frame through `send`, listed in the words after the call, two bytes a word:
+/// a register's low byte as 2·r, its high byte as 2·r + 1, `S_LIT` n and n bytes as they
+/// are, `S_END` the frame's end (its CRC; `send` does not return).
+fn send(a: &mut Asm, items: &[S]) {
+    let reg = |r: u8| {
+        assert!(r < S_LIT / 2, "register {r} past what a send list names");
+        2 * r
+    };
+    let mut b = Vec::new();
+    for it in items {
+        match *it {
+            S::B(r) => b.push(reg(r)),
+            S::H(r) => b.push(reg(r) + 1),
+            S::W(r) => b.extend([reg(r), reg(r) + 1]),
+            S::Lit(l) => {
+                for c in l.chunks(255) {
+                    b.extend([S_LIT, c.len() as u8]);
+                    b.extend(c);
+                }
+            }
+        }
+    }
+    b.push(S_END);
+    a.call("send");
+    pack(a, &b);
 }
 
 fn pack(a: &mut Asm, bytes: &[u8]) {
@@ -690,17 +726,11 @@ pub fn firmware_map(cfg: &HwConfig, stale_units: u16) -> (Vec<(usize, String)>, 
 fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     let info = DesignInfo::of(cfg);
     let mut a = Asm::new();
-    // INFO's tail first, packed two bytes a word, named by byte address. An ERROR's message
-    // is `#` and its index in `MESSAGES` in two digits, which the host reads as the text.
+    // The tables first, where an 8-bit index reaches them. An ERROR's message is `#` and its
+    // index in `MESSAGES` in two digits, which the host reads as the text.
     assert!(MESSAGES.len() <= 20, "message indices past two digits");
-    a.jmp("init");
-    let base = 2 * a.here() as u16;
-    let bytes = info_tail(cfg);
-    let info_text = (base, bytes.len() as u16);
-    pack(&mut a, &bytes);
+    a.jmp("hunt_clear");
     let t = tables(&mut a, cfg);
-    a.label("init");
-    a.li(stale_units).st(STALE).jmp("hunt_clear");
 
     // ---- Hunt: slide an 8-byte window over the line until it holds a header whose CRC-8 is
     // right; a failed check leaves the window as it was, so the hunt goes on one byte later.
@@ -789,7 +819,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.label("rxb");
     a.inp(pin::RXS).jz("rxb_idle").inp(pin::RX).ret();
     a.label("rxb_idle");
-    a.lra().alui(Alu::Sub, 1).st(RLR).ld(STALE).out(pout::TMR);
+    a.lra().alui(Alu::Sub, 1).st(RLR).li(stale_units).out(pout::TMR);
     a.label("rxb_wait");
     a.call("results").inp(pin::RXS).jnz("rxb_again");
     a.inp(pin::TMR).jnz("rxb_wait").jmp("hunt_clear");
@@ -801,7 +831,6 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.ld(LEN).alui(Alu::Xor, 2).jnz("bad_request");
     a.call("fields_id");
     reply(&mut a, 0x86, 11);
-    a.ld(FID).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
     // state (T2), len (T0:T1), crc (T3, RT)
     a.li(0).st(T2).st(T0).st(T1).st(T3).st(RT);
     a.ld(SHAVE).jz("q_send");
@@ -821,11 +850,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.inp(pin::ENG).alui(Alu::And, 1).jz("q_send");
     a.li(3).st(T2);
     a.label("q_send");
-    a.ld(T2).out(pout::SBYTE);
-    for r in [T0, T1, T3, RT] {
-        a.ld(r).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
-    }
-    a.jmp("send_end");
+    send(&mut a, &[S::W(FID), S::B(T2), S::W(T0), S::W(T1), S::W(T3), S::W(RT)]);
 
     // ---- FETCH: a hardware board keeps no results.
     a.label("fetch");
@@ -890,7 +915,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.li(0).call("send_counter").li(1).call("send_counter");
     a.ld(STRIPS).st(T0).ld(STRIPS + 1).st(T1).call("send_u64");
     if cfg.op_counters() {
-        a.ld(NOPS).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+        a.ld(NOPS).call("send16");
         a.li(2).st(CNT);
         a.label("counters_op");
         // CNT runs over the engine's selects 2 .. 2 + 2·n.
@@ -915,16 +940,13 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
 
     a.label("hello");
     a.ld(LEN).jnz("bad_request");
-    let info_len = 16 + info_tail(cfg).len() as u16;
-    a.li(0x81).st(HCODE).li(info_len).st(HLEN).call("reply_r");
-    let regs: Vec<u8> = [info.format_version, info.hash].iter().flat_map(|v| v.to_le_bytes()).collect();
-    for b in regs {
-        a.li(b as u16).out(pout::SBYTE);
-    }
-    for r in [MLEN, MLEN + 1, MCRC, MCRC + 1] {
-        a.ld(r).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
-    }
-    a.jmp("info_text");
+    let tail = info_tail(cfg);
+    let info_len = 16 + tail.len();
+    assert!(info_len < 256, "INFO's {info_len} bytes past a reply's inline length");
+    reply(&mut a, 0x81, info_len as u8);
+    let design: Vec<u8> = [info.format_version, info.hash].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let regs = [S::W(MLEN), S::W(MLEN + 1), S::W(MCRC), S::W(MCRC + 1)];
+    send(&mut a, &[&[S::Lit(&design)][..], &regs, &[S::Lit(&tail)]].concat());
     a.label("bad_request");
     err(&mut a, 3, msg::BAD_REQUEST);
     a.label("bad_frame");
@@ -936,21 +958,26 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.label("error_inline");
     a.lra().lpm();
     a.label("error_word");
-    a.st(T0).alui(Alu::And, 15).st(EKIND);
-    a.ld(T0).sh(Shift::Shr).sh(Shift::Shr).sh(Shift::Shr).sh(Shift::Shr).st(ADDR);
-    a.li(6).st(HLEN).li(0xFF).st(HCODE).call("reply_r");
-    a.ld(EKIND).out(pout::SBYTE).ld(EID).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
-    a.li(b'#' as u16).out(pout::SBYTE).li(b'0' as u16).st(T1);
-    a.ld(ADDR).alui(Alu::Sub, 10).jc("e_ones").st(ADDR).li(b'1' as u16).st(T1);
-    a.label("e_ones");
-    a.ld(T1).out(pout::SBYTE).ld(ADDR).alui(Alu::Add, b'0').out(pout::SBYTE).jmp("send_end");
+    // T1: the tens digit, from bit 7.
+    a.st(T0).alui(Alu::And, 0x7F).st(EKIND);
+    a.ld(T0).sh(Shift::Shl).sh(Shift::Hi).alui(Alu::And, 1).alui(Alu::Add, b'0').st(T1);
+    reply(&mut a, 0xFF, 6);
+    send(&mut a, &[S::B(EKIND), S::W(EID), S::Lit(b"#"), S::B(T1), S::H(T0)]);
 
-    // ---- The rest of a frame from program-memory text: ADDR (byte address), CNT bytes.
-    a.label("send_text");
-    a.ld(CNT).jz("send_end");
-    a.call("text_byte").out(pout::SBYTE);
-    a.ld(CNT).alui(Alu::Sub, 1).st(CNT).jmp("send_text");
-    // text_byte: A ← the text byte at ADDR, which advances.
+    // ---- send: the rest of a frame from the list after the call (`send`'s encoding).
+    a.label("send");
+    a.lra().sh(Shift::Shl).st(ADDR);
+    a.label("s_next");
+    a.call("text_byte").alui(Alu::Cmp, S_LIT).jnc("s_code");
+    a.sh(Shift::Shr).tax().ldx().jnc("s_out").sh(Shift::Hi);
+    a.label("s_out");
+    a.out(pout::SBYTE).jmp("s_next");
+    a.label("s_code");
+    a.alui(Alu::Xor, S_LIT).jnz("send_end");
+    a.call("text_byte").st(CNT);
+    a.label("s_lit");
+    a.call("text_byte").out(pout::SBYTE).ld(CNT).alui(Alu::Sub, 1).st(CNT).jnz("s_lit").jmp("s_next");
+    // text_byte: A ← the program-memory byte at ADDR (a byte address), which advances.
     a.label("text_byte");
     a.ld(ADDR).alui(Alu::Add, 1).st(ADDR).alui(Alu::Sub, 1).sh(Shift::Shr).lpm().jnc("text_lo");
     a.sh(Shift::Hi);
@@ -965,7 +992,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     // FIFO (a result frame may be on its way), so that the reply the firmware writes (INFO's
     // 44 bytes, COUNTERS' first values) fits the FIFO without a check per byte.
     a.label("reply");
-    a.lra().lpm().st(HLEN).sh(Shift::Lo).st(HCODE).ld(HLEN).sh(Shift::Hi).st(HLEN);
+    a.lra().lpm().st(HCODE).sh(Shift::Hi).st(HLEN);
     a.lra().alui(Alu::Add, 1).st(HRET).call("reply_r").ld(HRET).jpa();
     a.label("reply_r");
     a.inp(pin::SND).jnz("reply_r");
@@ -1006,23 +1033,21 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     // the return is kept.
     a.label("r_go");
     a.lra().st(RRET).ld(BSEQ).st(HSEQ).alui(Alu::Add, 1).st(BSEQ).call("head");
-    a.ld(RID).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.ld(RID).call("send16");
     a.ld(HCODE).alui(Alu::Xor, 0x91).jz("r_end");
-    a.ld(ROFF).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
-    a.ld(ROFF + 1).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.ld(ROFF).call("send16").ld(ROFF + 1).call("send16");
     a.ld(ROFF).alu(Alu::Add, RN).st(ROFF).ld(ROFF + 1).alui(Alu::Adc, 0).st(ROFF + 1);
     a.ld(RN).out(pout::SGO).ld(RRET).jpa();
     a.label("r_end");
-    a.ld(RLEN).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
-    a.ld(RLEN + 1).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
-    a.inp(pin::RES32L).st(RFCRC).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
-    a.inp(pin::RES32H).st(RFCRC + 1).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.ld(RLEN).call("send16").ld(RLEN + 1).call("send16");
+    a.inp(pin::RES32L).st(RFCRC).call("send16").inp(pin::RES32H).st(RFCRC + 1).call("send16");
     a.li(1).st(RENDSENT).li(0).out(pout::SGO).ld(RRET).jpa();
     a.label("r_ret");
     a.ret();
-
-    a.label("info_text");
-    a.li(info_text.0).st(ADDR).li(info_text.1).st(CNT).jmp("send_text");
+    // send16: A's two bytes, low first (a call that does not nest: `results` keeps its own
+    // return, and `send` lists need the index register, which `rxb` callers keep).
+    a.label("send16");
+    a.out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE).ret();
     a
 }
 
