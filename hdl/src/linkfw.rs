@@ -145,7 +145,6 @@ mod msg {
 
 // Registers.
 const W: u8 = 0; // W..W+7: the header window, oldest first
-const FRESH: u8 = 8; // a byte entered the window since the last check
 const LEN: u8 = 9; // payload length of the frame being received
 const LEFT: u8 = 10;
 const CODE: u8 = W + 3;
@@ -288,7 +287,6 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &Tables) {
     a.label("begin_fields");
     a.inp(pin::FB).st(T0).inp(pin::FB).sh(Shift::Swap).alu(Alu::Or, T0).stx();
     a.ld(CNT).alui(Alu::Sub, 1).st(CNT).jnz("begin_fields");
-    a.ld(FTGT).alui(Alu::Cmp, 2).jnc("bad_request");
     a.ld(FTGT).jnz("begin_strip");
     a.ld(FID).jnz("bad_request");
     // The checks both kinds of upload share (a strip's own come first, below).
@@ -305,15 +303,16 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &Tables) {
     a.ld(BCHUNK).alu(Alu::Xor, UCHUNK).jnz("begin_model");
     a.jmp("hunt_clear");
     a.label("begin_model");
-    a.li(0).st(MVALID).out(pout::MODEL).st(MLEN).st(MLEN + 1).st(MCRC).st(MCRC + 1);
-    a.st(USTRIP).st(UID).st(IST).st(IK).st(IERR);
+    a.call("forget").st(USTRIP).st(UID).st(IST).st(IK).st(IERR);
     // Either upload: from offset 0, of BEGIN's total, CRC and chunk.
     a.label("begin_upload");
-    a.li(0).st(UNEXT).st(UNEXT + 1).li(1).st(UACT);
+    a.li(0).st(UNEXT).st(UNEXT + 1).st(UPS).st(UPS + 1).li(1).st(UACT);
     mov32(a, UTOT, BTOT);
     mov32(a, UCRC, BCRC);
-    a.ld(BCHUNK).st(UCHUNK);
-    a.li(0).st(UPS).st(UPS + 1).jmp("hunt_clear");
+    a.ld(BCHUNK).st(UCHUNK).jmp("hunt_clear");
+    // forget: no model (A is 0 after).
+    a.label("forget");
+    a.li(0).st(MVALID).out(pout::MODEL).st(MLEN).st(MLEN + 1).st(MCRC).st(MCRC + 1).ret();
     // A strip: checked as `StripJob::check` does, then the engine starts at once and the
     // strip's input is an upload into it.
     a.label("begin_strip");
@@ -356,16 +355,14 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &Tables) {
     a.jmp("begin_upload");
     a.label("bad_job");
     err(a, 6, msg::BAD_JOB);
-    // mul: PP ← PA0 × PB (48 × 16 bits); mul_again: PA0 ← PP, PB ← A, then mul; mul_h:
-    // PA0 ← A, PB ← the height, then mul.
+    // mul_h: PP ← A × the height; mul_again: PP ← PP × A (48 × 16 bits, kept to 48, through
+    // PA0 and PB).
+    a.label("mul_h");
+    a.st(PP).li(0).st(PP + 1).st(PP + 2).ld(BJOB + 2);
     a.label("mul_again");
     a.st(PB);
     mov32(a, PA0, PP);
-    a.ld(PP + 2).st(PA0 + 2).jmp("mul");
-    a.label("mul_h");
-    a.st(PA0).li(0).st(PA0 + 1).st(PA0 + 2).ld(BJOB + 2).st(PB);
-    a.label("mul");
-    a.li(0).st(PP).st(PP + 1).st(PP + 2);
+    a.ld(PP + 2).st(PA0 + 2).li(0).st(PP).st(PP + 1).st(PP + 2);
     a.label("mul_loop");
     a.ld(PB).jz("mul_done").sh(Shift::Shr).st(PB).jnc("mul_shift");
     a.ld(PP).alu(Alu::Add, PA0).st(PP).ld(PP + 1).alu(Alu::Adc, PA0 + 1).st(PP + 1);
@@ -387,54 +384,51 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &Tables) {
     // 8 ≤ LEN < 1032: LEN − 8 below 1024, its high byte below 4.
     a.ld(LEN).alui(Alu::Sub, 8).sh(Shift::Hi).alui(Alu::And, 0xFC).jnz("bad_request");
     a.call("fields_tid");
-    a.ld(FTGT).alui(Alu::Cmp, 2).jnc("bad_request");
     a.ld(LEN).alui(Alu::Sub, 7).st(DN);
     a.ld(UACT).jz("hunt_clear");
     a.ld(USTRIP).alu(Alu::Xor, FTGT).jnz("hunt_clear");
     a.ld(FID).alu(Alu::Xor, UID).jnz("hunt_clear");
     ne32(a, DOFF, UNEXT, "hunt_clear");
-    // Expected size: min(chunk, total − next).
+    // Expected size: min(chunk, total − next). T0:T1 keeps total − next until `data_done`
+    // (`results` leaves it).
     sub32(a, T0, UTOT, UNEXT);
-    a.ld(UCHUNK).st(T2);
-    a.ld(T1).jnz("data_exp");
-    a.ld(T0).alu(Alu::Cmp, UCHUNK).jnc("data_exp");
-    a.ld(T0).st(T2);
+    a.ld(T1).jnz("data_chunk");
+    a.ld(T0).alu(Alu::Cmp, UCHUNK).jc("data_exp");
+    a.label("data_chunk");
+    a.ld(UCHUNK);
     a.label("data_exp");
-    a.ld(DN).alu(Alu::Xor, T2).jnz("hunt_clear");
+    a.alu(Alu::Xor, DN).jnz("hunt_clear");
     a.ld(USTRIP).jz("model_feed");
     // A strip's pixels: the feeder moves them to the engine as it takes them (from the frame
     // buffer's start, where the pointer still is).
     a.call("up_load").ld(DN).out(pout::FEED);
     a.label("strip_feed");
     a.inp(pin::ENG).alui(Alu::And, 4).jnz("strip_fail");
-    a.inp(pin::FEED).jz("strip_fed");
+    a.inp(pin::FEED).jz("data_done");
     a.call("results").jmp("strip_feed");
     a.label("strip_fail");
     // No program the engine accepts: it will take no input.
     a.li(0).out(pout::FEED).st(UACT).st(RACT).li(1).st(SFAIL).jmp("hunt_clear");
-    a.label("strip_fed");
+    // The chunk is in (either kind): the upload's CRC and offset go on; a strip's input is
+    // whole after its last chunk.
+    a.label("data_done");
     a.call("up_keep");
-    sub32(a, T0, UTOT, UNEXT);
     a.ld(UNEXT).alu(Alu::Add, DN).st(UNEXT).ld(UNEXT + 1).alui(Alu::Adc, 0).st(UNEXT + 1);
+    a.ld(USTRIP).jz("hunt_clear");
     a.ld(T1).jnz("hunt_clear");
     a.ld(T0).alu(Alu::Xor, DN).jnz("hunt_clear");
-    a.li(0).st(UACT).li(1).st(SINDONE).li(0).st(SCRCOK);
-    a.ld(UPS).alu(Alu::Xor, UCRC).jnz("hunt_clear");
-    a.ld(UPS + 1).alu(Alu::Xor, UCRC + 1).jnz("hunt_clear");
+    a.li(0).st(UACT).st(SCRCOK).li(1).st(SINDONE);
+    ne32(a, UPS, UCRC, "hunt_clear");
     a.li(1).st(SCRCOK).jmp("hunt_clear");
     a.label("model_feed");
     // Feed the model parser, byte by byte, through the upload CRC.
-    a.call("up_load").ld(DN).st(LEFT);
+    a.call("up_load").ld(DN).st(LEFT).jmp("feed");
+    a.label("parsed");
+    a.ld(LEFT).alui(Alu::Sub, 1).st(LEFT).jz("data_done");
     a.label("feed");
     a.inp(pin::FB).st(IBYTE).out(pout::RX32);
-    a.jmp("parse");
-    a.label("parsed");
-    a.ld(LEFT).alui(Alu::Sub, 1).st(LEFT).jnz("feed");
-    a.call("up_keep");
-    a.ld(UNEXT).alu(Alu::Add, DN).st(UNEXT).ld(UNEXT + 1).alui(Alu::Adc, 0).st(UNEXT + 1);
-    a.jmp("hunt_clear");
 
-    // ---- The parser: one byte in IBYTE, then back to `parsed`.
+    // ---- The parser (`feed` falls into it): one byte in IBYTE, then back to `parsed`.
     // Words come first and skip the byte count and the field shift register, which only the
     // header, section and tail states read: the common byte is the short path.
     a.label("parse");
@@ -555,27 +549,25 @@ fn upload(a: &mut Asm, cfg: &HwConfig, t: &Tables) {
     a.label("commit");
     a.ld(LEN).alui(Alu::Xor, 3).jnz("bad_request");
     a.call("fields_tid");
-    a.ld(FTGT).alui(Alu::Cmp, 2).jnc("bad_request");
     a.ld(FTGT).jnz("commit_strip");
     a.ld(UACT).jz("commit_idle");
     a.ld(USTRIP).jnz("commit_idle");
     // Missing [next, total)?
     ne32(a, UNEXT, UTOT, "commit_missing");
-    // Every byte is there: the whole upload's CRC, then the image's own checks.
-    a.ld(UPS).st(T0).ld(UPS + 1).st(T1);
-    ne32(a, T0, UCRC, "commit_redo");
+    // Every byte is there: the whole upload's CRC, then the image's own checks (the
+    // parser's error first: IST 5).
+    ne32(a, UPS, UCRC, "commit_redo");
     a.li(0).st(UACT);
-    a.ld(IST).alui(Alu::Xor, 5).jnz("commit_st");
+    a.ld(IST).alui(Alu::Xor, 4).jz("commit_res").alui(Alu::Xor, 4 ^ 5).jnz("commit_early");
     a.ld(IERR).jmp("error_word");
-    a.label("commit_st");
-    a.ld(IST).alui(Alu::Xor, 4).jz("commit_res");
+    a.label("commit_early");
     err(a, 5, msg::EARLY);
     a.label("commit_res");
-    // The image ends with its own CRC, so the CRC of the whole is the CRC-32 residue.
-    ne16(a, T0, 0xDF1C, "commit_imgcrc");
-    ne16(a, T1, 0x2144, "commit_imgcrc");
-    a.ld(HSCALE).jz("commit_hdr");
-    a.ld(HSCALE).alui(Alu::Cmp, 5).jnc("commit_hdr");
+    // The image ends with its own CRC, so the CRC of the whole is the CRC-32 residue: checked
+    // in the receive CRC unit, which the next frame's header starts over.
+    a.call("up_load").call("residue").jnz("commit_imgcrc");
+    // Scale 1 ..= 4: one less is below 4.
+    a.ld(HSCALE).alui(Alu::Sub, 1).alui(Alu::Cmp, 4).jnc("commit_hdr");
     for r in [HIN, HOUT, HWCAP, NOPS] {
         a.ld(r).jz("commit_hdr");
     }
@@ -694,6 +686,7 @@ fn pack(a: &mut Asm, bytes: &[u8]) {
 struct Tables {
     caps: u8,
     states: u8,
+    cmds: u8,
 }
 
 fn tables(a: &mut Asm, cfg: &HwConfig) -> Tables {
@@ -708,8 +701,13 @@ fn tables(a: &mut Asm, cfg: &HwConfig) -> Tables {
     for l in ["p_hdr", "p_sec", "parsed", "p_tail", "p_done", "parsed"] {
         a.jmp(l);
     }
+    // cmds: the commands 1 ..= 8.
+    let cmds = a.here();
+    for l in ["hello", "begin", "data", "commit", "query", "fetch", "counters", "reset"] {
+        a.jmp(l);
+    }
     assert!(a.here() <= 256, "the tables end past 256");
-    Tables { caps: caps as u8, states: states as u8 }
+    Tables { caps: caps as u8, states: states as u8, cmds: cmds as u8 }
 }
 
 /// The firmware for a design; `stale_units` is the partial-frame timeout in 256-cycle units.
@@ -734,21 +732,19 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
 
     // ---- Hunt: slide an 8-byte window over the line until it holds a header whose CRC-8 is
     // right; a failed check leaves the window as it was, so the hunt goes on one byte later.
+    // A cleared window fails the check at its first byte, so `hunt_clear` may fall into it.
     a.label("hunt_clear");
     a.li(0);
     for i in 0..8 {
         a.st(W + i);
     }
-    a.st(FRESH);
     a.label("hunt");
-    a.ld(FRESH).jz("hunt_wait");
-    a.li(0).st(FRESH);
     for (k, b) in FRAME_START.into_iter().enumerate() {
         a.ld(W + k as u8).alui(Alu::Xor, b).jnz("hunt_wait");
     }
     // len = W5 | W6 << 8 ≤ 4096
     a.ld(W + 6).sh(Shift::Swap).alu(Alu::Or, W + 5).st(LEN);
-    a.li(4097).st(T0).ld(LEN).alu(Alu::Cmp, T0).jnc("hunt_wait");
+    a.li(4096).alu(Alu::Cmp, LEN).jc("hunt_wait");
     // CRC-8 of the first seven bytes against the eighth; the frame's CRC-32 starts over the
     // same bytes (a failed check starts it again).
     a.ld(W).ldh(1).out(pout::CRC8).out(pout::RX32).li(W as u16 + 1).tax().li(6).st(CNT);
@@ -763,7 +759,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     for i in 0..7 {
         a.ld(W + i + 1).st(W + i);
     }
-    a.inp(pin::RX).st(W + 7).li(1).st(FRESH).jmp("hunt");
+    a.inp(pin::RX).st(W + 7).jmp("hunt");
 
     // ---- A header: the frame's CRC-32 has its eight bytes (the window stays until the next
     // hunt, so CODE and SEQ are its bytes); the payload's first seven
@@ -771,7 +767,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     // start, so a DATA chunk of `MAX_CHUNK` bytes fills the buffer without overwriting its
     // fields; then four CRC bytes; a line silent for the timeout gives the frame up.
     a.label("frame");
-    a.li(0).out(pout::FBP).li(P as u16).tax();
+    a.li(0).out(pout::FBP).st(EID).li(P as u16).tax();
     // Below seven bytes LEN − 7 wraps past anything LEFT counts down through.
     a.ld(LEN).st(LEFT).jz("crc").alui(Alu::Sub, 7).st(PEND);
     a.label("pay_f");
@@ -786,32 +782,31 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.label("crc_byte");
     a.call("rxb").out(pout::RX32);
     a.ld(CNT).alui(Alu::Sub, 1).st(CNT).jnz("crc_byte");
-    a.li(0xDF1C).st(T0).inp(pin::RX32L).alu(Alu::Xor, T0).jnz("bad_frame");
-    a.li(0x2144).st(T0).inp(pin::RX32H).alu(Alu::Xor, T0).jnz("bad_frame");
+    a.call("residue").jnz("bad_frame");
 
     // ---- The frame is good: act on it.
-    // Codes 1 ..= 8 through a table of jumps (code 0 wraps past its end).
-    a.li(0).st(EID).out(pout::FBP);
-    a.ld(CODE).alui(Alu::Sub, 1).alui(Alu::Cmp, 8).jnc("unknown_cmd");
-    let base = a.here() as u16 + 4 - 1;
-    a.ldi(base as u8).ldh((base >> 8) as u8).alu(Alu::Add, CODE).jpa();
-    for l in ["hello", "begin", "data", "commit", "query", "fetch", "counters", "reset"] {
-        a.jmp(l);
-    }
+    // Codes 1 ..= 8 through the table `cmds` (code 0 wraps past its end).
+    a.li(0).out(pout::FBP);
+    a.ld(CODE).alui(Alu::Sub, 1).alui(Alu::Cmp, 8).jnc("unknown_cmd").alui(Alu::Add, t.cmds).jpa();
     a.label("unknown_cmd");
     err(&mut a, 2, msg::UNKNOWN_CMD);
 
     // Payload fields from P: `target u8, id u16` and a u32 (DATA's offset, BEGIN's total);
     // FETCH and QUERY start at the id.
+    // fields_tid checks the target (0 or 1) once an ERROR would name the id.
     a.label("fields_tid");
-    a.ld(P).st(FTGT);
     a.ld(P + 4).sh(Shift::Swap).alu(Alu::Or, P + 3).st(DOFF);
     a.ld(P + 6).sh(Shift::Swap).alu(Alu::Or, P + 5).st(DOFF + 1);
-    a.ld(P + 2).sh(Shift::Swap).alu(Alu::Or, P + 1).jmp("fields_st");
+    a.ld(P + 2).sh(Shift::Swap).alu(Alu::Or, P + 1).st(FID).st(EID);
+    a.ld(P).st(FTGT).alui(Alu::Cmp, 2).jnc("bad_request").ret();
     a.label("fields_id");
-    a.ld(P + 1).sh(Shift::Swap).alu(Alu::Or, P);
-    a.label("fields_st");
-    a.st(FID).st(EID).ret();
+    a.ld(P + 1).sh(Shift::Swap).alu(Alu::Or, P).st(FID).st(EID).ret();
+    // residue: A = 0 when the receive CRC-32 has a message and its CRC (the residue).
+    a.label("residue");
+    a.li(0xDF1C).st(T0).inp(pin::RX32L).alu(Alu::Xor, T0).jnz("residue_ret");
+    a.li(0x2144).st(T0).inp(pin::RX32H).alu(Alu::Xor, T0);
+    a.label("residue_ret");
+    a.ret();
 
     // rxb: A ← the next received byte. Waiting is the rare case and calls `results`, so it
     // keeps its return address, less one: the `call rxb` it repeats once a byte is there.
@@ -879,10 +874,8 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.inp(pin::FEED).jnz("drain");
     a.ld(DLEFT).alu(Alu::Or, DLEFT + 1).jz("drain_wait");
     // At most 4096 zeros at a time.
-    a.li(4096).st(T0).st(T2).li(0).st(T1);
-    a.ld(DLEFT + 1).jnz("drain_n");
-    a.ld(DLEFT).alu(Alu::Cmp, T0).jnc("drain_n");
-    a.ld(DLEFT).st(T2);
+    a.li(4096).st(T2).ld(DLEFT + 1).jnz("drain_n");
+    a.ld(DLEFT).alu(Alu::Cmp, T2).jnc("drain_n").st(T2);
     a.label("drain_n");
     a.ld(T2).out(pout::FEEDZ);
     a.ld(DLEFT).alu(Alu::Sub, T2).st(DLEFT).ld(DLEFT + 1).alui(Alu::Sbc, 0).st(DLEFT + 1).jmp("drain");
@@ -896,7 +889,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.inp(pin::DONE);
     a.li(0).st(SHAVE);
     a.ld(RKEEP).jnz("reset_keep");
-    a.li(0).st(MVALID).out(pout::MODEL).st(MLEN).st(MLEN + 1).st(MCRC).st(MCRC + 1).st(NOPS);
+    a.call("forget").st(NOPS);
     a.label("reset_keep");
     reply(&mut a, 0x88, 0);
     a.jmp("send_end");
@@ -950,7 +943,6 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.label("bad_request");
     err(&mut a, 3, msg::BAD_REQUEST);
     a.label("bad_frame");
-    a.li(0).st(EID);
     err(&mut a, 1, msg::BAD_FRAME);
 
     // ---- ERROR: kind, id, then `#` and the message's index in two digits; the error's word
