@@ -19,8 +19,11 @@
 //! Size: the core's link register is one deep, so code that is itself called (`results`,
 //! `mul`) stays flat, and what repeats in the top-level code is a call whose arguments are
 //! the word after it (`reply`, `error_inline`, `perr`: read with `lra` and `lpm`, the return
-//! past them with `jpa`), which fits the program in `PA = 11`. The per-byte paths (payload
-//! receive, the parser's words) gained no calls.
+//! past them with `jpa`), which fits the program in `PA = 11`. A reply's fields are a list of
+//! registers and literal bytes after a call to `send`, two bytes a word, where unrolled code
+//! took two to four words a byte; small tables (memory capacities, the parser's states) sit
+//! below address 256, where `alui.add` reaches them. The per-byte paths (payload receive, the
+//! parser's words) gained no calls.
 //!
 //! Ports (the I/O block's side of the core's `in` / `out`; the numbers in [`pin`], [`pout`]):
 //! - receive: `RXS` (1 when a byte waits), `RX` (the byte; the read pops it), `CRC8` and
@@ -142,7 +145,6 @@ mod msg {
 
 // Registers.
 const W: u8 = 0; // W..W+7: the header window, oldest first
-const FRESH: u8 = 8; // a byte entered the window since the last check
 const LEN: u8 = 9; // payload length of the frame being received
 const LEFT: u8 = 10;
 const CODE: u8 = W + 3;
@@ -152,14 +154,12 @@ const T1: u8 = 14;
 const CNT: u8 = 15;
 const ADDR: u8 = 16;
 const EKIND: u8 = 17;
-const STALE: u8 = 19; // the timeout, in units of 256 cycles
 const EID: u8 = 20; // the id an ERROR names
 const FTGT: u8 = 21; // payload fields: target, id
 const FID: u8 = 22;
 const MVALID: u8 = 23; // a verified model is loaded
 const MLEN: u8 = 24; // MLEN, MLEN+1: its length; MCRC, MCRC+1: its CRC-32
 const MCRC: u8 = 26;
-const NOPS: u8 = 28; // its op count
 const STRIPS: u8 = 29; // STRIPS, STRIPS+1: strips computed since power-up
                        // The upload in progress (32-bit values in two registers, low half first).
 const UACT: u8 = 30;
@@ -191,7 +191,8 @@ const IERR: u8 = 72;
 const IBYTE: u8 = 73;
 const ICAP: u8 = 74;
 const IWLAST: u8 = 75;
-const HIN: u8 = 77; // the program header's fields (NOPS above)
+const NOPS: u8 = 76; // the program header's fields at addresses 2..=6, in order: op count,
+const HIN: u8 = 77; // input and output channels, scale, width cap
 const HOUT: u8 = 78;
 const HSCALE: u8 = 79;
 const HWCAP: u8 = 80;
@@ -258,20 +259,12 @@ fn shift_in32(a: &mut Asm, lo: u8, b: u8) {
     a.ld(b).sh(Shift::Swap).alu(Alu::Or, T3).st(lo + 1);
 }
 
-/// A MISSING reply: target FTGT, id FID, one range `[T0:T1, +T2:T3)`; `missing_next`: the
-/// range `[UNEXT, UTOT)`.
+/// A MISSING reply: target FTGT, id FID, one range `[UNEXT, UTOT)`.
 fn missing(a: &mut Asm) {
     a.label("missing_next");
-    mov32(a, T0, UNEXT);
     sub32(a, T2, UTOT, UNEXT);
-    a.label("missing");
     reply(a, 0x85, 12);
-    a.ld(FTGT).out(pout::SBYTE).ld(FID).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
-    a.li(1).out(pout::SBYTE);
-    for r in [T0, T1, T2, T3] {
-        a.ld(r).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
-    }
-    a.jmp("send_end");
+    send(a, &[S::B(FTGT), S::W(FID), S::Lit(&[1]), S::W(UNEXT), S::W(UNEXT + 1), S::W(T2), S::W(T3)]);
 }
 
 /// BEGIN's chunk size is 1 ..= 1024: one less is below 1024 (0 wraps to 0xFFFF).
@@ -281,7 +274,7 @@ fn chunk_check(a: &mut Asm) {
 
 /// BEGIN, DATA and COMMIT of the model: the upload taken in order, parsed and written through
 /// the load port as it arrives, and valid only once COMMIT has checked the whole.
-fn upload(a: &mut Asm, cfg: &HwConfig) {
+fn upload(a: &mut Asm, cfg: &HwConfig, t: &Tables) {
     let info = DesignInfo::of(cfg);
     let wbytes = (cfg.lanes / 8) as u16;
     // ---- BEGIN target id total chunk crc width height keep_x0 keep_w
@@ -294,7 +287,6 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.label("begin_fields");
     a.inp(pin::FB).st(T0).inp(pin::FB).sh(Shift::Swap).alu(Alu::Or, T0).stx();
     a.ld(CNT).alui(Alu::Sub, 1).st(CNT).jnz("begin_fields");
-    a.ld(FTGT).alui(Alu::Cmp, 2).jnc("bad_request");
     a.ld(FTGT).jnz("begin_strip");
     a.ld(FID).jnz("bad_request");
     // The checks both kinds of upload share (a strip's own come first, below).
@@ -311,15 +303,16 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.ld(BCHUNK).alu(Alu::Xor, UCHUNK).jnz("begin_model");
     a.jmp("hunt_clear");
     a.label("begin_model");
-    a.li(0).st(MVALID).out(pout::MODEL).st(MLEN).st(MLEN + 1).st(MCRC).st(MCRC + 1);
-    a.st(USTRIP).st(UID).st(IST).st(IK).st(IERR);
+    a.call("forget").st(USTRIP).st(UID).st(IST).st(IK).st(IERR);
     // Either upload: from offset 0, of BEGIN's total, CRC and chunk.
     a.label("begin_upload");
-    a.li(0).st(UNEXT).st(UNEXT + 1).li(1).st(UACT);
+    a.li(0).st(UNEXT).st(UNEXT + 1).st(UPS).st(UPS + 1).li(1).st(UACT);
     mov32(a, UTOT, BTOT);
     mov32(a, UCRC, BCRC);
-    a.ld(BCHUNK).st(UCHUNK);
-    a.li(0).st(UPS).st(UPS + 1).jmp("hunt_clear");
+    a.ld(BCHUNK).st(UCHUNK).jmp("hunt_clear");
+    // forget: no model (A is 0 after).
+    a.label("forget");
+    a.li(0).st(MVALID).out(pout::MODEL).st(MLEN).st(MLEN + 1).st(MCRC).st(MCRC + 1).ret();
     // A strip: checked as `StripJob::check` does, then the engine starts at once and the
     // strip's input is an upload into it.
     a.label("begin_strip");
@@ -362,16 +355,14 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.jmp("begin_upload");
     a.label("bad_job");
     err(a, 6, msg::BAD_JOB);
-    // mul: PP ← PA0 × PB (48 × 16 bits); mul_again: PA0 ← PP, PB ← A, then mul; mul_h:
-    // PA0 ← A, PB ← the height, then mul.
+    // mul_h: PP ← A × the height; mul_again: PP ← PP × A (48 × 16 bits, kept to 48, through
+    // PA0 and PB).
+    a.label("mul_h");
+    a.st(PP).li(0).st(PP + 1).st(PP + 2).ld(BJOB + 2);
     a.label("mul_again");
     a.st(PB);
     mov32(a, PA0, PP);
-    a.ld(PP + 2).st(PA0 + 2).jmp("mul");
-    a.label("mul_h");
-    a.st(PA0).li(0).st(PA0 + 1).st(PA0 + 2).ld(BJOB + 2).st(PB);
-    a.label("mul");
-    a.li(0).st(PP).st(PP + 1).st(PP + 2);
+    a.ld(PP + 2).st(PA0 + 2).li(0).st(PP).st(PP + 1).st(PP + 2);
     a.label("mul_loop");
     a.ld(PB).jz("mul_done").sh(Shift::Shr).st(PB).jnc("mul_shift");
     a.ld(PP).alu(Alu::Add, PA0).st(PP).ld(PP + 1).alu(Alu::Adc, PA0 + 1).st(PP + 1);
@@ -393,64 +384,58 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     // 8 ≤ LEN < 1032: LEN − 8 below 1024, its high byte below 4.
     a.ld(LEN).alui(Alu::Sub, 8).sh(Shift::Hi).alui(Alu::And, 0xFC).jnz("bad_request");
     a.call("fields_tid");
-    a.ld(FTGT).alui(Alu::Cmp, 2).jnc("bad_request");
     a.ld(LEN).alui(Alu::Sub, 7).st(DN);
     a.ld(UACT).jz("hunt_clear");
     a.ld(USTRIP).alu(Alu::Xor, FTGT).jnz("hunt_clear");
     a.ld(FID).alu(Alu::Xor, UID).jnz("hunt_clear");
     ne32(a, DOFF, UNEXT, "hunt_clear");
-    // Expected size: min(chunk, total − next).
+    // Expected size: min(chunk, total − next). T0:T1 keeps total − next until `data_done`
+    // (`results` leaves it).
     sub32(a, T0, UTOT, UNEXT);
-    a.ld(UCHUNK).st(T2);
-    a.ld(T1).jnz("data_exp");
-    a.ld(T0).alu(Alu::Cmp, UCHUNK).jnc("data_exp");
-    a.ld(T0).st(T2);
+    a.ld(T1).jnz("data_chunk");
+    a.ld(T0).alu(Alu::Cmp, UCHUNK).jc("data_exp");
+    a.label("data_chunk");
+    a.ld(UCHUNK);
     a.label("data_exp");
-    a.ld(DN).alu(Alu::Xor, T2).jnz("hunt_clear");
+    a.alu(Alu::Xor, DN).jnz("hunt_clear");
     a.ld(USTRIP).jz("model_feed");
     // A strip's pixels: the feeder moves them to the engine as it takes them (from the frame
     // buffer's start, where the pointer still is).
     a.call("up_load").ld(DN).out(pout::FEED);
     a.label("strip_feed");
     a.inp(pin::ENG).alui(Alu::And, 4).jnz("strip_fail");
-    a.inp(pin::FEED).jz("strip_fed");
+    a.inp(pin::FEED).jz("data_done");
     a.call("results").jmp("strip_feed");
     a.label("strip_fail");
     // No program the engine accepts: it will take no input.
     a.li(0).out(pout::FEED).st(UACT).st(RACT).li(1).st(SFAIL).jmp("hunt_clear");
-    a.label("strip_fed");
+    // The chunk is in (either kind): the upload's CRC and offset go on; a strip's input is
+    // whole after its last chunk.
+    a.label("data_done");
     a.call("up_keep");
-    sub32(a, T0, UTOT, UNEXT);
     a.ld(UNEXT).alu(Alu::Add, DN).st(UNEXT).ld(UNEXT + 1).alui(Alu::Adc, 0).st(UNEXT + 1);
+    a.ld(USTRIP).jz("hunt_clear");
     a.ld(T1).jnz("hunt_clear");
     a.ld(T0).alu(Alu::Xor, DN).jnz("hunt_clear");
-    a.li(0).st(UACT).li(1).st(SINDONE).li(0).st(SCRCOK);
-    a.ld(UPS).alu(Alu::Xor, UCRC).jnz("hunt_clear");
-    a.ld(UPS + 1).alu(Alu::Xor, UCRC + 1).jnz("hunt_clear");
+    a.li(0).st(UACT).st(SCRCOK).li(1).st(SINDONE);
+    ne32(a, UPS, UCRC, "hunt_clear");
     a.li(1).st(SCRCOK).jmp("hunt_clear");
     a.label("model_feed");
     // Feed the model parser, byte by byte, through the upload CRC.
-    a.call("up_load").ld(DN).st(LEFT);
+    a.call("up_load").ld(DN).st(LEFT).jmp("feed");
+    a.label("parsed");
+    a.ld(LEFT).alui(Alu::Sub, 1).st(LEFT).jz("data_done");
     a.label("feed");
     a.inp(pin::FB).st(IBYTE).out(pout::RX32);
-    a.jmp("parse");
-    a.label("parsed");
-    a.ld(LEFT).alui(Alu::Sub, 1).st(LEFT).jnz("feed");
-    a.call("up_keep");
-    a.ld(UNEXT).alu(Alu::Add, DN).st(UNEXT).ld(UNEXT + 1).alui(Alu::Adc, 0).st(UNEXT + 1);
-    a.jmp("hunt_clear");
 
-    // ---- The parser: one byte in IBYTE, then back to `parsed`.
+    // ---- The parser (`feed` falls into it): one byte in IBYTE, then back to `parsed`.
     // Words come first and skip the byte count and the field shift register, which only the
     // header, section and tail states read: the common byte is the short path.
     a.label("parse");
     a.ld(IST).alui(Alu::Xor, 2).jz("p_words");
     shift_in32(a, ISH, IBYTE);
     a.ld(IK).st(T2).alui(Alu::Add, 1).st(IK);
-    for (st, l) in [(0, "p_hdr"), (1, "p_sec"), (3, "p_tail"), (4, "p_done")] {
-        a.ld(IST).alui(Alu::Xor, st).jz(l);
-    }
-    a.jmp("parsed");
+    a.ld(IST).alui(Alu::Add, t.states).jpa();
     let perr = |a: &mut Asm, m: u8| {
         a.call("perr").data(&[err_word(5, m)]);
     };
@@ -470,40 +455,29 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     }
     a.ld(T2).alui(Alu::Xor, 15).jnz("parsed");
     mov32(a, INSEC, ISH);
-    a.li(0).st(IK).li(1).st(IST);
-    a.ld(INSEC).alu(Alu::Or, INSEC + 1).jnz("parsed");
-    a.li(3).st(IST).jmp("parsed");
+    a.jmp("p_sec_next");
     // Section: memory (1 byte), address, count.
     a.label("p_sec");
     a.ld(T2).jnz("p_sec_1");
-    a.ld(IBYTE).st(IMEM).jz("p_sec_mem");
-    a.ld(IBYTE).alui(Alu::Cmp, 5).jc("p_sec_cap");
+    // Memories 1 ..= 4: one less is below 4 (0 wraps).
+    a.ld(IBYTE).st(IMEM).alui(Alu::Sub, 1).alui(Alu::Cmp, 4).jnc("p_sec_mem");
+    // The memory's capacity in words, and its word's last byte index, from `caps`.
+    a.sh(Shift::Shl).alui(Alu::Add, t.caps).st(T3).lpm().st(ICAP);
+    a.ld(T3).alui(Alu::Add, 1).lpm().st(IWLAST).jmp("parsed");
     a.label("p_sec_mem");
     perr(a, msg::MEMORY);
-    a.label("p_sec_cap");
-    // The memory's capacity in words, and its word's last byte index.
-    a.li(1).st(IWLAST);
-    for m in [Mem::Program, Mem::Weight, Mem::FpWeight, Mem::Const] {
-        let (bytes, cap) = m.geometry(cfg);
-        let skip = format!("p_cap_{}", m as u8);
-        a.ld(IMEM).alui(Alu::Xor, m as u8).jnz(&skip);
-        a.li(cap as u16).st(ICAP).li(bytes as u16 - 1).st(IWLAST);
-        a.label(&skip);
-    }
-    a.jmp("parsed");
     a.label("p_sec_1");
     a.ld(T2).alui(Alu::Xor, 4).jnz("p_sec_2");
     mov32(a, IADDR, ISH);
     a.jmp("parsed");
     a.label("p_sec_2");
     a.ld(T2).alui(Alu::Xor, 8).jnz("parsed");
-    mov32(a, ICNT, ISH);
-    a.li(0).st(IWB);
-    // addr ≤ cap and count ≤ cap − addr (capacities are below 2^16).
+    a.ld(ISH).st(ICNT).li(0).st(IWB);
+    // addr ≤ cap and count ≤ cap − addr (capacities are below 2^16, so the address and the
+    // count are 16-bit from here on).
     a.ld(IADDR + 1).jnz("p_overflow");
-    a.ld(ICNT + 1).jnz("p_overflow");
-    a.ld(ICAP).alu(Alu::Cmp, IADDR).jc("p_overflow");
-    a.ld(ICAP).alu(Alu::Sub, IADDR).alu(Alu::Cmp, ICNT).jc("p_overflow");
+    a.ld(ISH + 1).jnz("p_overflow");
+    a.ld(ICAP).alu(Alu::Sub, IADDR).jc("p_overflow").alu(Alu::Cmp, ICNT).jc("p_overflow");
     // The load port's memory and address once per section; each word advances the address.
     a.ld(IMEM).out(pout::LMEM).ld(IADDR).out(pout::LADRL);
     a.li(2).st(IST);
@@ -511,12 +485,6 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.jmp("p_sec_end");
     a.label("p_overflow");
     perr(a, msg::OVERFLOW);
-    // The end of a section: the next one, or the tail after the last.
-    a.label("p_sec_end");
-    a.li(0).st(IK).li(1).st(IST);
-    a.ld(INSEC).alui(Alu::Sub, 1).st(INSEC).ld(INSEC + 1).alui(Alu::Sbc, 0).st(INSEC + 1);
-    a.alu(Alu::Or, INSEC).jnz("parsed");
-    a.li(3).st(IST).jmp("parsed");
     // Words: bytes shift into IW from the top; a word is complete after IWLAST + 1 bytes.
     // Words. Two-byte words (every memory's but the wide weights') take the short path: the
     // first byte into IW+3, the second on top of it.
@@ -552,20 +520,21 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.label("p_word");
     a.out(pout::LGO);
     // The program header's fields, as the engine will read them (only the program memory's
-    // words count their address).
+    // words count their address): words 2 ..= 6 into NOPS ..= HWCAP.
     a.ld(IMEM).alui(Alu::Xor, Mem::Program as u8).jnz("p_word_next");
-    a.ld(IADDR + 1).jnz("p_word_addr");
-    for (addr, r) in [(2, NOPS), (3, HIN), (4, HOUT), (5, HSCALE), (6, HWCAP)] {
-        let skip = format!("p_hdrw_{addr}");
-        a.ld(IADDR).alui(Alu::Xor, addr).jnz(&skip).ld(IW + 3).st(r);
-        a.label(&skip);
-    }
+    a.ld(IADDR).alui(Alu::Sub, 2).alui(Alu::Cmp, 5).jnc("p_word_addr");
+    a.alui(Alu::Add, NOPS).tax().ld(IW + 3).stx();
     a.label("p_word_addr");
-    a.ld(IADDR).alui(Alu::Add, 1).st(IADDR).ld(IADDR + 1).alui(Alu::Adc, 0).st(IADDR + 1);
+    a.ld(IADDR).alui(Alu::Add, 1).st(IADDR);
     a.label("p_word_next");
-    a.ld(ICNT).alui(Alu::Sub, 1).st(ICNT).ld(ICNT + 1).alui(Alu::Sbc, 0).st(ICNT + 1);
-    a.alu(Alu::Or, ICNT).jnz("parsed");
-    a.jmp("p_sec_end");
+    a.ld(ICNT).alui(Alu::Sub, 1).st(ICNT).jnz("parsed");
+    // The end of a section: the next one, or the tail after the last.
+    a.label("p_sec_end");
+    a.ld(INSEC).alui(Alu::Sub, 1).st(INSEC).ld(INSEC + 1).alui(Alu::Sbc, 0).st(INSEC + 1);
+    a.label("p_sec_next");
+    a.li(0).st(IK).li(1).st(IST);
+    a.ld(INSEC).alu(Alu::Or, INSEC + 1).jnz("parsed");
+    a.li(3).st(IST).jmp("parsed");
     // Tail: the image's CRC (checked at COMMIT on the whole upload), then nothing more.
     a.label("p_tail");
     a.ld(T2).alui(Alu::Xor, 3).jnz("parsed");
@@ -580,27 +549,25 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     a.label("commit");
     a.ld(LEN).alui(Alu::Xor, 3).jnz("bad_request");
     a.call("fields_tid");
-    a.ld(FTGT).alui(Alu::Cmp, 2).jnc("bad_request");
     a.ld(FTGT).jnz("commit_strip");
     a.ld(UACT).jz("commit_idle");
     a.ld(USTRIP).jnz("commit_idle");
     // Missing [next, total)?
     ne32(a, UNEXT, UTOT, "commit_missing");
-    // Every byte is there: the whole upload's CRC, then the image's own checks.
-    a.ld(UPS).st(T0).ld(UPS + 1).st(T1);
-    ne32(a, T0, UCRC, "commit_redo");
+    // Every byte is there: the whole upload's CRC, then the image's own checks (the
+    // parser's error first: IST 5).
+    ne32(a, UPS, UCRC, "commit_redo");
     a.li(0).st(UACT);
-    a.ld(IST).alui(Alu::Xor, 5).jnz("commit_st");
+    a.ld(IST).alui(Alu::Xor, 4).jz("commit_res").alui(Alu::Xor, 4 ^ 5).jnz("commit_early");
     a.ld(IERR).jmp("error_word");
-    a.label("commit_st");
-    a.ld(IST).alui(Alu::Xor, 4).jz("commit_res");
+    a.label("commit_early");
     err(a, 5, msg::EARLY);
     a.label("commit_res");
-    // The image ends with its own CRC, so the CRC of the whole is the CRC-32 residue.
-    ne16(a, T0, 0xDF1C, "commit_imgcrc");
-    ne16(a, T1, 0x2144, "commit_imgcrc");
-    a.ld(HSCALE).jz("commit_hdr");
-    a.ld(HSCALE).alui(Alu::Cmp, 5).jnc("commit_hdr");
+    // The image ends with its own CRC, so the CRC of the whole is the CRC-32 residue: checked
+    // in the receive CRC unit, which the next frame's header starts over.
+    a.call("up_load").call("residue").jnz("commit_imgcrc");
+    // Scale 1 ..= 4: one less is below 4.
+    a.ld(HSCALE).alui(Alu::Sub, 1).alui(Alu::Cmp, 4).jnc("commit_hdr");
     for r in [HIN, HOUT, HWCAP, NOPS] {
         a.ld(r).jz("commit_hdr");
     }
@@ -616,16 +583,12 @@ fn upload(a: &mut Asm, cfg: &HwConfig) {
     missing(a);
     a.label("commit_redo");
     // Everything is missing: the upload starts over.
-    a.li(0).st(T0).st(T1).st(UNEXT).st(UNEXT + 1).st(UPS).st(UPS + 1);
-    a.li(0).st(IST).st(IK).st(IERR);
-    mov32(a, T2, UTOT);
-    a.jmp("missing");
+    a.li(0).st(UNEXT).st(UNEXT + 1).st(UPS).st(UPS + 1).st(IST).st(IK).st(IERR).jmp("missing_next");
     a.label("commit_idle");
     a.ld(MVALID).jz("unknown_upload");
     a.label("committed");
     reply(a, 0x84, 3);
-    a.ld(FTGT).out(pout::SBYTE).ld(FID).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
-    a.jmp("send_end");
+    send(a, &[S::B(FTGT), S::W(FID)]);
     a.label("commit_strip");
     a.ld(MVALID).jz("no_model");
     a.ld(SHAVE).jz("unknown_upload");
@@ -649,9 +612,11 @@ fn err(a: &mut Asm, kind: u8, m: u8) {
     a.call("error_inline").data(&[err_word(kind, m)]);
 }
 
-/// A message's index above an error's kind: the whole error in a word.
+/// The whole error in a word, as `error_word` sends it: the kind in bits 0..=6, the
+/// message index's tens in bit 7 and its ones as a digit in the high byte.
 fn err_word(kind: u8, m: u8) -> u16 {
-    (m as u16) << 4 | kind as u16
+    assert!(kind < 0x80 && m < 20);
+    ((b'0' + m % 10) as u16) << 8 | ((m / 10) as u16) << 7 | kind as u16
 }
 
 /// INFO's payload after its 16 header bytes: slots and the board's name. The design's JSON
@@ -668,9 +633,81 @@ fn reply(a: &mut Asm, code: u8, len: u8) {
     a.call("reply").data(&[(len as u16) << 8 | code as u16]);
 }
 
+/// An item of a `send` list.
+#[derive(Clone, Copy)]
+enum S<'a> {
+    /// A register's low byte.
+    B(u8),
+    /// A register's high byte.
+    H(u8),
+    /// A register's 16 bits, low byte first.
+    W(u8),
+    /// Bytes as they are.
+    Lit(&'a [u8]),
+}
+
+// `send` list codes past the registers' (2·r + 1 for a high byte, r < 126).
+const S_LIT: u8 = 0xFE;
+const S_END: u8 = 0xFF;
+
+/// The rest of a frame through `send`, listed in the words after the call, two bytes a word:
+/// a register's low byte as 2·r, its high byte as 2·r + 1, `S_LIT` n and n bytes as they
+/// are, `S_END` the frame's end (its CRC; `send` does not return).
+fn send(a: &mut Asm, items: &[S]) {
+    let reg = |r: u8| {
+        assert!(r < S_LIT / 2, "register {r} past what a send list names");
+        2 * r
+    };
+    let mut b = Vec::new();
+    for it in items {
+        match *it {
+            S::B(r) => b.push(reg(r)),
+            S::H(r) => b.push(reg(r) + 1),
+            S::W(r) => b.extend([reg(r), reg(r) + 1]),
+            S::Lit(l) => {
+                for c in l.chunks(255) {
+                    b.extend([S_LIT, c.len() as u8]);
+                    b.extend(c);
+                }
+            }
+        }
+    }
+    b.push(S_END);
+    a.call("send");
+    pack(a, &b);
+}
+
 fn pack(a: &mut Asm, bytes: &[u8]) {
     let words: Vec<u16> = bytes.chunks(2).map(|c| c[0] as u16 | (*c.get(1).unwrap_or(&0) as u16) << 8).collect();
     a.data(&words);
+}
+
+/// Where the tables are: below 256, so that `alui.add` of an index reaches an entry.
+struct Tables {
+    caps: u8,
+    states: u8,
+    cmds: u8,
+}
+
+fn tables(a: &mut Asm, cfg: &HwConfig) -> Tables {
+    // caps: each memory's capacity in words and its word's last byte index, memories 1 ..= 4.
+    let caps = a.here();
+    for m in [Mem::Program, Mem::Weight, Mem::FpWeight, Mem::Const] {
+        let (bytes, cap) = m.geometry(cfg);
+        a.data(&[cap as u16, bytes as u16 - 1]);
+    }
+    // states: the parser's handler of a byte by its state (2, words, is dispatched before).
+    let states = a.here();
+    for l in ["p_hdr", "p_sec", "parsed", "p_tail", "p_done", "parsed"] {
+        a.jmp(l);
+    }
+    // cmds: the commands 1 ..= 8.
+    let cmds = a.here();
+    for l in ["hello", "begin", "data", "commit", "query", "fetch", "counters", "reset"] {
+        a.jmp(l);
+    }
+    assert!(a.here() <= 256, "the tables end past 256");
+    Tables { caps: caps as u8, states: states as u8, cmds: cmds as u8 }
 }
 
 /// The firmware for a design; `stale_units` is the partial-frame timeout in 256-cycle units.
@@ -687,34 +724,27 @@ pub fn firmware_map(cfg: &HwConfig, stale_units: u16) -> (Vec<(usize, String)>, 
 fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     let info = DesignInfo::of(cfg);
     let mut a = Asm::new();
-    // INFO's tail first, packed two bytes a word, named by byte address. An ERROR's message
-    // is `#` and its index in `MESSAGES` in two digits, which the host reads as the text.
+    // The tables first, where an 8-bit index reaches them. An ERROR's message is `#` and its
+    // index in `MESSAGES` in two digits, which the host reads as the text.
     assert!(MESSAGES.len() <= 20, "message indices past two digits");
-    a.jmp("init");
-    let base = 2 * a.here() as u16;
-    let bytes = info_tail(cfg);
-    let info_text = (base, bytes.len() as u16);
-    pack(&mut a, &bytes);
-    a.label("init");
-    a.li(stale_units).st(STALE).jmp("hunt_clear");
+    a.jmp("hunt_clear");
+    let t = tables(&mut a, cfg);
 
     // ---- Hunt: slide an 8-byte window over the line until it holds a header whose CRC-8 is
     // right; a failed check leaves the window as it was, so the hunt goes on one byte later.
+    // A cleared window fails the check at its first byte, so `hunt_clear` may fall into it.
     a.label("hunt_clear");
     a.li(0);
     for i in 0..8 {
         a.st(W + i);
     }
-    a.st(FRESH);
     a.label("hunt");
-    a.ld(FRESH).jz("hunt_wait");
-    a.li(0).st(FRESH);
     for (k, b) in FRAME_START.into_iter().enumerate() {
         a.ld(W + k as u8).alui(Alu::Xor, b).jnz("hunt_wait");
     }
     // len = W5 | W6 << 8 ≤ 4096
     a.ld(W + 6).sh(Shift::Swap).alu(Alu::Or, W + 5).st(LEN);
-    a.li(4097).st(T0).ld(LEN).alu(Alu::Cmp, T0).jnc("hunt_wait");
+    a.li(4096).alu(Alu::Cmp, LEN).jc("hunt_wait");
     // CRC-8 of the first seven bytes against the eighth; the frame's CRC-32 starts over the
     // same bytes (a failed check starts it again).
     a.ld(W).ldh(1).out(pout::CRC8).out(pout::RX32).li(W as u16 + 1).tax().li(6).st(CNT);
@@ -729,7 +759,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     for i in 0..7 {
         a.ld(W + i + 1).st(W + i);
     }
-    a.inp(pin::RX).st(W + 7).li(1).st(FRESH).jmp("hunt");
+    a.inp(pin::RX).st(W + 7).jmp("hunt");
 
     // ---- A header: the frame's CRC-32 has its eight bytes (the window stays until the next
     // hunt, so CODE and SEQ are its bytes); the payload's first seven
@@ -737,7 +767,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     // start, so a DATA chunk of `MAX_CHUNK` bytes fills the buffer without overwriting its
     // fields; then four CRC bytes; a line silent for the timeout gives the frame up.
     a.label("frame");
-    a.li(0).out(pout::FBP).li(P as u16).tax();
+    a.li(0).out(pout::FBP).st(EID).li(P as u16).tax();
     // Below seven bytes LEN − 7 wraps past anything LEFT counts down through.
     a.ld(LEN).st(LEFT).jz("crc").alui(Alu::Sub, 7).st(PEND);
     a.label("pay_f");
@@ -752,32 +782,31 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.label("crc_byte");
     a.call("rxb").out(pout::RX32);
     a.ld(CNT).alui(Alu::Sub, 1).st(CNT).jnz("crc_byte");
-    a.li(0xDF1C).st(T0).inp(pin::RX32L).alu(Alu::Xor, T0).jnz("bad_frame");
-    a.li(0x2144).st(T0).inp(pin::RX32H).alu(Alu::Xor, T0).jnz("bad_frame");
+    a.call("residue").jnz("bad_frame");
 
     // ---- The frame is good: act on it.
-    // Codes 1 ..= 8 through a table of jumps (code 0 wraps past its end).
-    a.li(0).st(EID).out(pout::FBP);
-    a.ld(CODE).alui(Alu::Sub, 1).alui(Alu::Cmp, 8).jnc("unknown_cmd");
-    let base = a.here() as u16 + 4 - 1;
-    a.ldi(base as u8).ldh((base >> 8) as u8).alu(Alu::Add, CODE).jpa();
-    for l in ["hello", "begin", "data", "commit", "query", "fetch", "counters", "reset"] {
-        a.jmp(l);
-    }
+    // Codes 1 ..= 8 through the table `cmds` (code 0 wraps past its end).
+    a.li(0).out(pout::FBP);
+    a.ld(CODE).alui(Alu::Sub, 1).alui(Alu::Cmp, 8).jnc("unknown_cmd").alui(Alu::Add, t.cmds).jpa();
     a.label("unknown_cmd");
     err(&mut a, 2, msg::UNKNOWN_CMD);
 
     // Payload fields from P: `target u8, id u16` and a u32 (DATA's offset, BEGIN's total);
     // FETCH and QUERY start at the id.
+    // fields_tid checks the target (0 or 1) once an ERROR would name the id.
     a.label("fields_tid");
-    a.ld(P).st(FTGT);
     a.ld(P + 4).sh(Shift::Swap).alu(Alu::Or, P + 3).st(DOFF);
     a.ld(P + 6).sh(Shift::Swap).alu(Alu::Or, P + 5).st(DOFF + 1);
-    a.ld(P + 2).sh(Shift::Swap).alu(Alu::Or, P + 1).jmp("fields_st");
+    a.ld(P + 2).sh(Shift::Swap).alu(Alu::Or, P + 1).st(FID).st(EID);
+    a.ld(P).st(FTGT).alui(Alu::Cmp, 2).jnc("bad_request").ret();
     a.label("fields_id");
-    a.ld(P + 1).sh(Shift::Swap).alu(Alu::Or, P);
-    a.label("fields_st");
-    a.st(FID).st(EID).ret();
+    a.ld(P + 1).sh(Shift::Swap).alu(Alu::Or, P).st(FID).st(EID).ret();
+    // residue: A = 0 when the receive CRC-32 has a message and its CRC (the residue).
+    a.label("residue");
+    a.li(0xDF1C).st(T0).inp(pin::RX32L).alu(Alu::Xor, T0).jnz("residue_ret");
+    a.li(0x2144).st(T0).inp(pin::RX32H).alu(Alu::Xor, T0);
+    a.label("residue_ret");
+    a.ret();
 
     // rxb: A ← the next received byte. Waiting is the rare case and calls `results`, so it
     // keeps its return address, less one: the `call rxb` it repeats once a byte is there.
@@ -785,7 +814,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.label("rxb");
     a.inp(pin::RXS).jz("rxb_idle").inp(pin::RX).ret();
     a.label("rxb_idle");
-    a.lra().alui(Alu::Sub, 1).st(RLR).ld(STALE).out(pout::TMR);
+    a.lra().alui(Alu::Sub, 1).st(RLR).li(stale_units).out(pout::TMR);
     a.label("rxb_wait");
     a.call("results").inp(pin::RXS).jnz("rxb_again");
     a.inp(pin::TMR).jnz("rxb_wait").jmp("hunt_clear");
@@ -797,7 +826,6 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.ld(LEN).alui(Alu::Xor, 2).jnz("bad_request");
     a.call("fields_id");
     reply(&mut a, 0x86, 11);
-    a.ld(FID).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
     // state (T2), len (T0:T1), crc (T3, RT)
     a.li(0).st(T2).st(T0).st(T1).st(T3).st(RT);
     a.ld(SHAVE).jz("q_send");
@@ -817,11 +845,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.inp(pin::ENG).alui(Alu::And, 1).jz("q_send");
     a.li(3).st(T2);
     a.label("q_send");
-    a.ld(T2).out(pout::SBYTE);
-    for r in [T0, T1, T3, RT] {
-        a.ld(r).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
-    }
-    a.jmp("send_end");
+    send(&mut a, &[S::W(FID), S::B(T2), S::W(T0), S::W(T1), S::W(T3), S::W(RT)]);
 
     // ---- FETCH: a hardware board keeps no results.
     a.label("fetch");
@@ -829,7 +853,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.call("fields_id");
     err(&mut a, 8, msg::NOT_KEPT);
 
-    upload(&mut a, cfg);
+    upload(&mut a, cfg, &t);
 
     // ---- RESET keep_model: (no strip can be in flight yet) forget the model unless kept.
     // A strip in flight is run to its end on zeros and its output dropped (the engine has no
@@ -850,10 +874,8 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.inp(pin::FEED).jnz("drain");
     a.ld(DLEFT).alu(Alu::Or, DLEFT + 1).jz("drain_wait");
     // At most 4096 zeros at a time.
-    a.li(4096).st(T0).st(T2).li(0).st(T1);
-    a.ld(DLEFT + 1).jnz("drain_n");
-    a.ld(DLEFT).alu(Alu::Cmp, T0).jnc("drain_n");
-    a.ld(DLEFT).st(T2);
+    a.li(4096).st(T2).ld(DLEFT + 1).jnz("drain_n");
+    a.ld(DLEFT).alu(Alu::Cmp, T2).jnc("drain_n").st(T2);
     a.label("drain_n");
     a.ld(T2).out(pout::FEEDZ);
     a.ld(DLEFT).alu(Alu::Sub, T2).st(DLEFT).ld(DLEFT + 1).alui(Alu::Sbc, 0).st(DLEFT + 1).jmp("drain");
@@ -867,7 +889,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.inp(pin::DONE);
     a.li(0).st(SHAVE);
     a.ld(RKEEP).jnz("reset_keep");
-    a.li(0).st(MVALID).out(pout::MODEL).st(MLEN).st(MLEN + 1).st(MCRC).st(MCRC + 1).st(NOPS);
+    a.call("forget").st(NOPS);
     a.label("reset_keep");
     reply(&mut a, 0x88, 0);
     a.jmp("send_end");
@@ -886,7 +908,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.li(0).call("send_counter").li(1).call("send_counter");
     a.ld(STRIPS).st(T0).ld(STRIPS + 1).st(T1).call("send_u64");
     if cfg.op_counters() {
-        a.ld(NOPS).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+        a.ld(NOPS).call("send16");
         a.li(2).st(CNT);
         a.label("counters_op");
         // CNT runs over the engine's selects 2 .. 2 + 2·n.
@@ -911,20 +933,16 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
 
     a.label("hello");
     a.ld(LEN).jnz("bad_request");
-    let info_len = 16 + info_tail(cfg).len() as u16;
-    a.li(0x81).st(HCODE).li(info_len).st(HLEN).call("reply_r");
-    let regs: Vec<u8> = [info.format_version, info.hash].iter().flat_map(|v| v.to_le_bytes()).collect();
-    for b in regs {
-        a.li(b as u16).out(pout::SBYTE);
-    }
-    for r in [MLEN, MLEN + 1, MCRC, MCRC + 1] {
-        a.ld(r).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
-    }
-    a.jmp("info_text");
+    let tail = info_tail(cfg);
+    let info_len = 16 + tail.len();
+    assert!(info_len < 256, "INFO's {info_len} bytes past a reply's inline length");
+    reply(&mut a, 0x81, info_len as u8);
+    let design: Vec<u8> = [info.format_version, info.hash].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let regs = [S::W(MLEN), S::W(MLEN + 1), S::W(MCRC), S::W(MCRC + 1)];
+    send(&mut a, &[&[S::Lit(&design)][..], &regs, &[S::Lit(&tail)]].concat());
     a.label("bad_request");
     err(&mut a, 3, msg::BAD_REQUEST);
     a.label("bad_frame");
-    a.li(0).st(EID);
     err(&mut a, 1, msg::BAD_FRAME);
 
     // ---- ERROR: kind, id, then `#` and the message's index in two digits; the error's word
@@ -932,21 +950,26 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     a.label("error_inline");
     a.lra().lpm();
     a.label("error_word");
-    a.st(T0).alui(Alu::And, 15).st(EKIND);
-    a.ld(T0).sh(Shift::Shr).sh(Shift::Shr).sh(Shift::Shr).sh(Shift::Shr).st(ADDR);
-    a.li(6).st(HLEN).li(0xFF).st(HCODE).call("reply_r");
-    a.ld(EKIND).out(pout::SBYTE).ld(EID).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
-    a.li(b'#' as u16).out(pout::SBYTE).li(b'0' as u16).st(T1);
-    a.ld(ADDR).alui(Alu::Sub, 10).jc("e_ones").st(ADDR).li(b'1' as u16).st(T1);
-    a.label("e_ones");
-    a.ld(T1).out(pout::SBYTE).ld(ADDR).alui(Alu::Add, b'0').out(pout::SBYTE).jmp("send_end");
+    // T1: the tens digit, from bit 7.
+    a.st(T0).alui(Alu::And, 0x7F).st(EKIND);
+    a.ld(T0).sh(Shift::Shl).sh(Shift::Hi).alui(Alu::And, 1).alui(Alu::Add, b'0').st(T1);
+    reply(&mut a, 0xFF, 6);
+    send(&mut a, &[S::B(EKIND), S::W(EID), S::Lit(b"#"), S::B(T1), S::H(T0)]);
 
-    // ---- The rest of a frame from program-memory text: ADDR (byte address), CNT bytes.
-    a.label("send_text");
-    a.ld(CNT).jz("send_end");
-    a.call("text_byte").out(pout::SBYTE);
-    a.ld(CNT).alui(Alu::Sub, 1).st(CNT).jmp("send_text");
-    // text_byte: A ← the text byte at ADDR, which advances.
+    // ---- send: the rest of a frame from the list after the call (`send`'s encoding).
+    a.label("send");
+    a.lra().sh(Shift::Shl).st(ADDR);
+    a.label("s_next");
+    a.call("text_byte").alui(Alu::Cmp, S_LIT).jnc("s_code");
+    a.sh(Shift::Shr).tax().ldx().jnc("s_out").sh(Shift::Hi);
+    a.label("s_out");
+    a.out(pout::SBYTE).jmp("s_next");
+    a.label("s_code");
+    a.alui(Alu::Xor, S_LIT).jnz("send_end");
+    a.call("text_byte").st(CNT);
+    a.label("s_lit");
+    a.call("text_byte").out(pout::SBYTE).ld(CNT).alui(Alu::Sub, 1).st(CNT).jnz("s_lit").jmp("s_next");
+    // text_byte: A ← the program-memory byte at ADDR (a byte address), which advances.
     a.label("text_byte");
     a.ld(ADDR).alui(Alu::Add, 1).st(ADDR).alui(Alu::Sub, 1).sh(Shift::Shr).lpm().jnc("text_lo");
     a.sh(Shift::Hi);
@@ -961,7 +984,7 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     // FIFO (a result frame may be on its way), so that the reply the firmware writes (INFO's
     // 44 bytes, COUNTERS' first values) fits the FIFO without a check per byte.
     a.label("reply");
-    a.lra().lpm().st(HLEN).sh(Shift::Lo).st(HCODE).ld(HLEN).sh(Shift::Hi).st(HLEN);
+    a.lra().lpm().st(HCODE).sh(Shift::Hi).st(HLEN);
     a.lra().alui(Alu::Add, 1).st(HRET).call("reply_r").ld(HRET).jpa();
     a.label("reply_r");
     a.inp(pin::SND).jnz("reply_r");
@@ -1002,23 +1025,21 @@ fn assemble(cfg: &HwConfig, stale_units: u16) -> Asm {
     // the return is kept.
     a.label("r_go");
     a.lra().st(RRET).ld(BSEQ).st(HSEQ).alui(Alu::Add, 1).st(BSEQ).call("head");
-    a.ld(RID).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.ld(RID).call("send16");
     a.ld(HCODE).alui(Alu::Xor, 0x91).jz("r_end");
-    a.ld(ROFF).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
-    a.ld(ROFF + 1).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.ld(ROFF).call("send16").ld(ROFF + 1).call("send16");
     a.ld(ROFF).alu(Alu::Add, RN).st(ROFF).ld(ROFF + 1).alui(Alu::Adc, 0).st(ROFF + 1);
     a.ld(RN).out(pout::SGO).ld(RRET).jpa();
     a.label("r_end");
-    a.ld(RLEN).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
-    a.ld(RLEN + 1).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
-    a.inp(pin::RES32L).st(RFCRC).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
-    a.inp(pin::RES32H).st(RFCRC + 1).out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE);
+    a.ld(RLEN).call("send16").ld(RLEN + 1).call("send16");
+    a.inp(pin::RES32L).st(RFCRC).call("send16").inp(pin::RES32H).st(RFCRC + 1).call("send16");
     a.li(1).st(RENDSENT).li(0).out(pout::SGO).ld(RRET).jpa();
     a.label("r_ret");
     a.ret();
-
-    a.label("info_text");
-    a.li(info_text.0).st(ADDR).li(info_text.1).st(CNT).jmp("send_text");
+    // send16: A's two bytes, low first (a call that does not nest: `results` keeps its own
+    // return, and `send` lists need the index register, which `rxb` callers keep).
+    a.label("send16");
+    a.out(pout::SBYTE).sh(Shift::Hi).out(pout::SBYTE).ret();
     a
 }
 
