@@ -33,11 +33,19 @@
 //! the firmware reads the buffer tens of cycles after setting the pointer and at most a byte
 //! per two instructions; the feeder waits for it (`in_valid`).
 //!
+//! The send and result CRC-32 units take a byte in two cycles (`crc::Crc32Nib`, half the XOR
+//! network of a byte a cycle: 51 logic cells on the iCEBreaker), which again changes only
+//! when a value shows, two edges after its last byte instead of one: `RES32L` / `RES32H`
+//! after the sender's tail, which the firmware waits out on `SND`; the sender's CRC bytes wait
+//! for the unit. The receive unit stays a byte a cycle: the feeder gives it two bytes per
+//! three cycles, and paced to one per two beside a two-cycle unit the board measured 11 logic
+//! cells more, not fewer (its loads and clear-with-byte keep most of the unit's logic).
+//!
 //! For the UP5K's 36 MHz every strobe and the value an `in` reads are registered from the
 //! instruction being fetched (`Ctl::port_next`, `out_next`, `in_next`), and the bytes the
 //! sender writes come from registers (docs/architecture.md has the measurements).
 
-use crate::crc::{Crc32, Crc8};
+use crate::crc::{Crc32, Crc32Nib, Crc8};
 use crate::ctl::Ctl;
 use crate::linkfw::{pin, pout};
 use crate::linkmem::LinkMem;
@@ -177,8 +185,11 @@ pub struct LinkIo<const PA: usize> {
     /// The receive CRC-32, and the upload's between frames (the firmware keeps the upload's
     /// value while a frame comes in, and loads it back to feed the payload).
     rx32: Crc32,
-    tx32: Crc32,
-    res32: Crc32,
+    tx32: Crc32Nib,
+    /// The strip's result CRC: fed by the sender's pops, three cycles apart at least, with
+    /// the byte popped still in the result FIFO's read stage in the next cycle
+    /// (`linkmem::SpFifo`'s read stage refills through the SPRAM); cleared alone (`RES32`).
+    res32: Crc32Nib,
 
     fbp: DFF<Bits<FB_BITS>>,
     tmr: DFF<Bits<24>>,
@@ -191,8 +202,10 @@ pub struct LinkIo<const PA: usize> {
     s_left: DFF<Bits<11>>,
     pend: DFF<Bits<8>>,
     pend_v: DFF<Bit>,
-    /// `pend` is a frame's first byte: the frame's CRC-32 starts with it.
-    pend_first: DFF<Bit>,
+    /// `pend` was written on the last edge: the CRC-32 takes it in this cycle and the next,
+    /// while it holds (the firmware's next byte comes two cycles after this one at the
+    /// earliest).
+    pend_new: DFF<Bit>,
     /// The strobes on the paths into the CRC units, the sender, the frame buffer's pointer and
     /// the FIFOs, registered from the instruction being fetched (high in its execute cycle).
     hit_crc8: DFF<Bit>,
@@ -315,8 +328,8 @@ impl<const PA: usize> LinkIo<PA> {
             tx_idle_i: Default::default(),
             rx8: Default::default(),
             rx32: Default::default(),
-            tx32: Default::default(),
-            res32: Default::default(),
+            tx32: Crc32Nib::new(false, false),
+            res32: Crc32Nib::new(false, false),
             fbp: Default::default(),
             tmr: Default::default(),
             csel: Default::default(),
@@ -326,7 +339,7 @@ impl<const PA: usize> LinkIo<PA> {
             s_left: Default::default(),
             pend: Default::default(),
             pend_v: Default::default(),
-            pend_first: Default::default(),
+            pend_new: Default::default(),
             hit_crc8: Default::default(),
             hit_rx32: Default::default(),
             hit_sbyte: Default::default(),
@@ -382,9 +395,9 @@ impl<const PA: usize> Logic for LinkIo<PA> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, fbp, tmr, csel, model, ss, sk, s_left, pend, pend_v, pend_first, hit_crc8, hit_rx32,
-            hit_sbyte, hit_sstart, hit_shdr, hit_res32, wen, ren, hit_fbp, hit_fbw, hit_fb, hit_rx, hit_res, since,
-            wrote, l_mem, l_addr, feed_left, feed_z, feed_nz, done_f, rcnt, pin_r, ovf
+            self, clock, fbp, tmr, csel, model, ss, sk, s_left, pend, pend_v, pend_new, hit_crc8, hit_rx32, hit_sbyte,
+            hit_sstart, hit_shdr, hit_res32, wen, ren, hit_fbp, hit_fbw, hit_fb, hit_rx, hit_res, since, wrote, l_mem,
+            l_addr, feed_left, feed_z, feed_nz, done_f, rcnt, pin_r, ovf
         );
         for i in 0..4 {
             self.l_d[i].clock.next = self.clock.val();
@@ -559,7 +572,8 @@ impl<const PA: usize> Logic for LinkIo<PA> {
             }
         } else if self.ss.q.val() == Snd::Crc {
             self.txd.next = self.crcb.val();
-            if !self.mem.tx_full.val() {
+            // The CRC is there once the last byte's second half is in.
+            if !self.mem.tx_full.val() & !self.tx32.busy.val() {
                 self.emit.next = true;
                 self.sk.d.next = self.sk.q.val() + 1;
                 if self.sk.q.val() == 3 {
@@ -567,10 +581,10 @@ impl<const PA: usize> Logic for LinkIo<PA> {
                 }
             }
         }
+        self.pend_new.d.next = self.hit_sbyte.q.val() | self.hit_sstart.q.val() | self.hit_shdr.q.val();
         if self.hit_sbyte.q.val() | self.hit_sstart.q.val() | self.hit_shdr.q.val() {
             self.pend.d.next = self.vb.val();
             self.pend_v.d.next = true;
-            self.pend_first.d.next = self.hit_sstart.q.val();
         }
         if self.wr.val() & (self.port.val() == 12) {
             self.sk.d.next = 0.into();
@@ -590,14 +604,19 @@ impl<const PA: usize> Logic for LinkIo<PA> {
         self.mem.tx_pop.next = self.tx_ready.val();
         self.tx_idle_i.next = self.mem.tx_idle.val() & !self.tx_busy.val();
         self.tx_idle.next = self.tx_idle_i.val();
-        // The CRC-32 takes every byte but its own: the same choice as `txd` without the CRC
-        // bytes' multiplexer in front of it.
-        self.tx32.data.next = self.pend.q.val();
-        if !self.pend_v.q.val() {
-            self.tx32.data.next = self.mem.rf_out.val();
+        // The CRC-32 takes every byte but its own, in the order they are sent, each from a
+        // register that holds it for the unit's two cycles: the firmware's from `pend` as they
+        // are written (one every other cycle at most, whatever the send FIFO's grants do to
+        // `pend`'s emission), cleared by `SSTART` a cycle before its byte; the tail's from the
+        // result FIFO's read stage as they are popped (three cycles apart at least, the stage
+        // refilled through the SPRAM). The firmware writes a frame only while the sender is
+        // idle and starts its tail after the bytes it wrote, so the sender's phase tells which.
+        self.tx32.data.next = self.mem.rf_out.val();
+        if self.ss.q.val() == Snd::Idle {
+            self.tx32.data.next = self.pend.q.val();
         }
-        self.tx32.clear.next = self.pend_v.q.val() & self.pend_first.q.val();
-        self.tx32.valid.next = self.emit.val() & (self.pend_v.q.val() | (self.ss.q.val() == Snd::Tail));
+        self.tx32.clear.next = self.hit_sstart.q.val();
+        self.tx32.valid.next = self.pend_new.q.val() | self.pop.val();
         // The send FIFO's state as far as it can be known here (module docs).
         self.wrote.d.next = (self.wrote.q.val() << 1) | bit_cast::<3, 1>(self.emit.val().into());
         if self.emit.val() {

@@ -62,7 +62,8 @@ use rust_hdl::prelude::*;
 /// one byte (`data_out`), refilled by a read asked for on the edge it empties, or on the edge
 /// the memory gets a byte while the stage is empty. A byte written on one edge can be read from
 /// the fourth edge after it when nothing else asks for the memory; a reader that pops as soon
-/// as it can gets a byte per three cycles.
+/// as it can gets a byte per three cycles, and `data_out` keeps the byte popped for the cycle
+/// after the pop (`LinkIo`'s CRC-32 units take it then).
 ///
 /// Capacity is `2^B + 1 + q` bytes: the memory region, the write queue of `q` bytes and the
 /// read stage (`full` may come earlier while other clients hold the memory, never for the

@@ -120,6 +120,8 @@ struct Check {
     /// Bytes moved by each FIFO, and bytes the frame buffer gave.
     moved: [u64; 3],
     fb_read: u64,
+    /// The result FIFO's byte popped on the last edge.
+    rf_popped: Option<u8>,
     cycle: u64,
 }
 
@@ -134,6 +136,7 @@ impl Check {
             tx_late: 0,
             moved: [0; 3],
             fb_read: 0,
+            rf_popped: None,
             cycle: 0,
         }
     }
@@ -178,6 +181,14 @@ impl Check {
             Self::fifo("rx", &mut self.rx, (i.rx_push, i.rx_in, o.rx_full), (i.rx_pop, o.rx_out, o.rx_empty));
         self.moved[1] +=
             Self::fifo("tx", &mut self.tx, (i.tx_push, i.tx_in, o.tx_full), (i.tx_pop, o.tx_out, o.tx_empty));
+        // A popped byte stays on the read stage's output for a cycle, and the next byte comes
+        // two cycles after the pop at the earliest (`LinkIo`'s CRC-32 units, a byte in two
+        // cycles, take the sender's bytes from there).
+        if let Some(b) = self.rf_popped {
+            assert!(o.rf_empty, "cycle {c}: result FIFO's next byte in the cycle after a pop");
+            assert_eq!(o.rf_out, b, "cycle {c}: result FIFO's popped byte gone in the cycle after the pop");
+        }
+        self.rf_popped = (i.rf_pop && !o.rf_empty).then_some(o.rf_out);
         self.moved[2] +=
             Self::fifo("rf", &mut self.rf, (i.rf_push, i.rf_in, o.rf_full), (i.rf_pop, o.rf_out, o.rf_empty));
         let p = i.fb_ptr as usize;

@@ -1,12 +1,12 @@
 //! The UART ([`UartRx`], [`UartTx`], [`Uart`], [`UartCore`], the [`TopEcho`] board design) and the CRC-32
-//! block, driven bit by bit on the serial line: under rust-hdl's simulator (driven directly, no
+//! blocks ([`Crc32`], [`Crc32Nib`]), driven bit by bit on the serial line: under rust-hdl's simulator (driven directly, no
 //! threads), then the emitted Verilog linted and cross-simulated under Verilator on the same
 //! line waveforms, cycle for cycle (fpga-notes §3.9).
 //!
 //! Line waveforms are built in bit times (fractions allowed) and rounded to clock cycles, so a
 //! sender off by ±2 % is just a different bit length.
 
-use bbcu_hdl::crc::Crc32;
+use bbcu_hdl::crc::{Crc32, Crc32Nib};
 use bbcu_hdl::sim::{settle, start, tick};
 use bbcu_hdl::top_echo::TopEcho;
 use bbcu_hdl::uart::{divisor_for, Baud, Uart, UartCore, UartRx, UartTx, OVERSAMPLE};
@@ -565,6 +565,158 @@ fn crc_loaded_by_halves_resumes_a_message() {
     }
 }
 
+// --- CRC-32 a byte per two cycles ------------------------------------------------------------
+
+/// One cycle at [`Crc32Nib`]'s inputs.
+#[derive(Clone, Copy, Debug, Default)]
+struct NibIn {
+    clear: bool,
+    valid: bool,
+    data: u8,
+    load_lo: bool,
+    load_hi: bool,
+    load_data: u16,
+}
+
+/// What [`Crc32Nib`] shows after a cycle's edge: `busy`, and `crc` where it is defined (not
+/// while `busy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct NibOut {
+    busy: bool,
+    crc: Option<u32>,
+}
+
+/// Random messages (0..80 bytes) as the owner of a `Crc32Nib::new(latch, clear_with_byte)`
+/// may give them: a byte every other cycle at most (mostly exactly that), with idle cycles
+/// inside and between; each started by a clear that carries its first byte (only with
+/// `clear_with_byte`) or stands alone, or resumed from a value loaded by halves (in either
+/// order). Every input the unit must ignore is random: `data` while not `valid` (except in a
+/// byte's second cycle without `latch`, where it holds the byte), `load_data` without a load.
+/// Returns the inputs and what the unit shows after every cycle.
+fn nib_vectors(seed: u64, messages: usize, latch: bool, clear_with_byte: bool) -> (Vec<NibIn>, Vec<NibOut>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (mut v, mut want) = (Vec::new(), Vec::new());
+    let mut msg: Vec<u8> = Vec::new();
+    // The value the unit holds, as the CRC's register (`msg` is its message when `None`).
+    let mut loaded: Option<u32> = None;
+    let value = |msg: &[u8], loaded: Option<u32>| match loaded {
+        Some(c) => c,
+        None => CRC.checksum(msg),
+    };
+    for m in 0..messages {
+        let len = if m < 3 { [0, 1, 9][m] } else { rng.random_range(0..80) };
+        let bytes: Vec<u8> = (0..len).map(|_| rng.random()).collect();
+        let idle = |rng: &mut ChaCha8Rng| NibIn { data: rng.random(), load_data: rng.random(), ..Default::default() };
+        let mut first = true;
+        let start = match rng.random_range(0..10) {
+            3..5 if m > 0 => 1,
+            0..3 => 0,
+            _ if !clear_with_byte => 0,
+            _ => 2,
+        };
+        match start {
+            0 => {
+                v.push(NibIn { clear: true, ..idle(&mut rng) });
+                msg.clear();
+                loaded = None;
+                want.push(NibOut { busy: false, crc: Some(CRC.checksum(&[])) });
+                first = false;
+            }
+            1 => {
+                // Resume: the unit takes the CRC of a random prefix, then the message goes on
+                // from it (the prefix's bytes are not fed; the value stands for them).
+                let prefix: Vec<u8> = (0..rng.random_range(0..20)).map(|_| rng.random()).collect();
+                let c = CRC.checksum(&prefix);
+                let (mut lo_first, old) = (rng.random_bool(0.5), value(&msg, loaded));
+                for k in 0..2 {
+                    let lo = lo_first;
+                    let x = NibIn {
+                        load_lo: lo,
+                        load_hi: !lo,
+                        load_data: if lo { c as u16 } else { (c >> 16) as u16 },
+                        ..idle(&mut rng)
+                    };
+                    v.push(x);
+                    let shown = if k == 0 {
+                        if lo {
+                            (old & 0xFFFF_0000) | (c & 0xFFFF)
+                        } else {
+                            (old & 0xFFFF) | (c & 0xFFFF_0000)
+                        }
+                    } else {
+                        c
+                    };
+                    want.push(NibOut { busy: false, crc: Some(shown) });
+                    lo_first = !lo_first;
+                    if rng.random_bool(0.3) {
+                        v.push(idle(&mut rng));
+                        want.push(NibOut { busy: false, crc: Some(shown) });
+                    }
+                }
+                msg = prefix;
+                loaded = None;
+                first = false;
+            }
+            _ => {}
+        }
+        for b in bytes {
+            while rng.random_bool(0.2) {
+                v.push(idle(&mut rng));
+                want.push(NibOut { busy: false, crc: Some(value(&msg, loaded)) });
+            }
+            if first {
+                msg.clear();
+                loaded = None;
+            }
+            msg.push(b);
+            v.push(NibIn { clear: first, valid: true, data: b, ..idle(&mut rng) });
+            want.push(NibOut { busy: true, crc: None });
+            // The byte's second cycle: the owner gives nothing, or anything but `valid`,
+            // `clear` and loads.
+            let data = if latch { rng.random() } else { b };
+            v.push(NibIn { data, ..idle(&mut rng) });
+            want.push(NibOut { busy: false, crc: Some(CRC.checksum(&msg)) });
+            first = false;
+        }
+    }
+    (v, want)
+}
+
+fn drive_nib(uut: &mut Crc32Nib, x: &NibIn) {
+    uut.clear.next = x.clear;
+    uut.valid.next = x.valid;
+    uut.data.next = (x.data as u64).into();
+    uut.load_lo.next = x.load_lo;
+    uut.load_hi.next = x.load_hi;
+    uut.load_data.next = (x.load_data as u64).into();
+}
+
+/// The unit's four builds: `(latch, clear_with_byte)`.
+const NIB_KINDS: [(bool, bool); 4] = [(true, true), (true, false), (false, true), (false, false)];
+
+#[test]
+fn crc_nibble_matches_crc_crate() {
+    for (k, &(latch, clear_with_byte)) in NIB_KINDS.iter().enumerate() {
+        let (v, want) = nib_vectors(41 + k as u64, 600, latch, clear_with_byte);
+        assert!(v.len() > 20_000 && v.iter().filter(|x| x.load_lo).count() > 50);
+        assert_eq!(v.iter().any(|x| x.clear && x.valid), clear_with_byte);
+        let mut uut = Crc32Nib::new(latch, clear_with_byte);
+        start(&mut uut);
+        assert_eq!(uut.crc.val().index() as u32, CRC.checksum(&[]), "power-up is a cleared CRC");
+        assert!(!uut.busy.val());
+        for (i, x) in v.iter().enumerate() {
+            drive_nib(&mut uut, x);
+            tick(&mut uut);
+            let got = uut.crc.val().index() as u32;
+            let busy = uut.busy.val();
+            assert_eq!(busy, want[i].busy, "{:?} cycle {i}: busy, {x:?}", NIB_KINDS[k]);
+            if let Some(w) = want[i].crc {
+                assert_eq!(got, w, "{:?} cycle {i}: {x:?}", NIB_KINDS[k]);
+            }
+        }
+    }
+}
+
 // --- Verilog -------------------------------------------------------------------------------
 
 #[test]
@@ -575,6 +727,8 @@ fn uart_verilog_lints() {
     lint(&emit(UartCore::with_baud(Baud::divisor(DIV)), "uart_core"), &[]);
     lint(&emit(TopEcho::new(DIV, true), "top_echo"), &[]);
     lint(&emit(Crc32::default(), "crc32"), &[]);
+    lint(&emit(Crc32Nib::default(), "crc32_nib"), &[]);
+    lint(&emit(Crc32Nib::new(false, false), "crc32_nib_held"), &[]);
 }
 
 /// Reads `level cycles` runs for `rx`; prints `cycle B byte` / `cycle F` at each strobe.
@@ -727,5 +881,58 @@ fn crc_verilator_matches_crc_crate() {
     assert_eq!(got.len(), want.len());
     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
         assert_eq!(g, w, "cycle {i}: {:?}", vecs[i]);
+    }
+}
+
+/// Reads `clear valid data load_lo load_hi load_data` per cycle; prints `busy crc` after
+/// each rising edge.
+const TB_CRC_NIB: &str = r#"
+#include "Vtop.h"
+#include <cstdio>
+int main(int argc, char** argv) {
+    Vtop* t = new Vtop;
+    FILE* f = fopen(argv[1], "r");
+    int c, v, ll, lh; unsigned d, ld;
+    t->clock = 0; t->eval();
+    while (fscanf(f, "%d %d %u %d %d %u", &c, &v, &d, &ll, &lh, &ld) == 6) {
+        t->clear = c; t->valid = v; t->data = d; t->load_lo = ll; t->load_hi = lh; t->load_data = ld;
+        t->eval();
+        t->clock = 1; t->eval();
+        printf("%d %u\n", (int)t->busy, (unsigned)t->crc);
+        t->clock = 0; t->eval();
+    }
+    delete t;
+    return 0;
+}
+"#;
+
+#[test]
+fn crc_nibble_verilator_matches_crc_crate() {
+    for (k, &(latch, clear_with_byte)) in NIB_KINDS.iter().enumerate() {
+        let v = emit(Crc32Nib::new(latch, clear_with_byte), &format!("crc32_nib_xsim{k}"));
+        let (vecs, want) = nib_vectors(53 + k as u64, 1000, latch, clear_with_byte);
+        let text: String = vecs
+            .iter()
+            .map(|x| {
+                format!(
+                    "{} {} {} {} {} {}\n",
+                    x.clear as u8, x.valid as u8, x.data, x.load_lo as u8, x.load_hi as u8, x.load_data
+                )
+            })
+            .collect();
+        let got: Vec<(bool, u32)> = build_and_run(&format!("crc32_nib{k}"), &v, TB_CRC_NIB, &text)
+            .lines()
+            .map(|l| {
+                let (b, c) = l.split_once(' ').unwrap();
+                (b == "1", c.parse().unwrap())
+            })
+            .collect();
+        assert_eq!(got.len(), want.len());
+        for (i, ((busy, crc), w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(*busy, w.busy, "{:?} cycle {i}: busy, {:?}", NIB_KINDS[k], vecs[i]);
+            if let Some(c) = w.crc {
+                assert_eq!(*crc, c, "{:?} cycle {i}: {:?}", NIB_KINDS[k], vecs[i]);
+            }
+        }
     }
 }
