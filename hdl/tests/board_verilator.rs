@@ -101,7 +101,12 @@ struct Board {
 
 impl Board {
     fn new(link: Link) -> Board {
-        let sim = BoardSim::with_link(&test_config(), link, STALE).unwrap_or_else(|e| panic!("{e}"));
+        Board::on(&test_config(), link)
+    }
+
+    /// The board top-level of `cfg`'s engine instance.
+    fn on(cfg: &HwConfig, link: Link) -> Board {
+        let sim = BoardSim::with_link(cfg, link, STALE).unwrap_or_else(|e| panic!("{e}"));
         Board { sim, buf: Vec::new(), cycles: 0, led: 0 }
     }
 
@@ -329,7 +334,20 @@ fn run_strip(b: &mut Board, id: u16, job: [u32; 4], hwc: &[u8], chunk: usize, se
 /// Compiles a topology for the test engine with strips as wide as the image, and checks one
 /// strip of the whole image against the golden model. Answers the strip's wire figures.
 fn strip_against_golden(link: Link, t: Topology, h: usize, w: usize, seed: u64, chunk: usize) -> StripRun {
-    let cfg: HwConfig = test_config();
+    strip_against_golden_on(&test_config(), link, t, h, w, seed, chunk)
+}
+
+/// As [`strip_against_golden`] on the board top-level of `cfg`'s engine instance.
+fn strip_against_golden_on(
+    cfg: &HwConfig,
+    link: Link,
+    t: Topology,
+    h: usize,
+    w: usize,
+    seed: u64,
+    chunk: usize,
+) -> StripRun {
+    let cfg = cfg.clone();
     let net = t.build(seed);
     let q = FixedNetwork::compile(&net, None).unwrap();
     let c = compile(&q, &cfg).unwrap_or_else(|e| panic!("{e}"));
@@ -337,7 +355,7 @@ fn strip_against_golden(link: Link, t: Topology, h: usize, w: usize, seed: u64, 
     let bytes = c.image.to_bytes(&cfg);
     let input = image(net.in_ch, h, w, seed + 1);
     let want = forward(&q, &input);
-    let mut b = Board::new(link);
+    let mut b = Board::on(&cfg, link);
     let mut seq = 1;
     let t0 = std::time::Instant::now();
     upload_model(&mut b, &bytes, &mut seq);
@@ -373,6 +391,16 @@ fn strip_against_golden(link: Link, t: Topology, h: usize, w: usize, seed: u64, 
 both_links!(model_upload_and_a_strip_equal_the_golden_model);
 fn model_upload_and_a_strip_equal_the_golden_model(link: Link) {
     strip_against_golden(link, Topology::bbcu_m(8, 1, 2), 4, 6, 3, 64);
+}
+
+/// The iCEBreaker's own board top-level (`BoardUp5k`: the one-output engine with its
+/// sequencer firmware and its weight memory in pieces, the link firmware, one shared core),
+/// which the other cases stand in for with the test engine and the flow otherwise only
+/// synthesises: a 16-channel model's upload and a strip equal to the golden model.
+#[test]
+fn the_up5k_board_top_computes_a_strip_equal_to_the_golden_model() {
+    let cfg = HwConfig::preset("ice40-up5k").unwrap();
+    strip_against_golden_on(&cfg, Link::Firmware, Topology::bbcu_m(16, 1, 2), 4, 6, 9, 1024);
 }
 
 both_links!(result_streaming_throughput);
