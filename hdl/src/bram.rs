@@ -96,44 +96,62 @@ always @(posedge read_clock)
                 kk = k - 1,
             );
         }
-        let last = pieces.len() - 1;
-        if last > 0 {
-            // Only the bits the tests below read (the last memory is what remains).
-            let low = pieces[..last].iter().map(|p| p.1).min().unwrap_or(N - 1);
-            v += &format!(
-                "reg [{n}:{low}] ra;\nalways @(posedge read_clock) ra <= read_address[{n}:{low}];\n",
-                n = N - 1
-            );
-        }
-        v += "always @(*) begin\n";
-        for (j, &(base, k)) in pieces.iter().enumerate() {
-            let cond = format!("ra[{}:{k}] == {}'d{}", N - 1, N - k, base >> k);
-            v += &if last == 0 {
-                format!("    read_data = q{j};\n")
-            } else if j == 0 {
-                format!("    if ({cond}) read_data = q{j};\n")
-            } else if j < last {
-                format!("    else if ({cond}) read_data = q{j};\n")
-            } else {
-                format!("    else read_data = q{j};\n")
-            };
-        }
-        v += "end\n";
+        v += &read_mux(&pieces, N, "q");
         Verilog::Custom(v)
     }
 
     /// The memories of [`Bram::set_depth`]: each its base and address bits.
     fn pieces(&self) -> Vec<(usize, usize)> {
-        let mut at = 0;
-        let mut v = Vec::new();
-        for k in (8..N).rev() {
-            if self._depth & (1 << k) != 0 {
-                v.push((at, k));
-                at += 1 << k;
-            }
-        }
-        v
+        powers(self._depth, N)
     }
+}
+
+/// The powers of two in `depth` (a multiple of 256, at most `2^n` words), largest first, each
+/// as its offset and address bits: one memory each, every one at a multiple of its size so
+/// that it takes the address's low bits.
+fn powers(depth: usize, n: usize) -> Vec<(usize, usize)> {
+    let mut at = 0;
+    let mut v = Vec::new();
+    for k in (8..=n).rev() {
+        if depth & (1 << k) != 0 {
+            v.push((at, k));
+            at += 1 << k;
+        }
+    }
+    v
+}
+
+/// The multiplexer after memories `(base, address bits)` whose registered words are
+/// `{prefix}0`, `{prefix}1`, …, on the read's registered address (`ra`). With one memory it
+/// is the memory's word, and the address bits above it are marked unused.
+fn read_mux(pieces: &[(usize, usize)], n: usize, prefix: &str) -> String {
+    let mut v = String::new();
+    if pieces.len() == 1 {
+        v += &format!("always @(*) read_data = {prefix}0;\n");
+        let k = pieces[0].1;
+        if k < n {
+            // The address bits above the one memory (Verilator ignores `*unused*` names).
+            v += &format!("wire _unused_hi = &{{1'b0, read_address[{}:{k}], 1'b0}};\n", n - 1);
+        }
+        return v;
+    }
+    // Only the bits the tests below read (the last memory is what remains).
+    let last = pieces.len() - 1;
+    let low = pieces[..last].iter().map(|p| p.1).min().unwrap_or(n);
+    v += &format!("reg [{m}:{low}] ra;\nalways @(posedge read_clock) ra <= read_address[{m}:{low}];\n", m = n - 1);
+    v += "always @(*) begin\n";
+    for (j, &(base, k)) in pieces.iter().enumerate() {
+        let cond = format!("ra[{}:{k}] == {}'d{}", n - 1, n - k, base >> k);
+        v += &if j == 0 {
+            format!("    if ({cond}) read_data = {prefix}{j};\n")
+        } else if j < last {
+            format!("    else if ({cond}) read_data = {prefix}{j};\n")
+        } else {
+            format!("    else read_data = {prefix}{j};\n")
+        };
+    }
+    v += "end\n";
+    v
 }
 
 impl<D: Synth, const N: usize> Logic for Bram<D, N> {
@@ -225,18 +243,14 @@ impl<const N: usize> Rom<N> {
             assert!(base >= end, "ROM regions overlap or are out of order at {base}");
             let depth = words.len().div_ceil(256).max(1) * 256;
             assert!(base + depth <= 1 << N, "{} words at {base} do not fit {N} address bits", words.len());
-            let mut at = 0;
-            for k in (8..=N).rev() {
-                if depth & (1 << k) != 0 {
-                    assert!(
-                        (base + at) % (1 << k) == 0,
-                        "ROM region at {base} is not aligned to its {}-word memory",
-                        1 << k
-                    );
-                    let w: Vec<u16> = (at..at + (1 << k)).map(|i| words.get(i).copied().unwrap_or(0)).collect();
-                    pieces.push((base + at, k, w));
-                    at += 1 << k;
-                }
+            for (at, k) in powers(depth, N) {
+                assert!(
+                    (base + at) % (1 << k) == 0,
+                    "ROM region at {base} is not aligned to its {}-word memory",
+                    1 << k
+                );
+                let w: Vec<u16> = (at..at + (1 << k)).map(|i| words.get(i).copied().unwrap_or(0)).collect();
+                pieces.push((base + at, k, w));
             }
             end = base + depth;
         }
@@ -246,11 +260,6 @@ impl<const N: usize> Rom<N> {
             read_data: Default::default(),
             _pieces: pieces,
         }
-    }
-
-    /// The lowest address bit the multiplexer tests (the last memory is the default).
-    fn low(&self) -> usize {
-        self._pieces[..self._pieces.len() - 1].iter().map(|p| p.1).min().unwrap_or(N)
     }
 
     /// The word the Verilog reads at `addr`.
@@ -286,34 +295,8 @@ impl<const N: usize> Logic for Rom<N> {
             let index = if *k == N { "read_address".to_string() } else { format!("read_address[{}:0]", k - 1) };
             v += &format!("always @(posedge read_clock) d{j} <= m{j}[{index}];\n");
         }
-        if self._pieces.len() == 1 {
-            v += "always @(*) read_data = d0;\n";
-            let k = self._pieces[0].1;
-            if k < N {
-                // The address bits above the one memory (Verilator ignores `*unused*` names).
-                v += &format!("wire _unused_hi = &{{1'b0, read_address[{}:{k}], 1'b0}};\n", N - 1);
-            }
-        } else {
-            // Only the bits the tests below read (the last memory is what remains).
-            let low = self.low();
-            v += &format!(
-                "reg [{n}:{low}] ra;\nalways @(posedge read_clock) ra <= read_address[{n}:{low}];\n",
-                n = N - 1
-            );
-            v += "always @(*) begin\n";
-            let last = self._pieces.len() - 1;
-            for (j, (base, k, _)) in self._pieces.iter().enumerate() {
-                let cond = format!("ra[{}:{k}] == {}'d{}", N - 1, N - k, base >> k);
-                v += &if j == 0 {
-                    format!("    if ({cond}) read_data = d{j};\n")
-                } else if j < last {
-                    format!("    else if ({cond}) read_data = d{j};\n")
-                } else {
-                    format!("    else read_data = d{j};\n")
-                };
-            }
-            v += "end\n";
-        }
+        let pieces: Vec<(usize, usize)> = self._pieces.iter().map(|p| (p.0, p.1)).collect();
+        v += &read_mux(&pieces, N, "d");
         Verilog::Custom(v)
     }
 
