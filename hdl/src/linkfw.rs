@@ -13,7 +13,7 @@
 //! the paced line); `crate::linkio::LinkIo` is the core running it beside the I/O block in
 //! Rust-HDL, on the UP5K's board top-level, tested under rust-hdl (`tests/linkio.rs`) and
 //! Verilator (`tests/board_verilator.rs`, `::firmware`). docs/architecture.md, "The protocol
-//! engine as firmware", has its size against the UP5K's block RAM and its ~90 cycles a
+//! engine as firmware", has its size against the UP5K's block RAM and its ~80 cycles a
 //! model-image byte against 120 at 3 Mbaud and 36 MHz.
 //!
 //! Size: the core's link register is one deep, so code that is itself called (`results`,

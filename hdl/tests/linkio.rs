@@ -19,7 +19,7 @@ const STALE: u32 = 512;
 const QUIET: u64 = 3000;
 
 /// Cycles between received bytes: a line a little faster than 3 Mbaud at 36 MHz (120), the
-/// one the firmware is built for (~90 cycles a model-image byte all in), so the receive FIFO
+/// one the firmware is built for (~80 cycles a model-image byte all in), so the receive FIFO
 /// in the SPRAM fills while a frame is parsed and drains between frames.
 const GAP: u64 = 100;
 
